@@ -1,0 +1,384 @@
+package model
+
+import (
+	"math"
+	"net/netip"
+)
+
+// Director is one LVS director host: its VRRP instances (run by keepalived),
+// the sysctls it needs, and which engine owns its IPVS table.
+type Director struct {
+	// Interface is the default interface of VRRP instances that name none.
+	Interface string
+	// RouterID names this director in keepalived's global_defs and in
+	// notification mails; defaults to the host name.
+	RouterID string
+	// ScriptUser runs vrrp_script and checker scripts (global_defs
+	// script_user). With EnableScriptSecurity keepalived refuses scripts
+	// writable by non-root users.
+	ScriptUser           string
+	EnableScriptSecurity bool
+	// Engine owns the director's IPVS table: "keepalived" (default) or "netlink".
+	Engine string
+
+	Instances  []VRRPInstance
+	SyncGroups []VRRPSyncGroup
+	// Sysctls are extra kernel settings, applied after the derived ones.
+	Sysctls []Sysctl
+}
+
+// Engines own a director's IPVS table: keepalived runs the health checks and
+// programs IPVS from virtual_server blocks; netlink has the agent program
+// IPVS directly, for hosts without keepalived.
+var Engines = []string{"keepalived", "netlink"}
+
+// DefaultEngine owns IPVS when Director.Engine is empty.
+const DefaultEngine = "keepalived"
+
+// VRRPInstance is one keepalived vrrp_instance: a virtual router on one
+// interface that holds VirtualIPs while it is MASTER.
+type VRRPInstance struct {
+	Name string
+	// Interface defaults to the director's.
+	Interface string
+	// State is the initial state, MASTER or BACKUP; the priority decides the
+	// election.
+	State           string
+	VirtualRouterID int
+	Priority        int
+	// AdvertInt is the advertisement interval in seconds; fractions need
+	// VRRP version 3. Zero means 1.
+	AdvertInt float64
+	// Version is the VRRP protocol version, 2 or 3; zero means 2.
+	Version int
+	// Authentication is VRRPv2 only.
+	Authentication *VRRPAuth
+	// UnicastSrcIP and UnicastPeers switch the instance from multicast to
+	// unicast adverts.
+	UnicastSrcIP netip.Addr
+	UnicastPeers []netip.Addr
+	VirtualIPs   []VirtualIP
+	TrackScripts []TrackScript
+	TrackIfaces  []TrackInterface
+	// NoPreempt keeps a lower-priority MASTER in place when a higher one
+	// returns; it needs initial state BACKUP.
+	NoPreempt bool
+	// PreemptDelay delays preemption after startup, in seconds.
+	PreemptDelay int
+	// Gratuitous ARP after becoming MASTER: delay before the second burst,
+	// adverts per burst, and refresh interval (seconds; zero leaves
+	// keepalived's defaults).
+	GarpMasterDelay   int
+	GarpMasterRepeat  int
+	GarpMasterRefresh int
+	Notify            Notify
+}
+
+// VRRPAuth is VRRPv2 authentication. Password is a secret: at most 8
+// characters are carried by the protocol.
+type VRRPAuth struct {
+	Type     string
+	Password string
+}
+
+// VirtualIP is one address a VRRP instance holds while MASTER.
+type VirtualIP struct {
+	// Prefix is the address with its prefix length (10.0.0.10/24). A bare
+	// address is taken as /32 or /128.
+	Prefix netip.Prefix
+	// Device defaults to the instance's interface.
+	Device string
+	// Label is an interface label (eth0:1) for tools that still read them.
+	Label string
+}
+
+// TrackScript is a health script that adjusts (or, with zero weight,
+// faults) the instances that track it. Scripts of the same name on
+// several instances must be the same script.
+type TrackScript struct {
+	Name   string
+	Script string
+	// Interval between runs in seconds; zero means keepalived's 1.
+	Interval int
+	// Timeout of one run in seconds; zero means the interval.
+	Timeout int
+	// Weight is added to the priority while the script succeeds (positive)
+	// or subtracted while it fails (negative); zero faults the instance.
+	Weight int
+	// Fall and Rise are how many results in a row change the state.
+	Fall int
+	Rise int
+}
+
+// TrackInterface faults (weight 0) or re-weights the instance while the
+// interface is down.
+type TrackInterface struct {
+	Name   string
+	Weight int
+}
+
+// Notify holds the scripts keepalived runs on state transitions.
+type Notify struct {
+	Master string
+	Backup string
+	Fault  string
+	Stop   string
+	// Any runs on every transition with the instance, state and priority
+	// appended as arguments.
+	Any string
+}
+
+// VRRPSyncGroup makes several instances change state together.
+type VRRPSyncGroup struct {
+	Name      string
+	Instances []string
+	Notify    Notify
+}
+
+// Validate checks the director's own rules; p is where it sits.
+func (d *Director) Validate(p Path) error {
+	var errs Errors
+	if d.Interface != "" {
+		checkInterface(&errs, p.At("interface"), d.Interface)
+	}
+	checkHostname(&errs, p.At("router_id"), d.RouterID)
+	if d.ScriptUser != "" {
+		checkName(&errs, p.At("script_user"), d.ScriptUser)
+	}
+	checkEnum(&errs, p.At("engine"), d.Engine, Engines)
+
+	names := map[string]int{}
+	type vrid struct {
+		iface string
+		id    int
+		v6    bool
+	}
+	vrids := map[vrid]int{}
+	scripts := map[string]TrackScript{}
+	for i, in := range d.Instances {
+		ip := p.At("vrrp_instance", i)
+		in.validate(&errs, ip, d.Interface)
+		if j, dup := names[in.Name]; dup && in.Name != "" {
+			errs.add(ip.At("name"), "%q is already the name of vrrp_instance[%d]; instance names must be unique", in.Name, j)
+		} else {
+			names[in.Name] = i
+		}
+		key := vrid{iface: in.iface(d.Interface), id: in.VirtualRouterID, v6: in.isIPv6()}
+		if j, dup := vrids[key]; dup {
+			errs.add(ip.At("virtual_router_id"), "%d is already used by vrrp_instance[%d] on interface %q; each virtual router on an interface needs its own id", in.VirtualRouterID, j, key.iface)
+		} else {
+			vrids[key] = i
+		}
+		for k, ts := range in.TrackScripts {
+			if prev, seen := scripts[ts.Name]; seen && prev != ts {
+				errs.add(ip.At("track_script", k, "name"), "track script %q is defined differently by another instance; scripts of one name must be identical", ts.Name)
+			}
+			scripts[ts.Name] = ts
+		}
+	}
+
+	inGroup := map[string]int{}
+	groupNames := map[string]bool{}
+	for i, g := range d.SyncGroups {
+		gp := p.At("vrrp_sync_group", i)
+		checkName(&errs, gp.At("name"), g.Name)
+		if groupNames[g.Name] {
+			errs.add(gp.At("name"), "%q is already the name of another sync group", g.Name)
+		}
+		groupNames[g.Name] = true
+		g.Notify.validate(&errs, gp)
+		if len(g.Instances) < 2 {
+			errs.add(gp.At("group"), "a sync group needs at least 2 instances, it has %d", len(g.Instances))
+		}
+		for k, name := range g.Instances {
+			ipath := gp.At("group", k)
+			idx, ok := names[name]
+			switch {
+			case !ok:
+				errs.add(ipath, "%q is not the name of a vrrp_instance of this director", name)
+				continue
+			case inGroup[name] > 0:
+				errs.add(ipath, "instance %q is already in another sync group; an instance can be in one group only", name)
+				continue
+			}
+			inGroup[name] = i + 1
+			in := d.Instances[idx]
+			for t, ts := range in.TrackScripts {
+				if ts.Weight != 0 {
+					errs.add(p.At("vrrp_instance", idx, "track_script", t, "weight"), "instance %q is in sync group %q, where keepalived ignores tracking weights; use weight 0", name, g.Name)
+				}
+			}
+			for t, ti := range in.TrackIfaces {
+				if ti.Weight != 0 {
+					errs.add(p.At("vrrp_instance", idx, "track_interface", t, "weight"), "instance %q is in sync group %q, where keepalived ignores tracking weights; use weight 0", name, g.Name)
+				}
+			}
+		}
+	}
+	for i, s := range d.Sysctls {
+		s.validate(&errs, p.At("sysctl", i))
+	}
+	return errs.err()
+}
+
+func (in *VRRPInstance) iface(def string) string {
+	if in.Interface != "" {
+		return in.Interface
+	}
+	return def
+}
+
+// isIPv6 reports whether the instance carries IPv6 addresses (keepalived
+// runs IPv4 and IPv6 virtual routers of the same id independently).
+func (in *VRRPInstance) isIPv6() bool {
+	return len(in.VirtualIPs) > 0 && in.VirtualIPs[0].Prefix.Addr().Is6()
+}
+
+// EffectiveVersion is the VRRP version the instance speaks.
+func (in *VRRPInstance) EffectiveVersion() int {
+	if in.Version == 0 {
+		return DefaultVRRPVersion
+	}
+	return in.Version
+}
+
+func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
+	checkName(errs, p.At("name"), in.Name)
+	if in.Interface != "" {
+		checkInterface(errs, p.At("interface"), in.Interface)
+	} else if defIface == "" {
+		errs.add(p.At("interface"), "must be set, here or as the director's interface")
+	}
+	checkEnum(errs, p.At("state"), in.State, VRRPStates)
+	checkRange(errs, p.At("virtual_router_id"), in.VirtualRouterID, 1, 255)
+	checkRange(errs, p.At("priority"), in.Priority, 1, 254)
+	if in.Version != 0 && !oneOf(in.Version, VRRPVersions) {
+		errs.add(p.At("version"), "%d is not allowed; allowed values are 2 or 3", in.Version)
+	}
+	v3 := in.EffectiveVersion() == 3
+	if in.AdvertInt != 0 {
+		switch {
+		case in.AdvertInt < 0.01 || in.AdvertInt > 255:
+			errs.add(p.At("advert_int"), "%v is out of range; allowed values are 0.01 to 255 seconds", in.AdvertInt)
+		case !v3 && in.AdvertInt != math.Trunc(in.AdvertInt):
+			errs.add(p.At("advert_int"), "%v has a fraction, which needs VRRP version 3; use whole seconds or set version = 3", in.AdvertInt)
+		case v3 && math.Abs(in.AdvertInt*100-math.Round(in.AdvertInt*100)) > 1e-9:
+			errs.add(p.At("advert_int"), "%v is finer than VRRPv3's centiseconds; use at most two decimals", in.AdvertInt)
+		}
+	}
+	if a := in.Authentication; a != nil {
+		ap := p.At("authentication")
+		if v3 {
+			errs.add(ap, "VRRP version 3 has no authentication; remove the authentication block or set version = 2")
+		}
+		if a.Type == "" {
+			errs.add(ap.At("type"), "must be set; allowed values are %s", quoteList(VRRPAuthTypes))
+		}
+		checkEnum(errs, ap.At("type"), a.Type, VRRPAuthTypes)
+		switch {
+		case a.Password == "":
+			errs.add(ap.At("password"), "must be set")
+		case len(a.Password) > 8:
+			errs.add(ap.At("password"), "is %d characters long; VRRP carries at most 8", len(a.Password))
+		default:
+			n := len(*errs)
+			checkWord(errs, ap.At("password"), a.Password)
+			if len(*errs) > n {
+				// Never echo a secret: replace the message.
+				(*errs)[n] = &FieldError{Path: ap.At("password"), Msg: "must be printable ASCII without spaces, quotes, braces, `#` or `!`"}
+				*errs = (*errs)[:n+1]
+			}
+		}
+	}
+	if in.NoPreempt && in.State == "MASTER" {
+		errs.add(p.At("nopreempt"), "needs state BACKUP; keepalived ignores nopreempt on an initial MASTER")
+	}
+	if in.NoPreempt && in.PreemptDelay != 0 {
+		errs.add(p.At("preempt_delay"), "cannot be combined with nopreempt")
+	}
+	checkRange(errs, p.At("preempt_delay"), in.PreemptDelay, 0, 1000)
+	checkRange(errs, p.At("garp_master_delay"), in.GarpMasterDelay, 0, 255)
+	checkRange(errs, p.At("garp_master_repeat"), in.GarpMasterRepeat, 0, 255)
+	checkRange(errs, p.At("garp_master_refresh"), in.GarpMasterRefresh, 0, 86400)
+
+	if len(in.VirtualIPs) == 0 {
+		errs.add(p.At("virtual_ipaddress"), "needs at least one address")
+	}
+	var fam6 bool
+	seen := map[netip.Addr]int{}
+	for i, v := range in.VirtualIPs {
+		vp := p.At("virtual_ipaddress", i)
+		if !v.Prefix.IsValid() {
+			errs.add(vp.At("address"), "must be an IP address with an optional prefix length, such as 10.0.0.10/24")
+			continue
+		}
+		if i == 0 {
+			fam6 = v.Prefix.Addr().Is6()
+		} else if v.Prefix.Addr().Is6() != fam6 {
+			errs.add(vp.At("address"), "%s is of another address family than virtual_ipaddress[0]; an instance holds IPv4 or IPv6 addresses, not both", v.Prefix)
+		}
+		if j, dup := seen[v.Prefix.Addr()]; dup {
+			errs.add(vp.At("address"), "%s is already virtual_ipaddress[%d]", v.Prefix.Addr(), j)
+		}
+		seen[v.Prefix.Addr()] = i
+		if v.Device != "" {
+			checkInterface(errs, vp.At("dev"), v.Device)
+		}
+		if v.Label != "" {
+			checkInterface(errs, vp.At("label"), v.Label)
+		}
+	}
+	if in.UnicastSrcIP.IsValid() && len(in.VirtualIPs) > 0 && in.UnicastSrcIP.Is6() != fam6 {
+		errs.add(p.At("unicast_src_ip"), "%s is of another address family than the virtual addresses", in.UnicastSrcIP)
+	}
+	peers := map[netip.Addr]bool{}
+	for i, a := range in.UnicastPeers {
+		pp := p.At("unicast_peer", i)
+		if !a.IsValid() {
+			errs.add(pp, "must be an IP address")
+			continue
+		}
+		if len(in.VirtualIPs) > 0 && a.Is6() != fam6 {
+			errs.add(pp, "%s is of another address family than the virtual addresses", a)
+		}
+		if a == in.UnicastSrcIP {
+			errs.add(pp, "%s is the unicast_src_ip itself", a)
+		}
+		if peers[a] {
+			errs.add(pp, "%s is listed twice", a)
+		}
+		peers[a] = true
+	}
+	for i, ts := range in.TrackScripts {
+		tp := p.At("track_script", i)
+		checkName(errs, tp.At("name"), ts.Name)
+		if ts.Script == "" {
+			errs.add(tp.At("script"), "must be set")
+		}
+		checkText(errs, tp.At("script"), ts.Script)
+		checkRange(errs, tp.At("interval"), ts.Interval, 0, 3600)
+		checkRange(errs, tp.At("timeout"), ts.Timeout, 0, 3600)
+		checkRange(errs, tp.At("weight"), ts.Weight, -253, 253)
+		checkRange(errs, tp.At("fall"), ts.Fall, 0, 255)
+		checkRange(errs, tp.At("rise"), ts.Rise, 0, 255)
+	}
+	ifaces := map[string]bool{}
+	for i, ti := range in.TrackIfaces {
+		tp := p.At("track_interface", i)
+		checkInterface(errs, tp.At("name"), ti.Name)
+		if ifaces[ti.Name] {
+			errs.add(tp.At("name"), "%q is tracked twice", ti.Name)
+		}
+		ifaces[ti.Name] = true
+		checkRange(errs, tp.At("weight"), ti.Weight, -253, 253)
+	}
+	in.Notify.validate(errs, p)
+}
+
+func (n *Notify) validate(errs *Errors, p Path) {
+	checkText(errs, p.At("notify_master"), n.Master)
+	checkText(errs, p.At("notify_backup"), n.Backup)
+	checkText(errs, p.At("notify_fault"), n.Fault)
+	checkText(errs, p.At("notify_stop"), n.Stop)
+	checkText(errs, p.At("notify"), n.Any)
+}

@@ -1,0 +1,392 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// HAProxyConfig is one host's haproxy.cfg.
+type HAProxyConfig struct {
+	Global    HAProxyGlobal
+	Defaults  HAProxyDefaults
+	Frontends []HAProxyFrontend
+	Backends  []HAProxyBackend
+	Listens   []HAProxyListen
+}
+
+// HAProxyGlobal is the global section.
+type HAProxyGlobal struct {
+	Maxconn  int
+	Nbthread int
+	User     string
+	Group    string
+	Chroot   string
+	Logs     []HAProxyLog
+	// StatsSocket is the path of the admin socket (the agent uses it to
+	// read server states); empty means /run/haproxy/admin.sock.
+	StatsSocket string
+	// Options are extra global directives, one per line, each a keyword
+	// and its arguments (tune.ssl.default-dh-param 2048).
+	Options []string
+}
+
+// DefaultStatsSocket is the admin socket when HAProxyGlobal.StatsSocket is empty.
+const DefaultStatsSocket = "/run/haproxy/admin.sock"
+
+// HAProxyLog is one log target.
+type HAProxyLog struct {
+	// Address is a syslog target: /dev/log, 127.0.0.1:514, stdout.
+	Address  string
+	Facility string
+	Level    string
+}
+
+// HAProxyTimeouts are the timeouts of a section, in milliseconds; zero
+// leaves haproxy's default (or the defaults section's).
+type HAProxyTimeouts struct {
+	Connect       int
+	Client        int
+	Server        int
+	Queue         int
+	HTTPRequest   int
+	HTTPKeepAlive int
+	Check         int
+	Tunnel        int
+	ClientFin     int
+	ServerFin     int
+}
+
+// HAProxyDefaults is the defaults section.
+type HAProxyDefaults struct {
+	Mode       string
+	Maxconn    int
+	Retries    int
+	Timeouts   HAProxyTimeouts
+	Redispatch bool
+	// Log makes proxies use the global log targets ("log global").
+	LogGlobal bool
+	// Options are extra "option" names (httplog, dontlognull, forwardfor).
+	Options []string
+}
+
+// HAProxyBind is one listening address.
+type HAProxyBind struct {
+	// Address is empty (or 0.0.0.0 / ::) for every address.
+	Address netip.Addr
+	Port    int
+	// Options follow the address on the bind line (ssl crt /etc/x.pem, transparent).
+	Options string
+}
+
+// HAProxyACL is a named condition (acl is_api path_beg /api).
+type HAProxyACL struct {
+	Name      string
+	Criterion string
+}
+
+// HAProxyUseBackend routes requests matching a condition to a backend.
+type HAProxyUseBackend struct {
+	Backend string
+	// Cond is "if" (default) or "unless".
+	Cond      string
+	Condition string
+}
+
+// HAProxyFrontend is one frontend section.
+type HAProxyFrontend struct {
+	Name           string
+	Binds          []HAProxyBind
+	Mode           string
+	Maxconn        int
+	DefaultBackend string
+	ACLs           []HAProxyACL
+	UseBackends    []HAProxyUseBackend
+	Timeouts       HAProxyTimeouts
+	Options        []string
+}
+
+// HAProxyServer is one server line of a backend.
+type HAProxyServer struct {
+	Name    string
+	Address netip.Addr
+	Port    int
+	Weight  *int
+	Check   bool
+	// Inter, Fall and Rise tune the health check (inter in milliseconds).
+	Inter   int
+	Fall    int
+	Rise    int
+	Backup  bool
+	Maxconn int
+	// Options follow the server line (send-proxy, ssl verify none).
+	Options string
+}
+
+// HAProxyHTTPCheck configures option httpchk and http-check lines.
+type HAProxyHTTPCheck struct {
+	Method string
+	Path   string
+	// Host is sent as the Host header (HTTP/1.1 checks).
+	Host string
+	// ExpectStatus is a status or range the check accepts (200, 200-399).
+	ExpectStatus string
+}
+
+// HAProxyBackend is one backend section.
+type HAProxyBackend struct {
+	Name       string
+	Mode       string
+	Balance    string
+	BalanceArg string
+	Servers    []HAProxyServer
+	HTTPCheck  *HAProxyHTTPCheck
+	Timeouts   HAProxyTimeouts
+	Options    []string
+}
+
+// HAProxyListen is a listen section: a frontend and its backend in one.
+type HAProxyListen struct {
+	Name string
+	HAProxyBackend
+	Binds   []HAProxyBind
+	Maxconn int
+}
+
+// HTTPMethods are the request methods an httpchk may use.
+var HTTPMethods = []string{"GET", "HEAD", "OPTIONS", "POST"}
+
+// Validate checks the configuration; p is where it sits (global at
+// p.global[0], frontends at p.frontend[i], and so on).
+func (c *HAProxyConfig) Validate(p Path) error {
+	var errs Errors
+	g := &c.Global
+	gp := p.At("global", 0)
+	checkRange(&errs, gp.At("maxconn"), g.Maxconn, 0, 10000000)
+	checkRange(&errs, gp.At("nbthread"), g.Nbthread, 0, 4096)
+	if g.User != "" {
+		checkName(&errs, gp.At("user"), g.User)
+	}
+	if g.Group != "" {
+		checkName(&errs, gp.At("group"), g.Group)
+	}
+	checkPath(&errs, gp.At("chroot"), g.Chroot)
+	checkPath(&errs, gp.At("stats_socket"), g.StatsSocket)
+	for i, l := range g.Logs {
+		lp := gp.At("log", i)
+		if l.Address == "" {
+			errs.add(lp.At("address"), "must be set, such as /dev/log or 127.0.0.1:514")
+		}
+		checkWord(&errs, lp.At("address"), l.Address)
+		if l.Facility != "" {
+			checkName(&errs, lp.At("facility"), l.Facility)
+		}
+		checkEnum(&errs, lp.At("level"), l.Level, HAProxyLogLevels)
+	}
+	checkOptions(&errs, gp.At("options"), g.Options)
+
+	d := &c.Defaults
+	dp := p.At("defaults", 0)
+	checkEnum(&errs, dp.At("mode"), d.Mode, HAProxyModes)
+	checkRange(&errs, dp.At("maxconn"), d.Maxconn, 0, 10000000)
+	checkRange(&errs, dp.At("retries"), d.Retries, 0, 1000)
+	d.Timeouts.validate(&errs, dp)
+	checkOptions(&errs, dp.At("options"), d.Options)
+
+	backends := map[string]bool{}
+	for i := range c.Backends {
+		b := &c.Backends[i]
+		bp := p.At("backend", i)
+		b.validate(&errs, bp)
+		if backends[b.Name] {
+			errs.add(bp.At("name"), "%q is already the name of another backend or listen section", b.Name)
+		}
+		backends[b.Name] = true
+	}
+	listens := map[string]bool{}
+	binds := map[netip.AddrPort]string{}
+	claimBinds := func(bp Path, owner string, bs []HAProxyBind) {
+		if len(bs) == 0 {
+			errs.add(bp, "needs at least one bind")
+		}
+		for k, b := range bs {
+			b.validate(&errs, bp.At(k))
+			key := netip.AddrPortFrom(b.Address, uint16(b.Port))
+			if prev, dup := binds[key]; dup {
+				errs.add(bp.At(k), "%s is already bound by %s", key, prev)
+			}
+			binds[key] = owner
+		}
+	}
+	for i := range c.Listens {
+		l := &c.Listens[i]
+		lp := p.At("listen", i)
+		l.validate(&errs, lp)
+		if backends[l.Name] || listens[l.Name] {
+			errs.add(lp.At("name"), "%q is already the name of another backend or listen section", l.Name)
+		}
+		listens[l.Name] = true
+		claimBinds(lp.At("bind"), "listen "+l.Name, l.Binds)
+		checkRange(&errs, lp.At("maxconn"), l.Maxconn, 0, 10000000)
+	}
+	frontends := map[string]bool{}
+	for i := range c.Frontends {
+		f := &c.Frontends[i]
+		fp := p.At("frontend", i)
+		checkName(&errs, fp.At("name"), f.Name)
+		if frontends[f.Name] || listens[f.Name] {
+			errs.add(fp.At("name"), "%q is already the name of another frontend or listen section", f.Name)
+		}
+		frontends[f.Name] = true
+		claimBinds(fp.At("bind"), "frontend "+f.Name, f.Binds)
+		checkEnum(&errs, fp.At("mode"), f.Mode, HAProxyModes)
+		checkRange(&errs, fp.At("maxconn"), f.Maxconn, 0, 10000000)
+		f.Timeouts.validate(&errs, fp)
+		checkOptions(&errs, fp.At("options"), f.Options)
+		known := func(path Path, name string) {
+			if name != "" && !backends[name] && !listens[name] {
+				errs.add(path, "%q is not the name of a backend of this configuration", name)
+			}
+		}
+		known(fp.At("default_backend"), f.DefaultBackend)
+		if f.DefaultBackend == "" && len(f.UseBackends) == 0 {
+			errs.add(fp.At("default_backend"), "must be set (or give use_backend rules); a frontend without a backend drops every request")
+		}
+		acls := map[string]bool{}
+		for k, a := range f.ACLs {
+			ap := fp.At("acl", k)
+			checkName(&errs, ap.At("name"), a.Name)
+			if a.Criterion == "" {
+				errs.add(ap.At("criterion"), "must be set, such as path_beg /api")
+			}
+			checkHAProxyText(&errs, ap.At("criterion"), a.Criterion)
+			acls[a.Name] = true
+		}
+		for k, u := range f.UseBackends {
+			up := fp.At("use_backend", k)
+			known(up.At("backend"), u.Backend)
+			if u.Backend == "" {
+				errs.add(up.At("backend"), "must be set")
+			}
+			checkEnum(&errs, up.At("cond"), u.Cond, HAProxyRuleConditions)
+			if u.Condition == "" {
+				errs.add(up.At("condition"), "must be set, such as is_api or !is_static")
+			}
+			checkHAProxyText(&errs, up.At("condition"), u.Condition)
+		}
+		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
+		for _, u := range append([]HAProxyUseBackend{{Backend: f.DefaultBackend}}, f.UseBackends...) {
+			if bm := c.backendMode(u.Backend); bm != "" && orDefault(bm, mode) != mode {
+				errs.add(fp.At("mode"), "frontend %q is %s but backend %q is %s; haproxy refuses to join them", f.Name, mode, u.Backend, bm)
+			}
+		}
+	}
+	return errs.err()
+}
+
+// backendMode returns the explicit mode of a backend or listen section, or "".
+func (c *HAProxyConfig) backendMode(name string) string {
+	for _, b := range c.Backends {
+		if b.Name == name {
+			return orDefault(b.Mode, c.Defaults.Mode)
+		}
+	}
+	return ""
+}
+
+func (b *HAProxyBind) validate(errs *Errors, p Path) {
+	if b.Address.IsValid() && b.Address.Zone() != "" {
+		errs.add(p.At("address"), "%s has a zone; bind plain addresses", b.Address)
+	}
+	checkRange(errs, p.At("port"), b.Port, 1, 65535)
+	checkHAProxyText(errs, p.At("options"), b.Options)
+}
+
+func (b *HAProxyBackend) validate(errs *Errors, p Path) {
+	checkName(errs, p.At("name"), b.Name)
+	checkEnum(errs, p.At("mode"), b.Mode, HAProxyModes)
+	checkEnum(errs, p.At("balance"), b.Balance, HAProxyBalances)
+	switch b.Balance {
+	case "hdr", "url_param":
+		if b.BalanceArg == "" {
+			errs.add(p.At("balance_arg"), "must be set for balance %q (the header or parameter name)", b.Balance)
+		}
+		checkName(errs, p.At("balance_arg"), b.BalanceArg)
+	default:
+		if b.BalanceArg != "" {
+			errs.add(p.At("balance_arg"), "applies to balance \"hdr\" and \"url_param\" only")
+		}
+	}
+	b.Timeouts.validate(errs, p)
+	checkOptions(errs, p.At("options"), b.Options)
+	if h := b.HTTPCheck; h != nil {
+		hp := p.At("http_check")
+		checkEnum(errs, hp.At("method"), h.Method, HTTPMethods)
+		if h.Path == "" || h.Path[0] != '/' {
+			errs.add(hp.At("path"), "%q must start with /", h.Path)
+		}
+		checkWord(errs, hp.At("path"), h.Path)
+		checkHostname(errs, hp.At("host"), h.Host)
+		if h.ExpectStatus != "" && !statusRE.MatchString(h.ExpectStatus) {
+			errs.add(hp.At("expect_status"), "%q is not an HTTP status code or range such as 200 or 200-399", h.ExpectStatus)
+		}
+	}
+	names := map[string]bool{}
+	for i, s := range b.Servers {
+		sp := p.At("server", i)
+		checkName(errs, sp.At("name"), s.Name)
+		if names[s.Name] {
+			errs.add(sp.At("name"), "%q is already the name of another server of this backend", s.Name)
+		}
+		names[s.Name] = true
+		if !s.Address.IsValid() {
+			errs.add(sp.At("address"), "must be an IP address")
+		}
+		checkRange(errs, sp.At("port"), s.Port, 1, 65535)
+		if s.Weight != nil {
+			checkRange(errs, sp.At("weight"), *s.Weight, 0, 256)
+		}
+		checkRange(errs, sp.At("inter"), s.Inter, 0, 86400000)
+		checkRange(errs, sp.At("fall"), s.Fall, 0, 1000)
+		checkRange(errs, sp.At("rise"), s.Rise, 0, 1000)
+		if !s.Check && (s.Inter != 0 || s.Fall != 0 || s.Rise != 0) {
+			errs.add(sp.At("check"), "inter, fall and rise tune the health check; set check = true")
+		}
+		checkRange(errs, sp.At("maxconn"), s.Maxconn, 0, 10000000)
+		checkHAProxyText(errs, sp.At("options"), s.Options)
+	}
+}
+
+func (t *HAProxyTimeouts) validate(errs *Errors, p Path) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"connect", t.Connect}, {"client", t.Client}, {"server", t.Server}, {"queue", t.Queue},
+		{"http_request", t.HTTPRequest}, {"http_keep_alive", t.HTTPKeepAlive}, {"check", t.Check},
+		{"tunnel", t.Tunnel}, {"client_fin", t.ClientFin}, {"server_fin", t.ServerFin},
+	} {
+		checkRange(errs, p.At("timeout_"+f.name), f.v, 0, 2147483647)
+	}
+}
+
+func checkOptions(errs *Errors, p Path, opts []string) {
+	for i, o := range opts {
+		if o == "" {
+			errs.add(p.At(i), "must not be empty")
+		}
+		checkHAProxyText(errs, p.At(i), o)
+	}
+}
+
+func checkPath(errs *Errors, p Path, v string) {
+	if v == "" {
+		return
+	}
+	if v[0] != '/' {
+		errs.add(p, "%q must be an absolute path", v)
+	}
+	checkWord(errs, p, v)
+}
+
+// Key identifies a frontend on its host in import IDs.
+func (f *HAProxyFrontend) String() string { return fmt.Sprintf("frontend %s", f.Name) }

@@ -1,0 +1,207 @@
+package model
+
+import "net/netip"
+
+// RealServer is one destination of a virtual server.
+type RealServer struct {
+	Address netip.Addr
+	// Port defaults to the virtual port; only nat may map it to another.
+	Port int
+	// Weight is 0–65535; nil means 1. Zero keeps the server in the table
+	// without sending it new connections.
+	Weight *int
+	// ForwardingMethod overrides the virtual server's: nat, dr or tun.
+	ForwardingMethod string
+	TunnelType       string
+	TunnelPort       int
+	// UpperThreshold stops new connections above that many active ones;
+	// LowerThreshold lets them in again below it. Zero means no limit.
+	UpperThreshold int
+	LowerThreshold int
+	// InhibitOnFailure sets the weight to 0 instead of removing the server
+	// when its check fails (nil: the virtual server's setting).
+	InhibitOnFailure *bool
+	NotifyUp         string
+	NotifyDown       string
+
+	// At most one checker.
+	TCPCheck  *TCPCheck
+	HTTPGet   *HTTPCheck
+	SSLGet    *HTTPCheck
+	MiscCheck *MiscCheck
+}
+
+// CheckCommon holds the settings every keepalived checker shares. Zero
+// values inherit the virtual server's defaults.
+type CheckCommon struct {
+	ConnectIP        netip.Addr
+	ConnectPort      int
+	BindTo           netip.Addr
+	ConnectTimeout   int
+	Retry            int
+	DelayBeforeRetry int
+}
+
+// TCPCheck succeeds when a TCP connection opens.
+type TCPCheck struct {
+	CheckCommon
+}
+
+// HTTPCheck is HTTP_GET (or SSL_GET): each URL must answer with one of its
+// status codes and, when a digest is given, a body of that MD5 digest.
+type HTTPCheck struct {
+	CheckCommon
+	URLs        []CheckURL
+	VirtualHost string
+}
+
+// CheckURL is one url block of an HTTP_GET or SSL_GET checker.
+type CheckURL struct {
+	Path string
+	// StatusCode is a code or range, like 200 or 200-299; empty means any 2xx.
+	StatusCode string
+	// Digest is the MD5 of the expected body, in lower-case hex.
+	Digest string
+}
+
+// MiscCheck runs a script; exit 0 is up. With Dynamic, exit codes 2–255
+// set the weight to code-2.
+type MiscCheck struct {
+	Script  string
+	Timeout int
+	Dynamic bool
+	User    string
+}
+
+// EffectivePort is the destination port with the virtual port as default.
+func (rs *RealServer) EffectivePort(vs *VirtualServer) int {
+	if rs.Port == 0 {
+		return vs.Port
+	}
+	return rs.Port
+}
+
+// EffectiveWeight is the weight with the default applied.
+func (rs *RealServer) EffectiveWeight() int {
+	if rs.Weight == nil {
+		return DefaultWeight
+	}
+	return *rs.Weight
+}
+
+// Key identifies a real server within its virtual server in import IDs:
+// 192.168.1.10:80, [2001:db8::10]:80.
+func (rs *RealServer) Key(vs *VirtualServer) string {
+	return netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs))).String()
+}
+
+// Validate checks one real server against the virtual server it belongs
+// to; p is where the real server sits.
+func (rs *RealServer) Validate(p Path, vs *VirtualServer) error {
+	var errs Errors
+	rs.validate(&errs, p, vs)
+	return errs.err()
+}
+
+func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
+	switch {
+	case !rs.Address.IsValid():
+		errs.add(p.At("address"), "must be an IP address")
+	case rs.Address.Zone() != "":
+		errs.add(p.At("address"), "%s has a zone; IPVS destinations take plain addresses", rs.Address)
+	case rs.Address.Is6() != vs.IsIPv6():
+		errs.add(p.At("address"), "%s is of another address family than its virtual server (%s); IPVS does not translate between IPv4 and IPv6", rs.Address, vs.Key())
+	}
+	checkRange(errs, p.At("port"), rs.Port, 0, 65535)
+	if rs.Weight != nil {
+		checkRange(errs, p.At("weight"), *rs.Weight, 0, 65535)
+	}
+	checkEnum(errs, p.At("forwarding_method"), rs.ForwardingMethod, ForwardingMethods)
+	method := vs.MethodOf(rs)
+	if rs.ForwardingMethod != "" || rs.TunnelType != "" || rs.TunnelPort != 0 {
+		checkTunnel(errs, p, method, rs.TunnelType, rs.TunnelPort)
+	}
+	if method != "nat" && rs.Port != 0 && rs.Port != vs.Port && vs.Fwmark == 0 && vs.Group == "" {
+		errs.add(p.At("port"), "%d differs from the virtual port %d; %s forwarding does not map ports, so leave port unset or set it to %d (or use nat)", rs.Port, vs.Port, method, vs.Port)
+	}
+	if method == "nat" && rs.Port == 0 && vs.Port == 0 {
+		errs.add(p.At("port"), "must be set: a nat destination of a service without a port needs its own port")
+	}
+	checkRange(errs, p.At("upper_threshold"), rs.UpperThreshold, 0, 1<<30)
+	checkRange(errs, p.At("lower_threshold"), rs.LowerThreshold, 0, 1<<30)
+	if rs.LowerThreshold != 0 && rs.LowerThreshold >= rs.UpperThreshold {
+		errs.add(p.At("lower_threshold"), "%d must be below upper_threshold (%d)", rs.LowerThreshold, rs.UpperThreshold)
+	}
+	checkText(errs, p.At("notify_up"), rs.NotifyUp)
+	checkText(errs, p.At("notify_down"), rs.NotifyDown)
+
+	checks := 0
+	fam6 := rs.Address.Is6()
+	if c := rs.TCPCheck; c != nil {
+		checks++
+		c.validate(errs, p.At("tcp_check"), fam6)
+	}
+	if c := rs.HTTPGet; c != nil {
+		checks++
+		c.validate(errs, p.At("http_get"), fam6)
+	}
+	if c := rs.SSLGet; c != nil {
+		checks++
+		c.validate(errs, p.At("ssl_get"), fam6)
+	}
+	if c := rs.MiscCheck; c != nil {
+		checks++
+		mp := p.At("misc_check")
+		if c.Script == "" {
+			errs.add(mp.At("script"), "must be set")
+		}
+		checkText(errs, mp.At("script"), c.Script)
+		checkRange(errs, mp.At("timeout"), c.Timeout, 0, 86400)
+		if c.User != "" {
+			checkName(errs, mp.At("user"), c.User)
+		}
+	}
+	if checks > 1 {
+		errs.add(p, "has %d health checks; give at most one of tcp_check, http_get, ssl_get and misc_check", checks)
+	}
+}
+
+func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
+	if c.ConnectIP.IsValid() && c.ConnectIP.Is6() != fam6 {
+		errs.add(p.At("connect_ip"), "%s is of another address family than the real server", c.ConnectIP)
+	}
+	if c.BindTo.IsValid() && c.BindTo.Is6() != fam6 {
+		errs.add(p.At("bindto"), "%s is of another address family than the real server", c.BindTo)
+	}
+	checkRange(errs, p.At("connect_port"), c.ConnectPort, 0, 65535)
+	checkRange(errs, p.At("connect_timeout"), c.ConnectTimeout, 0, 86400)
+	checkRange(errs, p.At("retry"), c.Retry, 0, 1000)
+	checkRange(errs, p.At("delay_before_retry"), c.DelayBeforeRetry, 0, 86400)
+}
+
+func (c *TCPCheck) validate(errs *Errors, p Path, fam6 bool) { c.CheckCommon.validate(errs, p, fam6) }
+
+func (c *HTTPCheck) validate(errs *Errors, p Path, fam6 bool) {
+	c.CheckCommon.validate(errs, p, fam6)
+	checkHostname(errs, p.At("virtualhost"), c.VirtualHost)
+	if len(c.URLs) == 0 {
+		errs.add(p.At("url"), "needs at least one url with a path")
+	}
+	for i, u := range c.URLs {
+		up := p.At("url", i)
+		switch {
+		case u.Path == "":
+			errs.add(up.At("path"), "must be set")
+		case u.Path[0] != '/':
+			errs.add(up.At("path"), "%q must start with /", u.Path)
+		default:
+			checkWord(errs, up.At("path"), u.Path)
+		}
+		if u.StatusCode != "" && !statusRE.MatchString(u.StatusCode) {
+			errs.add(up.At("status_code"), "%q is not an HTTP status code or range such as 200 or 200-299", u.StatusCode)
+		}
+		if u.Digest != "" && !digestRE.MatchString(u.Digest) {
+			errs.add(up.At("digest"), "%q is not an MD5 digest; give 32 lower-case hex digits (genhash prints it)", u.Digest)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+// Package render turns the declarative model into the files operators know:
+// keepalived.conf, haproxy.cfg, ipvsadm-save rules, sysctl.d fragments and
+// the real-server side of DR/TUN/NAT.
+//
+// Every renderer validates its input first (model.Errors with attribute
+// paths) and lays out a precomputed view through a pongo2 template under
+// templates/. Output is deterministic: the same model gives the same bytes.
+package render
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+
+	"github.com/flosch/pongo2/v6"
+)
+
+//go:embed templates/*
+var templateFS embed.FS
+
+// templates is the project's own pongo2 set: no package-global state is
+// touched. Each template starts with {% autoescape off %}: these are config
+// files, not HTML, and the model's validation is what keeps values safe.
+var templates = func() *pongo2.TemplateSet {
+	set := pongo2.NewSet("render", pongo2.NewFSLoader(templateFS))
+	set.Options.TrimBlocks = true
+	set.Options.LStripBlocks = true
+	return set
+}()
+
+// execute renders the named template with ctx and tidies blank lines: at
+// most one empty line in a row, none at the start, exactly one newline at
+// the end.
+func execute(name string, ctx pongo2.Context) (string, error) {
+	tpl, err := templates.FromCache("templates/" + name)
+	if err != nil {
+		return "", fmt.Errorf("render: loading template %s: %w", name, err)
+	}
+	out, err := tpl.Execute(ctx)
+	if err != nil {
+		return "", fmt.Errorf("render: executing template %s: %w", name, err)
+	}
+	return tidy(out), nil
+}
+
+func tidy(s string) string {
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+			continue
+		}
+		out = append(out, l)
+	}
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return strings.Join(out, "\n") + "\n"
+}
