@@ -333,7 +333,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 	}
 	peers := map[netip.Addr]bool{}
 	for i, a := range in.UnicastPeers {
-		pp := p.At("unicast_peer", i)
+		pp := p.At("unicast_peers", i)
 		if !a.IsValid() {
 			errs.add(pp, "must be an IP address")
 			continue

@@ -160,7 +160,7 @@ var HTTPMethods = []string{"GET", "HEAD", "OPTIONS", "POST"}
 func (c *HAProxyConfig) Validate(p Path) error {
 	var errs Errors
 	g := &c.Global
-	gp := p.At("global", 0)
+	gp := p.At("global")
 	checkRange(&errs, gp.At("maxconn"), g.Maxconn, 0, 10000000)
 	checkRange(&errs, gp.At("nbthread"), g.Nbthread, 0, 4096)
 	if g.User != "" {
@@ -185,7 +185,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	checkOptions(&errs, gp.At("options"), g.Options)
 
 	d := &c.Defaults
-	dp := p.At("defaults", 0)
+	dp := p.At("defaults")
 	checkEnum(&errs, dp.At("mode"), d.Mode, HAProxyModes)
 	checkRange(&errs, dp.At("maxconn"), d.Maxconn, 0, 10000000)
 	checkRange(&errs, dp.At("retries"), d.Retries, 0, 1000)
