@@ -34,6 +34,12 @@ var (
 	HAProxyBalances = []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"}
 	// HAProxyLogLevels are syslog levels accepted on haproxy log lines.
 	HAProxyLogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+	// HAProxyLogFacilities are the syslog facilities haproxy log lines accept.
+	HAProxyLogFacilities = []string{
+		"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+		"ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+		"local5", "local6", "local7",
+	}
 	// HAProxyRuleConditions are the keywords that join a use_backend rule to its condition.
 	HAProxyRuleConditions = []string{"if", "unless"}
 )

@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 )
 
 // HAProxyConfig is one host's haproxy.cfg.
@@ -162,7 +164,9 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	g := &c.Global
 	gp := p.At("global")
 	checkRange(&errs, gp.At("maxconn"), g.Maxconn, 0, 10000000)
-	checkRange(&errs, gp.At("nbthread"), g.Nbthread, 0, 4096)
+	// haproxy 2.6 (Debian bookworm) is built with at most 64 threads and
+	// refuses more: "'nbthread' value must be between 1 and 64".
+	checkRange(&errs, gp.At("nbthread"), g.Nbthread, 0, 64)
 	if g.User != "" {
 		checkName(&errs, gp.At("user"), g.User)
 	}
@@ -171,15 +175,23 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	}
 	checkPath(&errs, gp.At("chroot"), g.Chroot)
 	checkPath(&errs, gp.At("stats_socket"), g.StatsSocket)
+	// haproxy refuses longer socket paths ("too long (max 97)"): it needs
+	// room in sun_path for the temporary name it binds before renaming.
+	if len(g.StatsSocket) > 97 {
+		errs.add(gp.At("stats_socket"), "%q is longer than the 97 characters haproxy accepts for a socket path", g.StatsSocket)
+	}
 	for i, l := range g.Logs {
 		lp := gp.At("log", i)
 		if l.Address == "" {
 			errs.add(lp.At("address"), "must be set, such as /dev/log or 127.0.0.1:514")
 		}
 		checkWord(&errs, lp.At("address"), l.Address)
-		if l.Facility != "" {
-			checkName(&errs, lp.At("facility"), l.Facility)
+		// haproxy requires a facility on every log line ("log : expects
+		// <address> and <facility>") and knows only the syslog ones.
+		if l.Facility == "" {
+			errs.add(lp.At("facility"), "must be set, such as local0")
 		}
+		checkEnum(&errs, lp.At("facility"), l.Facility, HAProxyLogFacilities)
 		checkEnum(&errs, lp.At("level"), l.Level, HAProxyLogLevels)
 	}
 	checkOptions(&errs, gp.At("options"), g.Options)
@@ -275,7 +287,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 		}
 		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
 		for _, u := range append([]HAProxyUseBackend{{Backend: f.DefaultBackend}}, f.UseBackends...) {
-			if bm := c.backendMode(u.Backend); bm != "" && orDefault(bm, mode) != mode {
+			if bm := c.backendMode(u.Backend); bm != "" && bm != mode {
 				errs.add(fp.At("mode"), "frontend %q is %s but backend %q is %s; haproxy refuses to join them", f.Name, mode, u.Backend, bm)
 			}
 		}
@@ -283,11 +295,20 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	return errs.err()
 }
 
-// backendMode returns the explicit mode of a backend or listen section, or "".
+// backendMode returns the effective mode of a backend or listen section, or
+// "" when no section has that name. Listens count too, and an unset mode is
+// the defaults' or haproxy's own (tcp): haproxy -c refuses an http frontend
+// whose backend is tcp by default just as it refuses an explicit one.
 func (c *HAProxyConfig) backendMode(name string) string {
+	mode := func(m string) string { return orDefault(m, orDefault(c.Defaults.Mode, DefaultHAProxyMode)) }
 	for _, b := range c.Backends {
 		if b.Name == name {
-			return orDefault(b.Mode, c.Defaults.Mode)
+			return mode(b.Mode)
+		}
+	}
+	for _, l := range c.Listens {
+		if l.Name == name {
+			return mode(l.Mode)
 		}
 	}
 	return ""
@@ -341,6 +362,10 @@ func (b *HAProxyBackend) validate(errs *Errors, p Path) {
 		if !s.Address.IsValid() {
 			errs.add(sp.At("address"), "must be an IP address")
 		}
+		// haproxy cannot resolve a scoped address ("could not resolve address").
+		if s.Address.Zone() != "" {
+			errs.add(sp.At("address"), "%s has a zone; give a plain address", s.Address)
+		}
 		checkRange(errs, sp.At("port"), s.Port, 1, 65535)
 		if s.Weight != nil {
 			checkRange(errs, sp.At("weight"), *s.Weight, 0, 256)
@@ -375,7 +400,23 @@ func checkOptions(errs *Errors, p Path, opts []string) {
 			errs.add(p.At(i), "must not be empty")
 		}
 		checkHAProxyText(errs, p.At(i), o)
+		// haproxy ignores indentation: an option line whose first word is a
+		// section keyword opens a new section (a whole frontend injected
+		// through a global option), and one starting with "." is a
+		// conditional-block directive (.if 0 disables what follows).
+		first, _, _ := strings.Cut(o, " ")
+		if slices.Contains(haproxySectionKeywords, first) || strings.HasPrefix(first, ".") {
+			errs.add(p.At(i), "%q starts with %q, which opens a new section or block in haproxy.cfg; give a directive of this section", o, first)
+		}
 	}
+}
+
+// haproxySectionKeywords are the words that start a section of haproxy.cfg
+// wherever they appear at the start of a line (2.6, plus later additions).
+var haproxySectionKeywords = []string{
+	"global", "defaults", "frontend", "backend", "listen", "peers", "resolvers",
+	"userlist", "mailers", "program", "http-errors", "ring", "cache",
+	"log-forward", "fcgi-app", "namespace_list", "crt-store", "traces", "acme",
 }
 
 func checkPath(errs *Errors, p Path, v string) {
