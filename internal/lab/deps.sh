@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# deps.sh installs what the tests and the demo need, and only what is missing:
+#
+#   apt        Debian packages: the daemons whose real checks the tests run
+#              (keepalived -t, haproxy -c), ipvsadm, iproute2, sshd for the
+#              network-namespace lab, busybox-static and qemu for the VM lab.
+#   terraform  the Terraform CLI, built from source with `go install` into the
+#              cache bin dir when none is on PATH (only the Go module proxy and
+#              Debian's archive are assumed reachable: no binary downloads).
+#
+# Usage: internal/lab/deps.sh [apt] [terraform]   (no argument: all of them)
+#
+# Environment:
+#   LVS_CACHE  cache directory (default: <repo>/.cache); built tools go to
+#              $LVS_CACHE/bin, which the GNUmakefile puts first on PATH.
+#
+# When everything is present this is a handful of dpkg-query/command -v checks.
+# It installs as root, or through `sudo -n` (never prompts), and fails with a
+# message saying what to install when it can do neither.
+set -euo pipefail
+
+# The Terraform CLI built when none is installed: the last MPL-licensed
+# release, which builds with the Go toolchain from the module proxy.
+readonly TERRAFORM_MODULE=github.com/hashicorp/terraform
+readonly TERRAFORM_VERSION=v1.5.7
+
+# Debian packages, one per need (see the header).
+readonly APT_PACKAGES=(
+	keepalived
+	haproxy
+	ipvsadm
+	iproute2
+	openssh-server
+	busybox-static
+	qemu-system-x86
+)
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${LVS_CACHE:-$root/.cache}
+bin=$cache/bin
+
+say() { printf 'deps: %s\n' "$*" >&2; }
+die() {
+	say "ERROR: $*"
+	exit 1
+}
+
+# as_root runs a command as root: directly, or through passwordless sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo -n "$@"
+	else
+		return 1
+	fi
+}
+
+# missing_apt prints the packages of APT_PACKAGES that are not installed.
+missing_apt() {
+	local pkg status
+	for pkg in "${APT_PACKAGES[@]}"; do
+		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+		[ "$status" = "install ok installed" ] || printf '%s\n' "$pkg"
+	done
+}
+
+deps_apt() {
+	command -v dpkg-query >/dev/null 2>&1 ||
+		die "this is not a Debian/Ubuntu system (no dpkg-query): install ${APT_PACKAGES[*]} with your package manager"
+	local missing
+	mapfile -t missing < <(missing_apt)
+	[ "${#missing[@]}" -eq 0 ] && return 0
+
+	say "installing Debian packages: ${missing[*]}"
+	if ! as_root true; then
+		die "need root or passwordless sudo to run apt-get; install them yourself:
+    sudo apt-get install --no-install-recommends ${missing[*]}"
+	fi
+	as_root apt-get update -qq ||
+		die "apt-get update failed (is a Debian mirror reachable?)"
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+deps_terraform() {
+	# The GNUmakefile puts $bin first on PATH; check it here too so the script
+	# gives the same answer when run on its own.
+	if PATH=$bin:$PATH command -v terraform >/dev/null 2>&1; then
+		return 0
+	fi
+	command -v go >/dev/null 2>&1 ||
+		die "terraform is not installed and neither is Go (1.26, from https://go.dev/dl) to build it"
+	say "terraform not found: building $TERRAFORM_MODULE@$TERRAFORM_VERSION into $bin (takes about 3 minutes)"
+	mkdir -p "$bin"
+	GOBIN=$bin go install "$TERRAFORM_MODULE@$TERRAFORM_VERSION" ||
+		die "go install $TERRAFORM_MODULE@$TERRAFORM_VERSION failed"
+	say "built $("$bin/terraform" version | head -n 1)"
+}
+
+# The VM lab (a later issue) adds its step here: deps_vm, downloading the
+# Debian cloud kernel with `apt-get download` into $cache/vm and unpacking it
+# (never installing it), next to busybox-static from deps_apt.
+
+main() {
+	local steps=("$@")
+	[ "${#steps[@]}" -gt 0 ] || steps=(apt terraform)
+	local step
+	for step in "${steps[@]}"; do
+		case $step in
+		apt) deps_apt ;;
+		terraform) deps_terraform ;;
+		*) die "unknown step '$step' (want: apt terraform)" ;;
+		esac
+	done
+}
+
+main "$@"
