@@ -74,7 +74,10 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 			if fam6, known := groupFam[vs.Group]; known && fam6 != vs.IsIPv6() {
 				errs.add(vp.At("family"), "the members of group %q are %s; set family to match", vs.Group, familyName(fam6))
 			}
-			for _, m := range c.Groups[gi].Members {
+			for k, m := range c.Groups[gi].Members {
+				if m.Address.IsValid() && m.Port == 0 && vs.PersistenceTimeout == 0 {
+					errs.add(vp.At("persistence_timeout"), "must be set: member[%d] of group %q has port 0 (all ports), which IPVS accepts for persistent services only", k, vs.Group)
+				}
 				for _, key := range m.keys(vs.EffectiveProtocol()) {
 					claim(vp.At("group"), key, me+" through group "+vs.Group)
 				}

@@ -124,9 +124,10 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 	if method != "nat" && rs.Port != 0 && rs.Port != vs.Port && vs.Fwmark == 0 && vs.Group == "" {
 		errs.add(p.At("port"), "%d differs from the virtual port %d; %s forwarding does not map ports, so leave port unset or set it to %d (or use nat)", rs.Port, vs.Port, method, vs.Port)
 	}
-	if method == "nat" && rs.Port == 0 && vs.Port == 0 {
-		errs.add(p.At("port"), "must be set: a nat destination of a service without a port needs its own port")
-	}
+	// A nat destination without a port under a service without one
+	// (fwmark, group, port 0) is valid: the kernel then keeps each
+	// packet's destination port (ip_vs_schedule: dest->port ?: vport), as
+	// in ipvsadm(8)'s fwmark example `-r 192.168.10.1:0 -m`.
 	checkRange(errs, p.At("upper_threshold"), rs.UpperThreshold, 0, 1<<30)
 	checkRange(errs, p.At("lower_threshold"), rs.LowerThreshold, 0, 1<<30)
 	if rs.LowerThreshold != 0 && rs.LowerThreshold >= rs.UpperThreshold {

@@ -95,6 +95,10 @@ type VSGroupMember struct {
 	Fwmark   uint32
 }
 
+// MaxPersistenceTimeout is the longest persistence, in seconds, that
+// ipvsadm (MAX_TIMEOUT) and keepalived (LVS_MAX_TIMEOUT) accept: 31 days.
+const MaxPersistenceTimeout = 86400 * 31
+
 // Key identifies a virtual server on a director, in the import ID format:
 // tcp/10.0.0.10:80, udp/[2001:db8::1]:53, fwmark/7 (fwmark6/7 for IPv6),
 // group/NAME/tcp.
@@ -201,7 +205,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	if vs.OnePacket && vs.EffectiveProtocol() != "udp" && vs.Fwmark == 0 {
 		errs.add(p.At("one_packet"), "one-packet scheduling applies to udp services only, this one is %s", vs.EffectiveProtocol())
 	}
-	checkRange(errs, p.At("persistence_timeout"), vs.PersistenceTimeout, 0, 31536000)
+	checkRange(errs, p.At("persistence_timeout"), vs.PersistenceTimeout, 0, MaxPersistenceTimeout)
 	maxPrefix := 32
 	if vs.IsIPv6() {
 		maxPrefix = 128
