@@ -148,7 +148,9 @@ type HAProxyBackend struct {
 
 // HAProxyListen is a listen section: a frontend and its backend in one.
 type HAProxyListen struct {
-	Name string
+	// HAProxyBackend holds the section's name (Name is promoted) and its
+	// backend settings. A separate Name field here used to shadow it, so the
+	// name the duplicate checks saw was not the one validated and rendered.
 	HAProxyBackend
 	Binds   []HAProxyBind
 	Maxconn int
