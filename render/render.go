@@ -18,21 +18,28 @@ import (
 //go:embed templates/*
 var templateFS embed.FS
 
-// templates is the project's own pongo2 set: no package-global state is
-// touched. Each template starts with {% autoescape off %}: these are config
-// files, not HTML, and the model's validation is what keeps values safe.
-var templates = func() *pongo2.TemplateSet {
+// newTemplateSet returns the project's own pongo2 set: no package-global
+// state is touched. Each template starts with {% autoescape off %}: these
+// are config files, not HTML, and the model's validation is what keeps
+// values safe.
+//
+// execute makes a fresh set and parses the template on every call instead
+// of caching it: pongo2 v6 applies TrimBlocks by editing the parsed
+// template's tokens at each Execute, so a cached template drops one more
+// newline after block tags every time it runs (a blank line that follows a
+// tag is gone from the second rendering on), and concurrent renderings race.
+func newTemplateSet() *pongo2.TemplateSet {
 	set := pongo2.NewSet("render", pongo2.NewFSLoader(templateFS))
 	set.Options.TrimBlocks = true
 	set.Options.LStripBlocks = true
 	return set
-}()
+}
 
 // execute renders the named template with ctx and tidies blank lines: at
 // most one empty line in a row, none at the start, exactly one newline at
 // the end.
 func execute(name string, ctx pongo2.Context) (string, error) {
-	tpl, err := templates.FromCache("templates/" + name)
+	tpl, err := newTemplateSet().FromFile("templates/" + name)
 	if err != nil {
 		return "", fmt.Errorf("render: loading template %s: %w", name, err)
 	}
