@@ -293,6 +293,11 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 	if in.NoPreempt && in.State == "MASTER" {
 		errs.add(p.At("nopreempt"), "needs state BACKUP; keepalived ignores nopreempt on an initial MASTER")
 	}
+	// keepalived -t exits 5 on preempt_delay with initial state MASTER
+	// ("preempt delay will not work with initial state MASTER - clearing").
+	if in.PreemptDelay != 0 && in.State == "MASTER" {
+		errs.add(p.At("preempt_delay"), "needs state BACKUP; keepalived ignores preempt_delay on an initial MASTER")
+	}
 	if in.NoPreempt && in.PreemptDelay != 0 {
 		errs.add(p.At("preempt_delay"), "cannot be combined with nopreempt")
 	}
@@ -325,7 +330,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 			checkInterface(errs, vp.At("dev"), v.Device)
 		}
 		if v.Label != "" {
-			checkInterface(errs, vp.At("label"), v.Label)
+			checkLabel(errs, vp.At("label"), v.Label)
 		}
 	}
 	if in.UnicastSrcIP.IsValid() && len(in.VirtualIPs) > 0 && in.UnicastSrcIP.Is6() != fam6 {

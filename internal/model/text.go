@@ -42,6 +42,17 @@ func checkInterface(errs *Errors, p Path, v string) {
 	}
 }
 
+// labelRE is an address label: an interface name with an optional
+// ":suffix" (eth0:1), at most 15 characters like the name (IFNAMSIZ).
+// checkInterface refused the colon, and with it every documented label.
+var labelRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}(:[A-Za-z0-9_.@-]+)?$`)
+
+func checkLabel(errs *Errors, p Path, v string) {
+	if len(v) > 15 || !labelRE.MatchString(v) {
+		errs.add(p, "%q is not a valid address label; use an interface name and an optional `:` suffix, such as eth0:1, at most 15 characters", v)
+	}
+}
+
 func checkHostname(errs *Errors, p Path, v string) {
 	if v != "" && !hostnameRE.MatchString(v) {
 		errs.add(p, "%q is not a valid host name; use letters, digits, `_`, `.` and `-`", v)
