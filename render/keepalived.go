@@ -2,11 +2,429 @@ package render
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flosch/pongo2/v6"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
-// Keepalived renders a director's keepalived.conf.
+// ManagedMarker is the first line of every file this provider renders
+// (keepalived.conf and the others): the agent recognises the files it owns
+// by it and never overwrites a file that lacks it.
+const ManagedMarker = "# Managed by terraform-provider-lvs; do not edit: changes are overwritten."
+
+// Keepalived renders a director's keepalived.conf: global_defs, vrrp_script,
+// vrrp_sync_group and vrrp_instance blocks, then, when keepalived owns the
+// director's IPVS table, virtual_server_group and virtual_server blocks.
+//
+// The configuration is validated first; its error (model.Errors) is
+// returned as is. Defaults are rendered where keepalived needs the value
+// or it says where traffic goes (interface, dev, advert_int, lvs_sched,
+// lvs_method, protocol, weight); settings whose default is keepalived's
+// own are left out when unset, and so is version 2, keepalived's default
+// VRRP version. Instances, services, groups and real servers keep the
+// model's order; vrrp_script blocks are sorted by name.
 func Keepalived(cfg *model.KeepalivedConfig) (string, error) {
-	return "", errors.New("render: keepalived.conf renderer not written yet")
+	if cfg == nil {
+		return "", errors.New("render: keepalived.conf: no configuration given")
+	}
+	if err := cfg.Validate(nil); err != nil {
+		return "", err
+	}
+	return execute("keepalived.conf", pongo2.Context{"marker": ManagedMarker, "c": keepalivedView(cfg)})
+}
+
+// kaConf is keepalived.conf with every value formatted for the template.
+type kaConf struct {
+	RouterID       string
+	ScriptUser     string
+	ScriptSecurity bool
+	Scripts        []kaScript
+	SyncGroups     []kaSyncGroup
+	Instances      []kaInstance
+	Groups         []kaGroup
+	Servers        []kaServer
+}
+
+// HasGlobal reports whether global_defs has anything to say.
+func (c kaConf) HasGlobal() bool {
+	return c.RouterID != "" || c.ScriptUser != "" || c.ScriptSecurity
+}
+
+type kaScript struct {
+	Name, Script                  string
+	Interval, Timeout, Fall, Rise int
+}
+
+// kaKV is one directive with a quoted argument (notify scripts).
+type kaKV struct{ Key, Value string }
+
+type kaSyncGroup struct {
+	Name      string
+	Instances []string
+	Notify    []kaKV
+}
+
+type kaInstance struct {
+	Name, State, Interface string
+	VirtualRouterID        int
+	Priority               int
+	AdvertInt              string
+	Version                int
+	Auth                   *model.VRRPAuth
+	UnicastSrcIP           string
+	UnicastPeers           []string
+	VirtualIPs             []string
+	TrackScripts           []string
+	TrackIfaces            []string
+	NoPreempt              bool
+	PreemptDelay           int
+	GarpMasterDelay        int
+	GarpMasterRepeat       int
+	GarpMasterRefresh      int
+	Notify                 []kaKV
+}
+
+type kaGroup struct {
+	Name    string
+	Members []string
+}
+
+type kaServer struct {
+	// Head is what follows virtual_server: "ADDR PORT", "fwmark N" or "group NAME".
+	Head                   string
+	IPFamily               string
+	DelayLoop              int
+	Scheduler              string
+	Flags                  []string
+	Method                 string
+	Protocol               string
+	PersistenceTimeout     int
+	PersistenceGranularity string
+	Retry                  int
+	DelayBeforeRetry       int
+	ConnectTimeout         int
+	VirtualHost            string
+	Quorum                 int
+	Hysteresis             int
+	QuorumUp               string
+	QuorumDown             string
+	Alpha                  bool
+	Omega                  bool
+	InhibitOnFailure       bool
+	Sorry                  *kaSorry
+	RealServers            []kaReal
+}
+
+type kaSorry struct {
+	Head    string
+	Method  string
+	Inhibit bool
+}
+
+type kaReal struct {
+	Head             string
+	Weight           int
+	Method           string
+	InhibitOnFailure string
+	UpperThreshold   int
+	LowerThreshold   int
+	NotifyUp         string
+	NotifyDown       string
+	Check            *kaCheck
+}
+
+// kaCheck is one health checker block; Kind is its keyword.
+type kaCheck struct {
+	Kind             string
+	URLs             []model.CheckURL
+	VirtualHost      string
+	ConnectIP        string
+	ConnectPort      int
+	BindTo           string
+	ConnectTimeout   int
+	Retry            int
+	DelayBeforeRetry int
+	MiscPath         string
+	MiscTimeout      int
+	MiscDynamic      bool
+	User             string
+}
+
+func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
+	d := &cfg.Director
+	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity}
+	scripts := map[string]model.TrackScript{}
+	for i := range d.Instances {
+		in := &d.Instances[i]
+		c.Instances = append(c.Instances, instanceView(in, d.Interface))
+		for _, ts := range in.TrackScripts {
+			scripts[ts.Name] = ts
+		}
+	}
+	c.Scripts = scriptViews(scripts)
+	for _, g := range d.SyncGroups {
+		c.SyncGroups = append(c.SyncGroups, kaSyncGroup{Name: g.Name, Instances: g.Instances, Notify: notifyView(g.Notify)})
+	}
+	if !cfg.OwnsIPVS() {
+		return c
+	}
+	groups := map[string]*model.VirtualServerGroup{}
+	for i := range cfg.Groups {
+		g := &cfg.Groups[i]
+		groups[g.Name] = g
+		c.Groups = append(c.Groups, groupView(g))
+	}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group]))
+	}
+	return c
+}
+
+// scriptViews lists the vrrp_script blocks sorted by name (the model
+// guarantees that scripts of one name are identical).
+func scriptViews(scripts map[string]model.TrackScript) []kaScript {
+	out := make([]kaScript, 0, len(scripts))
+	for _, ts := range scripts {
+		out = append(out, kaScript{Name: ts.Name, Script: ts.Script, Interval: ts.Interval, Timeout: ts.Timeout, Fall: ts.Fall, Rise: ts.Rise})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func instanceView(in *model.VRRPInstance, defIface string) kaInstance {
+	iface := in.Interface
+	if iface == "" {
+		iface = defIface
+	}
+	v := kaInstance{
+		Name: in.Name, State: in.State, Interface: iface,
+		VirtualRouterID: in.VirtualRouterID, Priority: in.Priority,
+		AdvertInt:    formatSeconds(in.AdvertInt, model.DefaultAdvertInt),
+		Auth:         in.Authentication,
+		NoPreempt:    in.NoPreempt,
+		PreemptDelay: in.PreemptDelay, GarpMasterDelay: in.GarpMasterDelay,
+		GarpMasterRepeat: in.GarpMasterRepeat, GarpMasterRefresh: in.GarpMasterRefresh,
+		Notify: notifyView(in.Notify),
+	}
+	if in.EffectiveVersion() != model.DefaultVRRPVersion {
+		v.Version = in.EffectiveVersion()
+	}
+	if in.UnicastSrcIP.IsValid() {
+		v.UnicastSrcIP = in.UnicastSrcIP.String()
+	}
+	for _, a := range in.UnicastPeers {
+		v.UnicastPeers = append(v.UnicastPeers, a.String())
+	}
+	for _, vip := range in.VirtualIPs {
+		dev := vip.Device
+		if dev == "" {
+			dev = iface
+		}
+		line := vip.Prefix.String() + " dev " + dev
+		if vip.Label != "" {
+			line += " label " + vip.Label
+		}
+		v.VirtualIPs = append(v.VirtualIPs, line)
+	}
+	for _, ts := range in.TrackScripts {
+		v.TrackScripts = append(v.TrackScripts, trackLine(ts.Name, ts.Weight))
+	}
+	for _, ti := range in.TrackIfaces {
+		v.TrackIfaces = append(v.TrackIfaces, trackLine(ti.Name, ti.Weight))
+	}
+	return v
+}
+
+// trackLine is one line of a track_script or track_interface block; weight
+// 0 (fault the instance) is keepalived's default and left out.
+func trackLine(name string, weight int) string {
+	if weight == 0 {
+		return name
+	}
+	return name + " weight " + strconv.Itoa(weight)
+}
+
+// formatSeconds renders a duration in seconds the way keepalived's manual
+// writes it: 1, not 1.0; 0.25 for fractions (at most two decimals, the
+// model's limit). Zero takes def.
+func formatSeconds(v, def float64) string {
+	if v == 0 {
+		v = def
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// notifyView lists the notify scripts that are set, in keepalived's order.
+func notifyView(n model.Notify) []kaKV {
+	var out []kaKV
+	for _, kv := range []kaKV{
+		{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault},
+		{"notify_stop", n.Stop}, {"notify", n.Any},
+	} {
+		if kv.Value != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func groupView(g *model.VirtualServerGroup) kaGroup {
+	v := kaGroup{Name: g.Name}
+	for _, m := range g.Members {
+		var line string
+		switch {
+		case m.Fwmark != 0:
+			line = fmt.Sprintf("fwmark %d", m.Fwmark)
+		case m.RangeEnd != 0 && m.Address.Is6():
+			// keepalived reads an IPv6 range end as hex (the last group).
+			line = fmt.Sprintf("%s-%x", m.Address, m.RangeEnd)
+		case m.RangeEnd != 0:
+			line = fmt.Sprintf("%s-%d", m.Address, m.RangeEnd)
+		default:
+			line = m.Address.String()
+		}
+		if m.Port != 0 {
+			line += " " + strconv.Itoa(m.Port)
+		}
+		v.Members = append(v.Members, line)
+	}
+	return v
+}
+
+// hasAddress reports whether a group has an address member; a group of
+// fwmarks only takes no protocol (keepalived -t warns and exits 5).
+func hasAddress(g *model.VirtualServerGroup) bool {
+	for _, m := range g.Members {
+		if m.Fwmark == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServer {
+	method := vs.EffectiveMethod()
+	v := kaServer{
+		DelayLoop: vs.DelayLoop, Scheduler: vs.EffectiveScheduler(), Method: lvsMethod(method),
+		PersistenceTimeout: vs.PersistenceTimeout,
+		Retry:              vs.Retry, DelayBeforeRetry: vs.DelayBeforeRetry, ConnectTimeout: vs.ConnectTimeout,
+		VirtualHost: vs.VirtualHost,
+		Quorum:      vs.Quorum, Hysteresis: vs.Hysteresis, QuorumUp: vs.QuorumUp, QuorumDown: vs.QuorumDown,
+		Alpha: vs.Alpha, Omega: vs.Omega, InhibitOnFailure: vs.InhibitOnFailure,
+	}
+	proto := strings.ToUpper(vs.EffectiveProtocol())
+	switch {
+	case vs.Fwmark != 0:
+		v.Head = fmt.Sprintf("fwmark %d", vs.Fwmark)
+	case vs.Group != "":
+		v.Head = "group " + vs.Group
+		if group == nil || !hasAddress(group) {
+			proto = ""
+		}
+	default:
+		v.Head = hostPort(vs.Address, vs.Port)
+	}
+	if vs.Fwmark == 0 {
+		v.Protocol = proto
+	}
+	if (vs.Fwmark != 0 || vs.Group != "") && vs.IsIPv6() {
+		v.IPFamily = "inet6"
+	}
+	if vs.SchedulerPort {
+		v.Flags = append(v.Flags, v.Scheduler+"-port")
+	}
+	if vs.SchedulerFallback {
+		v.Flags = append(v.Flags, v.Scheduler+"-fallback")
+	}
+	if vs.OnePacket {
+		v.Flags = append(v.Flags, "ops")
+	}
+	if g := vs.PersistenceGranularity; g != 0 {
+		if vs.IsIPv6() {
+			v.PersistenceGranularity = strconv.Itoa(g)
+		} else {
+			v.PersistenceGranularity = net.IP(net.CIDRMask(g, 32)).String()
+		}
+	}
+	if s := vs.SorryServer; s != nil {
+		sv := &kaSorry{Head: hostPort(s.Address, s.Port), Inhibit: s.Inhibit}
+		if s.ForwardingMethod != "" && s.ForwardingMethod != method {
+			sv.Method = lvsMethod(s.ForwardingMethod)
+		}
+		v.Sorry = sv
+	}
+	for i := range vs.RealServers {
+		v.RealServers = append(v.RealServers, realView(vs, &vs.RealServers[i]))
+	}
+	return v
+}
+
+// lvsMethod is keepalived's name of a forwarding method. Tunnels are
+// always ipip here: the model refuses gue and gre with this engine.
+func lvsMethod(m string) string { return strings.ToUpper(m) }
+
+// hostPort renders "ADDR PORT", or "ADDR" alone when port is 0 (all
+// ports, or the virtual server's for fwmark and group services).
+func hostPort(a netip.Addr, port int) string {
+	if port == 0 {
+		return a.String()
+	}
+	return a.String() + " " + strconv.Itoa(port)
+}
+
+func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
+	v := kaReal{
+		Head:           hostPort(rs.Address, rs.EffectivePort(vs)),
+		Weight:         rs.EffectiveWeight(),
+		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold,
+		NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown,
+	}
+	if m := vs.MethodOf(rs); m != vs.EffectiveMethod() {
+		v.Method = lvsMethod(m)
+	}
+	if in := rs.InhibitOnFailure; in != nil && *in != vs.InhibitOnFailure {
+		v.InhibitOnFailure = strconv.FormatBool(*in)
+	}
+	switch {
+	case rs.TCPCheck != nil:
+		v.Check = commonCheck("TCP_CHECK", &rs.TCPCheck.CheckCommon)
+	case rs.HTTPGet != nil:
+		v.Check = httpCheck("HTTP_GET", rs.HTTPGet)
+	case rs.SSLGet != nil:
+		v.Check = httpCheck("SSL_GET", rs.SSLGet)
+	case rs.MiscCheck != nil:
+		m := rs.MiscCheck
+		v.Check = &kaCheck{Kind: "MISC_CHECK", MiscPath: m.Script, MiscTimeout: m.Timeout, MiscDynamic: m.Dynamic, User: m.User}
+	}
+	return v
+}
+
+func commonCheck(kind string, c *model.CheckCommon) *kaCheck {
+	v := &kaCheck{
+		Kind: kind, ConnectPort: c.ConnectPort, ConnectTimeout: c.ConnectTimeout,
+		Retry: c.Retry, DelayBeforeRetry: c.DelayBeforeRetry,
+	}
+	if c.ConnectIP.IsValid() {
+		v.ConnectIP = c.ConnectIP.String()
+	}
+	if c.BindTo.IsValid() {
+		v.BindTo = c.BindTo.String()
+	}
+	return v
+}
+
+func httpCheck(kind string, c *model.HTTPCheck) *kaCheck {
+	v := commonCheck(kind, &c.CheckCommon)
+	v.URLs = c.URLs
+	v.VirtualHost = c.VirtualHost
+	return v
 }

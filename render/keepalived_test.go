@@ -1,0 +1,509 @@
+package render
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+func kaAddr(s string) netip.Addr     { return netip.MustParseAddr(s) }
+func kaPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func kaPtr[T any](v T) *T            { return &v }
+
+// scriptDirector is a director whose scripts keepalived -t accepts: script
+// security on, scripts run as root. (A non-root script_user or MISC_CHECK
+// user makes keepalived 2.2.7's config test kill itself with SIGTERM,
+// keepalived issue #2617, fixed in 2.2.8.)
+func scriptDirector(d model.Director) model.Director {
+	d.ScriptUser = "root"
+	d.EnableScriptSecurity = true
+	return d
+}
+
+// drDirector is one of the two directors of the classic LVS-DR pair.
+func drDirector(routerID, state string, priority int) model.Director {
+	return model.Director{
+		Interface: "eth0",
+		RouterID:  routerID,
+		Instances: []model.VRRPInstance{{
+			Name: "VI_1", State: state, VirtualRouterID: 51, Priority: priority, AdvertInt: 1,
+			Authentication: &model.VRRPAuth{Type: "PASS", Password: "lvs-dr51"},
+			VirtualIPs:     []model.VirtualIP{{Prefix: kaPrefix("192.168.0.10/24"), Label: "eth0:1"}},
+		}},
+	}
+}
+
+// drServices is the web service both DR directors carry: one real server
+// checked by TCP connect, one by HTTP, and a sorry server for when both fail.
+func drServices() []model.VirtualServer {
+	return []model.VirtualServer{{
+		Address: kaAddr("192.168.0.10"), Port: 80, Scheduler: "wlc", ForwardingMethod: "dr",
+		DelayLoop: 6, PersistenceTimeout: 300, PersistenceGranularity: 24,
+		SorryServer: &model.SorryServer{Address: kaAddr("192.168.0.250"), Port: 80},
+		RealServers: []model.RealServer{
+			{Address: kaAddr("192.168.0.21"), Weight: kaPtr(1), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectTimeout: 3}}},
+			{Address: kaAddr("192.168.0.22"), Weight: kaPtr(1), HTTPGet: &model.HTTPCheck{
+				URLs:        []model.CheckURL{{Path: "/health", StatusCode: "200"}},
+				CheckCommon: model.CheckCommon{ConnectTimeout: 3, Retry: 3, DelayBeforeRetry: 3},
+			}},
+		},
+	}}
+}
+
+// natDirector holds the public VIP on eth0 and, for the real servers, their
+// default gateway on eth1: the two move together in one sync group.
+func natDirector(state string, priority int) model.Director {
+	return model.Director{
+		Interface: "eth0",
+		RouterID:  "lvs-nat-1",
+		Instances: []model.VRRPInstance{
+			{Name: "VI_PUBLIC", State: state, VirtualRouterID: 60, Priority: priority,
+				VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("203.0.113.10/24")}}},
+			{Name: "VI_GATEWAY", Interface: "eth1", State: state, VirtualRouterID: 61, Priority: priority,
+				VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("10.0.1.1/24")}}},
+		},
+		SyncGroups: []model.VRRPSyncGroup{{Name: "VG_NAT", Instances: []string{"VI_PUBLIC", "VI_GATEWAY"}}},
+	}
+}
+
+// keepalivedCases are the classic setups, one golden file each.
+var keepalivedCases = []struct {
+	name string
+	cfg  func() *model.KeepalivedConfig
+}{
+	// (a) LVS-NAT, round robin: the smallest useful director.
+	{"nat_rr", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: model.Director{
+				Interface: "eth0", RouterID: "lvs-nat-rr",
+				Instances: []model.VRRPInstance{{
+					Name: "VI_1", State: "MASTER", VirtualRouterID: 50, Priority: 100,
+					VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("203.0.113.10/24")}},
+				}},
+			},
+			VirtualServers: []model.VirtualServer{{
+				Address: kaAddr("203.0.113.10"), Port: 80, Scheduler: "rr",
+				RealServers: []model.RealServer{
+					{Address: kaAddr("10.0.1.11"), Port: 8080, TCPCheck: &model.TCPCheck{}},
+					{Address: kaAddr("10.0.1.12"), Port: 8080, TCPCheck: &model.TCPCheck{}},
+				},
+			}},
+		}
+	}},
+	// (a) LVS-NAT, weighted round robin, with the real servers' gateway VIP.
+	{"nat_wrr", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: natDirector("MASTER", 150),
+			VirtualServers: []model.VirtualServer{{
+				Address: kaAddr("203.0.113.10"), Port: 443, Scheduler: "wrr", ForwardingMethod: "nat",
+				DelayLoop: 10, PersistenceTimeout: 600,
+				RealServers: []model.RealServer{
+					{Address: kaAddr("10.0.1.11"), Port: 8443, Weight: kaPtr(3), TCPCheck: &model.TCPCheck{}},
+					{Address: kaAddr("10.0.1.12"), Port: 8443, Weight: kaPtr(1), TCPCheck: &model.TCPCheck{}},
+				},
+			}},
+		}
+	}},
+	// (b) LVS-DR with keepalived: the master and the backup of one pair.
+	{"dr_master", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{Director: drDirector("lvs-dr-1", "MASTER", 120), VirtualServers: drServices()}
+	}},
+	{"dr_backup", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{Director: drDirector("lvs-dr-2", "BACKUP", 100), VirtualServers: drServices()}
+	}},
+	// (c) http and https on one VIP, served as one virtual_server_group:
+	// one set of health checks for both ports.
+	{"vsg_http_https", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: drDirector("lvs-web", "MASTER", 120),
+			Groups: []model.VirtualServerGroup{{Name: "WEB", Members: []model.VSGroupMember{
+				{Address: kaAddr("192.168.0.10"), Port: 80},
+				{Address: kaAddr("192.168.0.10"), Port: 443},
+			}}},
+			VirtualServers: []model.VirtualServer{{
+				Group: "WEB", Scheduler: "wlc", ForwardingMethod: "dr", DelayLoop: 6,
+				RealServers: []model.RealServer{
+					{Address: kaAddr("192.168.0.21"), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectPort: 443}}},
+					{Address: kaAddr("192.168.0.22"), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectPort: 443}}},
+				},
+			}},
+		}
+	}},
+	// (d) A firewall-mark service: iptables marks http and https of the
+	// VIP with 1, and one persistent service balances both.
+	{"fwmark", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: drDirector("lvs-fwm", "MASTER", 120),
+			VirtualServers: []model.VirtualServer{{
+				Fwmark: 1, Scheduler: "sh", SchedulerPort: true, ForwardingMethod: "dr", PersistenceTimeout: 900,
+				RealServers: []model.RealServer{
+					{Address: kaAddr("192.168.0.21"), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectPort: 80, ConnectTimeout: 3}}},
+					{Address: kaAddr("192.168.0.22"), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectPort: 80, ConnectTimeout: 3}}},
+				},
+			}},
+		}
+	}},
+	// (d) IPv6: a VRRP instance of IPv6 VIPs, an address service and a
+	// fwmark service of family inet6.
+	{"ipv6", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: model.Director{
+				Interface: "eth0", RouterID: "lvs-v6",
+				Instances: []model.VRRPInstance{{
+					Name: "VI_6", State: "MASTER", VirtualRouterID: 56, Priority: 120, Version: 3,
+					VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("2001:db8::10/64")}},
+				}},
+			},
+			VirtualServers: []model.VirtualServer{
+				{
+					Address: kaAddr("2001:db8::10"), Port: 80, Scheduler: "rr", ForwardingMethod: "dr",
+					PersistenceTimeout: 300, PersistenceGranularity: 64,
+					RealServers: []model.RealServer{
+						{Address: kaAddr("2001:db8::21"), HTTPGet: &model.HTTPCheck{URLs: []model.CheckURL{{Path: "/", StatusCode: "200-299"}}}},
+						{Address: kaAddr("2001:db8::22"), HTTPGet: &model.HTTPCheck{URLs: []model.CheckURL{{Path: "/", StatusCode: "200-299"}}}},
+					},
+				},
+				{
+					Fwmark: 6, Family: "inet6", Scheduler: "wlc", ForwardingMethod: "dr",
+					RealServers: []model.RealServer{
+						{Address: kaAddr("2001:db8::21"), TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectPort: 443}}},
+					},
+				},
+			},
+		}
+	}},
+	// (e) keepalived + haproxy: VRRP only, over unicast, the VIP following
+	// the host whose haproxy runs.
+	{"haproxy_ha", func() *model.KeepalivedConfig {
+		chk := model.TrackScript{Name: "chk_haproxy", Script: "/usr/bin/pidof haproxy", Interval: 2, Weight: 2, Fall: 2, Rise: 2}
+		return &model.KeepalivedConfig{Director: scriptDirector(model.Director{
+			Interface: "eth0", RouterID: "haproxy-1",
+			Instances: []model.VRRPInstance{{
+				Name: "VI_HAPROXY", State: "BACKUP", VirtualRouterID: 70, Priority: 101,
+				Authentication: &model.VRRPAuth{Type: "PASS", Password: "hapass"},
+				UnicastSrcIP:   kaAddr("10.0.0.2"),
+				UnicastPeers:   []netip.Addr{kaAddr("10.0.0.3")},
+				VirtualIPs:     []model.VirtualIP{{Prefix: kaPrefix("10.0.0.100/24")}},
+				TrackScripts:   []model.TrackScript{chk},
+				Notify:         model.Notify{Master: "/usr/bin/logger -t keepalived haproxy VIP is here"},
+			}},
+		})}
+	}},
+	// (f) VRRPv3 with centisecond adverts, and a sync group of two
+	// instances that fail over together.
+	{"vrrp3_sync", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{Director: scriptDirector(model.Director{
+			Interface: "eth0", RouterID: "lvs-v3",
+			Instances: []model.VRRPInstance{
+				{Name: "VI_FRONT", State: "MASTER", VirtualRouterID: 80, Priority: 200, Version: 3, AdvertInt: 0.1,
+					VirtualIPs:  []model.VirtualIP{{Prefix: kaPrefix("198.51.100.10/24")}},
+					TrackIfaces: []model.TrackInterface{{Name: "eth1"}}},
+				{Name: "VI_BACK", Interface: "eth1", State: "MASTER", VirtualRouterID: 81, Priority: 200, Version: 3, AdvertInt: 0.1,
+					VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("10.0.2.1/24")}}},
+			},
+			SyncGroups: []model.VRRPSyncGroup{{
+				Name: "VG_1", Instances: []string{"VI_FRONT", "VI_BACK"},
+				Notify: model.Notify{Any: "/usr/bin/logger -t keepalived-sync"},
+			}},
+		})}
+	}},
+	// (g) Every field of the model, once.
+	{"kitchen_sink", kitchenSink},
+}
+
+// kitchenSink sets every field the renderer knows at least once.
+func kitchenSink() *model.KeepalivedConfig {
+	notify := model.Notify{
+		Master: "/usr/bin/logger -t ka master", Backup: "/usr/bin/logger -t ka backup",
+		Fault: "/usr/bin/logger -t ka fault", Stop: "/usr/bin/logger -t ka stop", Any: "/usr/bin/logger -t ka",
+	}
+	chk := model.TrackScript{Name: "chk_sshd", Script: "/usr/bin/test -e /", Interval: 3, Timeout: 2, Weight: -10, Fall: 3, Rise: 2}
+	return &model.KeepalivedConfig{
+		Director: model.Director{
+			Interface: "eth0", RouterID: "lvs-sink", ScriptUser: "root", EnableScriptSecurity: true, Engine: "keepalived",
+			Instances: []model.VRRPInstance{
+				{
+					Name: "VI_1", State: "BACKUP", VirtualRouterID: 91, Priority: 150, AdvertInt: 2, Version: 2,
+					Authentication: &model.VRRPAuth{Type: "AH", Password: "ah-pass"},
+					UnicastSrcIP:   kaAddr("192.168.0.2"),
+					UnicastPeers:   []netip.Addr{kaAddr("192.168.0.3"), kaAddr("192.168.0.4")},
+					VirtualIPs: []model.VirtualIP{
+						{Prefix: kaPrefix("192.168.0.10/24"), Label: "eth0:1"},
+						{Prefix: kaPrefix("192.168.1.10/32"), Device: "eth1", Label: "eth1:vip"},
+					},
+					TrackScripts:      []model.TrackScript{chk},
+					TrackIfaces:       []model.TrackInterface{{Name: "eth1", Weight: -20}, {Name: "eth2"}},
+					NoPreempt:         true,
+					GarpMasterDelay:   5,
+					GarpMasterRepeat:  3,
+					GarpMasterRefresh: 60,
+					Notify:            notify,
+				},
+				{
+					Name: "VI_2", Interface: "eth1", State: "BACKUP", VirtualRouterID: 92, Priority: 100, Version: 3, AdvertInt: 0.25,
+					PreemptDelay: 30,
+					VirtualIPs:   []model.VirtualIP{{Prefix: kaPrefix("2001:db8:1::10/64")}},
+				},
+				{
+					Name: "VI_3", Interface: "eth2", VirtualRouterID: 93, Priority: 90,
+					VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("10.0.3.1/24")}},
+				},
+			},
+			SyncGroups: []model.VRRPSyncGroup{{Name: "VG_23", Instances: []string{"VI_2", "VI_3"}, Notify: notify}},
+		},
+		Groups: []model.VirtualServerGroup{
+			{Name: "VSG_RANGE", Members: []model.VSGroupMember{
+				{Address: kaAddr("192.168.0.20"), RangeEnd: 25, Port: 80},
+				{Address: kaAddr("192.168.0.30"), Port: 8080},
+				{Fwmark: 40},
+			}},
+			{Name: "VSG_V6", Members: []model.VSGroupMember{{Address: kaAddr("2001:db8::100"), RangeEnd: 0x11f, Port: 80}}},
+		},
+		VirtualServers: []model.VirtualServer{
+			{
+				Address: kaAddr("192.168.0.10"), Port: 80, Protocol: "tcp", Scheduler: "wrr", ForwardingMethod: "nat",
+				DelayLoop: 5, Retry: 2, DelayBeforeRetry: 4, ConnectTimeout: 6, VirtualHost: "www.example.com",
+				PersistenceTimeout: 120, PersistenceGranularity: 32,
+				Quorum: 2, Hysteresis: 1, QuorumUp: "/usr/bin/logger -t ka quorum up", QuorumDown: "/usr/bin/logger -t ka quorum down",
+				Alpha: true, Omega: true, InhibitOnFailure: true,
+				SorryServer: &model.SorryServer{Address: kaAddr("192.168.0.250"), Port: 8080, ForwardingMethod: "nat", Inhibit: true},
+				RealServers: []model.RealServer{
+					{
+						Address: kaAddr("10.0.1.11"), Port: 8080, Weight: kaPtr(0), InhibitOnFailure: kaPtr(false),
+						UpperThreshold: 1000, LowerThreshold: 800,
+						NotifyUp: "/usr/bin/logger -t ka rs up", NotifyDown: "/usr/bin/logger -t ka rs down",
+						HTTPGet: &model.HTTPCheck{
+							URLs: []model.CheckURL{
+								{Path: "/health", StatusCode: "200", Digest: "640205b7b0fc66c1ea91c463fac6334d"},
+								{Path: "/ready"},
+							},
+							VirtualHost: "health.example.com",
+							CheckCommon: model.CheckCommon{ConnectIP: kaAddr("10.0.1.111"), ConnectPort: 8081, BindTo: kaAddr("10.0.1.2"),
+								ConnectTimeout: 3, Retry: 2, DelayBeforeRetry: 1},
+						},
+					},
+					{Address: kaAddr("10.0.1.12"), Port: 8443, InhibitOnFailure: kaPtr(true),
+						SSLGet: &model.HTTPCheck{URLs: []model.CheckURL{{Path: "/", StatusCode: "200-399"}}}},
+					{Address: kaAddr("10.0.1.13"), Port: 8080, MiscCheck: &model.MiscCheck{Script: "/usr/bin/test -d /tmp", Timeout: 5, Dynamic: true, User: "root"}},
+					{Address: kaAddr("10.0.1.14"), ForwardingMethod: "dr", TCPCheck: &model.TCPCheck{}},
+				},
+			},
+			{
+				Address: kaAddr("192.168.0.10"), Port: 53, Protocol: "udp", Scheduler: "sh", SchedulerPort: true, SchedulerFallback: true,
+				OnePacket: true, ForwardingMethod: "tun", TunnelType: "ipip",
+				SorryServer: &model.SorryServer{Address: kaAddr("192.168.0.251"), ForwardingMethod: "dr"},
+				RealServers: []model.RealServer{{Address: kaAddr("192.168.2.11")}},
+			},
+			{
+				Address: kaAddr("192.168.0.11"), Protocol: "sctp", Scheduler: "mh", SchedulerFallback: true, ForwardingMethod: "dr",
+				PersistenceTimeout: 60,
+				RealServers:        []model.RealServer{{Address: kaAddr("192.168.0.31")}},
+			},
+			{Group: "VSG_RANGE", Scheduler: "lc", ForwardingMethod: "nat",
+				RealServers: []model.RealServer{{Address: kaAddr("10.0.1.21"), Port: 80}}},
+			{Group: "VSG_V6", Family: "inet6", Scheduler: "rr", ForwardingMethod: "dr",
+				RealServers: []model.RealServer{{Address: kaAddr("2001:db8::121")}}},
+			{Fwmark: 41, Family: "inet6", Scheduler: "mh", SchedulerPort: true, ForwardingMethod: "dr", PersistenceTimeout: 30, PersistenceGranularity: 48,
+				RealServers: []model.RealServer{{Address: kaAddr("2001:db8::131")}}},
+		},
+	}
+}
+
+// TestKeepalivedGolden renders each classic setup, compares it with its
+// golden file (refreshed by -update) and has the real keepalived check it.
+func TestKeepalivedGolden(t *testing.T) {
+	for _, tc := range keepalivedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg()
+			got, err := Keepalived(cfg)
+			if err != nil {
+				t.Fatalf("Keepalived: %v", err)
+			}
+			if !strings.HasPrefix(got, ManagedMarker+"\n") {
+				t.Errorf("first line is not the managed marker:\n%s", got)
+			}
+			kaCompareGolden(t, filepath.Join("testdata", "keepalived", tc.name+".conf"), got)
+			keepalivedConfigTest(t, got, kaInterfaces(cfg))
+		})
+	}
+}
+
+// kaCompareGolden compares got with the golden file at path, or rewrites
+// the file under -update.
+func kaCompareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test ./render -update to create it): %v", err)
+	}
+	if got == string(want) {
+		return
+	}
+	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Fatalf("%s differs from the render at line %d:\n got: %q\nwant: %q\n(run go test ./render -update after checking the change)\n--- render ---\n%s", path, i+1, g, w, got)
+		}
+	}
+}
+
+// kaInterfaces lists the network interfaces a configuration names, which
+// must exist for keepalived -t to accept it.
+func kaInterfaces(cfg *model.KeepalivedConfig) []string {
+	d := &cfg.Director
+	var out []string
+	add := func(name string) {
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	add(d.Interface)
+	for _, in := range d.Instances {
+		add(in.Interface)
+		for _, v := range in.VirtualIPs {
+			add(v.Device)
+		}
+		for _, ti := range in.TrackIfaces {
+			add(ti.Name)
+		}
+	}
+	return out
+}
+
+// keepalivedConfigTest runs `keepalived -t` on conf inside a network
+// namespace of its own that has an interface of each name in ifaces, and
+// fails the test with keepalived's messages unless it exits 0.
+func keepalivedConfigTest(t *testing.T, conf string, ifaces []string) {
+	t.Helper()
+	requireRoot(t)
+	keepalived := requireTool(t, "keepalived")
+	ip := requireTool(t, "ip")
+	ns := "lvs-render-" + kaRandomSuffix(t)
+	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v\n%s", ns, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(ip, "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Errorf("ip netns del %s: %v\n%s", ns, err, out)
+		}
+	})
+	for _, name := range ifaces {
+		kaAddLink(t, ip, ns, name)
+	}
+	file := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(ip, "netns", "exec", ns, keepalived, "-t", "-f", file)
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("keepalived -t -f %s: %v\n%s\n--- config ---\n%s", file, err, stderr.String(), kaNumbered(conf))
+	}
+}
+
+// kaAddLink creates an interface called name in the namespace: a dummy where
+// the kernel has them, else an empty bridge (keepalived -t only needs the
+// name to exist).
+func kaAddLink(t *testing.T, ip, ns, name string) {
+	t.Helper()
+	dummy, err := exec.Command(ip, "-n", ns, "link", "add", name, "type", "dummy").CombinedOutput()
+	if err == nil {
+		return
+	}
+	if out, err := exec.Command(ip, "-n", ns, "link", "add", name, "type", "bridge").CombinedOutput(); err != nil {
+		t.Fatalf("creating interface %s in %s: dummy: %s; bridge: %v %s", name, ns, dummy, err, out)
+	}
+}
+
+func kaRandomSuffix(t *testing.T) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// kaNumbered prefixes each line with its number, as keepalived's messages
+// cite them.
+func kaNumbered(s string) string {
+	var b strings.Builder
+	for i, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		fmt.Fprintf(&b, "%3d  %s\n", i+1, l)
+	}
+	return b.String()
+}
+
+// TestKeepalivedRefusesInvalid checks that a configuration the model
+// refuses is not rendered, and that the error is the model's, with the
+// path of the offending attribute.
+func TestKeepalivedRefusesInvalid(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *model.KeepalivedConfig)
+		path   string
+	}{
+		{"priority out of range", func(c *model.KeepalivedConfig) { c.Director.Instances[0].Priority = 300 }, "vrrp_instance[0].priority"},
+		{"newline in a notify script", func(c *model.KeepalivedConfig) {
+			c.Director.Instances[0].Notify.Master = "/bin/true\n}\ninclude /etc/passwd"
+		}, "vrrp_instance[0].notify_master"},
+		{"dr real server maps a port", func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 8080 },
+			"virtual_server[0].real_server[0].port"},
+		{"digest is not md5", func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].Digest = "abc" },
+			"virtual_server[0].real_server[1].http_get.url[0].digest"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100), VirtualServers: drServices()}
+			tc.mutate(cfg)
+			out, err := Keepalived(cfg)
+			if err == nil {
+				t.Fatalf("rendered an invalid configuration:\n%s", out)
+			}
+			if out != "" {
+				t.Errorf("returned output with the error:\n%s", out)
+			}
+			var errs model.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("error is %T, not model.Errors: %v", err, err)
+			}
+			var paths []string
+			for _, e := range errs {
+				paths = append(paths, e.Path.String())
+			}
+			if !slices.Contains(paths, tc.path) {
+				t.Errorf("errors are at %q, want one at %q:\n%v", paths, tc.path, err)
+			}
+		})
+	}
+	if _, err := Keepalived(nil); err == nil {
+		t.Error("Keepalived(nil) returned no error")
+	}
+}
