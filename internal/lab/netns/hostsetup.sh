@@ -1,0 +1,30 @@
+#!/bin/sh
+# hostsetup.sh HOST ROOT NSDIR DIR...
+#
+# Runs once per lab host, inside the host's network namespace and its new
+# (persisted) mount and UTS namespaces, before sshd starts there:
+#   - the hostname becomes HOST;
+#   - the copies of the namespace files this mount namespace inherited (the
+#     lab's NSDIR, iproute2's /run/netns) are unmounted, so that it does not
+#     keep other hosts' namespaces alive after they are deleted;
+#   - /run becomes a private tmpfs (pid files, sockets: /run/sshd is sshd's
+#     privilege-separation directory, /run/haproxy is where Debian's haproxy
+#     config puts its stats socket);
+#   - /sys is remounted so /sys/class/net lists the host's own interfaces;
+#   - each DIR is replaced by a bind mount of ROOT/DIR, the host's private copy.
+# The mounts are private to the namespace: nothing here is seen by the machine
+# or by other hosts.
+set -eu
+host=$1
+root=$2
+nsdir=$3
+shift 3
+hostname "$host"
+umount --recursive --lazy "$nsdir"
+if mountpoint -q /run/netns; then umount --recursive --lazy /run/netns; fi
+mount -t tmpfs -o mode=0755,nosuid,nodev lab-run /run
+mkdir -p /run/sshd /run/haproxy
+mount -t sysfs lab-sys /sys
+for dir in "$@"; do
+	mount --bind "$root$dir" "$dir"
+done
