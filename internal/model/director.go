@@ -177,6 +177,10 @@ func (d *Director) Validate(p Path) error {
 		}
 	}
 
+	if sp := d.firstScript(p); sp != nil && !d.EnableScriptSecurity {
+		errs.add(p.At("enable_script_security"), scriptSecurityMsg, sp)
+	}
+
 	inGroup := map[string]int{}
 	groupNames := map[string]bool{}
 	for i, g := range d.SyncGroups {
@@ -219,6 +223,38 @@ func (d *Director) Validate(p Path) error {
 		s.validate(&errs, p.At("sysctl", i))
 	}
 	return errs.err()
+}
+
+// firstScript returns the path of the first script the director's VRRP
+// runs (track scripts, notify scripts), or nil.
+func (d *Director) firstScript(p Path) Path {
+	for i, in := range d.Instances {
+		ip := p.At("vrrp_instance", i)
+		if len(in.TrackScripts) > 0 {
+			return ip.At("track_script", 0, "script")
+		}
+		if np := in.Notify.first(ip); np != nil {
+			return np
+		}
+	}
+	for i, g := range d.SyncGroups {
+		if np := g.Notify.first(p.At("vrrp_sync_group", i)); np != nil {
+			return np
+		}
+	}
+	return nil
+}
+
+// first returns the path of the first notify script that is set, or nil.
+func (n *Notify) first(p Path) Path {
+	for _, s := range []struct {
+		attr, v string
+	}{{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault}, {"notify_stop", n.Stop}, {"notify", n.Any}} {
+		if s.v != "" {
+			return p.At(s.attr)
+		}
+	}
+	return nil
 }
 
 func (in *VRRPInstance) iface(def string) string {
@@ -333,6 +369,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 			checkLabel(errs, vp.At("label"), v.Label)
 		}
 	}
+	checkNoZone(errs, p.At("unicast_src_ip"), in.UnicastSrcIP)
 	if in.UnicastSrcIP.IsValid() && len(in.VirtualIPs) > 0 && in.UnicastSrcIP.Is6() != fam6 {
 		errs.add(p.At("unicast_src_ip"), "%s is of another address family than the virtual addresses", in.UnicastSrcIP)
 	}
@@ -343,6 +380,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 			errs.add(pp, "must be an IP address")
 			continue
 		}
+		checkNoZone(errs, pp, a)
 		if len(in.VirtualIPs) > 0 && a.Is6() != fam6 {
 			errs.add(pp, "%s is of another address family than the virtual addresses", a)
 		}

@@ -57,6 +57,8 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 		}
 		claims[key] = by
 	}
+	// script is the first script a virtual server runs, if keepalived runs them.
+	var script Path
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		vp := p.At("virtual_server", i)
@@ -99,9 +101,20 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 					errs.add(vp.At("real_server", k, "tunnel_type"), "%q is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", rs.TunnelType)
 				}
 			}
+			var g *VirtualServerGroup
+			if gi, ok := groups[vs.Group]; ok && vs.Group != "" {
+				g = &c.Groups[gi]
+			}
+			vs.validateForKeepalived(&errs, vp, g)
+			if script == nil {
+				script = vs.firstScript(vp)
+			}
 		} else if vs.Group != "" {
 			errs.add(vp.At("group"), "virtual server groups are a keepalived feature; with engine \"netlink\" declare each address as its own virtual server")
 		}
+	}
+	if script != nil && !c.Director.EnableScriptSecurity && c.Director.firstScript(p) == nil {
+		errs.add(p.At("enable_script_security"), scriptSecurityMsg, script)
 	}
 	if _, err := c.DirectorSysctls(); err != nil {
 		errs.merge(err)
@@ -132,4 +145,88 @@ func familyName(v6 bool) string {
 		return "inet6"
 	}
 	return "inet"
+}
+
+// scriptSecurityMsg explains why scripts need enable_script_security:
+// `keepalived -t` exits 6 ("SECURITY VIOLATION - check scripts are being
+// executed but script_security not enabled") on any script without it, so
+// a configuration with scripts and no script security never passes the
+// check that runs before it is installed.
+const scriptSecurityMsg = "must be true: %s runs a script, and keepalived -t refuses scripts without script security (SECURITY VIOLATION, exit 6)"
+
+// validateForKeepalived checks what keepalived refuses in a virtual server
+// that IPVS itself would take; p is where vs sits, g its group (if any).
+func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualServerGroup) {
+	if vs.Fwmark == 0 && g == nil {
+		return
+	}
+	// keepalived -t exits 5 on a protocol for a group of fwmarks only
+	// ("protocol specified for fwmark - protocol will be ignored").
+	if g != nil && vs.Protocol != "" && !g.hasAddress() {
+		errs.add(p.At("protocol"), "does not apply: the members of group %q are all fwmarks, and the marks select the packets", vs.Group)
+	}
+	// A fwmark or group service has no port of its own (a group: unless all
+	// its members share one), and keepalived -t exits 5 on a dr/tun real or
+	// sorry server with another port ("has port specified - clearing",
+	// "ports don't match").
+	port := 0
+	if g != nil {
+		port = g.commonPort()
+	}
+	for k := range vs.RealServers {
+		rs := &vs.RealServers[k]
+		if m := vs.MethodOf(rs); m != "nat" && rs.Port != 0 && rs.Port != port {
+			errs.add(p.At("real_server", k, "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", rs.Port, m)
+		}
+	}
+	if s := vs.SorryServer; s != nil {
+		if m := orDefault(s.ForwardingMethod, vs.EffectiveMethod()); m != "nat" && s.Port != 0 && s.Port != port {
+			errs.add(p.At("sorry_server", "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", s.Port, m)
+		}
+	}
+}
+
+// hasAddress reports whether the group has an address member (not only fwmarks).
+func (g *VirtualServerGroup) hasAddress() bool {
+	for _, m := range g.Members {
+		if m.Fwmark == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// commonPort is the port every member of the group has, or 0 when they
+// differ or a fwmark is among them.
+func (g *VirtualServerGroup) commonPort() int {
+	port := 0
+	for i, m := range g.Members {
+		if m.Fwmark != 0 || (i > 0 && m.Port != port) {
+			return 0
+		}
+		port = m.Port
+	}
+	return port
+}
+
+// firstScript returns the path of the first script the virtual server has
+// keepalived run (quorum, real server notify, MISC_CHECK), or nil.
+func (vs *VirtualServer) firstScript(p Path) Path {
+	switch {
+	case vs.QuorumUp != "":
+		return p.At("quorum_up")
+	case vs.QuorumDown != "":
+		return p.At("quorum_down")
+	}
+	for k, rs := range vs.RealServers {
+		switch {
+		case rs.NotifyUp != "":
+			return p.At("real_server", k, "notify_up")
+		case rs.NotifyDown != "":
+			return p.At("real_server", k, "notify_down")
+		case rs.MiscCheck != nil:
+			return p.At("real_server", k, "misc_check")
+		}
+	}
+	return nil
 }

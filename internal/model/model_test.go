@@ -15,6 +15,8 @@ func drConfig() *KeepalivedConfig {
 		Director: Director{
 			Interface: "eth0",
 			RouterID:  "lb1",
+			// Its track script needs script security (keepalived -t exit 6).
+			EnableScriptSecurity: true,
 			Instances: []VRRPInstance{{
 				Name: "VI_1", State: "MASTER", VirtualRouterID: 51, Priority: 120,
 				Authentication: &VRRPAuth{Type: "PASS", Password: "s3cret"},

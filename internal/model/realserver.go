@@ -168,6 +168,8 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 }
 
 func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
+	checkNoZone(errs, p.At("connect_ip"), c.ConnectIP)
+	checkNoZone(errs, p.At("bindto"), c.BindTo)
 	if c.ConnectIP.IsValid() && c.ConnectIP.Is6() != fam6 {
 		errs.add(p.At("connect_ip"), "%s is of another address family than the real server", c.ConnectIP)
 	}

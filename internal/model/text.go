@@ -1,6 +1,7 @@
 package model
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 	"unicode"
@@ -50,6 +51,15 @@ var labelRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}(:[A-Za-z0-9
 func checkLabel(errs *Errors, p Path, v string) {
 	if len(v) > 15 || !labelRE.MatchString(v) {
 		errs.add(p, "%q is not a valid address label; use an interface name and an optional `:` suffix, such as eth0:1, at most 15 characters", v)
+	}
+}
+
+// checkNoZone refuses an IPv6 zone (fe80::1%eth0) on an address rendered
+// into a configuration file: netip keeps any text after the `%`, line
+// breaks and braces included, and none of these settings takes a zone.
+func checkNoZone(errs *Errors, p Path, a netip.Addr) {
+	if a.Zone() != "" {
+		errs.add(p, "%q has a zone; give a plain address", a.String())
 	}
 }
 

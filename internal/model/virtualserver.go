@@ -221,6 +221,8 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 		switch {
 		case !s.Address.IsValid():
 			errs.add(sp.At("address"), "must be an IP address")
+		case s.Address.Zone() != "":
+			checkNoZone(errs, sp.At("address"), s.Address)
 		case s.Address.Is6() != vs.IsIPv6():
 			errs.add(sp.At("address"), "%s is of another address family than the virtual server", s.Address)
 		}
@@ -288,6 +290,7 @@ func (g *VirtualServerGroup) validate(errs *Errors, p Path) {
 		case !m.Address.IsValid():
 			errs.add(mp.At("address"), "set an address with port, or a fwmark")
 		default:
+			checkNoZone(errs, mp.At("address"), m.Address)
 			checkRange(errs, mp.At("port"), m.Port, 0, 65535)
 			if m.RangeEnd != 0 {
 				last, maxEnd := lastPart(m.Address)
