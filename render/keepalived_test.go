@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -402,6 +401,16 @@ func kaInterfaces(cfg *model.KeepalivedConfig) []string {
 // fails the test with keepalived's messages unless it exits 0.
 func keepalivedConfigTest(t *testing.T, conf string, ifaces []string) {
 	t.Helper()
+	if out, err := runKeepalivedTest(t, conf, ifaces); err != nil {
+		t.Fatalf("keepalived -t: %v\n%s\n--- config ---\n%s", err, out, kaNumbered(conf))
+	}
+}
+
+// runKeepalivedTest runs `keepalived -t -f` on conf in a fresh network
+// namespace holding the interfaces ifaces, removed when the test ends, and
+// returns keepalived's messages and exit error.
+func runKeepalivedTest(t *testing.T, conf string, ifaces []string) (string, error) {
+	t.Helper()
 	requireRoot(t)
 	keepalived := requireTool(t, "keepalived")
 	ip := requireTool(t, "ip")
@@ -421,12 +430,8 @@ func keepalivedConfigTest(t *testing.T, conf string, ifaces []string) {
 	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(ip, "netns", "exec", ns, keepalived, "-t", "-f", file)
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("keepalived -t -f %s: %v\n%s\n--- config ---\n%s", file, err, stderr.String(), kaNumbered(conf))
-	}
+	out, err := exec.Command(ip, "netns", "exec", ns, keepalived, "-t", "-f", file).CombinedOutput()
+	return string(out), err
 }
 
 // kaAddLink creates an interface called name in the namespace: a dummy where
@@ -476,6 +481,13 @@ func TestKeepalivedRefusesInvalid(t *testing.T) {
 		}, "vrrp_instance[0].notify_master"},
 		{"dr real server maps a port", func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 8080 },
 			"virtual_server[0].real_server[0].port"},
+		{"a zone smuggling a directive", func(c *model.KeepalivedConfig) {
+			in := &c.Director.Instances[0]
+			in.Authentication = nil
+			in.VirtualIPs = []model.VirtualIP{{Prefix: kaPrefix("2001:db8::10/64")}}
+			in.UnicastPeers = []netip.Addr{kaAddr("fe80::1").WithZone("eth0\n}\ninclude /etc/passwd")}
+			c.VirtualServers = nil
+		}, "vrrp_instance[0].unicast_peers[0]"},
 		{"digest is not md5", func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].Digest = "abc" },
 			"virtual_server[0].real_server[1].http_get.url[0].digest"},
 	}
@@ -483,27 +495,158 @@ func TestKeepalivedRefusesInvalid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100), VirtualServers: drServices()}
 			tc.mutate(cfg)
-			out, err := Keepalived(cfg)
-			if err == nil {
-				t.Fatalf("rendered an invalid configuration:\n%s", out)
-			}
-			if out != "" {
-				t.Errorf("returned output with the error:\n%s", out)
-			}
-			var errs model.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("error is %T, not model.Errors: %v", err, err)
-			}
-			var paths []string
-			for _, e := range errs {
-				paths = append(paths, e.Path.String())
-			}
-			if !slices.Contains(paths, tc.path) {
-				t.Errorf("errors are at %q, want one at %q:\n%v", paths, tc.path, err)
-			}
+			assertRefused(t, cfg, tc.path)
 		})
 	}
 	if _, err := Keepalived(nil); err == nil {
 		t.Error("Keepalived(nil) returned no error")
+	}
+}
+
+// TestKeepalivedModelRefusesWhatKeepalivedRejects holds the rules added to
+// the model because keepalived -t rejected what the model let through. Each
+// case shows both sides: the rendered base passes keepalived -t, the same
+// text with the setting edited in fails it, and the model refuses that
+// setting at the attribute's path.
+func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
+	fwmarkDR := func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: drDirector("lvs", "BACKUP", 100),
+			VirtualServers: []model.VirtualServer{{
+				Fwmark: 1, Scheduler: "rr", ForwardingMethod: "dr", PersistenceTimeout: 60,
+				SorryServer: &model.SorryServer{Address: kaAddr("192.168.0.250")},
+				RealServers: []model.RealServer{{Address: kaAddr("192.168.0.21")}},
+			}},
+		}
+	}
+	groupDR := func(members ...model.VSGroupMember) func() *model.KeepalivedConfig {
+		return func() *model.KeepalivedConfig {
+			c := fwmarkDR()
+			c.Groups = []model.VirtualServerGroup{{Name: "G", Members: members}}
+			c.VirtualServers[0].Fwmark, c.VirtualServers[0].Group = 0, "G"
+			return c
+		}
+	}
+	cases := []struct {
+		name   string
+		base   func() *model.KeepalivedConfig
+		edit   [2]string // old, new: the setting written into the rendered base
+		mutate func(c *model.KeepalivedConfig)
+		path   string
+	}{
+		{"preempt_delay on an initial MASTER",
+			func() *model.KeepalivedConfig {
+				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+			},
+			[2]string{"advert_int 1\n", "advert_int 1\n    preempt_delay 30\n"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].PreemptDelay = 30 },
+			"vrrp_instance[0].preempt_delay"},
+		{"a notify script without script security",
+			func() *model.KeepalivedConfig {
+				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+			},
+			[2]string{"advert_int 1\n", "advert_int 1\n    notify_master \"/usr/bin/true\"\n"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].Notify.Master = "/usr/bin/true" },
+			"enable_script_security"},
+		{"a MISC_CHECK without script security", fwmarkDR,
+			[2]string{"weight 1\n", "weight 1\n        MISC_CHECK {\n            misc_path \"/usr/bin/true\"\n        }\n"},
+			func(c *model.KeepalivedConfig) {
+				c.VirtualServers[0].RealServers[0].MiscCheck = &model.MiscCheck{Script: "/usr/bin/true"}
+			},
+			"enable_script_security"},
+		{"a port on a dr real server of a fwmark service", fwmarkDR,
+			[2]string{"real_server 192.168.0.21 {", "real_server 192.168.0.21 80 {"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 80 },
+			"virtual_server[0].real_server[0].port"},
+		{"a port on a dr sorry server of a fwmark service", fwmarkDR,
+			[2]string{"sorry_server 192.168.0.250\n", "sorry_server 192.168.0.250 80\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].SorryServer.Port = 80 },
+			"virtual_server[0].sorry_server.port"},
+		{"a port on a dr real server of a group of two ports",
+			groupDR(model.VSGroupMember{Address: kaAddr("192.168.0.10"), Port: 80}, model.VSGroupMember{Address: kaAddr("192.168.0.10"), Port: 443}),
+			[2]string{"real_server 192.168.0.21 {", "real_server 192.168.0.21 80 {"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 80 },
+			"virtual_server[0].real_server[0].port"},
+		{"a protocol on a group of fwmarks", groupDR(model.VSGroupMember{Fwmark: 1}, model.VSGroupMember{Fwmark: 2}),
+			[2]string{"lvs_method DR\n", "lvs_method DR\n    protocol TCP\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].Protocol = "tcp" },
+			"virtual_server[0].protocol"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base := tc.base()
+			conf, err := Keepalived(base)
+			if err != nil {
+				t.Fatalf("base: %v", err)
+			}
+			keepalivedConfigTest(t, conf, kaInterfaces(base))
+			edited := strings.Replace(conf, tc.edit[0], tc.edit[1], 1)
+			if edited == conf {
+				t.Fatalf("the edit %q found nothing to replace in:\n%s", tc.edit[0], conf)
+			}
+			if out, err := runKeepalivedTest(t, edited, kaInterfaces(base)); err == nil {
+				t.Errorf("keepalived -t accepts the edited config; the model rule may be needless:\n%s\n%s", out, kaNumbered(edited))
+			}
+			tc.mutate(base)
+			assertRefused(t, base, tc.path)
+		})
+	}
+}
+
+// assertRefused checks that Keepalived refuses cfg with a model.Errors
+// holding an error at path.
+func assertRefused(t *testing.T, cfg *model.KeepalivedConfig, path string) {
+	t.Helper()
+	out, err := Keepalived(cfg)
+	if err == nil {
+		t.Fatalf("rendered a configuration the model should refuse at %s:\n%s", path, out)
+	}
+	if out != "" {
+		t.Errorf("returned output with the error:\n%s", out)
+	}
+	var errs model.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error is %T, not model.Errors: %v", err, err)
+	}
+	var paths []string
+	for _, e := range errs {
+		paths = append(paths, e.Path.String())
+	}
+	if !slices.Contains(paths, path) {
+		t.Errorf("errors are at %q, want one at %q:\n%v", paths, path, err)
+	}
+}
+
+// TestKeepalivedDeterministic renders the same model many times: the bytes
+// must not change, whatever order Go's maps iterate in (the vrrp_script
+// blocks are collected through one).
+func TestKeepalivedDeterministic(t *testing.T) {
+	cfg := kitchenSink()
+	in := &cfg.Director.Instances[0]
+	for _, name := range []string{"chk_z", "chk_a", "chk_m", "chk_b", "chk_y", "chk_c"} {
+		in.TrackScripts = append(in.TrackScripts, model.TrackScript{Name: name, Script: "/usr/bin/true " + name})
+	}
+	cfg.Director.Instances[2].TrackScripts = []model.TrackScript{in.TrackScripts[3], in.TrackScripts[1]}
+	first, err := Keepalived(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		again, err := Keepalived(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != first {
+			t.Fatalf("rendering %d differs from the first:\n%s\n--- first ---\n%s", i+2, again, first)
+		}
+	}
+	var names []string
+	for _, l := range strings.Split(first, "\n") {
+		if name, ok := strings.CutPrefix(l, "vrrp_script "); ok {
+			names = append(names, strings.TrimSuffix(name, " {"))
+		}
+	}
+	if want := []string{"chk_a", "chk_b", "chk_c", "chk_m", "chk_sshd", "chk_y", "chk_z"}; !slices.Equal(names, want) {
+		t.Errorf("vrrp_script blocks are %q, want each once, sorted: %q", names, want)
 	}
 }
