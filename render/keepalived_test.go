@@ -562,6 +562,15 @@ func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
 			[2]string{"sorry_server 192.168.0.250\n", "sorry_server 192.168.0.250 80\n"},
 			func(c *model.KeepalivedConfig) { c.VirtualServers[0].SorryServer.Port = 80 },
 			"virtual_server[0].sorry_server.port"},
+		{"a port on a dr sorry server of a port-0 service",
+			func() *model.KeepalivedConfig {
+				c := fwmarkDR()
+				c.VirtualServers[0].Fwmark, c.VirtualServers[0].Address = 0, kaAddr("192.168.0.10")
+				return c
+			},
+			[2]string{"sorry_server 192.168.0.250\n", "sorry_server 192.168.0.250 80\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].SorryServer.Port = 80 },
+			"virtual_server[0].sorry_server.port"},
 		{"a port on a dr real server of a group of two ports",
 			groupDR(model.VSGroupMember{Address: kaAddr("192.168.0.10"), Port: 80}, model.VSGroupMember{Address: kaAddr("192.168.0.10"), Port: 443}),
 			[2]string{"real_server 192.168.0.21 {", "real_server 192.168.0.21 80 {"},

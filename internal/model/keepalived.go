@@ -157,25 +157,28 @@ const scriptSecurityMsg = "must be true: %s runs a script, and keepalived -t ref
 // validateForKeepalived checks what keepalived refuses in a virtual server
 // that IPVS itself would take; p is where vs sits, g its group (if any).
 func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualServerGroup) {
-	if vs.Fwmark == 0 && g == nil {
-		return
-	}
 	// keepalived -t exits 5 on a protocol for a group of fwmarks only
 	// ("protocol specified for fwmark - protocol will be ignored").
 	if g != nil && vs.Protocol != "" && !g.hasAddress() {
 		errs.add(p.At("protocol"), "does not apply: the members of group %q are all fwmarks, and the marks select the packets", vs.Group)
 	}
-	// A fwmark or group service has no port of its own (a group: unless all
-	// its members share one), and keepalived -t exits 5 on a dr/tun real or
-	// sorry server with another port ("has port specified - clearing",
-	// "ports don't match").
+	// A fwmark, group or port-0 service has no port of its own (a group:
+	// unless all its members share one), and keepalived -t exits 5 on a
+	// dr/tun real or sorry server with another port ("has port specified -
+	// clearing", "ports don't match"). With a port of its own, the checks
+	// of RealServer and VirtualServer cover this.
+	if vs.Port != 0 {
+		return
+	}
 	port := 0
 	if g != nil {
 		port = g.commonPort()
 	}
+	// (RealServer.validate already covers the real servers of a port-0
+	// address service.)
 	for k := range vs.RealServers {
 		rs := &vs.RealServers[k]
-		if m := vs.MethodOf(rs); m != "nat" && rs.Port != 0 && rs.Port != port {
+		if m := vs.MethodOf(rs); m != "nat" && rs.Port != 0 && rs.Port != port && (vs.Fwmark != 0 || g != nil) {
 			errs.add(p.At("real_server", k, "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", rs.Port, m)
 		}
 	}
