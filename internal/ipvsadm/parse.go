@@ -176,7 +176,6 @@ func notModelled(tok, what string) error {
 func (p *parser) finish() ([]model.VirtualServer, error) {
 	out := make([]model.VirtualServer, 0, len(p.services))
 	for _, s := range p.services {
-		s.vs.RealServers = make([]model.RealServer, 0, len(s.dests))
 		shared := len(s.dests) > 0
 		for _, d := range s.dests {
 			first := s.dests[0]
