@@ -1,0 +1,434 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// The haproxy shapes: the global and defaults sections of a host, and the
+// frontend, backend and listen sections (model.HAProxyConfig). A frontend
+// with its backend is also what the lvs_haproxy_frontend resource manages.
+// Attribute names are the ones model.HAProxyConfig uses in its paths.
+
+// timeoutNames are the haproxy timeouts every section carries, as
+// timeout_<name> attributes, with the haproxy keyword each sets.
+var timeoutNames = []struct{ attr, keyword string }{
+	{"connect", "connect"}, {"client", "client"}, {"server", "server"}, {"queue", "queue"},
+	{"http_request", "http-request"}, {"http_keep_alive", "http-keep-alive"}, {"check", "check"},
+	{"tunnel", "tunnel"}, {"client_fin", "client-fin"}, {"server_fin", "server-fin"},
+}
+
+func timeoutAttributes() map[string]attrSpec {
+	out := make(map[string]attrSpec, len(timeoutNames))
+	for _, t := range timeoutNames {
+		out["timeout_"+t.attr] = intAttr("`timeout " + t.keyword + "` in milliseconds. " +
+			"Unset leaves haproxy's default (or the `defaults` section's).")
+	}
+	return out
+}
+
+func optionsAttr(description string) map[string]attrSpec {
+	return map[string]attrSpec{"options": stringListAttr(description)}
+}
+
+func modeAttr(def string) attrSpec {
+	return enumAttr("Proxy mode.", model.HAProxyModes, def)
+}
+
+func maxconnAttr(what string) attrSpec {
+	return intAttr("Maximum concurrent connections of " + what + "; `0` leaves haproxy's default.")
+}
+
+func haproxyGlobalBlock() blockSpec {
+	return blockSpec{
+		single:      true,
+		description: "The `global` section: process-wide settings of the haproxy host.",
+		attrs: merge(map[string]attrSpec{
+			"maxconn":  maxconnAttr("the process"),
+			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may."),
+			"user":     stringAttr("User haproxy runs as after startup."),
+			"group":    stringAttr("Group haproxy runs as after startup."),
+			"chroot":   stringAttr("Absolute path haproxy chroots into after startup."),
+			"stats_socket": stringAttr("Absolute path of the admin socket, which the provider's agent reads server " +
+				"states from. Defaults to `" + model.DefaultStatsSocket + "`."),
+		}, optionsAttr("Extra global directives, one per entry, each a keyword with its arguments, "+
+			"such as `tune.ssl.default-dh-param 2048`.")),
+		blocks: map[string]blockSpec{
+			"log": {
+				description: "A syslog target of the process.",
+				attrs: map[string]attrSpec{
+					"address":  stringAttr("Syslog target, such as `/dev/log`, `127.0.0.1:514` or `stdout`.").mandatory(),
+					"facility": enumAttr("Syslog facility.", model.HAProxyLogFacilities, "").mandatory(),
+					"level":    enumAttr("Maximum level logged.", model.HAProxyLogLevels, ""),
+				},
+			},
+		},
+	}
+}
+
+func haproxyDefaultsBlock() blockSpec {
+	return blockSpec{
+		single:      true,
+		description: "The `defaults` section: settings every frontend, backend and listen section inherits.",
+		attrs: merge(map[string]attrSpec{
+			"mode":       modeAttr(model.DefaultHAProxyMode),
+			"maxconn":    maxconnAttr("each proxy"),
+			"retries":    intAttr("Connection retries to a server before giving up."),
+			"redispatch": boolAttr("Let a request whose server is down go to another server (`option redispatch`)."),
+			"log_global": boolAttr("Make proxies log to the global log targets (`log global`)."),
+		}, timeoutAttributes(), optionsAttr("Extra `option` names, such as `httplog`, `dontlognull` or `forwardfor`.")),
+	}
+}
+
+func haproxyBindBlock() blockSpec {
+	return blockSpec{
+		description: "A listening address (`bind`); at least one.",
+		attrs: map[string]attrSpec{
+			"address": ipAttr("Address to listen on. Unset listens on every address."),
+			"port":    portAttr("Port to listen on.", 1).mandatory(),
+			"options": stringAttr("Options after the address on the `bind` line, such as `ssl crt /etc/haproxy/site.pem`."),
+		},
+	}
+}
+
+// haproxyFrontendAttributes are a frontend's own attributes.
+func haproxyFrontendAttributes() map[string]attrSpec {
+	return merge(map[string]attrSpec{
+		"name":            stringAttr("Name of the frontend. " + model.NamePattern + ".").mandatory(),
+		"mode":            modeAttr(""),
+		"maxconn":         maxconnAttr("the frontend"),
+		"default_backend": stringAttr("Backend (or listen section) that gets requests no `use_backend` rule matches."),
+	}, timeoutAttributes(), optionsAttr("Extra directives of the section, one per entry, each a keyword "+
+		"with its arguments, such as `option forwardfor`."))
+}
+
+// haproxyFrontendBlocks are a frontend's nested blocks.
+func haproxyFrontendBlocks() map[string]blockSpec {
+	return map[string]blockSpec{
+		"bind": haproxyBindBlock(),
+		"acl": {
+			description: "A named condition (`acl`), such as `is_api` for `path_beg /api`.",
+			attrs: map[string]attrSpec{
+				"name":      stringAttr("Name of the ACL.").mandatory(),
+				"criterion": stringAttr("Criterion and values, such as `path_beg /api`.").mandatory(),
+			},
+		},
+		"use_backend": {
+			description: "A routing rule (`use_backend`): requests that match the condition go to the backend.",
+			attrs: map[string]attrSpec{
+				"backend":   stringAttr("Backend (or listen section) the requests go to.").mandatory(),
+				"cond":      enumAttr("Keyword joining the rule to its condition.", model.HAProxyRuleConditions, "if"),
+				"condition": stringAttr("Condition over ACL names, such as `is_api` or `!is_static`.").mandatory(),
+			},
+		},
+	}
+}
+
+func haproxyFrontendBlock() blockSpec {
+	return blockSpec{
+		description: "A `frontend` section: where clients connect and how requests are routed to backends.",
+		attrs:       haproxyFrontendAttributes(),
+		blocks:      haproxyFrontendBlocks(),
+	}
+}
+
+// haproxyBackendAttributes are a backend's own attributes (shared by listen sections).
+func haproxyBackendAttributes() map[string]attrSpec {
+	return merge(map[string]attrSpec{
+		"name":    stringAttr("Name of the section. " + model.NamePattern + ".").mandatory(),
+		"mode":    modeAttr(""),
+		"balance": enumAttr("Load-balancing algorithm.", model.HAProxyBalances, model.DefaultHAProxyBalance),
+		"balance_arg": stringAttr("Argument of `balance = \"hdr\"` (the header name) or `\"url_param\"` " +
+			"(the parameter name)."),
+	}, timeoutAttributes(), optionsAttr("Extra directives of the section, one per entry, each a keyword "+
+		"with its arguments, such as `option forwardfor`."))
+}
+
+// haproxyBackendBlocks are a backend's nested blocks (shared by listen sections).
+func haproxyBackendBlocks() map[string]blockSpec {
+	return map[string]blockSpec{
+		"server": {
+			description: "A `server` line: one destination of the backend.",
+			attrs: map[string]attrSpec{
+				"name":    stringAttr("Name of the server, unique in the backend. " + model.NamePattern + ".").mandatory(),
+				"address": ipAttr("Address of the server.").mandatory(),
+				"port":    portAttr("Port of the server.", 1).mandatory(),
+				"weight":  rangeAttr("Weight of the server. Defaults to haproxy's `1`.", 0, 256),
+				"check":   boolAttr("Health-check the server."),
+				"inter":   intAttr("Milliseconds between health checks. Needs `check`."),
+				"fall":    intAttr("Failed checks in a row that mark the server down. Needs `check`."),
+				"rise":    intAttr("Passed checks in a row that mark the server up. Needs `check`."),
+				"backup":  boolAttr("Send traffic to the server only while every non-backup server is down."),
+				"maxconn": maxconnAttr("the server"),
+				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`."),
+			},
+		},
+		"http_check": {
+			single:      true,
+			description: "HTTP health checks of the servers (`option httpchk` and `http-check` lines).",
+			attrs: map[string]attrSpec{
+				"method":        enumAttr("Request method.", model.HTTPMethods, ""),
+				"path":          stringAttr("Path requested, starting with `/`.").mandatory(),
+				"host":          stringAttr("`Host` header sent with the request."),
+				"expect_status": stringAttr("Status code or range the check accepts, such as `200` or `200-399`."),
+			},
+		},
+	}
+}
+
+func haproxyBackendBlock() blockSpec {
+	return blockSpec{
+		description: "A `backend` section: servers, balancing and health checks.",
+		attrs:       haproxyBackendAttributes(),
+		blocks:      haproxyBackendBlocks(),
+	}
+}
+
+func haproxyListenBlock() blockSpec {
+	return blockSpec{
+		description: "A `listen` section: a frontend and its backend in one.",
+		attrs:       merge(haproxyBackendAttributes(), map[string]attrSpec{"maxconn": maxconnAttr("the section")}),
+		blocks:      merge(haproxyBackendBlocks(), map[string]blockSpec{"bind": haproxyBindBlock()}),
+	}
+}
+
+// haproxyTimeoutsModel holds the timeout_* attributes of a section.
+type haproxyTimeoutsModel struct {
+	TimeoutConnect       types.Int64 `tfsdk:"timeout_connect"`
+	TimeoutClient        types.Int64 `tfsdk:"timeout_client"`
+	TimeoutServer        types.Int64 `tfsdk:"timeout_server"`
+	TimeoutQueue         types.Int64 `tfsdk:"timeout_queue"`
+	TimeoutHTTPRequest   types.Int64 `tfsdk:"timeout_http_request"`
+	TimeoutHTTPKeepAlive types.Int64 `tfsdk:"timeout_http_keep_alive"`
+	TimeoutCheck         types.Int64 `tfsdk:"timeout_check"`
+	TimeoutTunnel        types.Int64 `tfsdk:"timeout_tunnel"`
+	TimeoutClientFin     types.Int64 `tfsdk:"timeout_client_fin"`
+	TimeoutServerFin     types.Int64 `tfsdk:"timeout_server_fin"`
+}
+
+type haproxyGlobalModel struct {
+	Maxconn     types.Int64       `tfsdk:"maxconn"`
+	Nbthread    types.Int64       `tfsdk:"nbthread"`
+	User        types.String      `tfsdk:"user"`
+	Group       types.String      `tfsdk:"group"`
+	Chroot      types.String      `tfsdk:"chroot"`
+	StatsSocket types.String      `tfsdk:"stats_socket"`
+	Logs        []haproxyLogModel `tfsdk:"log"`
+	Options     []types.String    `tfsdk:"options"`
+}
+
+type haproxyLogModel struct {
+	Address  types.String `tfsdk:"address"`
+	Facility types.String `tfsdk:"facility"`
+	Level    types.String `tfsdk:"level"`
+}
+
+type haproxyDefaultsModel struct {
+	Mode       types.String   `tfsdk:"mode"`
+	Maxconn    types.Int64    `tfsdk:"maxconn"`
+	Retries    types.Int64    `tfsdk:"retries"`
+	Redispatch types.Bool     `tfsdk:"redispatch"`
+	LogGlobal  types.Bool     `tfsdk:"log_global"`
+	Options    []types.String `tfsdk:"options"`
+	haproxyTimeoutsModel
+}
+
+type haproxyBindModel struct {
+	Address iptypes.IPAddress `tfsdk:"address"`
+	Port    types.Int64       `tfsdk:"port"`
+	Options types.String      `tfsdk:"options"`
+}
+
+// haproxyFrontendModel is the Terraform value of the frontend shape.
+type haproxyFrontendModel struct {
+	Name           types.String             `tfsdk:"name"`
+	Mode           types.String             `tfsdk:"mode"`
+	Maxconn        types.Int64              `tfsdk:"maxconn"`
+	DefaultBackend types.String             `tfsdk:"default_backend"`
+	Options        []types.String           `tfsdk:"options"`
+	Binds          []haproxyBindModel       `tfsdk:"bind"`
+	ACLs           []haproxyACLModel        `tfsdk:"acl"`
+	UseBackends    []haproxyUseBackendModel `tfsdk:"use_backend"`
+	haproxyTimeoutsModel
+}
+
+type haproxyACLModel struct {
+	Name      types.String `tfsdk:"name"`
+	Criterion types.String `tfsdk:"criterion"`
+}
+
+type haproxyUseBackendModel struct {
+	Backend   types.String `tfsdk:"backend"`
+	Cond      types.String `tfsdk:"cond"`
+	Condition types.String `tfsdk:"condition"`
+}
+
+// haproxyBackendModel is the Terraform value of the backend shape.
+type haproxyBackendModel struct {
+	Name       types.String           `tfsdk:"name"`
+	Mode       types.String           `tfsdk:"mode"`
+	Balance    types.String           `tfsdk:"balance"`
+	BalanceArg types.String           `tfsdk:"balance_arg"`
+	Options    []types.String         `tfsdk:"options"`
+	Servers    []haproxyServerModel   `tfsdk:"server"`
+	HTTPCheck  *haproxyHTTPCheckModel `tfsdk:"http_check"`
+	haproxyTimeoutsModel
+}
+
+type haproxyServerModel struct {
+	Name    types.String      `tfsdk:"name"`
+	Address iptypes.IPAddress `tfsdk:"address"`
+	Port    types.Int64       `tfsdk:"port"`
+	Weight  types.Int64       `tfsdk:"weight"`
+	Check   types.Bool        `tfsdk:"check"`
+	Inter   types.Int64       `tfsdk:"inter"`
+	Fall    types.Int64       `tfsdk:"fall"`
+	Rise    types.Int64       `tfsdk:"rise"`
+	Backup  types.Bool        `tfsdk:"backup"`
+	Maxconn types.Int64       `tfsdk:"maxconn"`
+	Options types.String      `tfsdk:"options"`
+}
+
+type haproxyHTTPCheckModel struct {
+	Method       types.String `tfsdk:"method"`
+	Path         types.String `tfsdk:"path"`
+	Host         types.String `tfsdk:"host"`
+	ExpectStatus types.String `tfsdk:"expect_status"`
+}
+
+// haproxyListenModel is the Terraform value of a listen section.
+type haproxyListenModel struct {
+	haproxyBackendModel
+	Binds   []haproxyBindModel `tfsdk:"bind"`
+	Maxconn types.Int64        `tfsdk:"maxconn"`
+}
+
+func (m *haproxyTimeoutsModel) toModel() model.HAProxyTimeouts {
+	return model.HAProxyTimeouts{
+		Connect:       intOf(m.TimeoutConnect),
+		Client:        intOf(m.TimeoutClient),
+		Server:        intOf(m.TimeoutServer),
+		Queue:         intOf(m.TimeoutQueue),
+		HTTPRequest:   intOf(m.TimeoutHTTPRequest),
+		HTTPKeepAlive: intOf(m.TimeoutHTTPKeepAlive),
+		Check:         intOf(m.TimeoutCheck),
+		Tunnel:        intOf(m.TimeoutTunnel),
+		ClientFin:     intOf(m.TimeoutClientFin),
+		ServerFin:     intOf(m.TimeoutServerFin),
+	}
+}
+
+// toModel maps the global section; an absent block is the zero section.
+func (m *haproxyGlobalModel) toModel() model.HAProxyGlobal {
+	if m == nil {
+		return model.HAProxyGlobal{}
+	}
+	g := model.HAProxyGlobal{
+		Maxconn:     intOf(m.Maxconn),
+		Nbthread:    intOf(m.Nbthread),
+		User:        m.User.ValueString(),
+		Group:       m.Group.ValueString(),
+		Chroot:      m.Chroot.ValueString(),
+		StatsSocket: m.StatsSocket.ValueString(),
+		Options:     stringsOf(m.Options),
+	}
+	for _, l := range m.Logs {
+		g.Logs = append(g.Logs, model.HAProxyLog{
+			Address: l.Address.ValueString(), Facility: l.Facility.ValueString(), Level: l.Level.ValueString(),
+		})
+	}
+	return g
+}
+
+// toModel maps the defaults section; an absent block is the zero section.
+func (m *haproxyDefaultsModel) toModel() model.HAProxyDefaults {
+	if m == nil {
+		return model.HAProxyDefaults{}
+	}
+	return model.HAProxyDefaults{
+		Mode:       m.Mode.ValueString(),
+		Maxconn:    intOf(m.Maxconn),
+		Retries:    intOf(m.Retries),
+		Timeouts:   m.haproxyTimeoutsModel.toModel(),
+		Redispatch: m.Redispatch.ValueBool(),
+		LogGlobal:  m.LogGlobal.ValueBool(),
+		Options:    stringsOf(m.Options),
+	}
+}
+
+func bindsOf(bs []haproxyBindModel) []model.HAProxyBind {
+	var out []model.HAProxyBind
+	for _, b := range bs {
+		out = append(out, model.HAProxyBind{Address: addrOf(b.Address), Port: intOf(b.Port), Options: b.Options.ValueString()})
+	}
+	return out
+}
+
+// toModel maps the frontend shape into the model.
+func (m *haproxyFrontendModel) toModel() model.HAProxyFrontend {
+	f := model.HAProxyFrontend{
+		Name:           m.Name.ValueString(),
+		Binds:          bindsOf(m.Binds),
+		Mode:           m.Mode.ValueString(),
+		Maxconn:        intOf(m.Maxconn),
+		DefaultBackend: m.DefaultBackend.ValueString(),
+		Timeouts:       m.haproxyTimeoutsModel.toModel(),
+		Options:        stringsOf(m.Options),
+	}
+	for _, a := range m.ACLs {
+		f.ACLs = append(f.ACLs, model.HAProxyACL{Name: a.Name.ValueString(), Criterion: a.Criterion.ValueString()})
+	}
+	for _, u := range m.UseBackends {
+		f.UseBackends = append(f.UseBackends, model.HAProxyUseBackend{
+			Backend: u.Backend.ValueString(), Cond: u.Cond.ValueString(), Condition: u.Condition.ValueString(),
+		})
+	}
+	return f
+}
+
+// toModel maps the backend shape into the model.
+func (m *haproxyBackendModel) toModel() model.HAProxyBackend {
+	b := model.HAProxyBackend{
+		Name:       m.Name.ValueString(),
+		Mode:       m.Mode.ValueString(),
+		Balance:    m.Balance.ValueString(),
+		BalanceArg: m.BalanceArg.ValueString(),
+		Timeouts:   m.haproxyTimeoutsModel.toModel(),
+		Options:    stringsOf(m.Options),
+	}
+	for _, s := range m.Servers {
+		b.Servers = append(b.Servers, model.HAProxyServer{
+			Name:    s.Name.ValueString(),
+			Address: addrOf(s.Address),
+			Port:    intOf(s.Port),
+			Weight:  optInt(s.Weight),
+			Check:   s.Check.ValueBool(),
+			Inter:   intOf(s.Inter),
+			Fall:    intOf(s.Fall),
+			Rise:    intOf(s.Rise),
+			Backup:  s.Backup.ValueBool(),
+			Maxconn: intOf(s.Maxconn),
+			Options: s.Options.ValueString(),
+		})
+	}
+	if h := m.HTTPCheck; h != nil {
+		b.HTTPCheck = &model.HAProxyHTTPCheck{
+			Method:       h.Method.ValueString(),
+			Path:         h.Path.ValueString(),
+			Host:         h.Host.ValueString(),
+			ExpectStatus: h.ExpectStatus.ValueString(),
+		}
+	}
+	return b
+}
+
+// toModel maps a listen section into the model.
+func (m *haproxyListenModel) toModel() model.HAProxyListen {
+	return model.HAProxyListen{
+		HAProxyBackend: m.haproxyBackendModel.toModel(),
+		Binds:          bindsOf(m.Binds),
+		Maxconn:        intOf(m.Maxconn),
+	}
+}

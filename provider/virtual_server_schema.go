@@ -1,0 +1,228 @@
+package provider
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// The virtual server shape: one IPVS service with its scheduling,
+// persistence, sorry server and health-check defaults (model.VirtualServer),
+// and the keepalived virtual_server_group it may refer to. Attribute names
+// are the ones model.VirtualServer and model.KeepalivedConfig use in their
+// paths.
+
+// virtualServerAttributes are a virtual server's own attributes.
+func virtualServerAttributes() map[string]attrSpec {
+	return map[string]attrSpec{
+		"address": ipAttr("Virtual address (VIP) of the service. Exactly one of `address` (with `port`), " +
+			"`fwmark` and `group` identifies the service."),
+		"port": portAttr("Virtual port. `0` means every port and needs `persistence_timeout`.", 0),
+		"protocol": enumAttr("Transport protocol of an address or group service; a fwmark service takes none.",
+			model.Protocols, model.DefaultProtocol),
+		"fwmark": rangeAttr("Firewall mark that selects the service's packets, set by an iptables or nftables rule.",
+			1, math.MaxUint32),
+		"family": enumAttr("Address family of a `fwmark` or `group` service (derived from the address otherwise).",
+			model.AddressFamilies, "inet"),
+		"group": stringAttr("Name of a `virtual_server_group` whose members this service serves. " +
+			"Groups are a keepalived feature (`engine = \"keepalived\"`)."),
+		"scheduler": enumAttr("IPVS scheduling algorithm.", model.Schedulers, model.DefaultScheduler),
+		"scheduler_port": boolAttr("Hash the source port as well as the address (`sh-port`/`mh-port`; " +
+			"schedulers `sh` and `mh`)."),
+		"scheduler_fallback": boolAttr("Pick another real server when the hashed one is unavailable " +
+			"(`sh-fallback`/`mh-fallback`; schedulers `sh` and `mh`)."),
+		"one_packet": boolAttr("Schedule each UDP datagram on its own (`ops`); for udp services."),
+		"persistence_timeout": intAttr(fmt.Sprintf("Seconds a client stays on the real server it was first "+
+			"sent to, at most `%d` (31 days); `0` disables persistence.", model.MaxPersistenceTimeout)),
+		"persistence_granularity": intAttr("Prefix length that groups clients for persistence: `24` keeps a " +
+			"whole /24 on one real server. Needs `persistence_timeout`. Defaults to the single address."),
+		"forwarding_method": enumAttr("How packets reach the real servers, unless a real server sets its own: "+
+			"`nat` rewrites the destination (replies must route back through the director), `dr` rewrites the "+
+			"MAC address (real servers on the same network, VIP on their loopback), `tun` encapsulates.",
+			model.ForwardingMethods, model.DefaultForwardingMethod),
+		"tunnel_type": enumAttr("Encapsulation of `forwarding_method = \"tun\"`. keepalived's engine supports "+
+			"`ipip` only.", model.TunnelTypes, model.DefaultTunnelType),
+		"tunnel_port": portAttr("UDP port of the receiver for `tunnel_type = \"gue\"`.", 0),
+		"delay_loop": intAttr("Seconds between health checks of the real servers. " +
+			"Defaults to keepalived's `60`."),
+		"retry":              intAttr("Default number of retries of a failing health check."),
+		"delay_before_retry": intAttr("Default seconds between health-check retries."),
+		"connect_timeout": intAttr("Default seconds a health check may take to connect. " +
+			"Defaults to keepalived's `5`."),
+		"virtualhost": stringAttr("Default `Host` header of `http_get` and `ssl_get` checks."),
+		"quorum": intAttr("Summed weight of healthy real servers below which the service counts as down: " +
+			"`quorum_down` runs and the sorry server takes over. Defaults to `1`."),
+		"hysteresis":  intAttr("Margin around `quorum` that dampens flapping; below `quorum`."),
+		"quorum_up":   stringAttr("Command run when the service regains quorum."),
+		"quorum_down": stringAttr("Command run when the service loses quorum."),
+		"alpha":       boolAttr("Start real servers as down until their first health check passes."),
+		"omega":       boolAttr("Run every real server's `notify_down` when the service is removed."),
+		"inhibit_on_failure": boolAttr("Set a failed real server's weight to `0` instead of removing it, so its " +
+			"connections drain. Real servers may override it."),
+	}
+}
+
+// virtualServerBlocks are a virtual server's nested blocks.
+func virtualServerBlocks() map[string]blockSpec {
+	return map[string]blockSpec{
+		"sorry_server": {
+			single:      true,
+			description: "Destination that receives the traffic while the service has no quorum (`sorry_server`).",
+			attrs: map[string]attrSpec{
+				"address": ipAttr("Address of the sorry server.").mandatory(),
+				"port": portAttr("Port of the sorry server. Defaults to the virtual port; only `nat` may map "+
+					"it to another.", 0),
+				"forwarding_method": enumAttr("Forwarding method towards the sorry server. Defaults to the "+
+					"virtual server's.", model.ForwardingMethods, ""),
+				"inhibit": boolAttr("Keep the sorry server in the IPVS table with weight `0` while real servers are up."),
+			},
+		},
+		"real_server": realServerBlock(),
+	}
+}
+
+func virtualServerBlock() blockSpec {
+	return blockSpec{
+		description: "An IPVS virtual service (keepalived `virtual_server`): a VIP, port and protocol, a " +
+			"firewall mark, or a group, with the real servers behind it.",
+		attrs:  virtualServerAttributes(),
+		blocks: virtualServerBlocks(),
+	}
+}
+
+func virtualServerGroupBlock() blockSpec {
+	return blockSpec{
+		description: "A keepalived `virtual_server_group`: several addresses, address ranges and firewall " +
+			"marks served as one service by a `virtual_server` that names the group.",
+		attrs: map[string]attrSpec{
+			"name": stringAttr("Name of the group. " + model.NamePattern + ".").mandatory(),
+		},
+		blocks: map[string]blockSpec{
+			"member": {
+				description: "One address (or address range) with port, or one firewall mark.",
+				attrs: map[string]attrSpec{
+					"address": ipAttr("First address of the member."),
+					"range_end": intAttr("Makes the member a range: the last value of the address's last octet " +
+						"(IPv4) or last 16-bit group (IPv6)."),
+					"port":   portAttr("Port of the member.", 0),
+					"fwmark": rangeAttr("Firewall mark of the member, instead of an address.", 1, math.MaxUint32),
+				},
+			},
+		},
+	}
+}
+
+// virtualServerModel is the Terraform value of the virtual server shape.
+type virtualServerModel struct {
+	Address                iptypes.IPAddress `tfsdk:"address"`
+	Port                   types.Int64       `tfsdk:"port"`
+	Protocol               types.String      `tfsdk:"protocol"`
+	Fwmark                 types.Int64       `tfsdk:"fwmark"`
+	Family                 types.String      `tfsdk:"family"`
+	Group                  types.String      `tfsdk:"group"`
+	Scheduler              types.String      `tfsdk:"scheduler"`
+	SchedulerPort          types.Bool        `tfsdk:"scheduler_port"`
+	SchedulerFallback      types.Bool        `tfsdk:"scheduler_fallback"`
+	OnePacket              types.Bool        `tfsdk:"one_packet"`
+	PersistenceTimeout     types.Int64       `tfsdk:"persistence_timeout"`
+	PersistenceGranularity types.Int64       `tfsdk:"persistence_granularity"`
+	ForwardingMethod       types.String      `tfsdk:"forwarding_method"`
+	TunnelType             types.String      `tfsdk:"tunnel_type"`
+	TunnelPort             types.Int64       `tfsdk:"tunnel_port"`
+	DelayLoop              types.Int64       `tfsdk:"delay_loop"`
+	Retry                  types.Int64       `tfsdk:"retry"`
+	DelayBeforeRetry       types.Int64       `tfsdk:"delay_before_retry"`
+	ConnectTimeout         types.Int64       `tfsdk:"connect_timeout"`
+	VirtualHost            types.String      `tfsdk:"virtualhost"`
+	Quorum                 types.Int64       `tfsdk:"quorum"`
+	Hysteresis             types.Int64       `tfsdk:"hysteresis"`
+	QuorumUp               types.String      `tfsdk:"quorum_up"`
+	QuorumDown             types.String      `tfsdk:"quorum_down"`
+	Alpha                  types.Bool        `tfsdk:"alpha"`
+	Omega                  types.Bool        `tfsdk:"omega"`
+	InhibitOnFailure       types.Bool        `tfsdk:"inhibit_on_failure"`
+	SorryServer            *sorryServerModel `tfsdk:"sorry_server"`
+	RealServers            []realServerModel `tfsdk:"real_server"`
+}
+
+type sorryServerModel struct {
+	Address          iptypes.IPAddress `tfsdk:"address"`
+	Port             types.Int64       `tfsdk:"port"`
+	ForwardingMethod types.String      `tfsdk:"forwarding_method"`
+	Inhibit          types.Bool        `tfsdk:"inhibit"`
+}
+
+type virtualServerGroupModel struct {
+	Name    types.String    `tfsdk:"name"`
+	Members []vsGroupMember `tfsdk:"member"`
+}
+
+type vsGroupMember struct {
+	Address  iptypes.IPAddress `tfsdk:"address"`
+	RangeEnd types.Int64       `tfsdk:"range_end"`
+	Port     types.Int64       `tfsdk:"port"`
+	Fwmark   types.Int64       `tfsdk:"fwmark"`
+}
+
+// toModel maps the virtual server shape, with its real servers, into the model.
+func (m *virtualServerModel) toModel() model.VirtualServer {
+	vs := model.VirtualServer{
+		Address:                addrOf(m.Address),
+		Port:                   intOf(m.Port),
+		Protocol:               m.Protocol.ValueString(),
+		Fwmark:                 markOf(m.Fwmark),
+		Family:                 m.Family.ValueString(),
+		Group:                  m.Group.ValueString(),
+		Scheduler:              m.Scheduler.ValueString(),
+		SchedulerPort:          m.SchedulerPort.ValueBool(),
+		SchedulerFallback:      m.SchedulerFallback.ValueBool(),
+		OnePacket:              m.OnePacket.ValueBool(),
+		PersistenceTimeout:     intOf(m.PersistenceTimeout),
+		PersistenceGranularity: intOf(m.PersistenceGranularity),
+		ForwardingMethod:       m.ForwardingMethod.ValueString(),
+		TunnelType:             m.TunnelType.ValueString(),
+		TunnelPort:             intOf(m.TunnelPort),
+		DelayLoop:              intOf(m.DelayLoop),
+		Retry:                  intOf(m.Retry),
+		DelayBeforeRetry:       intOf(m.DelayBeforeRetry),
+		ConnectTimeout:         intOf(m.ConnectTimeout),
+		VirtualHost:            m.VirtualHost.ValueString(),
+		Quorum:                 intOf(m.Quorum),
+		Hysteresis:             intOf(m.Hysteresis),
+		QuorumUp:               m.QuorumUp.ValueString(),
+		QuorumDown:             m.QuorumDown.ValueString(),
+		Alpha:                  m.Alpha.ValueBool(),
+		Omega:                  m.Omega.ValueBool(),
+		InhibitOnFailure:       m.InhibitOnFailure.ValueBool(),
+	}
+	if s := m.SorryServer; s != nil {
+		vs.SorryServer = &model.SorryServer{
+			Address:          addrOf(s.Address),
+			Port:             intOf(s.Port),
+			ForwardingMethod: s.ForwardingMethod.ValueString(),
+			Inhibit:          s.Inhibit.ValueBool(),
+		}
+	}
+	for i := range m.RealServers {
+		vs.RealServers = append(vs.RealServers, m.RealServers[i].toModel())
+	}
+	return vs
+}
+
+// toModel maps a virtual server group into the model.
+func (m *virtualServerGroupModel) toModel() model.VirtualServerGroup {
+	g := model.VirtualServerGroup{Name: m.Name.ValueString()}
+	for _, mem := range m.Members {
+		g.Members = append(g.Members, model.VSGroupMember{
+			Address:  addrOf(mem.Address),
+			RangeEnd: intOf(mem.RangeEnd),
+			Port:     intOf(mem.Port),
+			Fwmark:   markOf(mem.Fwmark),
+		})
+	}
+	return g
+}
