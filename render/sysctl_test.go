@@ -314,7 +314,7 @@ func writeScript(t *testing.T, text string) string {
 
 // hostSysctlFileState reports whether this host has the real-server
 // fragment, so a test can prove it did not write it.
-func hostSysctlFileState(t *testing.T) string {
+func hostSysctlFileState() string {
 	b, err := os.ReadFile(RealServerSysctlFile)
 	if err != nil {
 		return "absent: " + err.Error()
@@ -327,7 +327,7 @@ func hostSysctlFileState(t *testing.T) string {
 // the same state each time.
 func applyTwice(t *testing.T, h *netnsHost, h0 model.HostSetup, dev string, drift [][]string, verify func(state string)) {
 	t.Helper()
-	hostFile := hostSysctlFileState(t)
+	hostFile := hostSysctlFileState()
 	script := writeScript(t, RealServerScript(h0))
 	// Start from values the script must change.
 	for _, s := range h0.Sysctls {
@@ -354,7 +354,7 @@ func applyTwice(t *testing.T, h *netnsHost, h0 model.HostSetup, dev string, drif
 	if repaired := h.state(dev, h0.Sysctls); repaired != first {
 		t.Errorf("the script did not repair hand changes:\n--- want\n%s--- got\n%s", first, repaired)
 	}
-	if now := hostSysctlFileState(t); now != hostFile {
+	if now := hostSysctlFileState(); now != hostFile {
 		t.Errorf("this host's %s changed: %s -> %s", RealServerSysctlFile, hostFile, now)
 	}
 }
