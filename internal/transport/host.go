@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +138,7 @@ func (h *Host) runLine(ctx context.Context, step, line string, stdin io.Reader, 
 }
 
 // exec runs line in a new session, within the host's session limit. When
-// ctx ends first, the remote command is signalled and its session closed.
+// ctx ends first, the remote command is killed and its session closed.
 func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result, error) {
 	select {
 	case h.sessions <- struct{}{}:
@@ -151,8 +152,9 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
-	s.Stdin, s.Stdout, s.Stderr = stdin, &stdout, &stderr
-	if err := s.Start(line); err != nil {
+	pid := &pidWriter{dst: &stdout}
+	s.Stdin, s.Stdout, s.Stderr = stdin, pid, &stderr
+	if err := s.Start(pidHeader + line); err != nil {
 		s.Close()
 		release()
 		return nil, h.failed(c, err)
@@ -165,10 +167,10 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 	}()
 	select {
 	case err := <-finished:
+		_ = pid.flush() // a bytes.Buffer does not fail
 		return h.result(c, stdout.Bytes(), stderr.Bytes(), err)
 	case <-ctx.Done():
-		_ = s.Signal(ssh.SIGKILL)
-		_ = s.Close()
+		h.kill(c, s, pid.get(), strings.HasPrefix(line, sudoPrefix))
 		select {
 		case <-finished:
 		case <-time.After(cancelGrace):
@@ -177,6 +179,42 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// kill ends a running command and its session. The "signal" channel request
+// works for non-root users only (OpenSSH runs root sessions without
+// privilege separation and refuses it), so the command's process group is
+// also killed from a second session, bypassing the session limit (the
+// cancelled session still holds its slot).
+func (h *Host) kill(c *conn, s *ssh.Session, pgid int, sudo bool) {
+	_ = s.Signal(ssh.SIGKILL)
+	defer s.Close()
+	if pgid <= 1 || !c.alive() {
+		return
+	}
+	line := fmt.Sprintf("kill -KILL -- -%d", pgid)
+	if sudo {
+		line = sudoPrefix + line
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+	defer cancel()
+	ks, err := c.newSession(ctx)
+	if err != nil {
+		return
+	}
+	defer ks.Close()
+	done := make(chan error, 1)
+	go func() { done <- ks.Run(line) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	fields := map[string]any{"host": h.id, "command": line}
+	if err != nil {
+		fields["error"] = err.Error()
+	}
+	h.log.Debug(ctx, "ssh command cancelled", fields)
 }
 
 // result interprets the end of a session.

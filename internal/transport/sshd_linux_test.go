@@ -35,6 +35,7 @@ type testSSHD struct {
 }
 
 type sshdOptions struct {
+	netns          string            // network namespace to run in (listens on port 22 there)
 	listenIP       string            // default 127.0.0.1
 	authorizedKeys []ssh.PublicKey   // accepted for every user
 	extraHostKeys  []string          // "ecdsa", "rsa": host keys besides Ed25519
@@ -65,7 +66,10 @@ func startSSHD(t *testing.T, o sshdOptions) *testSSHD {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &testSSHD{host: o.listenIP, port: freePort(t, o.listenIP), dir: dir, logPath: filepath.Join(dir, "sshd.log")}
+	s := &testSSHD{host: o.listenIP, port: 22, dir: dir, logPath: filepath.Join(dir, "sshd.log")}
+	if o.netns == "" {
+		s.port = freePort(t, o.listenIP)
+	}
 
 	cfg := map[string]string{
 		"ListenAddress":                net.JoinHostPort(s.host, strconv.Itoa(s.port)),
@@ -110,6 +114,9 @@ func startSSHD(t *testing.T, o sshdOptions) *testSSHD {
 	}
 	defer logFile.Close()
 	s.cmd = exec.Command(sshdPath, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
+	if o.netns != "" { // ip netns exec becomes sshd: same PID
+		s.cmd = exec.Command("ip", append([]string{"netns", "exec", o.netns}, s.cmd.Args...)...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
