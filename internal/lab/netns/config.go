@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -207,3 +208,17 @@ func (l *Lab) Host(name string) (*Host, error) {
 	}
 	return h, nil
 }
+
+// ExecError is a command run by Lab.Exec that failed.
+type ExecError struct {
+	Host   string
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *ExecError) Error() string {
+	return fmt.Sprintf("host %s: %s: %v: %s", e.Host, strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Stderr))
+}
+
+func (e *ExecError) Unwrap() error { return e.Err }

@@ -15,7 +15,9 @@
 //     /etc/haproxy, /etc/sysctl.d, /var/lib/lvs-agent) is a bind mount of a
 //     per-host scratch directory, seeded with a copy of the machine's
 //     directory. A file written there on one host never appears on another
-//     host nor on the machine.
+//     host nor on the machine. A private directory missing on the machine
+//     (such as /var/lib/lvs-agent) is created there, empty, as the mount
+//     point, and left there by Down: another lab may be mounted on it.
 //
 // The mount and UTS namespaces are persisted as bind mounts of nsfs files in
 // the lab's scratch directory (like `ip netns` does for network namespaces),

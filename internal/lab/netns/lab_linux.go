@@ -428,20 +428,6 @@ func (l *Lab) Exec(ctx context.Context, host string, args ...string) ([]byte, er
 	return stdout.Bytes(), nil
 }
 
-// ExecError is a command run by Lab.Exec that failed.
-type ExecError struct {
-	Host   string
-	Args   []string
-	Stderr string
-	Err    error
-}
-
-func (e *ExecError) Error() string {
-	return fmt.Sprintf("host %s: %s: %v: %s", e.Host, strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Stderr))
-}
-
-func (e *ExecError) Unwrap() error { return e.Err }
-
 // Down tears the lab down: kills every process in its namespaces, unmounts,
 // deletes namespaces, veths, bridge and scratch directory, and releases the
 // lab lock. Calling it again is harmless.
