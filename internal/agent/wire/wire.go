@@ -1,0 +1,247 @@
+// Package wire is the versioned JSON document between the provider and the
+// agent: one Request on the agent's stdin, one Response on its stdout.
+// Secrets (VRRP passwords) travel only here, never in argv or logs.
+//
+// The provider sends at most one apply per host and run, carrying every
+// object it puts and deletes (DESIGN.md principle 5); one observe serves
+// every read of a host.
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// Version is the protocol version. An agent refuses requests of another
+// version with ExitBadRequest, so a provider never drives an agent it does
+// not understand.
+const Version = 1
+
+// Verb is what the agent is asked to do.
+type Verb string
+
+const (
+	// VerbApply stores the Put objects, removes the Delete ones, and
+	// rebuilds the host's files and kernel state from all stored objects.
+	VerbApply Verb = "apply"
+	// VerbObserve reports what the host really runs.
+	VerbObserve Verb = "observe"
+	// VerbStatus reports live state: VRRP states, IPVS counters, server health.
+	VerbStatus Verb = "status"
+	// VerbImport reads hand-built state (IPVS table, keepalived.conf,
+	// haproxy.cfg) into objects, without changing anything.
+	VerbImport Verb = "import"
+	// VerbRestore re-applies stored state at boot (sysctls, addresses,
+	// netlink-owned IPVS).
+	VerbRestore Verb = "restore"
+	// VerbVersion prints the agent's version.
+	VerbVersion Verb = "version"
+)
+
+// Exit codes of the agent process. The JSON response says more; the code
+// lets a shell or the provider classify the failure without parsing.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // a step failed; the host was left as it was before the request
+	ExitBadRequest  = 2 // unreadable request, wrong version, invalid objects
+	ExitLocked      = 3 // another agent held the host lock past the timeout
+	ExitUnsupported = 4 // the host cannot do it (no IPVS in the kernel, no keepalived)
+	ExitForeign     = 5 // a file or IPVS service we did not write is in the way; import it first
+)
+
+// Kind names a type of object stored on a host.
+type Kind string
+
+const (
+	KindDirector        Kind = "director"
+	KindVirtualServer   Kind = "virtual_server"
+	KindRealServer      Kind = "real_server"
+	KindRealServerHost  Kind = "real_server_host"
+	KindHAProxySettings Kind = "haproxy_settings"
+	KindHAProxyFrontend Kind = "haproxy_frontend"
+)
+
+// Key identifies one object on a host: a kind and an ID unique within it
+// (the director is "director"; a virtual server its model Key, such as
+// tcp/10.0.0.10:80; a real server "<virtual server key>/<address:port>";
+// an haproxy frontend its name).
+type Key struct {
+	Kind Kind   `json:"kind"`
+	ID   string `json:"id"`
+}
+
+func (k Key) String() string { return string(k.Kind) + " " + k.ID }
+
+// Object is one desired-state document. Exactly the field of its kind is set.
+type Object struct {
+	Key
+	Director        *model.Director       `json:"director,omitempty"`
+	VirtualServer   *model.VirtualServer  `json:"virtual_server,omitempty"`
+	RealServer      *model.RealServer     `json:"real_server,omitempty"`
+	RealServerHost  *model.RealServerHost `json:"real_server_host,omitempty"`
+	HAProxySettings *HAProxySettings      `json:"haproxy_settings,omitempty"`
+	HAProxyFrontend *HAProxyFrontend      `json:"haproxy_frontend,omitempty"`
+}
+
+// HAProxySettings are an haproxy host's global and defaults sections.
+type HAProxySettings struct {
+	Global   model.HAProxyGlobal   `json:"global"`
+	Defaults model.HAProxyDefaults `json:"defaults"`
+}
+
+// HAProxyFrontend is one frontend with the backend it owns.
+type HAProxyFrontend struct {
+	Frontend model.HAProxyFrontend `json:"frontend"`
+	Backend  model.HAProxyBackend  `json:"backend"`
+}
+
+// Request is what the provider writes to the agent's stdin.
+type Request struct {
+	Version int      `json:"version"`
+	Verb    Verb     `json:"verb"`
+	Put     []Object `json:"put,omitempty"`
+	Delete  []Key    `json:"delete,omitempty"`
+	// LockTimeoutSeconds bounds the wait for the host lock; zero means 60.
+	LockTimeoutSeconds int `json:"lock_timeout_seconds,omitempty"`
+}
+
+// Response is what the agent writes to stdout, whatever the exit code.
+type Response struct {
+	Version      int    `json:"version"`
+	AgentVersion string `json:"agent_version"`
+	Error        *Error `json:"error,omitempty"`
+	// Applied reports what an apply changed; nil for other verbs.
+	Applied *ApplyReport `json:"applied,omitempty"`
+	// Observed is the host as it really runs (apply, observe, status).
+	Observed *Observed `json:"observed,omitempty"`
+	// Imported holds the objects an import found.
+	Imported []Object `json:"imported,omitempty"`
+}
+
+// Error is a failed step, naming the object and the step, with the full
+// stderr of the tool that failed (keepalived -t, haproxy -c ALERT lines).
+type Error struct {
+	Code    int    `json:"code"`
+	Step    string `json:"step"`
+	Object  string `json:"object,omitempty"`
+	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Step + ": " + e.Message
+	if e.Object != "" {
+		msg = e.Object + ": " + msg
+	}
+	if e.Detail != "" {
+		msg += "\n" + e.Detail
+	}
+	return msg
+}
+
+// ApplyReport says what an apply did, for the provider's debug logs and the
+// cost-per-host accounting.
+type ApplyReport struct {
+	Changed []Key          `json:"changed,omitempty"`
+	Reloads map[string]int `json:"reloads,omitempty"` // daemon -> reloads done (0 or 1)
+	Netlink int            `json:"netlink_ops,omitempty"`
+	Files   []string       `json:"files,omitempty"` // files written
+}
+
+// Observed is what a host really runs, in the model's terms.
+type Observed struct {
+	Hostname string `json:"hostname"`
+	Machine  string `json:"machine"` // uname -m
+	Kernel   string `json:"kernel"`
+	// IPVSAvailable is false when the kernel has no IPVS.
+	IPVSAvailable bool `json:"ipvs_available"`
+	// Objects are the desired-state documents stored on the host.
+	Objects []Object `json:"objects,omitempty"`
+	// Sysctls holds the current value of every sysctl a stored object manages.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// Addresses are the addresses on the devices stored objects manage.
+	Addresses []model.HostAddress `json:"addresses,omitempty"`
+	// IPVS is the kernel's table, ours and foreign, with live counters.
+	IPVS       []IPVSService `json:"ipvs,omitempty"`
+	Keepalived *DaemonState  `json:"keepalived,omitempty"`
+	HAProxy    *DaemonState  `json:"haproxy,omitempty"`
+}
+
+// IPVSService is one kernel IPVS service as read back.
+type IPVSService struct {
+	Service      model.VirtualServer `json:"service"`
+	Destinations []IPVSDestination   `json:"destinations,omitempty"`
+	// Ours is true when a stored object (or keepalived config we wrote)
+	// declares this service.
+	Ours bool `json:"ours"`
+}
+
+// IPVSDestination holds a destination's live counters.
+type IPVSDestination struct {
+	Key           string `json:"key"` // address:port
+	Weight        int    `json:"weight"`
+	ActiveConns   int    `json:"active_conns"`
+	InactiveConns int    `json:"inactive_conns"`
+	PersistConns  int    `json:"persist_conns"`
+}
+
+// DaemonState is a keepalived or haproxy daemon as observed.
+type DaemonState struct {
+	Running bool `json:"running"`
+	// ConfigOurs is true when the installed config carries our marker.
+	ConfigOurs bool `json:"config_ours"`
+	// ConfigMatches is true when the installed config is byte-equal to what
+	// the stored objects render to.
+	ConfigMatches bool   `json:"config_matches"`
+	ConfigSHA256  string `json:"config_sha256,omitempty"`
+	// VRRP maps instance name to MASTER, BACKUP or FAULT (keepalived).
+	VRRP map[string]string `json:"vrrp,omitempty"`
+	// Servers maps backend/server to UP, DOWN, MAINT (haproxy).
+	Servers map[string]string `json:"servers,omitempty"`
+}
+
+// ReadRequest decodes and checks a request.
+func ReadRequest(r io.Reader) (*Request, error) {
+	var req Request
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("decoding request: %w", err)
+	}
+	if req.Version != Version {
+		return nil, fmt.Errorf("request version %d, this agent speaks version %d", req.Version, Version)
+	}
+	for _, o := range req.Put {
+		if err := o.check(); err != nil {
+			return nil, err
+		}
+	}
+	return &req, nil
+}
+
+// check verifies that exactly the body of the object's kind is set.
+func (o *Object) check() error {
+	set := map[Kind]bool{
+		KindDirector:        o.Director != nil,
+		KindVirtualServer:   o.VirtualServer != nil,
+		KindRealServer:      o.RealServer != nil,
+		KindRealServerHost:  o.RealServerHost != nil,
+		KindHAProxySettings: o.HAProxySettings != nil,
+		KindHAProxyFrontend: o.HAProxyFrontend != nil,
+	}
+	if _, known := set[o.Kind]; !known {
+		return fmt.Errorf("object %s: unknown kind %q", o.Key, o.Kind)
+	}
+	for k, isSet := range set {
+		if isSet != (k == o.Kind) {
+			return fmt.Errorf("object %s: a %s object must carry exactly its own body", o.Key, o.Kind)
+		}
+	}
+	if o.ID == "" {
+		return fmt.Errorf("object of kind %s: empty id", o.Kind)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+func TestRequestRoundTrip(t *testing.T) {
+	w := 3
+	req := Request{Version: Version, Verb: VerbApply,
+		Put: []Object{
+			{Key: Key{KindDirector, "director"}, Director: &model.Director{Interface: "eth0", Instances: []model.VRRPInstance{{
+				Name: "VI_1", VirtualRouterID: 51, Priority: 120, Authentication: &model.VRRPAuth{Type: "PASS", Password: "pw"},
+				VirtualIPs: []model.VirtualIP{{Prefix: netip.MustParsePrefix("10.0.0.10/24")}},
+			}}}},
+			{Key: Key{KindRealServer, "tcp/10.0.0.10:80/10.0.1.1:80"}, RealServer: &model.RealServer{Address: netip.MustParseAddr("10.0.1.1"), Weight: &w}},
+		},
+		Delete: []Key{{KindVirtualServer, "udp/10.0.0.10:53"}},
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRequest(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(&req, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); d != "" {
+		t.Fatalf("round trip changed the request (-want +got):\n%s", d)
+	}
+}
+
+func TestReadRequestRefuses(t *testing.T) {
+	for name, body := range map[string]string{
+		"other version": `{"version":99,"verb":"observe"}`,
+		"unknown field": `{"version":1,"verb":"observe","flush":true}`,
+		"body mismatch": `{"version":1,"verb":"apply","put":[{"kind":"director","id":"director","real_server":{}}]}`,
+		"unknown kind":  `{"version":1,"verb":"apply","put":[{"kind":"nginx","id":"x"}]}`,
+		"empty id":      `{"version":1,"verb":"apply","put":[{"kind":"director","id":"","director":{}}]}`,
+		"not json":      `verb=apply`,
+	} {
+		if _, err := ReadRequest(strings.NewReader(body)); err == nil {
+			t.Errorf("%s: accepted %s", name, body)
+		}
+	}
+}
