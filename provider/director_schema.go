@@ -20,7 +20,9 @@ func directorAttributes() map[string]attrSpec {
 		"script_user": stringAttr("User that runs `vrrp_script` and health-checker scripts (`global_defs` `script_user`). " +
 			"Defaults to keepalived's choice (`keepalived_script` if that user exists, else root)."),
 		"enable_script_security": boolAttr("Refuse to run scripts that a non-root user could modify " +
-			"(`global_defs` `enable_script_security`)."),
+			"(`global_defs` `enable_script_security`). Must be `true` when the director runs any script " +
+			"(`track_script`, `notify*`, `misc_check`, `quorum_up`/`quorum_down`): `keepalived -t` refuses " +
+			"scripts without it."),
 		"engine": enumAttr("Which program owns the director's IPVS table: `keepalived` programs it from its "+
 			"`virtual_server` blocks and runs the health checks; `netlink` has the provider's agent program IPVS "+
 			"directly, for hosts without keepalived's checkers.", model.Engines, model.DefaultEngine),

@@ -43,8 +43,11 @@ func (d *keepalivedConfigDataSource) Metadata(_ context.Context, req datasource.
 func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	attrs := dataSourceAttributes(directorAttributes())
 	attrs["content"] = schema.StringAttribute{
-		Computed:            true,
-		MarkdownDescription: "The director's `keepalived.conf`.",
+		Computed:  true,
+		Sensitive: true,
+		MarkdownDescription: "The director's `keepalived.conf`. Sensitive, since it holds the VRRP " +
+			"`authentication` password when one is set; wrap it in `nonsensitive()` to show a configuration " +
+			"without one.",
 	}
 	attrs["sysctl_content"] = schema.StringAttribute{
 		Computed: true,

@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 )
 
 // testAccProviders serves the provider in-process to the real terraform
@@ -23,4 +25,17 @@ func phrase(text string) *regexp.Regexp {
 		words[i] = regexp.QuoteMeta(w)
 	}
 	return regexp.MustCompile(strings.Join(words, `\s+`))
+}
+
+// containsAll checks that a string attribute contains every snippet, each
+// a run of whole lines as the renderer lays them out.
+func containsAll(snippets ...string) knownvalue.Check {
+	return knownvalue.StringFunc(func(v string) error {
+		for _, s := range snippets {
+			if !strings.Contains(v, s) {
+				return fmt.Errorf("missing\n%s\nin\n%s", s, v)
+			}
+		}
+		return nil
+	})
 }
