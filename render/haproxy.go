@@ -1,12 +1,316 @@
 package render
 
 import (
-	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/flosch/pongo2/v6"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
-// HAProxy renders a host's haproxy.cfg.
+// HAProxy renders a host's haproxy.cfg: global, defaults, then the
+// frontends, backends and listen sections in the model's order. The global
+// section always carries the admin socket the agent talks to, with
+// expose-fd listeners so that reloads can take the listening sockets over
+// (haproxy -x) without dropping connections.
+//
+// An invalid cfg is refused with its model.Errors, unwrapped.
 func HAProxy(cfg *model.HAProxyConfig) (string, error) {
-	return "", errors.New("render: haproxy.cfg renderer not written yet")
+	if err := cfg.Validate(nil); err != nil {
+		return "", err
+	}
+	return renderHAProxy(cfg)
+}
+
+// renderHAProxy lays out cfg without validating it.
+func renderHAProxy(cfg *model.HAProxyConfig) (string, error) {
+	out, err := execute("haproxy.cfg", pongo2.Context{"cfg": haproxyViewOf(cfg)})
+	if err != nil {
+		return "", fmt.Errorf("render haproxy.cfg: %w", err)
+	}
+	return out, nil
+}
+
+// HAProxySysctls derives the kernel settings an haproxy host needs: when a
+// bind names a specific address, haproxy must be able to bind it before the
+// host holds it (the VIP of a keepalived BACKUP, which moves here only on
+// failover), so non-local binds are allowed for that address family.
+// Loopback addresses are always local and need nothing.
+func HAProxySysctls(cfg *model.HAProxyConfig) []model.Sysctl {
+	var v4, v6 bool
+	for _, b := range allBinds(cfg) {
+		a := b.Address
+		if !a.IsValid() || a.IsUnspecified() || a.IsLoopback() {
+			continue
+		}
+		if a.Is4() {
+			v4 = true
+		} else {
+			v6 = true
+		}
+	}
+	const reason = "haproxy binds virtual addresses this host may not hold yet (a VIP on a VRRP BACKUP)"
+	var out []model.Sysctl
+	if v4 {
+		out = append(out, model.Sysctl{Key: "net.ipv4.ip_nonlocal_bind", Value: "1", Reason: reason})
+	}
+	if v6 {
+		out = append(out, model.Sysctl{Key: "net.ipv6.ip_nonlocal_bind", Value: "1", Reason: reason})
+	}
+	return out
+}
+
+func allBinds(cfg *model.HAProxyConfig) []model.HAProxyBind {
+	var out []model.HAProxyBind
+	for _, f := range cfg.Frontends {
+		out = append(out, f.Binds...)
+	}
+	for _, l := range cfg.Listens {
+		out = append(out, l.Binds...)
+	}
+	return out
+}
+
+// haproxyView is what templates/haproxy.cfg lays out: every value already
+// in its haproxy spelling, unset values empty.
+type haproxyView struct {
+	// Marker is the first line, by which the agent knows the file is its own.
+	Marker   string
+	Global   globalView
+	Defaults defaultsView
+	// Proxies are the frontends, backends and listens, in that order.
+	Proxies []proxyView
+}
+
+type globalView struct {
+	Logs        []string
+	Chroot      string
+	User, Group string
+	Maxconn     int
+	Nbthread    int
+	StatsSocket string
+	Options     []string
+}
+
+type defaultsView struct {
+	Mode       string
+	LogGlobal  bool
+	Redispatch bool
+	Retries    int
+	Maxconn    int
+	Timeouts   []string
+	Options    []string
+}
+
+// proxyView is one frontend, backend or listen section; the fields a kind
+// of section does not have stay empty.
+type proxyView struct {
+	Kind, Name     string
+	Binds          []string
+	Mode           string
+	Maxconn        int
+	Balance        string
+	HTTPCheck      []string
+	Timeouts       []string
+	ACLs           []string
+	Options        []string
+	UseBackends    []string
+	DefaultBackend string
+	Servers        []string
+}
+
+func haproxyViewOf(cfg *model.HAProxyConfig) haproxyView {
+	v := haproxyView{
+		Marker:   ManagedMarker,
+		Global:   globalViewOf(&cfg.Global),
+		Defaults: defaultsViewOf(&cfg.Defaults),
+	}
+	for _, f := range cfg.Frontends {
+		v.Proxies = append(v.Proxies, frontendView(&f))
+	}
+	for _, b := range cfg.Backends {
+		v.Proxies = append(v.Proxies, backendView("backend", &b))
+	}
+	for _, l := range cfg.Listens {
+		p := backendView("listen", &l.HAProxyBackend)
+		p.Binds = bindLines(l.Binds)
+		p.Maxconn = l.Maxconn
+		v.Proxies = append(v.Proxies, p)
+	}
+	return v
+}
+
+func globalViewOf(g *model.HAProxyGlobal) globalView {
+	v := globalView{
+		Chroot:      g.Chroot,
+		User:        g.User,
+		Group:       g.Group,
+		Maxconn:     g.Maxconn,
+		Nbthread:    g.Nbthread,
+		StatsSocket: g.StatsSocket,
+		Options:     g.Options,
+	}
+	if v.StatsSocket == "" {
+		v.StatsSocket = model.DefaultStatsSocket
+	}
+	for _, l := range g.Logs {
+		v.Logs = append(v.Logs, joinSet(l.Address, l.Facility, l.Level))
+	}
+	return v
+}
+
+func defaultsViewOf(d *model.HAProxyDefaults) defaultsView {
+	return defaultsView{
+		Mode:       d.Mode,
+		LogGlobal:  d.LogGlobal,
+		Redispatch: d.Redispatch,
+		Retries:    d.Retries,
+		Maxconn:    d.Maxconn,
+		Timeouts:   timeoutLines(&d.Timeouts),
+		Options:    d.Options,
+	}
+}
+
+func frontendView(f *model.HAProxyFrontend) proxyView {
+	v := proxyView{
+		Kind:           "frontend",
+		Name:           f.Name,
+		Binds:          bindLines(f.Binds),
+		Mode:           f.Mode,
+		Maxconn:        f.Maxconn,
+		Timeouts:       timeoutLines(&f.Timeouts),
+		Options:        f.Options,
+		DefaultBackend: f.DefaultBackend,
+	}
+	for _, a := range f.ACLs {
+		v.ACLs = append(v.ACLs, a.Name+" "+a.Criterion)
+	}
+	for _, u := range f.UseBackends {
+		cond := u.Cond
+		if cond == "" {
+			cond = "if"
+		}
+		v.UseBackends = append(v.UseBackends, joinSet(u.Backend, cond, u.Condition))
+	}
+	return v
+}
+
+func backendView(kind string, b *model.HAProxyBackend) proxyView {
+	v := proxyView{
+		Kind:     kind,
+		Name:     b.Name,
+		Mode:     b.Mode,
+		Balance:  balance(b.Balance, b.BalanceArg),
+		Timeouts: timeoutLines(&b.Timeouts),
+		Options:  b.Options,
+	}
+	if h := b.HTTPCheck; h != nil {
+		v.HTTPCheck = httpCheckLines(h)
+	}
+	for _, s := range b.Servers {
+		v.Servers = append(v.Servers, serverLine(&s))
+	}
+	return v
+}
+
+// balance spells an algorithm with its argument: hdr(Host), url_param id.
+func balance(algo, arg string) string {
+	switch algo {
+	case "hdr":
+		return "hdr(" + arg + ")"
+	case "url_param":
+		return "url_param " + arg
+	}
+	return algo
+}
+
+// httpCheckLines are the lines after "option httpchk", in the haproxy 2.2+
+// form: the request on an http-check send line, the accepted status on an
+// http-check expect line. HTTP/1.1 is declared only with a Host header to
+// send, which HTTP/1.1 requires; without one the check speaks HTTP/1.0.
+// An unset method or status leaves haproxy's (OPTIONS, any 2xx or 3xx).
+func httpCheckLines(h *model.HAProxyHTTPCheck) []string {
+	send := "send"
+	if h.Method != "" {
+		send += " meth " + h.Method
+	}
+	send += " uri " + h.Path
+	if h.Host != "" {
+		send += " ver HTTP/1.1 hdr Host " + h.Host
+	}
+	lines := []string{send}
+	if h.ExpectStatus != "" {
+		lines = append(lines, "expect status "+h.ExpectStatus)
+	}
+	return lines
+}
+
+// serverLine is everything after "server": name, address, then the set
+// check and tuning keywords, then the free options.
+func serverLine(s *model.HAProxyServer) string {
+	line := s.Name + " " + netip.AddrPortFrom(s.Address, uint16(s.Port)).String()
+	if s.Check {
+		line += " check"
+	}
+	line += numArg("inter", s.Inter) + numArg("fall", s.Fall) + numArg("rise", s.Rise)
+	if s.Weight != nil {
+		line += " weight " + strconv.Itoa(*s.Weight)
+	}
+	if s.Backup {
+		line += " backup"
+	}
+	line += numArg("maxconn", s.Maxconn)
+	if s.Options != "" {
+		line += " " + s.Options
+	}
+	return line
+}
+
+// bindLines spell each bind as address:port (IPv6 in brackets, no address
+// as ":port" for every IPv4 address) followed by its options.
+func bindLines(binds []model.HAProxyBind) []string {
+	out := make([]string, 0, len(binds))
+	for _, b := range binds {
+		addr := ":" + strconv.Itoa(b.Port)
+		if b.Address.IsValid() {
+			addr = netip.AddrPortFrom(b.Address, uint16(b.Port)).String()
+		}
+		out = append(out, joinSet(addr, b.Options))
+	}
+	return out
+}
+
+// timeoutLines are the set timeouts as "<name> <ms>", in haproxy's names.
+func timeoutLines(t *model.HAProxyTimeouts) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		ms   int
+	}{
+		{"connect", t.Connect}, {"client", t.Client}, {"server", t.Server}, {"queue", t.Queue},
+		{"http-request", t.HTTPRequest}, {"http-keep-alive", t.HTTPKeepAlive}, {"check", t.Check},
+		{"tunnel", t.Tunnel}, {"client-fin", t.ClientFin}, {"server-fin", t.ServerFin},
+	} {
+		if f.ms != 0 {
+			out = append(out, f.name+" "+strconv.Itoa(f.ms))
+		}
+	}
+	return out
+}
+
+// numArg is " keyword n", or "" when n is zero (unset).
+func numArg(keyword string, n int) string {
+	if n == 0 {
+		return ""
+	}
+	return " " + keyword + " " + strconv.Itoa(n)
+}
+
+// joinSet joins the non-empty words with single spaces.
+func joinSet(words ...string) string {
+	return strings.Join(slices.DeleteFunc(words, func(w string) bool { return w == "" }), " ")
 }
