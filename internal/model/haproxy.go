@@ -104,7 +104,10 @@ type HAProxyFrontend struct {
 	ACLs           []HAProxyACL
 	UseBackends    []HAProxyUseBackend
 	Timeouts       HAProxyTimeouts
-	Options        []string
+	// Options are extra directives, one per line, each a keyword and its
+	// arguments (option forwardfor, http-request set-header X-Forwarded-Proto
+	// https). They come after the acl lines, so they may use the ACLs.
+	Options []string
 }
 
 // HAProxyServer is one server line of a backend.
@@ -143,7 +146,9 @@ type HAProxyBackend struct {
 	Servers    []HAProxyServer
 	HTTPCheck  *HAProxyHTTPCheck
 	Timeouts   HAProxyTimeouts
-	Options    []string
+	// Options are extra directives, one per line, each a keyword and its
+	// arguments (option http-server-close, http-reuse safe).
+	Options []string
 }
 
 // HAProxyListen is a listen section: a frontend and its backend in one.
