@@ -659,3 +659,19 @@ func TestKeepalivedDeterministic(t *testing.T) {
 		t.Errorf("vrrp_script blocks are %q, want each once, sorted: %q", names, want)
 	}
 }
+
+// TestKeepalivedNetlinkEngineLeavesIPVSOut checks that a director whose
+// IPVS table the agent programs over netlink gets VRRP only: keepalived
+// must not program (or flush) the services the agent owns.
+func TestKeepalivedNetlinkEngineLeavesIPVSOut(t *testing.T) {
+	cfg := &model.KeepalivedConfig{Director: drDirector("lvs-netlink", "MASTER", 120), VirtualServers: drServices()}
+	cfg.Director.Engine = "netlink"
+	out, err := Keepalived(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "virtual_server") || !strings.Contains(out, "vrrp_instance VI_1 {") {
+		t.Fatalf("want the VRRP instance and no virtual_server block with engine netlink:\n%s", out)
+	}
+	keepalivedConfigTest(t, out, kaInterfaces(cfg))
+}
