@@ -66,7 +66,7 @@ func (e *ProcessError) Error() string {
 	if e.Step != "" {
 		b.WriteString(": " + e.Step)
 	}
-	fmt.Fprintf(&b, ": command %q ", e.Command)
+	b.WriteString(": command `" + e.Command + "` ")
 	if e.Signal != "" {
 		fmt.Fprintf(&b, "was killed by signal %s", e.Signal)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -126,7 +127,7 @@ func (h *Host) runLine(ctx context.Context, step, line string, stdin io.Reader, 
 	if err != nil {
 		fields["error"] = err.Error()
 		h.log.Debug(ctx, "ssh command failed", fields)
-		return nil, &Error{Host: h.id, Step: step, Op: "run " + line, Err: err}
+		return nil, &Error{Host: h.id, Step: step, Op: "run " + brief(line), Err: err}
 	}
 	fields["exit_code"] = res.ExitCode
 	h.log.Debug(ctx, "ssh command", fields)
@@ -135,6 +136,23 @@ func (h *Host) runLine(ctx context.Context, step, line string, stdin io.Reader, 
 			ExitCode: res.ExitCode, Signal: res.Signal, Stderr: string(res.Stderr)}
 	}
 	return res, nil
+}
+
+// brief shortens a command line for an error message: its first line, at
+// most 60 bytes. (ProcessError keeps the whole command.)
+func brief(line string) string {
+	limit := 60
+	first, _, multi := strings.Cut(line, "\n")
+	if len(first) > limit {
+		for !utf8.RuneStart(first[limit]) {
+			limit--
+		}
+		first, multi = first[:limit], true
+	}
+	if multi {
+		first += "…"
+	}
+	return first
 }
 
 // exec runs line in a new session, within the host's session limit. When
