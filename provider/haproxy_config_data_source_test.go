@@ -1,0 +1,184 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+func TestAccHAProxyConfigDataSource_routing(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: `
+data "lvs_haproxy_config" "test" {
+  global {
+    maxconn = 20000
+    user    = "haproxy"
+    group   = "haproxy"
+    log {
+      address  = "/dev/log"
+      facility = "local0"
+    }
+  }
+
+  defaults {
+    mode            = "http"
+    log_global      = true
+    timeout_connect = 5000
+    timeout_client  = 50000
+    timeout_server  = 50000
+    options         = ["httplog"]
+  }
+
+  frontend {
+    name            = "www"
+    default_backend = "web"
+    bind {
+      address = "10.0.0.10"
+      port    = 80
+    }
+    acl {
+      name      = "is_api"
+      criterion = "path_beg /api"
+    }
+    use_backend {
+      backend   = "api"
+      condition = "is_api"
+    }
+  }
+
+  backend {
+    name    = "web"
+    balance = "leastconn"
+    http_check {
+      path          = "/healthz"
+      expect_status = "200"
+    }
+    server {
+      name    = "web1"
+      address = "10.0.1.11"
+      port    = 8080
+      check   = true
+    }
+    server {
+      name    = "web2"
+      address = "10.0.1.12"
+      port    = 8080
+      check   = true
+      backup  = true
+    }
+  }
+
+  backend {
+    name = "api"
+    server {
+      name    = "api1"
+      address = "10.0.1.21"
+      port    = 9000
+    }
+  }
+}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.lvs_haproxy_config.test", tfjsonpath.New("content"), containsAll(
+					"\nglobal\n    log /dev/log local0\n    user haproxy\n    group haproxy\n    maxconn 20000\n",
+					"\ndefaults\n    mode http\n    log global\n",
+					"    timeout connect 5000\n    timeout client 50000\n    timeout server 50000\n",
+					"    option httplog\n",
+					"\nfrontend www\n    bind 10.0.0.10:80\n",
+					"    acl is_api path_beg /api\n    use_backend api if is_api\n    default_backend web\n",
+					"\nbackend web\n    balance leastconn\n    option httpchk\n",
+					"    server web1 10.0.1.11:8080 check\n    server web2 10.0.1.12:8080 check backup\n",
+					"\nbackend api\n",
+					"    server api1 10.0.1.21:9000\n",
+				)),
+			},
+		}},
+	})
+}
+
+func TestAccHAProxyConfigDataSource_validation(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: `
+data "lvs_haproxy_config" "test" {
+  frontend {
+    name            = "www"
+    default_backend = "nowhere"
+    bind {
+      port = 80
+    }
+  }
+}`,
+				ExpectError: phrase(`frontend[0].default_backend: "nowhere" is not the name of a backend`),
+			},
+			{
+				// An http frontend cannot hand requests to a tcp backend.
+				Config: `
+data "lvs_haproxy_config" "test" {
+  frontend {
+    name            = "www"
+    mode            = "http"
+    default_backend = "db"
+    bind {
+      port = 80
+    }
+  }
+  backend {
+    name = "db"
+    mode = "tcp"
+    server {
+      name    = "db1"
+      address = "10.0.1.31"
+      port    = 5432
+    }
+  }
+}`,
+				ExpectError: phrase(`frontend[0].mode: frontend "www" is http but backend "db" is tcp`),
+			},
+			{
+				Config: `
+data "lvs_haproxy_config" "test" {
+  backend {
+    name = "web"
+    server {
+      name    = "web1"
+      address = "10.0.1.11"
+      port    = 0
+    }
+  }
+}`,
+				ExpectError: phrase("Attribute backend[0].server[0].port value must be between 1 and 65535, got: 0"),
+			},
+			{
+				// An option line must not open a section of its own.
+				Config: `
+data "lvs_haproxy_config" "test" {
+  global {
+    options = ["frontend evil"]
+  }
+}`,
+				ExpectError: phrase(`global.options[0]: "frontend evil" starts with "frontend"`),
+			},
+			{
+				Config: `
+data "lvs_haproxy_config" "test" {
+  backend {
+    name = "web"
+    server {
+      name    = "web1"
+      address = "10.0.1.11"
+      port    = 80
+      fall    = 3
+    }
+  }
+}`,
+				ExpectError: phrase("backend[0].server[0].check: inter, fall and rise tune the health check; set check = true"),
+			},
+		},
+	})
+}
