@@ -140,6 +140,7 @@ func (d *Director) Validate(p Path) error {
 	var errs Errors
 	if d.Interface != "" {
 		checkInterface(&errs, p.At("interface"), d.Interface)
+		checkVRRPInterface(&errs, p.At("interface"), d.Interface)
 	}
 	checkHostname(&errs, p.At("router_id"), d.RouterID)
 	if d.ScriptUser != "" {
@@ -257,6 +258,15 @@ func (n *Notify) first(p Path) Path {
 	return nil
 }
 
+// checkVRRPInterface refuses the loopback interface: keepalived -t exits 5
+// on it ("cannot use a loopback interface (lo) for vrrp - ignoring").
+// Addresses may still live on lo (a virtual_ipaddress dev).
+func checkVRRPInterface(errs *Errors, p Path, name string) {
+	if name == "lo" {
+		errs.add(p, "is the loopback interface, which VRRP cannot advertise on; name the interface facing the peers")
+	}
+}
+
 func (in *VRRPInstance) iface(def string) string {
 	if in.Interface != "" {
 		return in.Interface
@@ -282,6 +292,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 	checkName(errs, p.At("name"), in.Name)
 	if in.Interface != "" {
 		checkInterface(errs, p.At("interface"), in.Interface)
+		checkVRRPInterface(errs, p.At("interface"), in.Interface)
 	} else if defIface == "" {
 		errs.add(p.At("interface"), "must be set, here or as the director's interface")
 	}
