@@ -31,6 +31,10 @@ const ManagedMarker = "# Managed by terraform-provider-lvs; do not edit: changes
 // own are left out when unset, and so is version 2, keepalived's default
 // VRRP version. Instances, services, groups and real servers keep the
 // model's order; vrrp_script blocks are sorted by name.
+//
+// A virtual server without real servers is left out until its first one
+// exists: keepalived ignores such a service (and keepalived -t exits 5 on
+// it, "has no real servers - ignoring"), sorry server or not.
 func Keepalived(cfg *model.KeepalivedConfig) (string, error) {
 	if cfg == nil {
 		return "", errors.New("render: keepalived.conf: no configuration given")
@@ -184,6 +188,9 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
+		if len(vs.RealServers) == 0 {
+			continue // keepalived ignores it; keepalived -t exits 5 on it
+		}
 		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group]))
 	}
 	return c

@@ -398,8 +398,10 @@ func checkKeepalivedTree(root *kaBlock, cfg *model.KeepalivedConfig) error {
 	want["vrrp_script"] = len(scripts)
 	if cfg.OwnsIPVS() {
 		want["virtual_server_group"] = len(cfg.Groups)
-		want["virtual_server"] = len(cfg.VirtualServers)
 		for _, vs := range cfg.VirtualServers {
+			if len(vs.RealServers) > 0 {
+				want["virtual_server"]++
+			}
 			want["real_server"] += len(vs.RealServers)
 			for _, rs := range vs.RealServers {
 				switch {

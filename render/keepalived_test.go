@@ -576,6 +576,13 @@ func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
 			[2]string{"real_server 192.168.0.21 {", "real_server 192.168.0.21 80 {"},
 			func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 80 },
 			"virtual_server[0].real_server[0].port"},
+		{"the loopback interface for VRRP",
+			func() *model.KeepalivedConfig {
+				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+			},
+			[2]string{"interface eth0\n", "interface lo\n"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].Interface = "lo" },
+			"vrrp_instance[0].interface"},
 		{"a protocol on a group of fwmarks", groupDR(model.VSGroupMember{Fwmark: 1}, model.VSGroupMember{Fwmark: 2}),
 			[2]string{"lvs_method DR\n", "lvs_method DR\n    protocol TCP\n"},
 			func(c *model.KeepalivedConfig) { c.VirtualServers[0].Protocol = "tcp" },
@@ -674,4 +681,26 @@ func TestKeepalivedNetlinkEngineLeavesIPVSOut(t *testing.T) {
 		t.Fatalf("want the VRRP instance and no virtual_server block with engine netlink:\n%s", out)
 	}
 	keepalivedConfigTest(t, out, kaInterfaces(cfg))
+}
+
+// TestKeepalivedLeavesOutServicesWithoutRealServers: keepalived ignores a
+// virtual server without real servers and its config test fails on one, so
+// the renderer leaves it out until its first real server exists.
+func TestKeepalivedLeavesOutServicesWithoutRealServers(t *testing.T) {
+	cfg := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 120), VirtualServers: drServices()}
+	empty := cfg.VirtualServers[0]
+	empty.Port, empty.RealServers, empty.SorryServer = 443, nil, nil
+	cfg.VirtualServers = append(cfg.VirtualServers, empty)
+	out, err := Keepalived(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "virtual_server 192.168.0.10 443") || !strings.Contains(out, "virtual_server 192.168.0.10 80 {") {
+		t.Fatalf("want the service with real servers and not the one without:\n%s", out)
+	}
+	keepalivedConfigTest(t, out, kaInterfaces(cfg))
+	hand := strings.Replace(out, "virtual_server 192.168.0.10 80 {", "virtual_server 192.168.0.10 443 {\n    lvs_sched wlc\n    lvs_method DR\n    protocol TCP\n}\n\nvirtual_server 192.168.0.10 80 {", 1)
+	if msg, err := runKeepalivedTest(t, hand, kaInterfaces(cfg)); err == nil {
+		t.Errorf("keepalived -t accepts a virtual server without real servers; rendering it would be fine:\n%s", msg)
+	}
 }
