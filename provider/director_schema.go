@@ -17,8 +17,9 @@ func directorAttributes() map[string]attrSpec {
 		"interface": stringAttr("Default network interface of the VRRP instances that name none, such as `eth0`."),
 		"router_id": stringAttr("Names this director in keepalived's `global_defs` and in notification mails. " +
 			"Defaults to the host name."),
-		"script_user": stringAttr("User that runs `vrrp_script` and health-checker scripts (`global_defs` `script_user`). " +
-			"Defaults to keepalived's choice (`keepalived_script` if that user exists, else root)."),
+		"script_user": stringAttr("User that runs `vrrp_script`, notify and health-checker scripts " +
+			"(`global_defs` `script_user`). When unset, keepalived uses the user `keepalived_script` and, with " +
+			"`enable_script_security`, refuses the scripts if that user does not exist (Debian does not create it)."),
 		"enable_script_security": boolAttr("Refuse to run scripts that a non-root user could modify " +
 			"(`global_defs` `enable_script_security`). Must be `true` when the director runs any script " +
 			"(`track_script`, `notify*`, `misc_check`, `quorum_up`/`quorum_down`): `keepalived -t` refuses " +

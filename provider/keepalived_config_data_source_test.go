@@ -16,6 +16,7 @@ data "lvs_keepalived_config" "test" {
   interface              = "eth0"
   router_id              = "lb1"
   enable_script_security = true
+  script_user            = "root"
 
   vrrp_instance {
     name              = "VI_1"
@@ -67,7 +68,7 @@ func TestAccKeepalivedConfigDataSource_directRouting(t *testing.T) {
 			Config: drMaster,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(ds, tfjsonpath.New("content"), containsAll(
-					"global_defs {\n    router_id lb1\n    enable_script_security\n}\n",
+					"global_defs {\n    router_id lb1\n    script_user root\n    enable_script_security\n}\n",
 					"vrrp_script chk_haproxy {\n    script \"/usr/bin/pgrep haproxy\"\n    interval 2\n}\n",
 					"vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 150\n",
 					"    virtual_ipaddress {\n        10.0.0.10/24 dev eth0\n    }\n",
