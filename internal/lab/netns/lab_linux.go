@@ -121,7 +121,17 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := checkSubnetFree(l.Subnet); err != nil {
 		return err
 	}
-	st, err := l.writeFiles(y)
+	// The state is written before anything is created: teardown removes
+	// only what it lists, never another lab's or tool's namespaces.
+	st := state{Hosts: l.Order, Subnet: l.Subnet.String(), PrivateDirs: y.cfg.PrivateDirs}
+	if err := os.MkdirAll(y.labDir(), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", y.labDir(), err)
+	}
+	if err := writeJSON(y.statePath(), st); err != nil {
+		return err
+	}
+	created, err := l.writeFiles(y)
+	st.CreatedDirs = created
 	if err != nil {
 		return err
 	}
@@ -148,53 +158,52 @@ func (l *Lab) eachHost(fn func(*Host) error) error {
 	return errors.Join(errs...)
 }
 
-// writeFiles creates the scratch directory: keys, known_hosts, sshd configs,
-// ssh_config and each host's private directories. It returns the state to
-// record once the lab is up.
-func (l *Lab) writeFiles(y layout) (state, error) {
-	st := state{Hosts: l.Order, Subnet: l.Subnet.String(), PrivateDirs: y.cfg.PrivateDirs}
+// writeFiles fills the scratch directory: keys, known_hosts, sshd configs,
+// ssh_config and each host's private directories. It returns the mount
+// points it created on the machine.
+func (l *Lab) writeFiles(y layout) (createdDirs []string, err error) {
 	if err := makePrivateMount(y.nsDir()); err != nil {
-		return st, err
+		return createdDirs, err
 	}
 	pemBytes, clientPub, err := newKey(y.clientKey(), "lvs-lab-"+l.Name)
 	if err != nil {
-		return st, fmt.Errorf("client key: %w", err)
+		return createdDirs, fmt.Errorf("client key: %w", err)
 	}
 	l.ClientKeyPEM = pemBytes
 	if err := os.WriteFile(y.authorizedKeys(), ssh.MarshalAuthorizedKey(clientPub), 0o644); err != nil {
-		return st, fmt.Errorf("write authorized_keys: %w", err)
+		return createdDirs, fmt.Errorf("write authorized_keys: %w", err)
 	}
 	var known, sshConfig bytes.Buffer
 	for _, name := range l.Order {
 		h := l.Hosts[name]
 		h.ClientKeyPEM = pemBytes
 		if err := os.MkdirAll(h.Root, 0o755); err != nil {
-			return st, fmt.Errorf("host %s: create scratch dir: %w", name, err)
+			return createdDirs, fmt.Errorf("host %s: create scratch dir: %w", name, err)
 		}
 		_, hostPub, err := newKey(filepath.Join(h.Dir, "ssh_host_ed25519_key"), name)
 		if err != nil {
-			return st, fmt.Errorf("host %s: host key: %w", name, err)
+			return createdDirs, fmt.Errorf("host %s: host key: %w", name, err)
 		}
 		h.HostKey = hostPub
 		fmt.Fprintln(&known, knownhosts.Line([]string{h.SSHAddr()}, hostPub))
 		fmt.Fprintf(&sshConfig, "Host %s %s\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n\n",
 			name, h.Addr, h.Addr, h.SSHPort, h.User, h.ClientKeyPath, h.KnownHostsPath)
 		if err := os.WriteFile(filepath.Join(h.Dir, "sshd_config"), sshdConfig(y, h), 0o644); err != nil {
-			return st, fmt.Errorf("host %s: write sshd_config: %w", name, err)
+			return createdDirs, fmt.Errorf("host %s: write sshd_config: %w", name, err)
 		}
 		created, err := seedPrivateDirs(h, y.cfg.PrivateDirs)
-		st.CreatedDirs = append(st.CreatedDirs, created...)
+		createdDirs = append(createdDirs, created...)
 		if err != nil {
-			return st, fmt.Errorf("host %s: %w", name, err)
+			return createdDirs, fmt.Errorf("host %s: %w", name, err)
 		}
 	}
 	if err := os.WriteFile(y.knownHosts(), known.Bytes(), 0o644); err != nil {
-		return st, fmt.Errorf("write known_hosts: %w", err)
+		return createdDirs, fmt.Errorf("write known_hosts: %w", err)
 	}
 	if err := os.WriteFile(y.sshConfig(), sshConfig.Bytes(), 0o644); err != nil {
-		return st, fmt.Errorf("write ssh_config: %w", err)
+		return createdDirs, fmt.Errorf("write ssh_config: %w", err)
 	}
-	return st, nil
+	return createdDirs, nil
 }
 
 // makePrivateMount creates dir as a bind mount of itself with private
@@ -448,6 +457,18 @@ func (l *Lab) Down(ctx context.Context) error {
 		return fmt.Errorf("lab %s: down: %w", l.Name, err)
 	}
 	return nil
+}
+
+// Release lets go of the lab without tearing it down: the lock is released,
+// so that another process can Attach to the lab, take it down with
+// Teardown, or rebuild it with Up. The lab command calls it before exiting.
+func (l *Lab) Release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lock != nil {
+		releaseLock(l.lock)
+		l.lock = nil
+	}
 }
 
 // removeLock removes the lab's lock file, which its caller holds, and the

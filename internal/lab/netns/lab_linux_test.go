@@ -143,6 +143,10 @@ func TestDownLeavesNothing(t *testing.T) {
 	requireLab(t)
 	ctx := testCtx(t)
 	cfg := Config{Name: TestName, Subnet: TestSubnet, Hosts: []string{"dir1", "rs1"}}
+	// A namespace named like the lab's, but not the lab's, stays.
+	foreign := TestName + "-foreign"
+	run(t, "ip", "netns", "add", foreign)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", foreign).Run() })
 	l, err := Up(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +223,8 @@ frontend web
 		}
 	}
 	prefix := TestName + "-"
-	if out := run(t, "ip", "netns", "list"); strings.Contains(out, prefix) {
-		t.Errorf("namespaces left:\n%s", out)
+	if out := run(t, "ip", "netns", "list"); strings.Count(out, prefix) != 1 || !strings.Contains(out, foreign) {
+		t.Errorf("want only %s left, namespaces are:\n%s", foreign, out)
 	}
 	if out := run(t, "ip", "-o", "link"); strings.Contains(out, prefix) {
 		t.Errorf("links left:\n%s", out)
@@ -248,9 +252,8 @@ func TestUpReplacesLabLeftByDeadProcess(t *testing.T) {
 	}
 	oldPID := strings.TrimSpace(mustExec(t, ctx, old, "dir1", "cat", "/run/sshd.pid"))
 	oldKey := old.Hosts["dir1"].HostKey
-	// The process that brought it up dies: its lock goes, the lab stays.
-	releaseLock(old.lock)
-	old.lock = nil
+	// The process that brought it up exits: its lock goes, the lab stays.
+	old.Release()
 
 	l, err := Up(ctx, cfg)
 	if err != nil {

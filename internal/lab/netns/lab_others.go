@@ -46,3 +46,6 @@ func (l *Lab) Down(context.Context) error { return errNotLinux }
 
 // Status needs Linux.
 func (l *Lab) Status(context.Context) ([]HostStatus, error) { return nil, errNotLinux }
+
+// Release needs Linux.
+func (l *Lab) Release() {}

@@ -4,8 +4,6 @@ package netns
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -24,16 +22,12 @@ func Attach(cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	y := layout{cfg}
-	b, err := os.ReadFile(y.statePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("lab %s: not up (no %s): %w", cfg.Name, y.statePath(), err)
-	}
+	st, err := readState(y)
 	if err != nil {
-		return nil, fmt.Errorf("lab %s: read state: %w", cfg.Name, err)
+		return nil, fmt.Errorf("lab %s: %w", cfg.Name, err)
 	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("lab %s: decode %s: %w", cfg.Name, y.statePath(), err)
+	if len(st.Hosts) == 0 {
+		return nil, fmt.Errorf("lab %s: not up (no hosts in %s)", cfg.Name, y.statePath())
 	}
 	if cfg.Subnet, err = netip.ParsePrefix(st.Subnet); err != nil {
 		return nil, fmt.Errorf("lab %s: state subnet: %w", cfg.Name, err)

@@ -5,6 +5,7 @@ package netns
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -29,11 +30,17 @@ func netnsPath(ns string) string { return filepath.Join(netnsDir, ns) }
 // that lets each step succeed: processes, namespace mounts, network
 // namespaces (taking their veths along), root-namespace links, mount points
 // created on the machine, and the scratch directory.
+//
+// What belongs to the lab is what its state.json lists: without one (no lab,
+// or one whose scratch directory was deleted by hand) only the scratch
+// directory is looked at. Other namespaces and links are never touched, even
+// when their names start like the lab's.
 func teardown(ctx context.Context, y layout) error {
-	namespaces, err := labNamespaces(y)
+	st, err := readState(y)
 	if err != nil {
 		return err
 	}
+	namespaces := existingNamespaces(y, st.Hosts)
 	if err := killNamespaces(ctx, namespaces); err != nil {
 		return err
 	}
@@ -46,7 +53,7 @@ func teardown(ctx context.Context, y layout) error {
 			errs = append(errs, fmt.Errorf("delete namespace %s: %w: %s", ns, err, strings.TrimSpace(string(out))))
 		}
 	}
-	if err := deleteLinks(ctx, y); err != nil {
+	if err := deleteLinks(ctx, y, len(st.Hosts)); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -55,22 +62,31 @@ func teardown(ctx context.Context, y layout) error {
 	return removeScratch(y)
 }
 
-// labNamespaces lists the network namespaces named with the lab's prefix.
-func labNamespaces(y layout) ([]string, error) {
-	entries, err := os.ReadDir(netnsDir)
+// readState reads the lab's state.json; a missing one is an empty state.
+func readState(y layout) (state, error) {
+	var st state
+	b, err := os.ReadFile(y.statePath())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return st, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list network namespaces: %w", err)
+		return st, fmt.Errorf("read state: %w", err)
 	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("decode %s: %w", y.statePath(), err)
+	}
+	return st, nil
+}
+
+// existingNamespaces returns the network namespaces of the hosts that exist.
+func existingNamespaces(y layout, hosts []string) []string {
 	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), y.prefix()) {
-			out = append(out, e.Name())
+	for _, h := range hosts {
+		if _, err := os.Stat(netnsPath(y.namespace(h))); err == nil {
+			out = append(out, y.namespace(h))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Process is a process running in a lab host's network namespace.
@@ -214,15 +230,19 @@ func unmountAll(path string) error {
 	}
 }
 
-// deleteLinks deletes the root-namespace links named with the lab's prefix,
-// the bridge and veths, until none is left: a veth goes with its namespace,
+// deleteLinks deletes the lab's root-namespace links, the bridge and the
+// veths of its n hosts, until none is left: a veth goes with its namespace,
 // but only once the kernel has released that namespace, asynchronously.
-func deleteLinks(ctx context.Context, y layout) error {
+func deleteLinks(ctx context.Context, y layout, n int) error {
+	names := []string{y.bridge()}
+	for i := range n {
+		names = append(names, y.veth(i))
+	}
 	deadline := time.Now().Add(killGrace)
 	for {
-		links, err := labLinks(y)
-		if err != nil || len(links) == 0 {
-			return err
+		links := existingLinks(names)
+		if len(links) == 0 {
+			return nil
 		}
 		for _, link := range links {
 			// It may vanish meanwhile; whatever stays is reported below.
@@ -239,19 +259,15 @@ func deleteLinks(ctx context.Context, y layout) error {
 	}
 }
 
-// labLinks lists the root-namespace links named with the lab's prefix.
-func labLinks(y layout) ([]string, error) {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
+// existingLinks returns those of names that are links in the root namespace.
+func existingLinks(names []string) []string {
 	var out []string
-	for _, ifc := range ifaces {
-		if strings.HasPrefix(ifc.Name, y.prefix()) {
-			out = append(out, ifc.Name)
+	for _, name := range names {
+		if _, err := net.InterfaceByName(name); err == nil {
+			out = append(out, name)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // removeScratch removes the lab's scratch directory, after checking that

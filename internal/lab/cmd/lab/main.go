@@ -92,6 +92,7 @@ func up(ctx context.Context, cfg netns.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	l.Release() // the lab outlives this process
 	fmt.Fprintf(stdout, "lab %s: %d hosts up in %v\n", l.Name, len(l.Order), time.Since(began).Round(time.Millisecond))
 	return status(ctx, cfg, stdout)
 }
