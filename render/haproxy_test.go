@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -352,6 +353,19 @@ func TestHAProxyDeterministic(t *testing.T) {
 			}
 			if !reflect.DeepEqual(cfg, tc.cfg()) {
 				t.Error("HAProxy modified the configuration it rendered")
+			}
+			// Hosts are rendered concurrently: same bytes, no shared state
+			// (go test -race checks the latter).
+			outs := make([]string, 8)
+			var wg sync.WaitGroup
+			for i := range outs {
+				wg.Go(func() { outs[i], _ = HAProxy(cfg) })
+			}
+			wg.Wait()
+			for _, o := range outs {
+				if o != first {
+					t.Fatalf("a concurrent rendering differs:\n%s", firstDiff(first, o))
+				}
 			}
 		})
 	}
