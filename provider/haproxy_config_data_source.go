@@ -41,9 +41,8 @@ func (d *haproxyConfigDataSource) Metadata(_ context.Context, req datasource.Met
 // Schema is the haproxy sections plus the rendered file.
 func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Renders a host's `haproxy.cfg` from its sections, the same description the " +
-			"`lvs_haproxy_frontend` resource takes. It touches no host: use it for cloud-init, machine images " +
-			"or review.\n\n" +
+		MarkdownDescription: "Renders a host's `haproxy.cfg` from its `global`, `defaults`, `frontend`, `backend` and " +
+			"`listen` sections. It touches no host: use it for cloud-init, machine images or review.\n\n" +
 			"The description is validated at plan time; mistakes are reported on the attribute that holds them.",
 		Attributes: map[string]schema.Attribute{
 			"content": schema.StringAttribute{

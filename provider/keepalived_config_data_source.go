@@ -62,9 +62,9 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Renders one LVS director's `keepalived.conf`, the `sysctl.d` fragment it needs and " +
-			"its IPVS table as `ipvsadm-save` rules, from the same description the `lvs_director`, " +
-			"`lvs_virtual_server` and `lvs_real_server` resources take. It touches no host: use it for " +
-			"cloud-init, machine images or review.\n\n" +
+			"its IPVS table as `ipvsadm-save` rules, from a description of the director, its VRRP instances, " +
+			"its virtual servers and their real servers. It touches no host: use it for cloud-init, machine " +
+			"images or review.\n\n" +
 			"The description is validated at plan time; mistakes are reported on the attribute that holds them.",
 		Attributes: attrs,
 		Blocks: dataSourceBlocks(merge(directorBlocks(), map[string]blockSpec{

@@ -39,8 +39,8 @@ func (p *lvsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The lvs provider builds Linux load-balancer clusters: LVS/IPVS directors " +
 			"made highly available by keepalived VRRP, their real servers, and haproxy tiers. " +
-			"Its render-only data sources turn the same description into keepalived.conf, haproxy.cfg, " +
-			"ipvsadm-save rules and sysctl.d fragments.",
+			"Its render-only data sources turn the same description into `keepalived.conf`, `haproxy.cfg`, " +
+			"`ipvsadm-save` rules and `sysctl.d` fragments.",
 	}
 }
 
