@@ -62,10 +62,23 @@ func configOf(t *testing.T, ds datasource.DataSource, data any) tfsdk.Config {
 
 func validateConfig(t *testing.T, ds datasource.DataSource, data any) diag.Diagnostics {
 	t.Helper()
+	v, ok := ds.(datasource.DataSourceWithValidateConfig)
+	if !ok {
+		t.Fatalf("%T does not validate its configuration", ds)
+	}
 	var resp datasource.ValidateConfigResponse
-	ds.(datasource.DataSourceWithValidateConfig).ValidateConfig(context.Background(),
-		datasource.ValidateConfigRequest{Config: configOf(t, ds, data)}, &resp)
+	v.ValidateConfig(context.Background(), datasource.ValidateConfigRequest{Config: configOf(t, ds, data)}, &resp)
 	return resp.Diagnostics
+}
+
+// pathOf returns the attribute path of an attribute diagnostic.
+func pathOf(t *testing.T, d diag.Diagnostic) path.Path {
+	t.Helper()
+	dp, ok := d.(diag.DiagnosticWithPath)
+	if !ok {
+		t.Fatalf("diagnostic %v has no attribute path", d)
+	}
+	return dp.Path()
 }
 
 func vrrpInstance(name string, vrid int64) vrrpInstanceModel {
@@ -119,7 +132,7 @@ func TestAddConfigErrorsLeaveSchemaRejectsToTheSchema(t *testing.T) {
 	diags := validateConfig(t, NewKeepalivedConfigDataSource(), data)
 	var paths []string
 	for _, d := range diags {
-		paths = append(paths, d.(diag.DiagnosticWithPath).Path().String())
+		paths = append(paths, pathOf(t, d).String())
 	}
 	want := []string{"vrrp_instance[0].preempt_delay"}
 	if len(paths) != len(want) || paths[0] != want[0] {
@@ -157,7 +170,7 @@ func TestAddRenderError(t *testing.T) {
 	diags = nil
 	rule := model.Errors{{Path: model.Path{"router_id"}, Msg: "bad"}}
 	addRenderError(context.Background(), &diags, cfg, "keepalived.conf", rule)
-	if len(diags) != 1 || !diags[0].(diag.DiagnosticWithPath).Path().Equal(path.Root("router_id")) {
+	if len(diags) != 1 || !pathOf(t, diags[0]).Equal(path.Root("router_id")) {
 		t.Errorf("a rule found while rendering should land on its attribute, got %v", diags)
 	}
 }

@@ -242,7 +242,7 @@ func (m *directorModel) toModel() model.Director {
 		d.SyncGroups = append(d.SyncGroups, model.VRRPSyncGroup{
 			Name:      g.Name.ValueString(),
 			Instances: stringsOf(g.Group),
-			Notify:    g.notifyModel.toModel(),
+			Notify:    g.notify(),
 		})
 	}
 	for _, s := range m.Sysctls {
@@ -253,7 +253,8 @@ func (m *directorModel) toModel() model.Director {
 	return d
 }
 
-func (m *notifyModel) toModel() model.Notify {
+// notify maps the notify_* attributes into the model.
+func (m *notifyModel) notify() model.Notify {
 	return model.Notify{
 		Master: m.NotifyMaster.ValueString(),
 		Backup: m.NotifyBackup.ValueString(),
@@ -279,7 +280,7 @@ func (m *vrrpInstanceModel) toModel() model.VRRPInstance {
 		GarpMasterDelay:   intOf(m.GarpMasterDelay),
 		GarpMasterRepeat:  intOf(m.GarpMasterRepeat),
 		GarpMasterRefresh: intOf(m.GarpMasterRefresh),
-		Notify:            m.notifyModel.toModel(),
+		Notify:            m.notify(),
 	}
 	if a := m.Authentication; a != nil {
 		in.Authentication = &model.VRRPAuth{Type: a.Type.ValueString(), Password: a.Password.ValueString()}

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
@@ -64,6 +65,8 @@ func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaR
 // time. A configuration with values not known yet is checked when it is read.
 func (d *haproxyConfigDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	if !req.Config.Raw.IsFullyKnown() {
+		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked when it is read",
+			map[string]any{"data_source": "lvs_haproxy_config"})
 		return
 	}
 	var data haproxyConfigModel

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
@@ -78,6 +79,8 @@ func (d *keepalivedConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 // time. A configuration with values not known yet is checked when it is read.
 func (d *keepalivedConfigDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
 	if !req.Config.Raw.IsFullyKnown() {
+		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked when it is read",
+			map[string]any{"data_source": "lvs_keepalived_config"})
 		return
 	}
 	var data keepalivedConfigModel
