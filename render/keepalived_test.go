@@ -519,6 +519,9 @@ func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
 			}},
 		}
 	}
+	drBase := func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100), VirtualServers: drServices()}
+	}
 	groupDR := func(members ...model.VSGroupMember) func() *model.KeepalivedConfig {
 		return func() *model.KeepalivedConfig {
 			c := fwmarkDR()
@@ -583,6 +586,64 @@ func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
 			[2]string{"interface eth0\n", "interface lo\n"},
 			func(c *model.KeepalivedConfig) { c.Director.Instances[0].Interface = "lo" },
 			"vrrp_instance[0].interface"},
+		{"a VRRPv3 advert_int above 40.95 seconds",
+			func() *model.KeepalivedConfig {
+				c := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+				c.Director.Instances[0].Version, c.Director.Instances[0].Authentication = 3, nil
+				return c
+			},
+			[2]string{"advert_int 1\n", "advert_int 41\n"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].AdvertInt = 41 },
+			"vrrp_instance[0].advert_int"},
+		{"authentication on an IPv6 instance",
+			func() *model.KeepalivedConfig {
+				c := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+				c.Director.Instances[0].Authentication = nil
+				c.Director.Instances[0].VirtualIPs = []model.VirtualIP{{Prefix: kaPrefix("2001:db8::10/64")}}
+				return c
+			},
+			[2]string{"advert_int 1\n", "advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n"},
+			func(c *model.KeepalivedConfig) {
+				c.Director.Instances[0].Authentication = &model.VRRPAuth{Type: "PASS", Password: "secret"}
+			},
+			"vrrp_instance[0].authentication"},
+		{"AH authentication on an initial MASTER",
+			func() *model.KeepalivedConfig {
+				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+			},
+			[2]string{"auth_type PASS", "auth_type AH"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].Authentication.Type = "AH" },
+			"vrrp_instance[0].authentication.type"},
+		{"a unicast source without peers",
+			func() *model.KeepalivedConfig {
+				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+			},
+			[2]string{"advert_int 1\n", "advert_int 1\n    unicast_src_ip 192.168.0.2\n"},
+			func(c *model.KeepalivedConfig) { c.Director.Instances[0].UnicastSrcIP = kaAddr("192.168.0.2") },
+			"vrrp_instance[0].unicast_src_ip"},
+		{"a checker connect_timeout above 4294 seconds", drBase,
+			[2]string{"connect_timeout 3\n", "connect_timeout 5000\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].TCPCheck.ConnectTimeout = 5000 },
+			"virtual_server[0].real_server[0].tcp_check.connect_timeout"},
+		{"a reversed status code range", drBase,
+			[2]string{"status_code 200\n", "status_code 500-200\n"},
+			func(c *model.KeepalivedConfig) {
+				c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].StatusCode = "500-200"
+			},
+			"virtual_server[0].real_server[1].http_get.url[0].status_code"},
+		{"a quorum above the real servers' weight", drBase,
+			[2]string{"delay_loop 6\n", "delay_loop 6\n    quorum 3\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].Quorum = 3 },
+			"virtual_server[0].quorum"},
+		{"a sorry server that is a real server inhibiting otherwise",
+			func() *model.KeepalivedConfig {
+				c := drBase()
+				c.VirtualServers[0].SorryServer.Address = kaAddr("192.168.0.21")
+				return c
+			},
+			[2]string{"sorry_server 192.168.0.21 80\n", "sorry_server 192.168.0.21 80\n    sorry_server_inhibit\n"},
+			func(c *model.KeepalivedConfig) { c.VirtualServers[0].SorryServer.Inhibit = true },
+			"virtual_server[0].sorry_server.inhibit"},
 		{"a protocol on a group of fwmarks", groupDR(model.VSGroupMember{Fwmark: 1}, model.VSGroupMember{Fwmark: 2}),
 			[2]string{"lvs_method DR\n", "lvs_method DR\n    protocol TCP\n"},
 			func(c *model.KeepalivedConfig) { c.VirtualServers[0].Protocol = "tcp" },

@@ -27,6 +27,10 @@ type Director struct {
 	Sysctls []Sysctl
 }
 
+// MaxVRRP3AdvertInt is the longest VRRPv3 advertisement interval, in
+// seconds: the protocol carries it as 12 bits of centiseconds.
+const MaxVRRP3AdvertInt = 40.95
+
 // Engines own a director's IPVS table: keepalived runs the health checks and
 // programs IPVS from virtual_server blocks; netlink has the agent program
 // IPVS directly, for hosts without keepalived.
@@ -311,12 +315,24 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 			errs.add(p.At("advert_int"), "%v has a fraction, which needs VRRP version 3; use whole seconds or set version = 3", in.AdvertInt)
 		case v3 && math.Abs(in.AdvertInt*100-math.Round(in.AdvertInt*100)) > 1e-9:
 			errs.add(p.At("advert_int"), "%v is finer than VRRPv3's centiseconds; use at most two decimals", in.AdvertInt)
+		case v3 && in.AdvertInt > MaxVRRP3AdvertInt:
+			// keepalived -t exits 5: "Must be less than 40.96s".
+			errs.add(p.At("advert_int"), "%v is more than VRRPv3 carries (%v seconds: 4095 centiseconds)", in.AdvertInt, MaxVRRP3AdvertInt)
 		}
 	}
 	if a := in.Authentication; a != nil {
 		ap := p.At("authentication")
-		if v3 {
+		switch {
+		case v3:
 			errs.add(ap, "VRRP version 3 has no authentication; remove the authentication block or set version = 2")
+		case in.isIPv6():
+			// keepalived runs IPv6 instances as VRRPv3 whatever the version,
+			// and keepalived -t exits 5 on their authentication.
+			errs.add(ap, "IPv6 instances speak VRRP version 3, which has no authentication; remove the authentication block")
+		case a.Type == "AH" && in.State == "MASTER":
+			// keepalived -t exits 5: "Initial state master is incompatible
+			// with AH authentication - clearing".
+			errs.add(ap.At("type"), "\"AH\" needs initial state BACKUP; keepalived drops AH on an initial MASTER")
 		}
 		if a.Type == "" {
 			errs.add(ap.At("type"), "must be set; allowed values are %s", quoteList(VRRPAuthTypes))
@@ -381,6 +397,11 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 		}
 	}
 	checkNoZone(errs, p.At("unicast_src_ip"), in.UnicastSrcIP)
+	// keepalived -t exits 5 on a unicast source without peers ("unicast
+	// keyword has been specified without any unicast peers").
+	if in.UnicastSrcIP.IsValid() && len(in.UnicastPeers) == 0 {
+		errs.add(p.At("unicast_src_ip"), "needs unicast_peers: without peers the instance sends multicast adverts")
+	}
 	if in.UnicastSrcIP.IsValid() && len(in.VirtualIPs) > 0 && in.UnicastSrcIP.Is6() != fam6 {
 		errs.add(p.At("unicast_src_ip"), "%s is of another address family than the virtual addresses", in.UnicastSrcIP)
 	}

@@ -157,6 +157,8 @@ const scriptSecurityMsg = "must be true: %s runs a script, and keepalived -t ref
 // validateForKeepalived checks what keepalived refuses in a virtual server
 // that IPVS itself would take; p is where vs sits, g its group (if any).
 func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualServerGroup) {
+	vs.validateQuorum(errs, p)
+	vs.validateSorryInhibit(errs, p)
 	// keepalived -t exits 5 on a protocol for a group of fwmarks only
 	// ("protocol specified for fwmark - protocol will be ignored").
 	if g != nil && vs.Protocol != "" && !g.hasAddress() {
@@ -232,4 +234,41 @@ func (vs *VirtualServer) firstScript(p Path) Path {
 		}
 	}
 	return nil
+}
+
+// validateQuorum: keepalived -t exits 5 on a quorum above the summed
+// weight of the real servers ("exceeds total weight of real servers,
+// reducing quorum"). A service without real servers is not rendered.
+func (vs *VirtualServer) validateQuorum(errs *Errors, p Path) {
+	total := 0
+	for i := range vs.RealServers {
+		total += vs.RealServers[i].EffectiveWeight()
+	}
+	if len(vs.RealServers) > 0 && vs.Quorum > total {
+		errs.add(p.At("quorum"), "%d is above the summed weight of the real servers (%d), so it could never be met", vs.Quorum, total)
+	}
+}
+
+// validateSorryInhibit: a sorry server that is also one of the real servers
+// must inhibit as that real server does; keepalived -t exits 5 otherwise
+// ("matches sorry server, but inhibit setting differs").
+func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p Path) {
+	s := vs.SorryServer
+	if s == nil {
+		return
+	}
+	sorryPort := s.Port
+	if sorryPort == 0 {
+		sorryPort = vs.Port
+	}
+	for i := range vs.RealServers {
+		rs := &vs.RealServers[i]
+		inhibit := vs.InhibitOnFailure
+		if rs.InhibitOnFailure != nil {
+			inhibit = *rs.InhibitOnFailure
+		}
+		if rs.Address == s.Address && rs.EffectivePort(vs) == sorryPort && inhibit != s.Inhibit {
+			errs.add(p.At("sorry_server", "inhibit"), "is %t but real_server[%d], the same address and port, has inhibit_on_failure %t; make them equal", s.Inhibit, i, inhibit)
+		}
+	}
 }

@@ -1,6 +1,14 @@
 package model
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
+
+// MaxCheckTimeout is the longest connect_timeout and misc_timeout, in
+// seconds, that keepalived accepts (it keeps them in 32-bit microseconds:
+// keepalived -t exits 5 above 4294.967295).
+const MaxCheckTimeout = 4294
 
 // RealServer is one destination of a virtual server.
 type RealServer struct {
@@ -157,7 +165,7 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 			errs.add(mp.At("script"), "must be set")
 		}
 		checkText(errs, mp.At("script"), c.Script)
-		checkRange(errs, mp.At("timeout"), c.Timeout, 0, 86400)
+		checkRange(errs, mp.At("timeout"), c.Timeout, 0, MaxCheckTimeout)
 		if c.User != "" {
 			checkName(errs, mp.At("user"), c.User)
 		}
@@ -177,7 +185,7 @@ func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
 		errs.add(p.At("bindto"), "%s is of another address family than the real server", c.BindTo)
 	}
 	checkRange(errs, p.At("connect_port"), c.ConnectPort, 0, 65535)
-	checkRange(errs, p.At("connect_timeout"), c.ConnectTimeout, 0, 86400)
+	checkRange(errs, p.At("connect_timeout"), c.ConnectTimeout, 0, MaxCheckTimeout)
 	checkRange(errs, p.At("retry"), c.Retry, 0, 1000)
 	checkRange(errs, p.At("delay_before_retry"), c.DelayBeforeRetry, 0, 86400)
 }
@@ -202,6 +210,9 @@ func (c *HTTPCheck) validate(errs *Errors, p Path, fam6 bool) {
 		}
 		if u.StatusCode != "" && !statusRE.MatchString(u.StatusCode) {
 			errs.add(up.At("status_code"), "%q is not an HTTP status code or range such as 200 or 200-299", u.StatusCode)
+		} else if lo, hi, isRange := strings.Cut(u.StatusCode, "-"); isRange && lo > hi {
+			// keepalived -t exits 5: "Invalid HTTP_GET status code".
+			errs.add(up.At("status_code"), "%q is an empty range; give the lower code first", u.StatusCode)
 		}
 		if u.Digest != "" && !digestRE.MatchString(u.Digest) {
 			errs.add(up.At("digest"), "%q is not an MD5 digest; give 32 lower-case hex digits (genhash prints it)", u.Digest)

@@ -235,7 +235,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	checkRange(errs, p.At("delay_loop"), vs.DelayLoop, 0, 86400)
 	checkRange(errs, p.At("retry"), vs.Retry, 0, 1000)
 	checkRange(errs, p.At("delay_before_retry"), vs.DelayBeforeRetry, 0, 86400)
-	checkRange(errs, p.At("connect_timeout"), vs.ConnectTimeout, 0, 86400)
+	checkRange(errs, p.At("connect_timeout"), vs.ConnectTimeout, 0, MaxCheckTimeout)
 	checkHostname(errs, p.At("virtualhost"), vs.VirtualHost)
 	checkRange(errs, p.At("quorum"), vs.Quorum, 0, 1<<30)
 	checkRange(errs, p.At("hysteresis"), vs.Hysteresis, 0, 1<<30)
