@@ -1,0 +1,44 @@
+//go:build !linux
+
+package hostaddr
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+)
+
+// Manager changes the addresses and routes of one network namespace; off
+// Linux every method fails with ErrUnsupported.
+type Manager struct{}
+
+func unsupported() error {
+	return fmt.Errorf("hostaddr: %s/%s: %w", runtime.GOOS, runtime.GOARCH, ErrUnsupported)
+}
+
+// Open fails off Linux.
+func Open() (*Manager, error) { return nil, unsupported() }
+
+// OpenNetns fails off Linux.
+func OpenNetns(string) (*Manager, error) { return nil, unsupported() }
+
+// Close does nothing.
+func (m *Manager) Close() error { return nil }
+
+// List fails off Linux.
+func (m *Manager) List(string) ([]netip.Prefix, error) { return nil, unsupported() }
+
+// Ensure fails off Linux.
+func (m *Manager) Ensure(string, netip.Prefix) (bool, error) { return false, unsupported() }
+
+// Remove fails off Linux.
+func (m *Manager) Remove(string, netip.Prefix) (bool, error) { return false, unsupported() }
+
+// Up fails off Linux.
+func (m *Manager) Up(string) (bool, error) { return false, unsupported() }
+
+// DefaultGateway fails off Linux.
+func (m *Manager) DefaultGateway(bool) (netip.Addr, error) { return netip.Addr{}, unsupported() }
+
+// SetDefaultGateway fails off Linux.
+func (m *Manager) SetDefaultGateway(netip.Addr) (bool, error) { return false, unsupported() }
