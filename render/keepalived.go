@@ -16,8 +16,8 @@ import (
 )
 
 // ManagedMarker is the first line of every file this provider renders
-// (keepalived.conf and the others): the agent recognises the files it owns
-// by it and never overwrites a file that lacks it.
+// (keepalived.conf and the others): the agent recognises the files it
+// wrote by it, and does not silently overwrite a file without it.
 const ManagedMarker = "# Managed by terraform-provider-lvs; do not edit: changes are overwritten."
 
 // Keepalived renders a director's keepalived.conf: global_defs, vrrp_script,
