@@ -1,0 +1,195 @@
+// Package agent is what runs on each host: it keeps one desired-state
+// document per object, rebuilds the host's files and kernel state from all
+// of them under a host-wide lock, and reports what the host really runs.
+//
+// An apply is all or nothing. It locks the host, loads the stored objects,
+// applies the request's puts and deletes in memory, and validates the
+// composed configuration with the model (a bad one is refused with
+// ExitBadRequest before anything is touched). It renders every file and
+// checks each with its tool (keepalived -t, haproxy -c) before any is
+// installed. Then it runs the steps (sysctls, keepalived, haproxy), each
+// registering how to undo itself; a failing step undoes the ones before
+// it, in reverse. The new object set is stored only after every step
+// succeeded, so the store never describes a host state that was not
+// reached.
+//
+// The logic takes small interfaces (Runner, Procs, Sysctls) and a file
+// system root; only the binary builds the real ones.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+// DefaultLockTimeout bounds the wait for the host lock when the request
+// gives none.
+const DefaultLockTimeout = 60 * time.Second
+
+// Agent serves one request on one host.
+type Agent struct {
+	// Root prefixes every path the agent reads or writes: "/" on a host.
+	Root    string
+	Version string
+	Run     Runner
+	Procs   Procs
+	Sysctl  Sysctls
+	// Settle is how long a started or reloaded daemon must stay up before
+	// the step counts as done; Poll is how often it is checked.
+	Settle time.Duration
+	Poll   time.Duration
+}
+
+// Handle serves req and returns the response with the process exit code.
+func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, int) {
+	resp := &wire.Response{Version: wire.Version, AgentVersion: a.Version}
+	var werr *wire.Error
+	switch req.Verb {
+	case wire.VerbApply:
+		resp.Applied, resp.Observed, werr = a.apply(ctx, req)
+	case wire.VerbObserve, wire.VerbStatus:
+		resp.Observed, werr = a.observeLocked(ctx, req)
+	case wire.VerbVersion:
+	default:
+		werr = &wire.Error{Code: wire.ExitUnsupported, Step: "request", Message: fmt.Sprintf("verb %q is not supported by this agent", req.Verb)}
+	}
+	if werr != nil {
+		resp.Error = werr
+		return resp, werr.Code
+	}
+	return resp, wire.ExitOK
+}
+
+// lock takes the host lock within the request's timeout.
+func (a *Agent) lock(ctx context.Context, req *wire.Request) (func(), *wire.Error) {
+	timeout := DefaultLockTimeout
+	if req.LockTimeoutSeconds > 0 {
+		timeout = time.Duration(req.LockTimeoutSeconds) * time.Second
+	}
+	unlock, err := lockHost(ctx, a.Root, timeout)
+	if errors.Is(err, errLocked) {
+		return nil, &wire.Error{Code: wire.ExitLocked, Step: "lock host", Message: fmt.Sprintf("%v after %v; retry when the other run is done", err, timeout)}
+	}
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ExitFailed, Step: "lock host", Message: err.Error()}
+	}
+	return unlock, nil
+}
+
+func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Observed, *wire.Error) {
+	unlock, werr := a.lock(ctx, req)
+	if werr != nil {
+		return nil, werr
+	}
+	defer unlock()
+	objs, err := newStore(a.Root).load()
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
+	}
+	return a.observe(ctx, objs), nil
+}
+
+func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, *wire.Error) {
+	unlock, werr := a.lock(ctx, req)
+	if werr != nil {
+		return nil, nil, werr
+	}
+	defer unlock()
+	st := newStore(a.Root)
+	old, err := st.load()
+	if err != nil {
+		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
+	}
+	objs := maps.Clone(old)
+	rep := &wire.ApplyReport{Reloads: map[string]int{}}
+	for _, k := range req.Delete {
+		if _, ok := objs[k]; ok {
+			delete(objs, k)
+			rep.Changed = append(rep.Changed, k)
+		}
+	}
+	for _, o := range req.Put {
+		if prev, ok := objs[o.Key]; !ok || !sameObject(prev, o) {
+			rep.Changed = append(rep.Changed, o.Key)
+		}
+		objs[o.Key] = o
+	}
+	hc, werr := compose(objs)
+	if werr != nil {
+		return nil, nil, werr
+	}
+
+	// Everything is rendered and checked by its tool before anything is
+	// touched.
+	ka, werr := a.prepareKeepalived(ctx, hc)
+	if werr != nil {
+		return nil, nil, werr
+	}
+	defer ka.cleanup()
+	hp, werr := a.prepareHAProxy(ctx, hc)
+	if werr != nil {
+		return nil, nil, werr
+	}
+	defer hp.cleanup()
+
+	var tx txn
+	steps := []func() *wire.Error{
+		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
+		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
+		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
+		func() *wire.Error {
+			if err := st.save(old, objs); err != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: "store objects", Message: err.Error()}
+			}
+			return nil
+		},
+	}
+	for _, step := range steps {
+		if werr := step(); werr != nil {
+			if err := tx.rollback(); err != nil {
+				werr.Detail = joinDetail(werr.Detail, "undoing the steps before it also failed: "+err.Error())
+			}
+			return nil, nil, werr
+		}
+	}
+	return rep, a.observe(ctx, objs), nil
+}
+
+// sameObject reports whether two documents are equal as stored.
+func sameObject(a, b wire.Object) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n" + b
+}
+
+// txn collects how to undo the steps done so far.
+type txn struct {
+	undo []func() error
+}
+
+func (t *txn) add(f func() error) { t.undo = append(t.undo, f) }
+
+// rollback undoes every step, last first, and reports what could not be undone.
+func (t *txn) rollback() error {
+	var errs []error
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		if err := t.undo[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t.undo = nil
+	return errors.Join(errs...)
+}

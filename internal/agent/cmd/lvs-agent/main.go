@@ -1,0 +1,71 @@
+// Command lvs-agent runs on each host the provider manages: it reads one
+// JSON request (internal/agent/wire) on stdin, writes one JSON response on
+// stdout, and exits with the wire's exit code. `lvs-agent version` prints
+// its version. It never logs secrets; it writes nothing but the response
+// to stdout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent"
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+// version is set at build time: -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	fs := flag.NewFlagSet("lvs-agent", flag.ContinueOnError)
+	root := fs.String("root", "/", "file-system root prefix (for tests)")
+	settle := fs.Duration("settle", 2*time.Second, "how long a started or reloaded daemon must stay up")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return wire.ExitBadRequest
+	}
+	if fs.Arg(0) == "version" {
+		fmt.Println(version)
+		return wire.ExitOK
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "lvs-agent: unexpected argument %q; the request comes on stdin\n", fs.Arg(0))
+		return wire.ExitBadRequest
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a := &agent.Agent{
+		Root:    *root,
+		Version: version,
+		Run:     agent.ExecRunner{},
+		Procs:   agent.HostProcs{Root: *root},
+		Sysctl:  agent.ProcSysctls{Root: *root},
+		Settle:  *settle,
+	}
+	var resp *wire.Response
+	code := wire.ExitOK
+	req, err := wire.ReadRequest(os.Stdin)
+	if err != nil {
+		code = wire.ExitBadRequest
+		resp = &wire.Response{Version: wire.Version, AgentVersion: version,
+			Error: &wire.Error{Code: code, Step: "read request", Message: err.Error()}}
+	} else {
+		resp, code = a.Handle(ctx, req)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(resp); err != nil {
+		fmt.Fprintf(os.Stderr, "lvs-agent: writing the response: %v\n", err)
+		return wire.ExitFailed
+	}
+	return code
+}

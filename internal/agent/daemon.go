@@ -1,0 +1,311 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+// daemon is a config file and the daemon that runs it (keepalived,
+// haproxy), with what an apply is about to do to them.
+type daemon struct {
+	name     string // keepalived, haproxy: also the systemd unit
+	confPath string // on the host, such as /etc/keepalived/keepalived.conf
+	pidFile  string // on the host
+	mode     os.FileMode
+	// startArgs are the arguments that start the daemon (it forks into the
+	// background) on a config of that content.
+	startArgs func(conf []byte) []string
+	reloadSig syscall.Signal
+	stopSig   syscall.Signal
+	// beforeStart prepares what the daemon needs to start (a socket
+	// directory); nil when nothing.
+	beforeStart func() error
+	// testStep, installStep, reloadStep name the steps in errors.
+	testStep, reloadStep string
+
+	action daemonAction
+	want   []byte   // the rendered config (nil: none)
+	old    snapshot // the installed config before the apply
+	tmp    string   // the checked temporary file, when installing
+}
+
+type daemonAction int
+
+const (
+	actNone    daemonAction = iota // not ours to run, nothing stored
+	actEnsure                      // config unchanged: make sure it runs
+	actInstall                     // install the new config and reload
+	actRemove                      // the last object is gone: stop, remove
+)
+
+func (d *daemon) object() string { return d.name + " " + d.confPath }
+
+// prepare decides what the apply does to d and checks a new config with
+// test (keepalived -t, haproxy -c), which gets the temporary file's path.
+// A config that fails its test is never installed.
+func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(ctx context.Context, path string) (string, error)) *wire.Error {
+	path := a.path(d.confPath)
+	old, err := takeSnapshot(path, d.mode)
+	if err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: d.testStep, Object: d.object(), Message: err.Error()}
+	}
+	d.old, d.want = old, want
+	switch {
+	case want == nil && old.exists && isOurs(old.data):
+		d.action = actRemove
+		return nil
+	case want == nil:
+		d.action = actNone
+		return nil
+	case old.exists && !isOurs(old.data):
+		return &wire.Error{Code: wire.ExitForeign, Step: d.testStep, Object: d.object(),
+			Message: fmt.Sprintf("%s exists and was not written by lvs-agent (its first line is not the managed marker); "+
+				"lvs-agent never overwrites a config it did not write: import it first (terraform import, which runs the agent's import verb), "+
+				"or move the file away to let lvs-agent write a new one", d.confPath)}
+	case old.exists && string(old.data) == string(want):
+		d.action = actEnsure
+		return nil
+	}
+	tmp, err := tempFile(path, want, d.mode)
+	if err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: d.testStep, Object: d.object(), Message: err.Error()}
+	}
+	if out, err := test(ctx, tmp); err != nil {
+		os.Remove(tmp)
+		return &wire.Error{Code: wire.ExitFailed, Step: d.testStep, Object: d.object(),
+			Message: fmt.Sprintf("%s refused the rendered config: %v", d.name, err), Detail: out}
+	}
+	d.action, d.tmp = actInstall, tmp
+	return nil
+}
+
+// cleanup removes a temporary file that was not installed.
+func (d *daemon) cleanup() {
+	if d != nil && d.tmp != "" {
+		os.Remove(d.tmp)
+	}
+}
+
+// commitDaemon installs, reloads, starts or stops d as prepared, and
+// registers the undo with tx.
+func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.ApplyReport) *wire.Error {
+	path := a.path(d.confPath)
+	switch d.action {
+	case actNone:
+		return nil
+	case actEnsure:
+		if running, _ := a.running(ctx, d, d.want); running {
+			return nil
+		}
+		tx.add(func() error { return a.stop(d) })
+		rep.Reloads[d.name]++
+		return a.bringUp(ctx, d, d.want)
+	case actRemove:
+		tx.add(func() error {
+			if err := d.old.restore(); err != nil {
+				return err
+			}
+			return asError(a.bringUp(ctx, d, d.old.data))
+		})
+		if err := a.stop(d); err != nil {
+			return &wire.Error{Code: wire.ExitFailed, Step: "stop " + d.name, Object: d.object(), Message: err.Error()}
+		}
+		if err := removeDurably(path); err != nil {
+			return &wire.Error{Code: wire.ExitFailed, Step: "remove " + d.name + " config", Object: d.object(), Message: err.Error()}
+		}
+		rep.Files = append(rep.Files, d.confPath)
+		return nil
+	}
+	if err := install(d.tmp, path); err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: "install " + filepath.Base(d.confPath), Object: d.object(), Message: err.Error()}
+	}
+	d.tmp = ""
+	rep.Files = append(rep.Files, d.confPath)
+	tx.add(func() error {
+		if err := d.old.restore(); err != nil {
+			return err
+		}
+		if !d.old.exists {
+			return a.stop(d)
+		}
+		return asError(a.bringUp(ctx, d, d.old.data))
+	})
+	rep.Reloads[d.name]++
+	return a.bringUp(ctx, d, d.want)
+}
+
+// asError turns a nil *wire.Error into a nil error.
+func asError(e *wire.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+// bringUp makes the daemon run the installed config conf: reload it when
+// it runs in the right mode, restart it when its mode must change, start
+// it when it does not run. It then waits for the daemon to settle and
+// fails when it did not stay up.
+func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte) *wire.Error {
+	fail := func(step string, err error, detail string) *wire.Error {
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(), Message: err.Error(), Detail: detail}
+	}
+	if a.systemdRuns(ctx, d.name) {
+		if _, stderr, err := a.Run.Run(ctx, "systemctl", "reload-or-restart", d.name); err != nil {
+			return fail(d.reloadStep, fmt.Errorf("systemctl reload-or-restart %s: %w", d.name, err), stderr)
+		}
+		return a.settle(ctx, d, d.reloadStep)
+	}
+	running, modeOK := a.running(ctx, d, conf)
+	if running && modeOK {
+		pid, _ := a.pid(d)
+		if err := a.Procs.Signal(pid, d.reloadSig); err != nil {
+			return fail(d.reloadStep, fmt.Errorf("signal %v to %s pid %d: %w", d.reloadSig, d.name, pid, err), "")
+		}
+		return a.settle(ctx, d, d.reloadStep)
+	}
+	if running {
+		if err := a.stop(d); err != nil {
+			return fail("restart "+d.name, err, "")
+		}
+	}
+	step := "start " + d.name
+	if d.beforeStart != nil {
+		if err := d.beforeStart(); err != nil {
+			return fail(step, err, "")
+		}
+	}
+	args := d.startArgs(conf)
+	if _, stderr, err := a.Run.Run(ctx, args[0], args[1:]...); err != nil {
+		return fail(step, fmt.Errorf("%s: %w", strings.Join(args, " "), err), stderr)
+	}
+	return a.settle(ctx, d, step)
+}
+
+// settle waits the Settle period and checks the daemon is still up: a
+// daemon that exits soon after a start or reload (keepalived with
+// virtual_server blocks on a kernel without IPVS) failed the step.
+func (a *Agent) settle(ctx context.Context, d *daemon, step string) *wire.Error {
+	deadline := time.Now().Add(a.Settle)
+	for {
+		pid, err := a.pid(d)
+		up := err == nil && a.Procs.Alive(pid)
+		if !time.Now().Before(deadline) {
+			if up {
+				return nil
+			}
+			return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(),
+				Message: fmt.Sprintf("%s is not running %v after the %s; its log (syslog or journal) says why", d.name, a.Settle, step)}
+		}
+		select {
+		case <-ctx.Done():
+			return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(), Message: ctx.Err().Error()}
+		case <-time.After(a.poll()):
+		}
+	}
+}
+
+func (a *Agent) poll() time.Duration {
+	if a.Poll > 0 {
+		return a.Poll
+	}
+	return 100 * time.Millisecond
+}
+
+// stop stops the daemon and waits (bounded) until it is gone.
+func (a *Agent) stop(d *daemon) error {
+	pid, err := a.pid(d)
+	if err != nil || !a.Procs.Alive(pid) {
+		return nil
+	}
+	if err := a.Procs.Signal(pid, d.stopSig); err != nil {
+		return fmt.Errorf("stopping %s pid %d: %w", d.name, pid, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(a.poll()) {
+		if !a.Procs.Alive(pid) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s pid %d still runs 10s after signal %v", d.name, pid, d.stopSig)
+}
+
+// running reports whether the daemon runs, and whether it runs with the
+// arguments conf needs (else it must be restarted, not reloaded).
+func (a *Agent) running(ctx context.Context, d *daemon, conf []byte) (running, modeOK bool) {
+	if a.systemdRuns(ctx, d.name) {
+		return true, true
+	}
+	pid, err := a.pid(d)
+	if err != nil || !a.Procs.Alive(pid) {
+		return false, false
+	}
+	cmdline, err := a.Procs.Cmdline(pid)
+	if err != nil {
+		return true, true
+	}
+	return true, slices.Equal(modeFlags(cmdline), modeFlags(d.startArgs(conf)))
+}
+
+// modeFlags are the arguments that change what a daemon runs and that a
+// reload cannot change: keepalived's -P (VRRP only).
+func modeFlags(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if a == "-P" || a == "--vrrp" {
+			out = append(out, "-P")
+		}
+	}
+	return out
+}
+
+// pid reads the daemon's pid file.
+func (a *Agent) pid(d *daemon) (int, error) {
+	b, err := os.ReadFile(a.path(d.pidFile))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", d.pidFile, err)
+	}
+	return pid, nil
+}
+
+// systemdRuns reports whether systemd runs the daemon's unit: then
+// systemd, not the agent, reloads it.
+func (a *Agent) systemdRuns(ctx context.Context, unit string) bool {
+	if _, err := os.Stat(a.path("/run/systemd/system")); err != nil {
+		return false
+	}
+	_, _, err := a.Run.Run(ctx, "systemctl", "is-active", "--quiet", unit)
+	return err == nil
+}
+
+// path is where a host path lives below the root.
+func (a *Agent) path(p string) string { return filepath.Join(a.Root, p) }
+
+// daemonState observes d: running, config ours, config equal to want.
+func (a *Agent) daemonState(ctx context.Context, d *daemon, want []byte) *wire.DaemonState {
+	st := &wire.DaemonState{}
+	st.Running, _ = a.running(ctx, d, want)
+	data, exists, err := readOptional(a.path(d.confPath))
+	if err != nil || !exists {
+		return st
+	}
+	sum := sha256.Sum256(data)
+	st.ConfigSHA256 = hex.EncodeToString(sum[:])
+	st.ConfigOurs = isOurs(data)
+	st.ConfigMatches = want != nil && string(data) == string(want)
+	return st
+}

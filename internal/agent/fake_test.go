@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// fakeHost is a recording fake of a host's commands and processes: it
+// plays keepalived and haproxy (test, start, signals) and fails the test
+// on any command it does not know.
+type fakeHost struct {
+	t    *testing.T
+	root string
+
+	mu       sync.Mutex
+	calls    []string
+	nextPid  int
+	procs    map[int][]string // alive pid -> cmdline
+	signals  []string
+	testFail map[string]string // daemon -> stderr of a failing config test
+	// dieOnSignal makes the daemon exit on the next reload signal
+	// (keepalived with virtual servers on a kernel without IPVS).
+	dieOnSignal map[string]bool
+}
+
+func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
+	t.Helper()
+	root := t.TempDir()
+	f := &fakeHost{t: t, root: root, nextPid: 100, procs: map[int][]string{}, testFail: map[string]string{}, dieOnSignal: map[string]bool{}}
+	for key, v := range map[string]string{
+		"net.ipv4.conf.all.send_redirects":     "1",
+		"net.ipv4.conf.default.send_redirects": "1",
+		"net.ipv4.conf.eth0.send_redirects":    "1",
+		"net.ipv4.ip_forward":                  "0",
+		"net.ipv4.ip_nonlocal_bind":            "0",
+		"kernel.hostname":                      "dir1",
+		"kernel.osrelease":                     "6.1.0-test",
+	} {
+		p := ProcSysctls{Root: root}.file(key)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(os.MkdirAll(filepath.Join(root, "run"), 0o755), os.MkdirAll(filepath.Join(root, "tmp"), 0o1777)); err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{Root: root, Version: "test", Run: f, Procs: f, Sysctl: ProcSysctls{Root: root}}
+	return f, a
+}
+
+func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cmd := strings.Join(append([]string{name}, args...), " ")
+	f.calls = append(f.calls, strings.ReplaceAll(cmd, f.root, ""))
+	switch {
+	case name == "keepalived" && len(args) == 3 && args[0] == "-t":
+		return f.test("keepalived", args[2])
+	case name == "haproxy" && len(args) == 3 && args[0] == "-c":
+		return f.test("haproxy", args[2])
+	case name == "keepalived" && len(args) == 1 && args[0] == "--signum=JSON":
+		return "36\n", "", nil
+	case name == "keepalived":
+		return "", "", f.start(KeepalivedPid, name, args)
+	case name == "haproxy" && len(args) > 0 && args[0] == "-W":
+		return "", "", f.start(HAProxyPid, name, args)
+	}
+	f.t.Errorf("unexpected command: %s", cmd)
+	return "", "", fmt.Errorf("unexpected command %q", cmd)
+}
+
+func (f *fakeHost) test(daemon, path string) (string, string, error) {
+	if _, err := os.Stat(path); err != nil {
+		f.t.Errorf("%s tests %s, which does not exist", daemon, path)
+	}
+	if msg, ok := f.testFail[daemon]; ok {
+		return "", msg, errors.New("exit status 1")
+	}
+	return "", "", nil
+}
+
+func (f *fakeHost) start(pidFile, name string, args []string) error {
+	pid := f.nextPid
+	f.nextPid++
+	f.procs[pid] = append([]string{name}, args...)
+	return os.WriteFile(filepath.Join(f.root, pidFile), []byte(strconv.Itoa(pid)+"\n"), 0o644)
+}
+
+func (f *fakeHost) Alive(pid int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.procs[pid]
+	return ok
+}
+
+func (f *fakeHost) Signal(pid int, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cmd, ok := f.procs[pid]
+	if !ok {
+		return syscall.ESRCH
+	}
+	f.signals = append(f.signals, fmt.Sprintf("%s %v", cmd[0], sig))
+	switch {
+	case sig == syscall.SIGTERM:
+		delete(f.procs, pid)
+	case f.dieOnSignal[cmd[0]]:
+		delete(f.procs, pid)
+		f.dieOnSignal[cmd[0]] = false
+	case sig == 36:
+		dump := `[{"data":{"iname":"VI_1","state":2}}]`
+		return os.WriteFile(filepath.Join(f.root, keepalivedJSON), []byte(dump), 0o600)
+	}
+	return nil
+}
+
+func (f *fakeHost) Cmdline(pid int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cmd, ok := f.procs[pid]
+	if !ok {
+		return nil, syscall.ESRCH
+	}
+	return cmd, nil
+}
+
+// take returns and forgets the commands and signals recorded so far.
+func (f *fakeHost) take() (calls, signals []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	calls, signals = f.calls, f.signals
+	f.calls, f.signals = nil, nil
+	return calls, signals
+}
+
+func (f *fakeHost) read(p string) string {
+	f.t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.root, p))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (f *fakeHost) sysctl(key string) string {
+	f.t.Helper()
+	v, err := ProcSysctls{Root: f.root}.Get(key)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return v
+}
+
+// apply runs one apply request and returns the response and exit code.
+func apply(t *testing.T, a *Agent, put []wire.Object, del ...wire.Key) (*wire.Response, int) {
+	t.Helper()
+	resp, code := a.Handle(context.Background(), &wire.Request{Version: wire.Version, Verb: wire.VerbApply, Put: put, Delete: del, LockTimeoutSeconds: 1})
+	return resp, code
+}
+
+func mustApply(t *testing.T, a *Agent, put []wire.Object, del ...wire.Key) *wire.Response {
+	t.Helper()
+	resp, code := apply(t, a, put, del...)
+	if code != wire.ExitOK {
+		t.Fatalf("apply: exit %d: %v", code, resp.Error)
+	}
+	return resp
+}
+
+func directorObj(priority int) wire.Object {
+	return wire.Object{Key: wire.Key{Kind: wire.KindDirector, ID: "director"}, Director: &model.Director{
+		Interface: "eth0", RouterID: "dir1",
+		Instances: []model.VRRPInstance{{
+			Name: "VI_1", State: "MASTER", VirtualRouterID: 51, Priority: priority, AdvertInt: 1,
+			Authentication: &model.VRRPAuth{Type: "PASS", Password: "s3cret"},
+			VirtualIPs:     []model.VirtualIP{{Prefix: netip.MustParsePrefix("192.168.0.10/24")}},
+		}},
+	}}
+}
+
+func vsObj() wire.Object {
+	vs := &model.VirtualServer{Address: netip.MustParseAddr("192.168.0.10"), Port: 80, ForwardingMethod: "dr"}
+	return wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: vs.Key()}, VirtualServer: vs}
+}
+
+func rsObj(addr string) wire.Object {
+	rs := &model.RealServer{Address: netip.MustParseAddr(addr), TCPCheck: &model.TCPCheck{}}
+	return wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: "tcp/192.168.0.10:80/" + addr + ":80"}, RealServer: rs}
+}
+
+func haproxyObjs(serverPort int) []wire.Object {
+	return []wire.Object{
+		{Key: wire.Key{Kind: wire.KindHAProxySettings, ID: "haproxy"}, HAProxySettings: &wire.HAProxySettings{
+			Defaults: model.HAProxyDefaults{Mode: "tcp", Timeouts: model.HAProxyTimeouts{Connect: 5000, Client: 50000, Server: 50000}},
+		}},
+		{Key: wire.Key{Kind: wire.KindHAProxyFrontend, ID: "web"}, HAProxyFrontend: &wire.HAProxyFrontend{
+			Frontend: model.HAProxyFrontend{Name: "web", Binds: []model.HAProxyBind{{Port: 8080}}, DefaultBackend: "web_servers"},
+			Backend: model.HAProxyBackend{Name: "web_servers", Servers: []model.HAProxyServer{
+				{Name: "web1", Address: netip.MustParseAddr("10.0.0.21"), Port: serverPort, Check: true},
+			}},
+		}},
+	}
+}

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/render"
+)
+
+// observe reports what the host really runs, next to what its stored
+// objects want.
+func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wire.Observed {
+	obs := &wire.Observed{
+		Hostname: a.readTrim("/proc/sys/kernel/hostname"),
+		Kernel:   a.readTrim("/proc/sys/kernel/osrelease"),
+		Machine:  machine(),
+		Objects:  sortedObjects(objs),
+	}
+	_, err := os.Stat(a.path("/proc/net/ip_vs"))
+	obs.IPVSAvailable = err == nil
+	hc, werr := compose(objs)
+	if werr != nil {
+		// Stored objects always composed when they were stored; report
+		// the daemons without a wanted config.
+		hc = &hostConfig{}
+	}
+	if len(hc.sysctls) > 0 {
+		obs.Sysctls = map[string]string{}
+		for _, s := range hc.sysctls {
+			if v, err := a.Sysctl.Get(s.Key); err == nil {
+				obs.Sysctls[s.Key] = v
+			}
+		}
+	}
+	obs.Keepalived = a.observeKeepalived(ctx, hc)
+	obs.HAProxy = a.observeHAProxy(ctx, hc)
+	return obs
+}
+
+func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig) *wire.DaemonState {
+	var want []byte
+	if hc.keepalived != nil {
+		if text, err := render.Keepalived(hc.keepalived); err == nil {
+			want = []byte(text)
+		}
+	}
+	d := a.keepalived()
+	st := a.daemonState(ctx, d, want)
+	if st.Running && hc.keepalived != nil && len(hc.keepalived.Director.Instances) > 0 {
+		if pid, err := a.pid(d); err == nil {
+			st.VRRP = a.vrrpStates(ctx, pid)
+		}
+	}
+	return st
+}
+
+func (a *Agent) observeHAProxy(ctx context.Context, hc *hostConfig) *wire.DaemonState {
+	var want []byte
+	if hc.haproxy != nil {
+		if text, err := render.HAProxy(hc.haproxy); err == nil {
+			want = []byte(text)
+		}
+	}
+	socket := statsSocket(hc.haproxy)
+	st := a.daemonState(ctx, a.haproxy(socket), want)
+	if st.Running && hc.haproxy != nil {
+		st.Servers = a.haproxyServers(socket)
+	}
+	return st
+}
+
+func (a *Agent) readTrim(p string) string {
+	b, err := os.ReadFile(a.path(p))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// machine is uname -m of the host: the agent is built for its architecture.
+func machine() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	}
+	return runtime.GOARCH
+}

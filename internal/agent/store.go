@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+// Where the agent keeps its state, relative to the root.
+const (
+	StateDir   = "/var/lib/lvs-agent"
+	objectsDir = StateDir + "/objects"
+	lockFile   = StateDir + "/lock"
+)
+
+// Object documents hold VRRP passwords: only root reads them.
+const (
+	secretFileMode = 0o600
+	secretDirMode  = 0o700
+)
+
+// store keeps one desired-state document per object under
+// <root>/var/lib/lvs-agent/objects/<kind>/<escaped id>.json.
+type store struct {
+	dir string
+}
+
+func newStore(root string) *store {
+	return &store{dir: filepath.Join(root, objectsDir)}
+}
+
+// fileName escapes an object ID into one safe path component: every byte
+// but letters, digits, '-', '_' and '.' is %XX-escaped, and a leading dot
+// is escaped too, so "tcp/10.0.0.10:80" and ".." stay inside the kind's
+// directory.
+func fileName(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		safe := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || (c == '.' && i > 0)
+		if safe {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String() + ".json"
+}
+
+func (s *store) path(k wire.Key) string {
+	return filepath.Join(s.dir, string(k.Kind), fileName(k.ID))
+}
+
+// load reads every stored object, keyed.
+func (s *store) load() (map[wire.Key]wire.Object, error) {
+	out := map[wire.Key]wire.Object{}
+	kinds, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, kd := range kinds {
+		if !kd.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(s.dir, kd.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			name := f.Name()
+			if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+				continue
+			}
+			o, err := s.read(filepath.Join(s.dir, kd.Name(), name))
+			if err != nil {
+				return nil, err
+			}
+			if want, _ := url.PathUnescape(strings.TrimSuffix(name, ".json")); o.Kind != wire.Kind(kd.Name()) || want != o.ID {
+				return nil, fmt.Errorf("stored object %s/%s holds %s", kd.Name(), name, o.Key)
+			}
+			out[o.Key] = o
+		}
+	}
+	return out, nil
+}
+
+func (s *store) read(path string) (wire.Object, error) {
+	var o wire.Object
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return o, err
+	}
+	if err := json.Unmarshal(data, &o); err != nil {
+		return o, fmt.Errorf("stored object %s: %w", path, err)
+	}
+	return o, nil
+}
+
+// save makes the stored set equal to objs: writes what changed, removes
+// what is gone. Each write is atomic.
+func (s *store) save(old, objs map[wire.Key]wire.Object) error {
+	for k, o := range objs {
+		data, err := json.MarshalIndent(o, "", "  ")
+		if err != nil {
+			return fmt.Errorf("object %s: %w", k, err)
+		}
+		if prev, ok := old[k]; ok {
+			if pd, _ := json.MarshalIndent(prev, "", "  "); string(pd) == string(data) {
+				continue
+			}
+		}
+		dir := filepath.Dir(s.path(k))
+		if err := os.MkdirAll(dir, secretDirMode); err != nil {
+			return err
+		}
+		if err := writeAtomic(s.path(k), data, secretFileMode); err != nil {
+			return fmt.Errorf("object %s: %w", k, err)
+		}
+	}
+	for k := range old {
+		if _, keep := objs[k]; !keep {
+			if err := removeDurably(s.path(k)); err != nil {
+				return fmt.Errorf("object %s: %w", k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// sortedObjects lists objs in kind, then ID order.
+func sortedObjects(objs map[wire.Key]wire.Object) []wire.Object {
+	out := make([]wire.Object, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
