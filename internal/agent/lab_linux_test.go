@@ -1,0 +1,309 @@
+//go:build linux
+
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent"
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/render"
+)
+
+// need skips t loudly without the tool, or fails it under $CI.
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("CI is set but %s is not installed", tool)
+			}
+			t.Skipf("SKIPPED, NOT TESTED: %s is not installed (install it and rerun; CI fails here)", tool)
+		}
+	}
+}
+
+// buildAgent builds the lvs-agent binary the way a release does.
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lvs-agent")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=labtest", "-o", bin, "github.com/lvsops/terraform-provider-lvs/internal/agent/cmd/lvs-agent")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build lvs-agent: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// labAgent runs the agent binary on one lab host with a request on stdin.
+type labAgent struct {
+	t    *testing.T
+	lab  *netns.Lab
+	host string
+	bin  string
+}
+
+func (la *labAgent) do(req wire.Request) (*wire.Response, int) {
+	la.t.Helper()
+	req.Version = wire.Version
+	body, err := json.Marshal(req)
+	if err != nil {
+		la.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, err := la.lab.Command(ctx, la.host, la.bin)
+	if err != nil {
+		la.t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(body), &stdout, &stderr
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			la.t.Fatalf("running the agent: %v", err)
+		}
+		code = ee.ExitCode()
+	}
+	var resp wire.Response
+	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil {
+		la.t.Fatalf("agent exit %d, response %q: %v (stderr %s)", code, stdout.String(), err, stderr.String())
+	}
+	if resp.Error != nil && resp.Error.Code != code {
+		la.t.Errorf("exit code %d but the response says %d", code, resp.Error.Code)
+	}
+	return &resp, code
+}
+
+func (la *labAgent) exec(args ...string) string {
+	la.t.Helper()
+	out, err := la.lab.Exec(context.Background(), la.host, args...)
+	if err != nil {
+		la.t.Fatal(err)
+	}
+	return string(out)
+}
+
+func labDirector(iface string, priority int) wire.Object {
+	return wire.Object{Key: wire.Key{Kind: wire.KindDirector, ID: "director"}, Director: &model.Director{
+		Interface: iface, RouterID: "dir1",
+		Instances: []model.VRRPInstance{{
+			Name: "VI_1", State: "MASTER", VirtualRouterID: 77, Priority: priority, AdvertInt: 1,
+			Authentication: &model.VRRPAuth{Type: "PASS", Password: "labpass"},
+			VirtualIPs:     []model.VirtualIP{{Prefix: netip.MustParsePrefix("10.78.0.100/24")}},
+		}},
+	}}
+}
+
+// TestLabKeepalived drives the real agent binary and the real keepalived
+// in a lab host (its own network namespace, /etc/keepalived and /run).
+func TestLabKeepalived(t *testing.T) {
+	need(t, "keepalived", "go")
+	bin := buildAgent(t)
+	l := netns.Start(t, netns.Config{Hosts: []string{"dir1"}})
+	la := &labAgent{t: t, lab: l, host: "dir1", bin: bin}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := l.Exec(context.Background(), "dir1", "sh", "-c", "cat /etc/keepalived/keepalived.conf; ps -ef | grep [k]eepalived")
+			t.Logf("dir1:\n%s", out)
+		}
+	})
+
+	// A director with one VRRP instance: keepalived starts (VRRP only,
+	// the kernel has no IPVS) and takes the VIP.
+	resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{labDirector("eth0", 100)}})
+	if code != wire.ExitOK {
+		t.Fatalf("apply director: exit %d: %v", code, resp.Error)
+	}
+	if resp.AgentVersion != "labtest" || resp.Applied.Reloads["keepalived"] != 1 {
+		t.Errorf("agent %q, reloads %v", resp.AgentVersion, resp.Applied.Reloads)
+	}
+	waitFor(t, 15*time.Second, "VIP 10.78.0.100 on dir1's eth0", func() bool {
+		return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100/24")
+	})
+	conf, err := os.ReadFile(l.Hosts["dir1"].Path(agent.KeepalivedConf))
+	if err != nil || !strings.HasPrefix(string(conf), render.ManagedMarker) {
+		t.Fatalf("dir1's keepalived.conf (%v):\n%s", err, conf)
+	}
+	var st *wire.DaemonState
+	waitFor(t, 10*time.Second, "observe says VI_1 is MASTER", func() bool {
+		obs, code := la.do(wire.Request{Verb: wire.VerbObserve})
+		st = obs.Observed.Keepalived
+		return code == wire.ExitOK && st.VRRP["VI_1"] == "MASTER"
+	})
+	if !st.Running || !st.ConfigOurs || !st.ConfigMatches {
+		t.Errorf("observed keepalived %+v", st)
+	}
+	pid := strings.TrimSpace(la.exec("cat", "/run/keepalived.pid"))
+
+	// Unchanged: no reload.
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{labDirector("eth0", 100)}})
+	if code != wire.ExitOK || resp.Applied.Reloads["keepalived"] != 0 {
+		t.Errorf("unchanged apply: exit %d, reloads %v, error %v", code, resp.Applied, resp.Error)
+	}
+
+	// A VRRP interface the host lacks: the model accepts the name,
+	// keepalived -t refuses it (exit 5). Nothing is installed, the
+	// running keepalived keeps its config.
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{labDirector("eth9", 100)}})
+	if code != wire.ExitFailed || resp.Error.Step != "test keepalived config" || !strings.Contains(resp.Error.Detail, "eth9") {
+		t.Fatalf("apply with a missing interface: exit %d, error %+v", code, resp.Error)
+	}
+	t.Logf("keepalived -t said:\n%s", resp.Error.Detail)
+	if now, _ := os.ReadFile(l.Hosts["dir1"].Path(agent.KeepalivedConf)); string(now) != string(conf) {
+		t.Error("a config keepalived -t refused was installed")
+	}
+
+	// A virtual server with a real server: keepalived restarts with its
+	// checker, which needs IPVS; this kernel has none, so keepalived
+	// exits. The agent puts the previous config back and keepalived
+	// runs VRRP again, with the VIP.
+	vs := &model.VirtualServer{Address: netip.MustParseAddr("10.78.0.100"), Port: 80, ForwardingMethod: "dr"}
+	rs := &model.RealServer{Address: netip.MustParseAddr("10.78.0.21"), TCPCheck: &model.TCPCheck{}}
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{
+		{Key: wire.Key{Kind: wire.KindVirtualServer, ID: vs.Key()}, VirtualServer: vs},
+		{Key: wire.Key{Kind: wire.KindRealServer, ID: vs.Key() + "/10.78.0.21:80"}, RealServer: rs},
+	}})
+	if code == wire.ExitOK {
+		t.Logf("keepalived with virtual servers stayed up on this kernel (ipvs available: %v)", resp.Observed.IPVSAvailable)
+	} else {
+		if code != wire.ExitFailed || !strings.Contains(resp.Error.Step, "keepalived") {
+			t.Fatalf("apply with a virtual server: exit %d, error %+v", code, resp.Error)
+		}
+		t.Logf("keepalived with virtual servers on a kernel without IPVS: %v", resp.Error)
+		if now, _ := os.ReadFile(l.Hosts["dir1"].Path(agent.KeepalivedConf)); string(now) != string(conf) {
+			t.Error("the previous keepalived.conf was not restored")
+		}
+		obs, _ := la.do(wire.Request{Verb: wire.VerbObserve})
+		if st := obs.Observed.Keepalived; !st.Running || !st.ConfigMatches {
+			t.Errorf("after the restore keepalived is %+v, want running the stored config", st)
+		}
+		if n := len(obs.Observed.Objects); n != 1 {
+			t.Errorf("%d objects stored after a failed apply, want the director only", n)
+		}
+		waitFor(t, 15*time.Second, "VIP back on eth0", func() bool {
+			return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100/24")
+		})
+		if newPid := strings.TrimSpace(la.exec("cat", "/run/keepalived.pid")); newPid == pid {
+			t.Errorf("keepalived pid %s unchanged: it was not restarted", pid)
+		}
+	}
+
+	// Deleting the director stops keepalived and releases the VIP.
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Delete: []wire.Key{{Kind: wire.KindDirector, ID: "director"}}})
+	if code != wire.ExitOK {
+		t.Fatalf("delete director: exit %d: %v", code, resp.Error)
+	}
+	waitFor(t, 10*time.Second, "VIP gone from eth0", func() bool {
+		return !strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100")
+	})
+}
+
+// TestLabHAProxy starts the real haproxy master-worker through the agent,
+// reloads it hitlessly on a change, and keeps it running when a new
+// config fails haproxy -c.
+func TestLabHAProxy(t *testing.T) {
+	need(t, "haproxy", "go")
+	bin := buildAgent(t)
+	l := netns.Start(t, netns.Config{Hosts: []string{"hap1"}})
+	la := &labAgent{t: t, lab: l, host: "hap1", bin: bin}
+
+	objs := func(port int, extra ...string) []wire.Object {
+		return []wire.Object{
+			{Key: wire.Key{Kind: wire.KindHAProxySettings, ID: "haproxy"}, HAProxySettings: &wire.HAProxySettings{
+				Defaults: model.HAProxyDefaults{Mode: "tcp", Timeouts: model.HAProxyTimeouts{Connect: 5000, Client: 50000, Server: 50000}},
+			}},
+			{Key: wire.Key{Kind: wire.KindHAProxyFrontend, ID: "web"}, HAProxyFrontend: &wire.HAProxyFrontend{
+				Frontend: model.HAProxyFrontend{Name: "web", Binds: []model.HAProxyBind{{Port: 8080}}, DefaultBackend: "web_servers", Options: extra},
+				Backend: model.HAProxyBackend{Name: "web_servers", Servers: []model.HAProxyServer{
+					{Name: "web1", Address: netip.MustParseAddr("10.78.0.21"), Port: port},
+				}},
+			}},
+		}
+	}
+	// The host's private /etc/haproxy is seeded from the machine's, whose
+	// haproxy.cfg is Debian's: not ours, so refused, and left alone.
+	if debian, err := os.ReadFile(l.Hosts["hap1"].Path(agent.HAProxyConf)); err == nil {
+		resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: objs(80)})
+		if code != wire.ExitForeign || !strings.Contains(resp.Error.Message, "import") {
+			t.Fatalf("apply over a foreign haproxy.cfg: exit %d, error %+v", code, resp.Error)
+		}
+		if now := readHostFile(t, l, "hap1", agent.HAProxyConf); string(now) != string(debian) {
+			t.Error("the foreign haproxy.cfg was changed")
+		}
+		la.exec("rm", agent.HAProxyConf)
+	}
+	resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: objs(80)})
+	if code != wire.ExitOK {
+		t.Fatalf("apply haproxy: exit %d: %v", code, resp.Error)
+	}
+	st := resp.Observed.HAProxy
+	if !st.Running || !st.ConfigOurs || !st.ConfigMatches || st.Servers["web_servers/web1"] == "" {
+		t.Errorf("observed haproxy %+v", st)
+	}
+	master := strings.TrimSpace(la.exec("cat", "/run/haproxy.pid"))
+	if !strings.Contains(la.exec("ss", "-ltn"), ":8080") {
+		t.Error("nothing listens on :8080")
+	}
+
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: objs(81)})
+	if code != wire.ExitOK || resp.Applied.Reloads["haproxy"] != 1 {
+		t.Fatalf("reload haproxy: exit %d, %+v, %v", code, resp.Applied, resp.Error)
+	}
+	if now := strings.TrimSpace(la.exec("cat", "/run/haproxy.pid")); now != master {
+		t.Errorf("master pid %s -> %s: haproxy was restarted, not reloaded", master, now)
+	}
+	if !strings.Contains(string(readHostFile(t, l, "hap1", agent.HAProxyConf)), "10.78.0.21:81") {
+		t.Error("the new haproxy.cfg was not installed")
+	}
+
+	// A directive haproxy does not know: the model takes frontend options
+	// as whole lines, haproxy -c refuses it with an ALERT.
+	before := readHostFile(t, l, "hap1", agent.HAProxyConf)
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: objs(82, "bogus-directive on")})
+	if code != wire.ExitFailed || resp.Error.Step != "test haproxy config" || !strings.Contains(resp.Error.Detail, "ALERT") {
+		t.Fatalf("apply with a bad directive: exit %d, error %+v", code, resp.Error)
+	}
+	t.Logf("haproxy -c said:\n%s", resp.Error.Detail)
+	if now := readHostFile(t, l, "hap1", agent.HAProxyConf); string(now) != string(before) {
+		t.Error("a config haproxy -c refused was installed")
+	}
+	obs, _ := la.do(wire.Request{Verb: wire.VerbObserve})
+	if st := obs.Observed.HAProxy; !st.Running || !st.ConfigMatches {
+		t.Errorf("after the refused apply haproxy is %+v", st)
+	}
+}
+
+func readHostFile(t *testing.T, l *netns.Lab, host, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(l.Hosts[host].Path(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
