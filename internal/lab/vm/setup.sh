@@ -239,7 +239,19 @@ build_root() {
 	mv "$out.tmp" "$out"
 }
 
+# check_cache_dir refuses a cache inside the git tree: kernels, modules and
+# images are never committed.
+check_cache_dir() {
+	local tree dir
+	tree=$(cd "$here/../../.." && pwd -P)
+	dir=$(realpath -m "$cache")
+	case $dir/ in
+	"$tree"/*) die "LVS_VM_CACHE=$cache is inside the git tree $tree: choose a directory outside it" ;;
+	esac
+}
+
 main() {
+	check_cache_dir
 	mkdir -p "$cache"
 	local kv key
 	kv=$(kernel_version)

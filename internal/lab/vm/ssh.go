@@ -34,6 +34,14 @@ func (v *VM) ClientConfig() (*ssh.ClientConfig, error) {
 	}, nil
 }
 
+// SSHCommand is the OpenSSH command line that logs in to the VM, checked
+// against KnownHosts: for a person looking at a VM a test left running.
+func (v *VM) SSHCommand() []string {
+	host, port, _ := net.SplitHostPort(v.SSHAddr)
+	return []string{"ssh", "-i", v.KeyFile, "-o", "UserKnownHostsFile=" + v.KnownHosts,
+		"-o", "IdentitiesOnly=yes", "-p", port, "root@" + host}
+}
+
 // Dial opens a new SSH connection to the VM's loopback address; the caller
 // closes it.
 func (v *VM) Dial(ctx context.Context) (*ssh.Client, error) {

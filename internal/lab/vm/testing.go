@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,7 +18,11 @@ import (
 // runs setup.sh first, so there a missing piece is a broken pipeline.
 func Start(t testing.TB, cfg Config) *VM {
 	t.Helper()
-	Require(t)
+	requireHost(t)
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = CacheDir()
+	}
+	requireCache(t, cfg.CacheDir)
 	if cfg.Bridge != "" {
 		requireTool(t, "ip")
 	}
@@ -30,7 +35,7 @@ func Start(t testing.TB, cfg Config) *VM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("VM %s (%s): SSH on %s after %v", v.Name, v.cfg.Machine, v.SSHAddr, v.BootTime.Round(100*time.Millisecond))
+	t.Logf("VM %s (%s): SSH after %v: %s", v.Name, v.cfg.Machine, v.BootTime.Round(100*time.Millisecond), strings.Join(v.SSHCommand(), " "))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("VM %s console, last lines:\n%s", v.Name, v.ConsoleTail(40))
@@ -47,12 +52,22 @@ func Start(t testing.TB, cfg Config) *VM {
 // setup.sh.
 func Require(t testing.TB) {
 	t.Helper()
+	requireHost(t)
+	requireCache(t, CacheDir())
+}
+
+func requireHost(t testing.TB) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		unavailable(t, "the VM lab needs root (tap devices, qemu)")
 	}
 	requireTool(t, "qemu-system-x86_64")
 	requireTool(t, "mke2fs")
-	if _, err := LoadCache(CacheDir()); err != nil {
+}
+
+func requireCache(t testing.TB, dir string) {
+	t.Helper()
+	if _, err := LoadCache(dir); err != nil {
 		unavailable(t, err.Error())
 	}
 }

@@ -263,7 +263,9 @@ func (v *VM) writeKnownHosts(hostKey ssh.PublicKey) error {
 func (v *VM) qemuArgs(sshPort int) []string {
 	dev := "pci"
 	kernel := v.cache.KernelBzImage
-	kargs := []string{"console=ttyS0", "quiet", "panic=-1", "rdinit=/init", "lvs.name=" + v.Name}
+	// mitigations=off: a throw-away lab guest gains nothing from them and
+	// pays for them in emulated instructions.
+	kargs := []string{"console=ttyS0", "quiet", "panic=-1", "rdinit=/init", "mitigations=off", "lvs.name=" + v.Name}
 	if v.cfg.Machine == MachineMicroVM {
 		dev = "device"
 		kernel = v.cache.KernelELF

@@ -33,7 +33,6 @@ func run(t *testing.T, v *VM, command string) string {
 // scheduler, ipip, keepalived with a virtual_server, and SSH on the second
 // NIC through a host bridge.
 func TestIPVS(t *testing.T) {
-	t.Parallel()
 	Require(t)
 	bridge, hostAddr, vmAddr := testBridge(t)
 	v := Start(t, Config{Name: "ipvs1", Bridge: bridge, BridgeAddr: vmAddr})
@@ -158,7 +157,6 @@ func TestIPVS(t *testing.T) {
 // TestReboot checks that the persistent disk survives a reboot while the
 // kernel state does not, and that the boot restores /etc/sysctl.d.
 func TestReboot(t *testing.T) {
-	t.Parallel()
 	v := Start(t, Config{Name: "reboot1"})
 	before := strings.TrimSpace(run(t, v, "cat /proc/sys/kernel/random/boot_id"))
 	run(t, v, `set -e
