@@ -3,12 +3,18 @@
 #
 #   apt        Debian packages: the daemons whose real checks the tests run
 #              (keepalived -t, haproxy -c), ipvsadm, iproute2, sshd for the
-#              network-namespace lab, busybox-static and qemu for the VM lab.
+#              network-namespace lab, and for the VM lab qemu, busybox-static
+#              and the tools that build its initramfs and disk (kmod, cpio,
+#              lz4, e2fsprogs).
 #   terraform  the Terraform CLI, built from source with `go install` into the
 #              cache bin dir when none is on PATH (only the Go module proxy and
 #              Debian's archive are assumed reachable: no binary downloads).
+#   vm         the VM lab's kernel and initramfs: internal/lab/vm/setup.sh,
+#              which downloads Debian's cloud kernel with `apt-get download`
+#              into its own cache outside the tree (and returns at once when
+#              that cache is current).
 #
-# Usage: internal/lab/deps.sh [apt] [terraform]   (no argument: all of them)
+# Usage: internal/lab/deps.sh [apt] [terraform] [vm]   (no argument: all)
 #
 # Environment:
 #   LVS_CACHE  cache directory (default: <repo>/.cache); built tools go to
@@ -33,6 +39,10 @@ readonly APT_PACKAGES=(
 	openssh-server
 	busybox-static
 	qemu-system-x86
+	kmod
+	cpio
+	lz4
+	e2fsprogs
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -65,6 +75,16 @@ missing_apt() {
 	done
 }
 
+apt_updated=0
+
+# apt_update refreshes the package lists, once per run.
+apt_update() {
+	[ "$apt_updated" -eq 1 ] && return 0
+	as_root apt-get update -qq ||
+		die "apt-get update failed (is a Debian mirror reachable?)"
+	apt_updated=1
+}
+
 deps_apt() {
 	command -v dpkg-query >/dev/null 2>&1 ||
 		die "this is not a Debian/Ubuntu system (no dpkg-query): install ${APT_PACKAGES[*]} with your package manager"
@@ -77,8 +97,7 @@ deps_apt() {
 		die "need root or passwordless sudo to run apt-get; install them yourself:
     sudo apt-get install --no-install-recommends ${missing[*]}"
 	fi
-	as_root apt-get update -qq ||
-		die "apt-get update failed (is a Debian mirror reachable?)"
+	apt_update
 	as_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" ||
 		die "apt-get install ${missing[*]} failed"
@@ -99,19 +118,26 @@ deps_terraform() {
 	say "built $("$bin/terraform" version | head -n 1)"
 }
 
-# The VM lab (a later issue) adds its step here: deps_vm, downloading the
-# Debian cloud kernel with `apt-get download` into $cache/vm and unpacking it
-# (never installing it), next to busybox-static from deps_apt.
+deps_vm() {
+	local setup=$root/internal/lab/vm/setup.sh
+	[ -x "$setup" ] || die "$setup is missing"
+	as_root true || die "the VM lab's setup needs root or passwordless sudo: run $setup as root"
+	# setup.sh finds the kernel to download in the package lists; a machine
+	# that never ran apt-get update has none.
+	compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt_update
+	as_root "$setup" || die "$setup failed"
+}
 
 main() {
 	local steps=("$@")
-	[ "${#steps[@]}" -gt 0 ] || steps=(apt terraform)
+	[ "${#steps[@]}" -gt 0 ] || steps=(apt terraform vm)
 	local step
 	for step in "${steps[@]}"; do
 		case $step in
 		apt) deps_apt ;;
 		terraform) deps_terraform ;;
-		*) die "unknown step '$step' (want: apt terraform)" ;;
+		vm) deps_vm ;;
+		*) die "unknown step '$step' (want: apt terraform vm)" ;;
 		esac
 	done
 }
