@@ -46,8 +46,15 @@ rm -rf "$work/scenario"
 cp -R "$scenario" "$work/scenario"
 tf() { terraform -chdir="$work/scenario" "$@"; }
 
-printf '==> terraform apply in %s (copied to %s)\n' "$SCENARIO" "$work/scenario"
-tf apply -auto-approve -input=false -compact-warnings
+# Terraform's own report repeats every output twice; it goes to a log, shown
+# whole when the apply fails.
+log=$work/apply.log
+printf '==> terraform apply in %s (copied to %s; log: %s)\n' "$SCENARIO" "$work/scenario" "$log"
+if ! tf apply -auto-approve -input=false -no-color >"$log" 2>&1; then
+	cat "$log" >&2
+	die "terraform apply failed"
+fi
+grep -E '^(data\.|Apply complete)' "$log"
 
 # Each output is a rendered file (or a set of them): strings are printed
 # as they are, anything else in Terraform's own notation. The names come from
