@@ -7,14 +7,15 @@
 // composed configuration with the model (a bad one is refused with
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
-// installed. Then it runs the steps (sysctls, keepalived, haproxy), each
+// installed. Then it runs the steps (sysctls, addresses, keepalived,
+// haproxy), each
 // registering how to undo itself; a failing step undoes the ones before
 // it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
 // reached.
 //
-// The logic takes small interfaces (Runner, Procs, Sysctls) and a file
-// system root; only the binary builds the real ones.
+// The logic takes small interfaces (Runner, Procs, Sysctls, Addresses)
+// and a file system root; only the binary builds the real ones.
 package agent
 
 import (
@@ -40,6 +41,9 @@ type Agent struct {
 	Run     Runner
 	Procs   Procs
 	Sysctl  Sysctls
+	// Addrs opens the host's addresses and routes (netlink); it is called
+	// only when an object puts addresses on the host or did before.
+	Addrs func() (Addresses, error)
 	// Settle is how long a started or reloaded daemon must stay up before
 	// the step counts as done; Poll is how often it is checked.
 	Settle time.Duration
@@ -141,6 +145,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	var tx txn
 	steps := []func() *wire.Error{
 		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
+		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
 		func() *wire.Error {

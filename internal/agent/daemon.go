@@ -206,7 +206,7 @@ func (a *Agent) settle(ctx context.Context, d *daemon, step string) *wire.Error 
 				return nil
 			}
 			return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(),
-				Message: fmt.Sprintf("%s is not running %v after the %s; its log (syslog or journal) says why", d.name, a.Settle, step)}
+				Message: fmt.Sprintf("%s is not running %v after %q; its log (syslog or journal) says why", d.name, a.Settle, step)}
 		}
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 )
 
 // fakeHost is a recording fake of a host's commands and processes: it
@@ -30,6 +33,7 @@ type fakeHost struct {
 	procs    map[int][]string // alive pid -> cmdline
 	signals  []string
 	testFail map[string]string // daemon -> stderr of a failing config test
+	addrs    *fakeAddrs
 	// dieOnSignal makes the daemon exit on the next reload signal
 	// (keepalived with virtual servers on a kernel without IPVS).
 	dieOnSignal map[string]bool
@@ -45,10 +49,20 @@ func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 		"net.ipv4.conf.eth0.send_redirects":    "1",
 		"net.ipv4.ip_forward":                  "0",
 		"net.ipv4.ip_nonlocal_bind":            "0",
+		"net.ipv4.conf.all.arp_ignore":         "0",
+		"net.ipv4.conf.all.arp_announce":       "0",
+		"net.ipv4.conf.lo.arp_ignore":          "0",
+		"net.ipv4.conf.lo.arp_announce":        "0",
+		"net.ipv4.conf.all.rp_filter":          "2",
+		"net.ipv4.conf.tunl0.rp_filter":        "1",
 		"kernel.hostname":                      "dir1",
 		"kernel.osrelease":                     "6.1.0-test",
 	} {
-		p := ProcSysctls{Root: root}.file(key)
+		rel, err := sysctl.KeyPath(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, "proc/sys", rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +73,12 @@ func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 	if err := errors.Join(os.MkdirAll(filepath.Join(root, "run"), 0o755), os.MkdirAll(filepath.Join(root, "tmp"), 0o1777)); err != nil {
 		t.Fatal(err)
 	}
-	a := &Agent{Root: root, Version: "test", Run: f, Procs: f, Sysctl: ProcSysctls{Root: root}}
+	f.addrs = &fakeAddrs{devs: map[string][]netip.Prefix{
+		"lo":   {netip.MustParsePrefix("127.0.0.1/8")},
+		"eth0": {netip.MustParsePrefix("192.168.0.21/24")},
+	}, gw: netip.MustParseAddr("192.168.0.1")}
+	a := &Agent{Root: root, Version: "test", Run: f, Procs: f, Sysctl: sysctl.New(root),
+		Addrs: func() (Addresses, error) { return f.addrs, nil }}
 	return f, a
 }
 
@@ -73,6 +92,9 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, 
 		return f.test("keepalived", args[2])
 	case name == "haproxy" && len(args) == 3 && args[0] == "-c":
 		return f.test("haproxy", args[2])
+	case name == "modprobe" && len(args) == 1 && args[0] == "ipip":
+		f.addrs.devs["tunl0"] = []netip.Prefix{}
+		return "", "", nil
 	case name == "keepalived" && len(args) == 1 && args[0] == "--signum=JSON":
 		return "36\n", "", nil
 	case name == "keepalived":
@@ -159,7 +181,7 @@ func (f *fakeHost) read(p string) string {
 
 func (f *fakeHost) sysctl(key string) string {
 	f.t.Helper()
-	v, err := ProcSysctls{Root: f.root}.Get(key)
+	v, err := sysctl.New(f.root).Get(key)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -216,3 +238,57 @@ func haproxyObjs(serverPort int) []wire.Object {
 		}},
 	}
 }
+
+// fakeAddrs is an in-memory host's devices, addresses and default route.
+type fakeAddrs struct {
+	devs map[string][]netip.Prefix
+	up   []string
+	gw   netip.Addr
+}
+
+func (f *fakeAddrs) List(dev string) ([]netip.Prefix, error) {
+	list, ok := f.devs[dev]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", dev, hostaddr.ErrNoDevice)
+	}
+	return list, nil
+}
+
+func (f *fakeAddrs) Ensure(dev string, p netip.Prefix) (bool, error) {
+	list, err := f.List(dev)
+	if err != nil || slices.Contains(list, p) {
+		return false, err
+	}
+	f.devs[dev] = append(list, p)
+	return true, nil
+}
+
+func (f *fakeAddrs) Remove(dev string, p netip.Prefix) (bool, error) {
+	list, err := f.List(dev)
+	if err != nil || !slices.Contains(list, p) {
+		return false, err
+	}
+	f.devs[dev] = slices.DeleteFunc(list, func(q netip.Prefix) bool { return q == p })
+	return true, nil
+}
+
+func (f *fakeAddrs) Up(dev string) (bool, error) {
+	if _, err := f.List(dev); err != nil {
+		return false, err
+	}
+	if slices.Contains(f.up, dev) {
+		return false, nil
+	}
+	f.up = append(f.up, dev)
+	return true, nil
+}
+
+func (f *fakeAddrs) DefaultGateway(bool) (netip.Addr, error) { return f.gw, nil }
+
+func (f *fakeAddrs) SetDefaultGateway(gw netip.Addr) (bool, error) {
+	changed := f.gw != gw
+	f.gw = gw
+	return changed, nil
+}
+
+func (f *fakeAddrs) Close() error { return nil }

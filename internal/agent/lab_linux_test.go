@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,47 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
+	}
+}
+
+// TestLabRealServerDR sets up the real-server side of DR on a lab host:
+// the VIP on lo and the ARP sysctls, in the host's own network namespace,
+// and takes exactly them away again.
+func TestLabRealServerDR(t *testing.T) {
+	need(t, "go")
+	bin := buildAgent(t)
+	l := netns.Start(t, netns.Config{Hosts: []string{"rs1"}})
+	la := &labAgent{t: t, lab: l, host: "rs1", bin: bin}
+	key := wire.Key{Kind: wire.KindRealServerHost, ID: "tcp/10.78.0.100:80"}
+	h := &model.RealServerHost{Method: "dr", VIPs: []netip.Addr{netip.MustParseAddr("10.78.0.100")}}
+	before := la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore")
+
+	resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{{Key: key, RealServerHost: h}}})
+	if code != wire.ExitOK {
+		t.Fatalf("apply: exit %d: %v", code, resp.Error)
+	}
+	if lo := la.exec("ip", "-o", "addr", "show", "dev", "lo"); !strings.Contains(lo, "10.78.0.100/32") {
+		t.Errorf("lo:\n%s", lo)
+	}
+	if got := strings.TrimSpace(la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore")); got != "1" {
+		t.Errorf("arp_ignore = %s in the host's namespace, want 1", got)
+	}
+	if frag := readHostFile(t, l, "rs1", agent.SysctlFragment); !strings.Contains(string(frag), "net.ipv4.conf.all.arp_ignore = 1") {
+		t.Errorf("sysctl fragment:\n%s", frag)
+	}
+	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: netip.MustParsePrefix("10.78.0.100/32"), Device: "lo"}) {
+		t.Errorf("observed addresses %v", resp.Observed.Addresses)
+	}
+
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Delete: []wire.Key{key}})
+	if code != wire.ExitOK {
+		t.Fatalf("delete: exit %d: %v", code, resp.Error)
+	}
+	lo := la.exec("ip", "-o", "addr", "show", "dev", "lo")
+	if strings.Contains(lo, "10.78.0.100") || !strings.Contains(lo, "127.0.0.1/8") {
+		t.Errorf("lo after delete:\n%s", lo)
+	}
+	if got := la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore"); got != before {
+		t.Errorf("arp_ignore = %q after delete, want the original %q", got, before)
 	}
 }

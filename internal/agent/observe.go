@@ -35,6 +35,7 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 			}
 		}
 	}
+	obs.Addresses = a.observeAddresses(hc)
 	obs.Keepalived = a.observeKeepalived(ctx, hc)
 	obs.HAProxy = a.observeHAProxy(ctx, hc)
 	return obs

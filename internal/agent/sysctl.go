@@ -24,43 +24,6 @@ const (
 	previousFile = StateDir + "/sysctl-previous.json"
 )
 
-// ProcSysctls is the real Sysctls: files under <Root>/proc/sys.
-type ProcSysctls struct {
-	Root string
-}
-
-func (p ProcSysctls) file(key string) string {
-	parts := strings.Split(key, ".")
-	for i, s := range parts {
-		parts[i] = strings.ReplaceAll(s, "/", ".")
-	}
-	return filepath.Join(append([]string{p.Root, "proc", "sys"}, parts...)...)
-}
-
-// Get implements Sysctls.
-func (p ProcSysctls) Get(key string) (string, error) {
-	b, err := os.ReadFile(p.file(key))
-	if err != nil {
-		return "", fmt.Errorf("sysctl %s: %w", key, err)
-	}
-	return strings.Join(strings.Fields(string(b)), " "), nil
-}
-
-// Set implements Sysctls.
-func (p ProcSysctls) Set(key, value string) (string, error) {
-	prev, err := p.Get(key)
-	if err != nil {
-		return "", err
-	}
-	if prev == value {
-		return prev, nil
-	}
-	if err := os.WriteFile(p.file(key), []byte(value+"\n"), 0o644); err != nil {
-		return prev, fmt.Errorf("sysctl %s = %s: %w", key, value, err)
-	}
-	return prev, nil
-}
-
 // applySysctls sets the host's settings at runtime, writes the sysctl.d
 // fragment, and puts back the original value of every setting no object
 // manages any more. Undo restores the values and files of before the run.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
+	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 )
 
 // version is set at build time: -ldflags "-X main.version=...".
@@ -49,8 +51,15 @@ func run() int {
 		Version: version,
 		Run:     agent.ExecRunner{},
 		Procs:   agent.HostProcs{Root: *root},
-		Sysctl:  agent.ProcSysctls{Root: *root},
+		Sysctl:  sysctl.New(*root),
 		Settle:  *settle,
+		Addrs: func() (agent.Addresses, error) {
+			m, err := hostaddr.Open()
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
 	}
 	var resp *wire.Response
 	code := wire.ExitOK

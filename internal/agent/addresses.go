@@ -1,0 +1,240 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// Addresses puts addresses on devices and sets the default route;
+// *hostaddr.Manager implements it. Every call is idempotent and reports
+// whether it changed anything.
+type Addresses interface {
+	List(dev string) ([]netip.Prefix, error)
+	Ensure(dev string, prefix netip.Prefix) (bool, error)
+	Remove(dev string, prefix netip.Prefix) (bool, error)
+	Up(dev string) (bool, error)
+	DefaultGateway(v6 bool) (netip.Addr, error)
+	SetDefaultGateway(gw netip.Addr) (bool, error)
+	Close() error
+}
+
+// addressesFile records what the agent put on the host's devices and
+// routes, so that it removes exactly that when the objects are deleted.
+const addressesFile = StateDir + "/addresses.json"
+
+type addrState struct {
+	Addresses []model.HostAddress `json:"addresses,omitempty"`
+	// Gateway is the default gateway the agent set; PreviousGateway the
+	// one it replaced, put back when no object wants a gateway any more.
+	Gateway         netip.Addr `json:"gateway,omitzero"`
+	PreviousGateway netip.Addr `json:"previous_gateway,omitzero"`
+}
+
+func (a *Agent) loadAddrState() (addrState, snapshot, error) {
+	var st addrState
+	path := a.path(addressesFile)
+	snap, err := takeSnapshot(path, secretFileMode)
+	if err != nil || !snap.exists {
+		return st, snap, err
+	}
+	if err := json.Unmarshal(snap.data, &st); err != nil {
+		return st, snap, fmt.Errorf("%s: %w", addressesFile, err)
+	}
+	return st, snap, nil
+}
+
+func (a *Agent) saveAddrState(st addrState) error {
+	path := a.path(addressesFile)
+	if len(st.Addresses) == 0 && !st.Gateway.IsValid() {
+		return removeDurably(path)
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), secretDirMode); err != nil {
+		return err
+	}
+	return writeAtomic(path, data, secretFileMode)
+}
+
+// tunnelModules load the tunnel devices real servers receive on.
+var tunnelModules = map[string]string{"tunl0": "ipip", "gre0": "ip_gre", "ip6tnl0": "ip6_tunnel"}
+
+// applyAddresses brings the real-server side of the host in line: the
+// tunnel device up, the VIPs on their devices, the default route through
+// the director. Addresses the agent put there and no object wants any
+// more are removed; nothing else is touched.
+func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep *wire.ApplyReport) *wire.Error {
+	const step = "apply addresses"
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "real_server_host", Message: err.Error()}
+	}
+	st, snap, err := a.loadAddrState()
+	if err != nil {
+		return fail(err)
+	}
+	var want model.HostSetup
+	if hc.realServer != nil {
+		want = *hc.realServer
+	}
+	if len(want.Addresses) == 0 && !want.Gateway.IsValid() && want.TunnelDevice == "" && len(st.Addresses) == 0 && !st.Gateway.IsValid() {
+		return nil
+	}
+	if a.Addrs == nil {
+		return fail(errors.New("this agent cannot manage addresses"))
+	}
+	m, err := a.Addrs()
+	if err != nil {
+		return fail(err)
+	}
+	defer m.Close()
+
+	var undo []func(Addresses) error
+	tx.add(func() error {
+		m, err := a.Addrs()
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		var errs []error
+		for i := len(undo) - 1; i >= 0; i-- {
+			errs = append(errs, undo[i](m))
+		}
+		return errors.Join(append(errs, snap.restore())...)
+	})
+
+	if dev := want.TunnelDevice; dev != "" {
+		_, err := m.Up(dev)
+		if errors.Is(err, hostaddr.ErrNoDevice) {
+			if _, stderr, merr := a.Run.Run(ctx, "modprobe", tunnelModules[dev]); merr != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host",
+					Message: fmt.Sprintf("%s needs module %s: %v", dev, tunnelModules[dev], merr), Detail: stderr}
+			}
+			_, err = m.Up(dev)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	for _, ha := range want.Addresses {
+		added, err := m.Ensure(ha.Device, ha.Prefix)
+		if err != nil {
+			return fail(err)
+		}
+		if added {
+			rep.Netlink++
+			undo = append(undo, func(m Addresses) error { _, err := m.Remove(ha.Device, ha.Prefix); return err })
+		}
+	}
+	for _, ha := range st.Addresses {
+		if slices.Contains(want.Addresses, ha) {
+			continue
+		}
+		removed, err := m.Remove(ha.Device, ha.Prefix)
+		if err != nil && !errors.Is(err, hostaddr.ErrNoDevice) {
+			return fail(err)
+		}
+		if removed {
+			rep.Netlink++
+			undo = append(undo, func(m Addresses) error { _, err := m.Ensure(ha.Device, ha.Prefix); return err })
+		}
+	}
+	if werr := a.applyGateway(m, &st, want.Gateway, &undo, rep); werr != nil {
+		return werr
+	}
+	st.Addresses = want.Addresses
+	if err := a.saveAddrState(st); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// applyGateway routes through gw (when valid), remembering the gateway it
+// replaced, or puts that one back when no object wants a gateway.
+func (a *Agent) applyGateway(m Addresses, st *addrState, gw netip.Addr, undo *[]func(Addresses) error, rep *wire.ApplyReport) *wire.Error {
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: wire.ExitFailed, Step: "set default route", Object: "real_server_host", Message: err.Error()}
+	}
+	target, v6 := gw, gw.Is6()
+	if !gw.IsValid() {
+		if !st.Gateway.IsValid() {
+			return nil
+		}
+		// Put back the gateway we replaced. A host that had none keeps
+		// ours: hostaddr replaces default routes but does not delete them.
+		target, v6 = st.PreviousGateway, st.Gateway.Is6()
+	}
+	cur, err := m.DefaultGateway(v6)
+	if err != nil {
+		return fail(err)
+	}
+	if !st.Gateway.IsValid() {
+		st.PreviousGateway = cur
+	}
+	if target.IsValid() {
+		changed, err := m.SetDefaultGateway(target)
+		if err != nil {
+			return fail(err)
+		}
+		if changed {
+			rep.Netlink++
+			if cur.IsValid() {
+				*undo = append(*undo, func(m Addresses) error { _, err := m.SetDefaultGateway(cur); return err })
+			}
+		}
+	}
+	st.Gateway = gw
+	if !gw.IsValid() {
+		st.PreviousGateway = netip.Addr{}
+	}
+	return nil
+}
+
+// observeAddresses lists the addresses on every device the stored
+// objects, or what the agent applied before, put addresses on.
+func (a *Agent) observeAddresses(hc *hostConfig) []model.HostAddress {
+	st, _, _ := a.loadAddrState()
+	var devs []string
+	add := func(list []model.HostAddress) {
+		for _, ha := range list {
+			if !slices.Contains(devs, ha.Device) {
+				devs = append(devs, ha.Device)
+			}
+		}
+	}
+	if hc.realServer != nil {
+		add(hc.realServer.Addresses)
+	}
+	add(st.Addresses)
+	if len(devs) == 0 || a.Addrs == nil {
+		return nil
+	}
+	m, err := a.Addrs()
+	if err != nil {
+		return nil
+	}
+	defer m.Close()
+	slices.Sort(devs)
+	var out []model.HostAddress
+	for _, dev := range devs {
+		list, err := m.List(dev)
+		if err != nil {
+			continue
+		}
+		for _, p := range list {
+			out = append(out, model.HostAddress{Prefix: p, Device: dev})
+		}
+	}
+	return out
+}
