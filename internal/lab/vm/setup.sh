@@ -19,8 +19,8 @@
 # It is idempotent: when $cache/lab.env names the same kernel version and the
 # same build key (a hash of this script, rcS and the versions of the host
 # packages copied in), it only prints the path and exits. When apt-cache
-# cannot name a kernel (no package lists, offline) a complete cache is used
-# as it is.
+# cannot name a kernel, a complete cache is used as it is (offline), and
+# without one apt-get update runs first (a fresh machine).
 #
 # Usage: internal/lab/vm/setup.sh [-f]     (-f rebuilds the initramfs)
 #
@@ -255,6 +255,11 @@ main() {
 	mkdir -p "$cache"
 	local kv key
 	kv=$(kernel_version)
+	if [ -z "$kv" ] && [ -z "$(env_value KERNEL_VERSION)" ]; then
+		say "apt-cache names no $KERNEL_META: running apt-get update"
+		apt-get update -qq || die "apt-get update failed (is a Debian mirror reachable?)"
+		kv=$(kernel_version)
+	fi
 	if [ -z "$kv" ]; then
 		kv=$(env_value KERNEL_VERSION)
 		[ -n "$kv" ] || die "apt-cache names no $KERNEL_META: run apt-get update"
