@@ -110,7 +110,9 @@ func TestDomainRules(t *testing.T) {
 			c.VirtualServers[0].PersistenceTimeout = 300
 			c.VirtualServers[0].PersistenceGranularity = 33
 		}, "virtual_server[0].persistence_granularity", "0 to 32"},
-		{"two checkers", func(c *KeepalivedConfig) { c.VirtualServers[0].RealServers[0].MiscCheck = &MiscCheck{Script: "/bin/true"} },
+		{"two checkers", func(c *KeepalivedConfig) {
+			c.VirtualServers[0].RealServers[0].MiscCheck = &MiscCheck{Script: "/bin/true"}
+		},
 			"virtual_server[0].real_server[0]", "at most one"},
 		{"digest format", func(c *KeepalivedConfig) {
 			c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].Digest = "xyz"
