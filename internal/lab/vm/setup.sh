@@ -289,6 +289,9 @@ main() {
 		INITRD=$build/initramfs.cpio
 	EOF
 	mv "$cache/lab.env.tmp" "$cache/lab.env"
+	# Older kernels are no longer named by lab.env.
+	find "$cache/kernel" "$cache/build" -mindepth 1 -maxdepth 1 ! -name "$kv" -exec rm -rf {} +
+	find "$cache/debs" -name 'linux-image-*.deb' ! -name "linux-image-${kv}_*" -delete
 	say "ready: $cache/lab.env (kernel $kv, initramfs $(du -h "$build/initramfs.cpio" | cut -f1))"
 }
 
