@@ -24,9 +24,6 @@ var (
 const (
 	flagFallback = ipvs.ServiceSchedulerOpt1
 	flagPort     = ipvs.ServiceSchedulerOpt2
-	// flagsCompared are the flags Plan compares; the kernel sets
-	// ServiceHashed on every service it holds.
-	flagsCompared = ^ipvs.ServiceHashed
 )
 
 // ErrNotConvertible marks a model value the kernel table cannot hold as

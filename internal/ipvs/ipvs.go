@@ -6,7 +6,11 @@
 // model's terms with live counters.
 //
 // Plan never flushes: it creates, updates and removes exactly what
-// differs, and it never touches a service its caller does not own.
+// differs, and it never touches a service its caller does not own. Apply
+// undoes what it did when a request fails.
+//
+// Health checks, sorry servers and virtual_server_groups are keepalived's:
+// a service keepalived owns is never planned here, only observed.
 package ipvs
 
 import (

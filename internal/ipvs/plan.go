@@ -64,11 +64,19 @@ var opNames = map[OpKind]string{
 func (k OpKind) String() string { return opNames[k] }
 
 // Op is one netlink request: a service change, or a destination change
-// within Service.
+// within Service. The Old fields hold what the request replaces, so that
+// Apply can undo it.
 type Op struct {
 	Kind        OpKind
 	Service     ipvs.Service
 	Destination ipvs.Destination
+	// OldService is the service before an UpdateService or RemoveService.
+	OldService ipvs.Service
+	// OldDestination is the destination before an UpdateDestination or
+	// RemoveDestination.
+	OldDestination ipvs.Destination
+	// OldDestinations are the destinations a RemoveService takes with it.
+	OldDestinations []ipvs.Destination
 }
 
 // String names the request and its object: "update destination
@@ -122,7 +130,7 @@ func Plan(desired []model.VirtualServer, observed Table, owned func(key string) 
 	var ops []Op
 	for _, key := range sortedKeys(have) {
 		if _, keep := want[key]; !keep && owned(key) {
-			ops = append(ops, Op{Kind: RemoveService, Service: have[key].Service.Service})
+			ops = append(ops, removeOp(have[key]))
 		}
 	}
 	for _, key := range order {
@@ -169,6 +177,21 @@ func sortedKeys(m map[string]TableService) []string {
 	return keys
 }
 
+// unhashed drops the flag the kernel adds to every service it holds, so
+// that a service read back can be sent again as it was.
+func unhashed(s ipvs.Service) ipvs.Service {
+	s.Flags &^= ipvs.ServiceHashed
+	return s
+}
+
+func removeOp(ts TableService) Op {
+	op := Op{Kind: RemoveService, Service: ts.Service.Service, OldService: unhashed(ts.Service.Service)}
+	for _, d := range ts.Destinations {
+		op.OldDestinations = append(op.OldDestinations, d.Destination)
+	}
+	return op
+}
+
 func createOps(d desiredService) []Op {
 	ops := []Op{{Kind: CreateService, Service: d.svc}}
 	for _, dest := range d.dests {
@@ -182,7 +205,7 @@ func createOps(d desiredService) []Op {
 func updateOps(d desiredService, ts TableService) []Op {
 	var ops []Op
 	if !sameService(d.svc, ts.Service.Service) {
-		ops = append(ops, Op{Kind: UpdateService, Service: d.svc})
+		ops = append(ops, Op{Kind: UpdateService, Service: d.svc, OldService: unhashed(ts.Service.Service)})
 	}
 	wantDest := map[string]bool{}
 	for _, dest := range d.dests {
@@ -197,7 +220,7 @@ func updateOps(d desiredService, ts TableService) []Op {
 		key := DestinationKey(o.Destination)
 		haveDest[key] = o.Destination
 		if !wantDest[key] {
-			ops = append(ops, Op{Kind: RemoveDestination, Service: d.svc, Destination: o.Destination})
+			ops = append(ops, Op{Kind: RemoveDestination, Service: d.svc, Destination: o.Destination, OldDestination: o.Destination})
 		}
 	}
 	for _, dest := range d.dests {
@@ -206,7 +229,7 @@ func updateOps(d desiredService, ts TableService) []Op {
 		case !exists:
 			ops = append(ops, Op{Kind: CreateDestination, Service: d.svc, Destination: dest})
 		case !sameDestination(dest, o):
-			ops = append(ops, Op{Kind: UpdateDestination, Service: d.svc, Destination: dest})
+			ops = append(ops, Op{Kind: UpdateDestination, Service: d.svc, Destination: dest, OldDestination: o})
 		}
 	}
 	return ops
@@ -215,7 +238,7 @@ func updateOps(d desiredService, ts TableService) []Op {
 // sameService compares what UpdateService can change.
 func sameService(a, b ipvs.Service) bool {
 	return a.Scheduler == b.Scheduler &&
-		a.Flags&flagsCompared == b.Flags&flagsCompared &&
+		unhashed(a).Flags == unhashed(b).Flags &&
 		a.Timeout == b.Timeout &&
 		a.Netmask.Equal(b.Netmask)
 }
@@ -231,16 +254,55 @@ func sameDestination(a, b ipvs.Destination) bool {
 		a.TunnelFlags == b.TunnelFlags
 }
 
-// Apply runs the requests in order and stops at the first failure. It
-// returns how many succeeded (the agent reports them as netlink ops) and
-// an error naming the failed request.
+// Apply runs the requests in order. It returns how many it made (the
+// agent reports them as netlink ops). When one fails, Apply undoes the
+// requests that succeeded, newest first, so the table is left as it was,
+// and returns an error naming the failed request (and any undo that
+// failed too).
 func Apply(c Client, ops []Op) (int, error) {
 	for i, op := range ops {
 		if err := do(c, op); err != nil {
-			return i, fmt.Errorf("ipvs: %s: %w", op, err)
+			err = fmt.Errorf("ipvs: %s: %w", op, err)
+			return i, errors.Join(err, undo(c, ops[:i]))
 		}
 	}
 	return len(ops), nil
+}
+
+// undo reverts done requests, newest first, and keeps going past failures.
+func undo(c Client, done []Op) error {
+	var errs []error
+	for i := len(done) - 1; i >= 0; i-- {
+		for _, inv := range done[i].inverse() {
+			if err := do(c, inv); err != nil {
+				errs = append(errs, fmt.Errorf("ipvs: undoing %s: %s: %w", done[i], inv, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// inverse returns the requests that revert op.
+func (op Op) inverse() []Op {
+	switch op.Kind {
+	case CreateService:
+		return []Op{{Kind: RemoveService, Service: op.Service}}
+	case UpdateService:
+		return []Op{{Kind: UpdateService, Service: op.OldService}}
+	case RemoveService:
+		ops := []Op{{Kind: CreateService, Service: op.OldService}}
+		for _, d := range op.OldDestinations {
+			ops = append(ops, Op{Kind: CreateDestination, Service: op.OldService, Destination: d})
+		}
+		return ops
+	case CreateDestination:
+		return []Op{{Kind: RemoveDestination, Service: op.Service, Destination: op.Destination}}
+	case UpdateDestination:
+		return []Op{{Kind: UpdateDestination, Service: op.Service, Destination: op.OldDestination}}
+	case RemoveDestination:
+		return []Op{{Kind: CreateDestination, Service: op.Service, Destination: op.OldDestination}}
+	}
+	return nil
 }
 
 func do(c Client, op Op) error {

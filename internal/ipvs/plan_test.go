@@ -3,6 +3,7 @@ package ipvs_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,15 +14,12 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
-// ownedBy returns an owned function for the given desired services plus
-// extra keys (services we wrote earlier and no longer desire).
-func ownedBy(desired []model.VirtualServer, extra ...string) func(string) bool {
+// ownedBy returns an owned function for the given services (taken before a
+// test shrinks its desired list, they stay ours).
+func ownedBy(desired []model.VirtualServer) func(string) bool {
 	keys := map[string]bool{}
 	for _, vs := range desired {
 		keys[vs.Key()] = true
-	}
-	for _, k := range extra {
-		keys[k] = true
 	}
 	return func(k string) bool { return keys[k] }
 }
@@ -192,7 +190,7 @@ func TestPlanRefusesDuplicates(t *testing.T) {
 	}
 }
 
-func TestApplyStopsAtFirstFailure(t *testing.T) {
+func TestApplyUndoesOnFailure(t *testing.T) {
 	f := ipvstest.New()
 	boom := errors.New("boom")
 	f.FailNext("CreateDestination", boom)
@@ -205,7 +203,72 @@ func TestApplyStopsAtFirstFailure(t *testing.T) {
 	if n != 1 || !errors.Is(err, boom) || !strings.Contains(err.Error(), "create destination 192.168.1.21:80 of tcp/10.0.0.10:80") {
 		t.Fatalf("Apply = %d, %v; want 1 done and the failed op named", n, err)
 	}
-	checkCalls(t, f.WriteCalls(), "CreateService tcp/10.0.0.10:80", "CreateDestination 192.168.1.21:80 of tcp/10.0.0.10:80")
+	checkCalls(t, f.WriteCalls(),
+		"CreateService tcp/10.0.0.10:80",
+		"CreateDestination 192.168.1.21:80 of tcp/10.0.0.10:80",
+		"RemoveService tcp/10.0.0.10:80") // the undo
+}
+
+// TestApplyUndoRestoresTheTable makes every kind of change, fails the last
+// request, and checks the table is back as it was.
+func TestApplyUndoRestoresTheTable(t *testing.T) {
+	f := ipvstest.New()
+	desired := variety()
+	owned := ownedBy(desired)
+	reconcile(t, f, desired, owned)
+	before, err := lvsipvs.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired[0].Scheduler = "lc"                         // update service
+	desired[0].RealServers[0].Weight = weight(9)        // update destination
+	desired[0].RealServers = desired[0].RealServers[:1] // remove destination
+	desired = slices.Delete(desired, 4, 5)              // remove a service with three destinations
+	desired = append(desired, model.VirtualServer{      // create a service
+		Address: ip("10.0.0.99"), Port: 80, RealServers: []model.RealServer{{Address: ip("192.168.1.99")}},
+	})
+	desired[1].RealServers = append(desired[1].RealServers, model.RealServer{Address: ip("2001:db8::23")}) // create destination
+	ops, err := lvsipvs.Plan(desired, before, owned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[lvsipvs.OpKind]bool{}
+	for _, op := range ops {
+		kinds[op.Kind] = true
+	}
+	if len(kinds) != 6 {
+		t.Fatalf("the plan covers %d kinds of request, want all 6: %v", len(kinds), ops)
+	}
+	last := ops[len(ops)-1]
+	if last.Kind != lvsipvs.CreateDestination {
+		t.Fatalf("the last request is %s, want a destination creation", last)
+	}
+	f.FailNext("CreateDestination "+lvsipvs.DestinationKey(last.Destination)+" of "+lvsipvs.ServiceKey(last.Service), errors.New("boom"))
+	f.ResetCalls()
+	if n, err := lvsipvs.Apply(f, ops); err == nil || n != len(ops)-1 {
+		t.Fatalf("Apply = %d, %v; want the last request to fail", n, err)
+	}
+	after, err := lvsipvs.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(tableSet(before), tableSet(after)) {
+		t.Errorf("table after the undo differs:\nbefore %v\nafter  %v", tableSet(before), tableSet(after))
+	}
+}
+
+// tableSet is a table without order: service key to service and
+// destinations by key.
+func tableSet(t lvsipvs.Table) map[string]any {
+	out := map[string]any{}
+	for _, ts := range t {
+		dests := map[string]ipvs.Destination{}
+		for _, d := range ts.Destinations {
+			dests[lvsipvs.DestinationKey(d.Destination)] = d.Destination
+		}
+		out[lvsipvs.ServiceKey(ts.Service.Service)] = []any{ts.Service.Service, dests}
+	}
+	return out
 }
 
 func TestObserve(t *testing.T) {

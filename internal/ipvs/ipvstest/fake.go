@@ -98,11 +98,13 @@ func (f *Fake) SetCounters(svc ipvs.Service, dest ipvs.Destination, active, inac
 	return nil
 }
 
-// FailNext makes the next call of method fail with err.
-func (f *Fake) FailNext(method string, err error) {
+// FailNext makes the next matching call fail with err (and not take
+// effect). what is a method name ("CreateDestination") or one call as
+// Call.String names it ("CreateDestination 10.0.0.21:80 of tcp/10.0.0.10:80").
+func (f *Fake) FailNext(what string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.failures[method] = err
+	f.failures[what] = err
 }
 
 // Calls returns every call made so far, in order.
@@ -136,9 +138,11 @@ func (f *Fake) record(c Call) error {
 	if f.closed && c.Method != "Close" {
 		return fmt.Errorf("ipvstest: %s: %w", c, ErrClosed)
 	}
-	if err, ok := f.failures[c.Method]; ok {
-		delete(f.failures, c.Method)
-		return err
+	for _, what := range []string{c.String(), c.Method} {
+		if err, ok := f.failures[what]; ok {
+			delete(f.failures, what)
+			return err
+		}
 	}
 	return nil
 }
