@@ -7,8 +7,8 @@
 // composed configuration with the model (a bad one is refused with
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
-// installed. Then it runs the steps (sysctls, addresses, keepalived,
-// haproxy), each
+// installed. Then it runs the steps (sysctls, addresses,
+// netlink IPVS, keepalived, haproxy), each
 // registering how to undo itself; a failing step undoes the ones before
 // it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 )
 
 // DefaultLockTimeout bounds the wait for the host lock when the request
@@ -44,6 +45,9 @@ type Agent struct {
 	// Addrs opens the host's addresses and routes (netlink); it is called
 	// only when an object puts addresses on the host or did before.
 	Addrs func() (Addresses, error)
+	// IPVS opens the kernel's IPVS table (netlink); it is called only for
+	// a netlink-engine director, or one that was, and to observe.
+	IPVS func() (ipvs.Client, error)
 	// Settle is how long a started or reloaded daemon must stay up before
 	// the step counts as done; Poll is how often it is checked.
 	Settle time.Duration
@@ -146,6 +150,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	steps := []func() *wire.Error{
 		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
+		func() *wire.Error { return a.applyIPVS(hc, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
 		func() *wire.Error {

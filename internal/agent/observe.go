@@ -36,6 +36,9 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 		}
 	}
 	obs.Addresses = a.observeAddresses(hc)
+	if obs.IPVSAvailable {
+		obs.IPVS = a.observeIPVS(hc)
+	}
 	obs.Keepalived = a.observeKeepalived(ctx, hc)
 	obs.HAProxy = a.observeHAProxy(ctx, hc)
 	return obs

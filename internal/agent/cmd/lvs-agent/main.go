@@ -18,6 +18,7 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 )
 
@@ -53,6 +54,7 @@ func run() int {
 		Procs:   agent.HostProcs{Root: *root},
 		Sysctl:  sysctl.New(*root),
 		Settle:  *settle,
+		IPVS:    ipvs.Open,
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
 			if err != nil {

@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	kipvs "github.com/cloudflare/ipvs"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// ipvsOwnedFile lists the IPVS services the agent programmed itself (the
+// netlink engine), by model Key: only those it ever changes or removes.
+const ipvsOwnedFile = StateDir + "/ipvs-owned.json"
+
+func (a *Agent) loadOwned() ([]string, snapshot, error) {
+	snap, err := takeSnapshot(a.path(ipvsOwnedFile), secretFileMode)
+	if err != nil || !snap.exists {
+		return nil, snap, err
+	}
+	var keys []string
+	if err := json.Unmarshal(snap.data, &keys); err != nil {
+		return nil, snap, fmt.Errorf("%s: %w", ipvsOwnedFile, err)
+	}
+	return keys, snap, nil
+}
+
+func (a *Agent) saveOwned(keys []string) error {
+	path := a.path(ipvsOwnedFile)
+	if len(keys) == 0 {
+		return removeDurably(path)
+	}
+	data, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), secretDirMode); err != nil {
+		return err
+	}
+	return writeAtomic(path, data, secretFileMode)
+}
+
+// netlinkServices are the virtual servers the agent programs itself: all
+// of a netlink-engine director's; none otherwise (keepalived owns them).
+func netlinkServices(hc *hostConfig) []model.VirtualServer {
+	if hc.keepalived == nil || hc.keepalived.OwnsIPVS() {
+		return nil
+	}
+	return hc.keepalived.VirtualServers
+}
+
+// applyIPVS programs a netlink-engine director's IPVS table with the
+// fewest netlink requests, never touching a service it did not create; a
+// desired service that exists and is not ours is refused (import it).
+// Undo plans the table back to the owned services as they were.
+func (a *Agent) applyIPVS(hc *hostConfig, tx *txn, rep *wire.ApplyReport) *wire.Error {
+	const step = "program IPVS"
+	fail := func(code int, err error) *wire.Error {
+		return &wire.Error{Code: code, Step: step, Object: "director director", Message: err.Error()}
+	}
+	owned, snap, err := a.loadOwned()
+	if err != nil {
+		return fail(wire.ExitFailed, err)
+	}
+	desired := netlinkServices(hc)
+	if len(desired) == 0 && len(owned) == 0 {
+		return nil
+	}
+	if a.IPVS == nil {
+		return fail(wire.ExitUnsupported, ipvs.ErrNoIPVS)
+	}
+	c, err := a.IPVS()
+	if err != nil {
+		return fail(ipvsCode(err), err)
+	}
+	defer c.Close()
+	before, err := ipvs.Read(c)
+	if err != nil {
+		return fail(wire.ExitFailed, err)
+	}
+	isOwned := func(key string) bool { return slices.Contains(owned, key) }
+	ops, err := ipvs.Plan(desired, before, isOwned)
+	if err != nil {
+		return fail(ipvsCode(err), err)
+	}
+	n, err := ipvs.Apply(c, ops)
+	rep.Netlink += n
+	if err != nil {
+		return fail(wire.ExitFailed, err)
+	}
+	var newOwned []string
+	for i := range desired {
+		newOwned = append(newOwned, desired[i].Key())
+	}
+	tx.add(func() error { return a.undoIPVS(before, owned, newOwned, snap) })
+	if err := a.saveOwned(newOwned); err != nil {
+		return fail(wire.ExitFailed, err)
+	}
+	return nil
+}
+
+// undoIPVS plans the table back to the services owned before the apply,
+// as they were read then.
+func (a *Agent) undoIPVS(before ipvs.Table, owned, newOwned []string, snap snapshot) error {
+	var old []model.VirtualServer
+	for _, ts := range before {
+		if slices.Contains(owned, ipvs.ServiceKey(ts.Service.Service)) {
+			dests := make([]kipvs.Destination, len(ts.Destinations))
+			for i, d := range ts.Destinations {
+				dests[i] = d.Destination
+			}
+			old = append(old, ipvs.VirtualServerOf(ts.Service.Service, dests))
+		}
+	}
+	c, err := a.IPVS()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	now, err := ipvs.Read(c)
+	if err != nil {
+		return err
+	}
+	ops, err := ipvs.Plan(old, now, func(key string) bool { return slices.Contains(owned, key) || slices.Contains(newOwned, key) })
+	if err != nil {
+		return err
+	}
+	_, err = ipvs.Apply(c, ops)
+	return errors.Join(err, snap.restore())
+}
+
+// ipvsCode classifies an IPVS error as a wire exit code.
+func ipvsCode(err error) int {
+	switch {
+	case errors.Is(err, ipvs.ErrNoIPVS):
+		return wire.ExitUnsupported
+	case errors.Is(err, ipvs.ErrForeign):
+		return wire.ExitForeign
+	}
+	return wire.ExitFailed
+}
+
+// observeIPVS reads the kernel's table; a service is ours when the agent
+// programmed it or the installed keepalived config declares it.
+func (a *Agent) observeIPVS(hc *hostConfig) []wire.IPVSService {
+	if a.IPVS == nil {
+		return nil
+	}
+	c, err := a.IPVS()
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	t, err := ipvs.Read(c)
+	if err != nil {
+		return nil
+	}
+	owned, _, _ := a.loadOwned()
+	var declared []string
+	if hc.keepalived != nil && hc.keepalived.OwnsIPVS() {
+		for i := range hc.keepalived.VirtualServers {
+			declared = append(declared, hc.keepalived.VirtualServers[i].Key())
+		}
+	}
+	return ipvs.Observe(t, func(key string) bool { return slices.Contains(owned, key) || slices.Contains(declared, key) })
+}
