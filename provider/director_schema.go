@@ -18,12 +18,13 @@ func directorAttributes() map[string]attrSpec {
 		"router_id": stringAttr("Names this director in keepalived's `global_defs` and in notification mails. " +
 			"Defaults to the host name."),
 		"script_user": stringAttr("User that runs `vrrp_script`, notify and health-checker scripts " +
-			"(`global_defs` `script_user`). When unset, keepalived uses the user `keepalived_script` and, with " +
-			"`enable_script_security`, refuses the scripts if that user does not exist (Debian does not create it)."),
+			"(`global_defs` `script_user`). When unset and the director runs scripts, `root` (keepalived's own " +
+			"default, `keepalived_script`, does not exist on Debian; keepalived 2.2.7 also crashes checking scripts " +
+			"of a non-root user, fixed in 2.2.8)."),
 		"enable_script_security": boolAttr("Refuse to run scripts that a non-root user could modify " +
-			"(`global_defs` `enable_script_security`). Must be `true` when the director runs any script " +
-			"(`track_script`, `notify*`, `misc_check`, `quorum_up`/`quorum_down`): `keepalived -t` refuses " +
-			"scripts without it."),
+			"(`global_defs` `enable_script_security`). Always on when the director runs any script " +
+			"(`track_script`, `notify*`, `misc_check`, `quorum_up`/`quorum_down`), since keepalived refuses " +
+			"scripts without it; set it to have it on without scripts too."),
 		"engine": enumAttr("Which program owns the director's IPVS table: `keepalived` programs it from its "+
 			"`virtual_server` blocks and runs the health checks; `netlink` has the provider's agent program IPVS "+
 			"directly, for hosts without keepalived's checkers.", model.Engines, model.DefaultEngine),

@@ -165,6 +165,14 @@ type kaCheck struct {
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	d := &cfg.Director
 	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity}
+	if cfg.RunsScripts() {
+		// keepalived refuses scripts without script security, and its
+		// default script user (keepalived_script) does not exist on Debian.
+		c.ScriptSecurity = true
+		if c.ScriptUser == "" {
+			c.ScriptUser = "root"
+		}
+	}
 	scripts := map[string]model.TrackScript{}
 	for i := range d.Instances {
 		in := &d.Instances[i]

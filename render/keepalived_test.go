@@ -544,19 +544,6 @@ func TestKeepalivedModelRefusesWhatKeepalivedRejects(t *testing.T) {
 			[2]string{"advert_int 1\n", "advert_int 1\n    preempt_delay 30\n"},
 			func(c *model.KeepalivedConfig) { c.Director.Instances[0].PreemptDelay = 30 },
 			"vrrp_instance[0].preempt_delay"},
-		{"a notify script without script security",
-			func() *model.KeepalivedConfig {
-				return &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
-			},
-			[2]string{"advert_int 1\n", "advert_int 1\n    notify_master \"/usr/bin/true\"\n"},
-			func(c *model.KeepalivedConfig) { c.Director.Instances[0].Notify.Master = "/usr/bin/true" },
-			"enable_script_security"},
-		{"a MISC_CHECK without script security", fwmarkDR,
-			[2]string{"weight 1\n", "weight 1\n        MISC_CHECK {\n            misc_path \"/usr/bin/true\"\n        }\n"},
-			func(c *model.KeepalivedConfig) {
-				c.VirtualServers[0].RealServers[0].MiscCheck = &model.MiscCheck{Script: "/usr/bin/true"}
-			},
-			"enable_script_security"},
 		{"a port on a dr real server of a fwmark service", fwmarkDR,
 			[2]string{"real_server 192.168.0.21 {", "real_server 192.168.0.21 80 {"},
 			func(c *model.KeepalivedConfig) { c.VirtualServers[0].RealServers[0].Port = 80 },
@@ -764,4 +751,31 @@ func TestKeepalivedLeavesOutServicesWithoutRealServers(t *testing.T) {
 	if msg, err := runKeepalivedTest(t, hand, kaInterfaces(cfg)); err == nil {
 		t.Errorf("keepalived -t accepts a virtual server without real servers; rendering it would be fine:\n%s", msg)
 	}
+}
+
+// TestKeepalivedScriptsImplyScriptSecurity: keepalived -t refuses scripts
+// without enable_script_security (exit 6) and Debian has no
+// keepalived_script user, so a director that runs scripts gets both
+// without asking, and the result passes the real check.
+func TestKeepalivedScriptsImplyScriptSecurity(t *testing.T) {
+	c := &model.KeepalivedConfig{Director: drDirector("lvs", "MASTER", 100)}
+	c.Director.EnableScriptSecurity, c.Director.ScriptUser = false, ""
+	plain, err := Keepalived(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain, "enable_script_security") || strings.Contains(plain, "script_user") {
+		t.Errorf("no scripts, yet script settings were rendered:\n%s", plain)
+	}
+	c.Director.Instances[0].Notify.Master = "/usr/bin/true"
+	out, err := Keepalived(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"    script_user root\n", "    enable_script_security\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered config lacks %q:\n%s", want, out)
+		}
+	}
+	keepalivedConfigTest(t, out, kaInterfaces(c))
 }

@@ -14,7 +14,10 @@ type Director struct {
 	// notification mails; defaults to the host name.
 	RouterID string
 	// ScriptUser runs vrrp_script and checker scripts (global_defs
-	// script_user). With EnableScriptSecurity keepalived refuses scripts
+	// script_user); "root" when scripts run and none is given, since
+	// keepalived's own default user does not exist on Debian.
+	// EnableScriptSecurity is implied whenever scripts run (keepalived
+	// refuses them without it); with it keepalived refuses scripts
 	// writable by non-root users.
 	ScriptUser           string
 	EnableScriptSecurity bool
@@ -180,10 +183,6 @@ func (d *Director) Validate(p Path) error {
 			}
 			scripts[ts.Name] = ts
 		}
-	}
-
-	if sp := d.firstScript(p); sp != nil && !d.EnableScriptSecurity {
-		errs.add(p.At("enable_script_security"), scriptSecurityMsg, sp)
 	}
 
 	inGroup := map[string]int{}

@@ -57,8 +57,6 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 		}
 		claims[key] = by
 	}
-	// script is the first script a virtual server runs, if keepalived runs them.
-	var script Path
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		vp := p.At("virtual_server", i)
@@ -106,15 +104,9 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 				g = &c.Groups[gi]
 			}
 			vs.validateForKeepalived(&errs, vp, g)
-			if script == nil {
-				script = vs.firstScript(vp)
-			}
 		} else if vs.Group != "" {
 			errs.add(vp.At("group"), "virtual server groups are a keepalived feature; with engine \"netlink\" declare each address as its own virtual server")
 		}
-	}
-	if script != nil && !c.Director.EnableScriptSecurity && c.Director.firstScript(p) == nil {
-		errs.add(p.At("enable_script_security"), scriptSecurityMsg, script)
 	}
 	if _, err := c.DirectorSysctls(); err != nil {
 		errs.merge(err)
@@ -147,12 +139,24 @@ func familyName(v6 bool) string {
 	return "inet"
 }
 
-// scriptSecurityMsg explains why scripts need enable_script_security:
-// `keepalived -t` exits 6 ("SECURITY VIOLATION - check scripts are being
-// executed but script_security not enabled") on any script without it, so
-// a configuration with scripts and no script security never passes the
-// check that runs before it is installed.
-const scriptSecurityMsg = "must be true: %s runs a script, and keepalived -t refuses scripts without script security (SECURITY VIOLATION, exit 6)"
+// RunsScripts reports whether keepalived runs any script for this
+// configuration (track scripts, notify scripts, MISC_CHECK, quorum
+// scripts). keepalived -t refuses scripts without enable_script_security
+// (SECURITY VIOLATION, exit 6), so the renderer turns it on for them.
+func (c *KeepalivedConfig) RunsScripts() bool {
+	if c.Director.firstScript(nil) != nil {
+		return true
+	}
+	if !c.OwnsIPVS() {
+		return false
+	}
+	for i := range c.VirtualServers {
+		if c.VirtualServers[i].firstScript(nil) != nil {
+			return true
+		}
+	}
+	return false
+}
 
 // validateForKeepalived checks what keepalived refuses in a virtual server
 // that IPVS itself would take; p is where vs sits, g its group (if any).

@@ -1,10 +1,8 @@
 # The MASTER director of a DR pair: it holds the VIP and balances port 80
 # over two real servers that carry the VIP on their loopback.
 data "lvs_keepalived_config" "master" {
-  interface              = "eth0"
-  router_id              = "lb1"
-  enable_script_security = true
-  script_user            = "root"
+  interface = "eth0"
+  router_id = "lb1"
 
   vrrp_instance {
     name              = "VI_WEB"

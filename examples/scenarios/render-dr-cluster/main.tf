@@ -34,10 +34,8 @@ locals {
 data "lvs_keepalived_config" "director" {
   for_each = local.directors
 
-  interface              = "eth0"
-  router_id              = "lb-${each.key}"
-  enable_script_security = true
-  script_user            = "root"
+  interface = "eth0"
+  router_id = "lb-${each.key}"
 
   vrrp_instance {
     name              = "VI_WEB"
