@@ -191,3 +191,25 @@ func TestAuthFailureIsPermanentAndNamesTheUser(t *testing.T) {
 		}
 	}
 }
+
+// An agent full of keys the server does not know hits sshd's MaxAuthTries:
+// the server disconnects, which is an authentication failure too.
+func TestTooManyAgentKeysIsAnAuthFailure(t *testing.T) {
+	s, _ := rootSSHD(t, sshdOptions{config: map[string]string{"MaxAuthTries": "3"}})
+	keyring := agent.NewKeyring()
+	for range 5 {
+		_, keyPEM := newClientKey(t, "")
+		k, err := ssh.ParseRawPrivateKey([]byte(keyPEM))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keyring.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := runOnce(t, Config{Host: s.host, Port: s.port, Agent: true, AgentSocket: startAgent(t, keyring), HostKey: s.pinned()})
+	var ae *AuthError
+	if !errors.As(err, &ae) || IsTransient(err) || !strings.Contains(err.Error(), "ssh-agent, 5 keys") {
+		t.Fatalf("got %v, want a permanent AuthError naming the agent's keys", err)
+	}
+}

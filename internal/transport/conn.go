@@ -168,7 +168,8 @@ func (h *Host) dial(ctx context.Context) (*conn, error) {
 		switch {
 		case hostKeyErr != nil:
 			return nil, hostKeyErr
-		case strings.Contains(err.Error(), "unable to authenticate"):
+		case strings.Contains(err.Error(), "unable to authenticate"),
+			strings.Contains(err.Error(), "Too many authentication failures"):
 			return nil, &AuthError{User: h.cfg.User, Methods: names, Err: err}
 		}
 		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)

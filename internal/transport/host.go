@@ -210,7 +210,9 @@ func (h *Host) kill(c *conn, s *ssh.Session, pgid int, sudo bool) {
 	if pgid <= 1 || !c.alive() {
 		return
 	}
-	line := fmt.Sprintf("kill -KILL -- -%d", pgid)
+	// The kill builtins of dash, bash and busybox sh take "-PGID" but not
+	// all take "--"; procps' /bin/kill is the reverse. sh's builtin it is.
+	line := fmt.Sprintf("sh -c 'kill -KILL -%d'", pgid)
 	if sudo {
 		line = sudoPrefix + line
 	}

@@ -3,9 +3,14 @@
 //
 // A Pool holds one connection per user@host:port (and bastion chain) for the
 // whole process; each command runs in its own session on it, at most
-// Config.MaxSessions at once per host. Host keys are verified unless the
-// caller opts out. Commands are argument lists, quoted by the package; a
-// non-root user runs them through `sudo -n --`. Secrets belong on stdin:
+// Config.MaxSessions at once per host. A broken connection is redialed once;
+// keepalives drop a peer that stopped answering. Host keys are verified
+// unless the caller opts out.
+//
+// Commands are argument lists, quoted by Quote for the remote login shell,
+// which must be a POSIX shell; each runs as `echo $$; exec <command>` so that
+// a cancelled command's process group can be killed. A non-root user runs
+// them through `sudo -n --`, probed once per host. Secrets belong on stdin:
 // arguments appear in logs and errors.
 package transport
 
