@@ -233,3 +233,31 @@ func TestConnectFailuresAreTransient(t *testing.T) {
 		}
 	})
 }
+
+func TestPoolClose(t *testing.T) {
+	s, keyPEM := rootSSHD(t, sshdOptions{})
+	p := NewPool(nil)
+	h := mustHost(t, p, s.config(keyPEM))
+	running := make(chan error, 1)
+	go func() {
+		_, err := h.Run(context.Background(), Command{Step: "long", Args: []string{"sh", "-c", "echo started; sleep 5"}})
+		running <- err
+	}()
+	s.waitLog(t, "Starting session", 1)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-running; !errors.Is(err, ErrConnectionLost) {
+		t.Errorf("running command: got %v, want ErrConnectionLost", err)
+	}
+	_, err := h.Run(context.Background(), Command{Step: "after", Args: []string{"true"}})
+	if !errors.Is(err, ErrClosed) || IsTransient(err) {
+		t.Errorf("after Close: got %v, want a permanent ErrClosed", err)
+	}
+	if _, err := p.Host(s.config(keyPEM)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Host after Close: got %v, want ErrClosed", err)
+	}
+	if n := s.logCount("Accepted publickey"); n != 1 {
+		t.Errorf("%d logins, want 1 (no dial after Close)", n)
+	}
+}

@@ -287,8 +287,8 @@ func (h *Host) session(ctx context.Context) (*ssh.Session, *conn, error) {
 // client returns the live shared connection, dialing when there is none.
 // Concurrent callers wait for a single dial.
 func (h *Host) client(ctx context.Context) (*conn, error) {
-	if c := h.current(); c != nil {
-		return c, nil
+	if c, err := h.current(); c != nil || err != nil {
+		return c, err
 	}
 	select {
 	case h.dialing <- struct{}{}:
@@ -296,8 +296,8 @@ func (h *Host) client(ctx context.Context) (*conn, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-h.dialing }()
-	if c := h.current(); c != nil {
-		return c, nil
+	if c, err := h.current(); c != nil || err != nil {
+		return c, err
 	}
 	start := time.Now()
 	c, err := h.dial(ctx)
@@ -318,14 +318,18 @@ func (h *Host) client(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-// current returns the shared connection if it is still alive.
-func (h *Host) current() *conn {
+// current returns the shared connection if it is still alive, nil if a new
+// one is needed, or ErrClosed once the pool is closed.
+func (h *Host) current() (*conn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
 	if h.conn != nil && !h.conn.alive() {
 		h.conn = nil
 	}
-	return h.conn
+	return h.conn, nil
 }
 
 // drop closes c and forgets it, so the next command dials again.
