@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
@@ -63,6 +64,12 @@ func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, 
 		resp.Applied, resp.Observed, werr = a.apply(ctx, req)
 	case wire.VerbObserve, wire.VerbStatus:
 		resp.Observed, werr = a.observeLocked(ctx, req)
+	case wire.VerbRestore:
+		// At boot: rebuild sysctls, addresses, netlink-owned IPVS and the
+		// daemons from the stored objects, as an apply that changes none.
+		resp.Applied, resp.Observed, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
+	case wire.VerbImport:
+		resp.Imported, werr = a.importIPVS(ctx, req)
 	case wire.VerbVersion:
 	default:
 		werr = &wire.Error{Code: wire.ExitUnsupported, Step: "request", Message: fmt.Sprintf("verb %q is not supported by this agent", req.Verb)}
@@ -135,12 +142,12 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 
 	// Everything is rendered and checked by its tool before anything is
 	// touched.
-	ka, werr := a.prepareKeepalived(ctx, hc)
+	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, wire.Key{Kind: wire.KindDirector, ID: "director"}))
 	if werr != nil {
 		return nil, nil, werr
 	}
 	defer ka.cleanup()
-	hp, werr := a.prepareHAProxy(ctx, hc)
+	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
 		return nil, nil, werr
 	}
@@ -150,7 +157,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	steps := []func() *wire.Error{
 		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
-		func() *wire.Error { return a.applyIPVS(hc, &tx, rep) },
+		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
 		func() *wire.Error {

@@ -155,6 +155,12 @@ func TestForeignKeepalivedConfigIsRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.root, objectsDir, "director")); err == nil {
 		t.Error("the director was stored although its apply was refused")
 	}
+	// Imported (adopted), the hand-written file is replaced by ours.
+	resp, code = a.Handle(context.Background(), &wire.Request{Version: wire.Version, Verb: wire.VerbApply,
+		Put: []wire.Object{directorObj(100)}, Adopt: []wire.Key{directorObj(100).Key}})
+	if code != wire.ExitOK || !isOurs([]byte(f.read(KeepalivedConf))) {
+		t.Errorf("adopting: exit %d, error %v", code, resp.Error)
+	}
 }
 
 func TestObjectsFromTwoRunsShareTheHostFile(t *testing.T) {

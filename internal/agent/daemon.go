@@ -31,8 +31,11 @@ type daemon struct {
 	// beforeStart prepares what the daemon needs to start (a socket
 	// directory); nil when nothing.
 	beforeStart func() error
-	// testStep, installStep, reloadStep name the steps in errors.
+	// testStep and reloadStep name the steps in errors.
 	testStep, reloadStep string
+	// adopt lets the apply replace a config lvs-agent did not write (the
+	// user imported it).
+	adopt bool
 
 	action daemonAction
 	want   []byte   // the rendered config (nil: none)
@@ -68,7 +71,7 @@ func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(c
 	case want == nil:
 		d.action = actNone
 		return nil
-	case old.exists && !isOurs(old.data):
+	case old.exists && !isOurs(old.data) && !d.adopt:
 		return &wire.Error{Code: wire.ExitForeign, Step: d.testStep, Object: d.object(),
 			Message: fmt.Sprintf("%s exists and was not written by lvs-agent (its first line is not the managed marker); "+
 				"lvs-agent never overwrites a config it did not write: import it first (terraform import, which runs the agent's import verb), "+

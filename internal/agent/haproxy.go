@@ -54,9 +54,12 @@ func statsSocket(cfg *model.HAProxyConfig) string {
 	return cfg.Global.StatsSocket
 }
 
-// prepareHAProxy renders haproxy.cfg and checks it with haproxy -c.
-func (a *Agent) prepareHAProxy(ctx context.Context, hc *hostConfig) (*daemon, *wire.Error) {
+// prepareHAProxy renders haproxy.cfg and checks it with haproxy -c. With
+// adopt, an haproxy.cfg lvs-agent did not write is replaced rather than
+// refused.
+func (a *Agent) prepareHAProxy(ctx context.Context, hc *hostConfig, adopt bool) (*daemon, *wire.Error) {
 	d := a.haproxy(statsSocket(hc.haproxy))
+	d.adopt = adopt
 	var want []byte
 	if hc.haproxy != nil {
 		text, err := render.HAProxy(hc.haproxy)

@@ -57,9 +57,10 @@ func netlinkServices(hc *hostConfig) []model.VirtualServer {
 
 // applyIPVS programs a netlink-engine director's IPVS table with the
 // fewest netlink requests, never touching a service it did not create; a
-// desired service that exists and is not ours is refused (import it).
+// desired service that exists and is not ours is refused unless the
+// request adopts its virtual server (import).
 // Undo plans the table back to the owned services as they were.
-func (a *Agent) applyIPVS(hc *hostConfig, tx *txn, rep *wire.ApplyReport) *wire.Error {
+func (a *Agent) applyIPVS(hc *hostConfig, adopt []wire.Key, tx *txn, rep *wire.ApplyReport) *wire.Error {
 	const step = "program IPVS"
 	fail := func(code int, err error) *wire.Error {
 		return &wire.Error{Code: code, Step: step, Object: "director director", Message: err.Error()}
@@ -84,7 +85,9 @@ func (a *Agent) applyIPVS(hc *hostConfig, tx *txn, rep *wire.ApplyReport) *wire.
 	if err != nil {
 		return fail(wire.ExitFailed, err)
 	}
-	isOwned := func(key string) bool { return slices.Contains(owned, key) }
+	isOwned := func(key string) bool {
+		return slices.Contains(owned, key) || slices.Contains(adopt, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+	}
 	ops, err := ipvs.Plan(desired, before, isOwned)
 	if err != nil {
 		return fail(ipvsCode(err), err)

@@ -129,3 +129,70 @@ func TestNetlinkChangesAreUndoneWhenALaterStepFails(t *testing.T) {
 		t.Error("the owned-services record outlived the undone apply")
 	}
 }
+
+func TestImportReadsHandBuiltServicesWithoutChangingThem(t *testing.T) {
+	_, a, table := netlinkHost(t)
+	vs := vsObj().VirtualServer
+	rs := rsObj("192.168.0.21").RealServer
+	svc, err := ipvs.ServiceOf(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Seed(svc, ipvs.DestinationOf(vs, rs))
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbImport})
+	if code != wire.ExitOK {
+		t.Fatalf("import: exit %d: %v", code, resp.Error)
+	}
+	var keys []string
+	for _, o := range resp.Imported {
+		keys = append(keys, o.Key.String())
+	}
+	want := []string{"virtual_server tcp/192.168.0.10:80", "real_server tcp/192.168.0.10:80/192.168.0.21:80"}
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("imported %q, want %q", keys, want)
+	}
+	if n := len(table.WriteCalls()); n != 0 {
+		t.Errorf("import made %d netlink writes", n)
+	}
+	// Putting the imported objects back under a netlink director adopts
+	// them: the agent owns them from then on, without recreating them.
+	put := append([]wire.Object{netlinkDirector()}, resp.Imported...)
+	if _, code := apply(t, a, put); code != wire.ExitForeign {
+		t.Errorf("putting imported objects without adopting them: exit %d, want ExitForeign", code)
+	}
+	var adopt []wire.Key
+	for _, o := range resp.Imported {
+		adopt = append(adopt, o.Key)
+	}
+	resp, code = a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbApply, Put: put, Adopt: adopt})
+	if code != wire.ExitOK {
+		t.Fatalf("adopting: exit %d: %v", code, resp.Error)
+	}
+	if n := len(table.WriteCalls()); n != 0 {
+		t.Errorf("adopting an identical service made %d netlink writes: %v", n, table.WriteCalls())
+	}
+	if ours := resp.Observed.IPVS; len(ours) != 1 || !ours[0].Ours {
+		t.Errorf("observed after adoption: %+v", ours)
+	}
+}
+
+func TestRestoreRebuildsFromStoredObjects(t *testing.T) {
+	f, a := newFakeHost(t)
+	mustApply(t, a, []wire.Object{directorObj(100), vsObj(), rsObj("192.168.0.21")})
+	// A reboot: runtime sysctls back to the kernel's defaults, no daemons.
+	if _, err := a.Sysctl.Set("net.ipv4.conf.all.send_redirects", "1"); err != nil {
+		t.Fatal(err)
+	}
+	f.procs = map[int][]string{}
+	f.take()
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbRestore})
+	if code != wire.ExitOK {
+		t.Fatalf("restore: exit %d: %v", code, resp.Error)
+	}
+	if f.sysctl("net.ipv4.conf.all.send_redirects") != "0" {
+		t.Error("restore did not set the sysctl again")
+	}
+	if !resp.Observed.Keepalived.Running || resp.Applied.Reloads["keepalived"] != 1 {
+		t.Errorf("restore: keepalived %+v, reloads %v", resp.Observed.Keepalived, resp.Applied.Reloads)
+	}
+}

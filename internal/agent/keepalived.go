@@ -60,9 +60,11 @@ func hasVirtualServers(conf []byte) bool {
 }
 
 // prepareKeepalived renders keepalived.conf from the host's objects and
-// checks it with keepalived -t.
-func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig) (*daemon, *wire.Error) {
+// checks it with keepalived -t. With adopt, a keepalived.conf lvs-agent did
+// not write is replaced rather than refused.
+func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig, adopt bool) (*daemon, *wire.Error) {
 	d := a.keepalived()
+	d.adopt = adopt
 	var want []byte
 	if hc.keepalived != nil {
 		text, err := render.Keepalived(hc.keepalived)

@@ -106,6 +106,11 @@ type Request struct {
 	Delete  []Key    `json:"delete,omitempty"`
 	// LockTimeoutSeconds bounds the wait for the host lock; zero means 60.
 	LockTimeoutSeconds int `json:"lock_timeout_seconds,omitempty"`
+	// Adopt lists Put objects the user imported (terraform import): the
+	// agent may take over what already exists for them instead of refusing
+	// it as foreign: the IPVS service of a virtual server, the
+	// keepalived.conf of a director, the haproxy.cfg of haproxy settings.
+	Adopt []Key `json:"adopt,omitempty"`
 }
 
 // Response is what the agent writes to stdout, whatever the exit code.
