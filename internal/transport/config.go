@@ -59,9 +59,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// CommandTimeout bounds each command; zero leaves it to the caller's context.
 	CommandTimeout time.Duration
-	// KeepaliveInterval is the period of keepalive@openssh.com requests;
-	// KeepaliveCountMax unanswered intervals drop the connection.
+	// KeepaliveInterval is the period of keepalive@openssh.com requests.
 	KeepaliveInterval time.Duration
+	// KeepaliveCountMax is how many intervals a keepalive may go unanswered
+	// before the connection is dropped.
 	KeepaliveCountMax int
 	// MaxSessions limits the commands running at once on this connection.
 	MaxSessions int
