@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,10 +228,17 @@ func (a *Agent) poll() time.Duration {
 	return 100 * time.Millisecond
 }
 
-// stop stops the daemon and waits (bounded) until it is gone.
+// stop stops the daemon and waits (bounded) until it is gone. A daemon
+// without a live pid file is not running: nothing to stop.
 func (a *Agent) stop(d *daemon) error {
 	pid, err := a.pid(d)
-	if err != nil || !a.Procs.Alive(pid) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stopping %s: %w", d.name, err)
+	}
+	if !a.Procs.Alive(pid) {
 		return nil
 	}
 	if err := a.Procs.Signal(pid, d.stopSig); err != nil {

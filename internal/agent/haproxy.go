@@ -83,7 +83,9 @@ func (a *Agent) haproxyServers(socket string) map[string]string {
 		return nil
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		return nil
+	}
 	if _, err := io.WriteString(conn, "show stat\n"); err != nil {
 		return nil
 	}

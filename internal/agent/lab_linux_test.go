@@ -36,6 +36,15 @@ func need(t *testing.T, tools ...string) {
 	}
 }
 
+// startLab brings up a lab of its own name and subnet, so that these tests
+// never wait for (or race with) other packages' labs.
+func startLab(t *testing.T, cfg netns.Config) *netns.Lab {
+	t.Helper()
+	cfg.Name = "lvsagent"
+	cfg.Subnet = netip.MustParsePrefix("10.93.0.0/24")
+	return netns.Start(t, cfg)
+}
+
 // buildAgent builds the lvs-agent binary the way a release does.
 func buildAgent(t *testing.T) string {
 	t.Helper()
@@ -104,7 +113,7 @@ func labDirector(iface string, priority int) wire.Object {
 		Instances: []model.VRRPInstance{{
 			Name: "VI_1", State: "MASTER", VirtualRouterID: 77, Priority: priority, AdvertInt: 1,
 			Authentication: &model.VRRPAuth{Type: "PASS", Password: "labpass"},
-			VirtualIPs:     []model.VirtualIP{{Prefix: netip.MustParsePrefix("10.78.0.100/24")}},
+			VirtualIPs:     []model.VirtualIP{{Prefix: netip.MustParsePrefix("10.93.0.100/24")}},
 		}},
 	}}
 }
@@ -114,7 +123,7 @@ func labDirector(iface string, priority int) wire.Object {
 func TestLabKeepalived(t *testing.T) {
 	need(t, "keepalived", "go")
 	bin := buildAgent(t)
-	l := netns.Start(t, netns.Config{Hosts: []string{"dir1"}})
+	l := startLab(t, netns.Config{Hosts: []string{"dir1"}})
 	la := &labAgent{t: t, lab: l, host: "dir1", bin: bin}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -132,8 +141,8 @@ func TestLabKeepalived(t *testing.T) {
 	if resp.AgentVersion != "labtest" || resp.Applied.Reloads["keepalived"] != 1 {
 		t.Errorf("agent %q, reloads %v", resp.AgentVersion, resp.Applied.Reloads)
 	}
-	waitFor(t, 15*time.Second, "VIP 10.78.0.100 on dir1's eth0", func() bool {
-		return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100/24")
+	waitFor(t, 15*time.Second, "VIP 10.93.0.100 on dir1's eth0", func() bool {
+		return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100/24")
 	})
 	conf, err := os.ReadFile(l.Hosts["dir1"].Path(agent.KeepalivedConf))
 	if err != nil || !strings.HasPrefix(string(conf), render.ManagedMarker) {
@@ -172,11 +181,11 @@ func TestLabKeepalived(t *testing.T) {
 	// checker, which needs IPVS; this kernel has none, so keepalived
 	// exits. The agent puts the previous config back and keepalived
 	// runs VRRP again, with the VIP.
-	vs := &model.VirtualServer{Address: netip.MustParseAddr("10.78.0.100"), Port: 80, ForwardingMethod: "dr"}
-	rs := &model.RealServer{Address: netip.MustParseAddr("10.78.0.21"), TCPCheck: &model.TCPCheck{}}
+	vs := &model.VirtualServer{Address: netip.MustParseAddr("10.93.0.100"), Port: 80, ForwardingMethod: "dr"}
+	rs := &model.RealServer{Address: netip.MustParseAddr("10.93.0.21"), TCPCheck: &model.TCPCheck{}}
 	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{
 		{Key: wire.Key{Kind: wire.KindVirtualServer, ID: vs.Key()}, VirtualServer: vs},
-		{Key: wire.Key{Kind: wire.KindRealServer, ID: vs.Key() + "/10.78.0.21:80"}, RealServer: rs},
+		{Key: wire.Key{Kind: wire.KindRealServer, ID: vs.Key() + "/10.93.0.21:80"}, RealServer: rs},
 	}})
 	if code == wire.ExitOK {
 		t.Logf("keepalived with virtual servers stayed up on this kernel (ipvs available: %v)", resp.Observed.IPVSAvailable)
@@ -196,7 +205,7 @@ func TestLabKeepalived(t *testing.T) {
 			t.Errorf("%d objects stored after a failed apply, want the director only", n)
 		}
 		waitFor(t, 15*time.Second, "VIP back on eth0", func() bool {
-			return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100/24")
+			return strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100/24")
 		})
 		if newPid := strings.TrimSpace(la.exec("cat", "/run/keepalived.pid")); newPid == pid {
 			t.Errorf("keepalived pid %s unchanged: it was not restarted", pid)
@@ -209,7 +218,7 @@ func TestLabKeepalived(t *testing.T) {
 		t.Fatalf("delete director: exit %d: %v", code, resp.Error)
 	}
 	waitFor(t, 10*time.Second, "VIP gone from eth0", func() bool {
-		return !strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.78.0.100")
+		return !strings.Contains(la.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100")
 	})
 }
 
@@ -219,7 +228,7 @@ func TestLabKeepalived(t *testing.T) {
 func TestLabHAProxy(t *testing.T) {
 	need(t, "haproxy", "go")
 	bin := buildAgent(t)
-	l := netns.Start(t, netns.Config{Hosts: []string{"hap1"}})
+	l := startLab(t, netns.Config{Hosts: []string{"hap1"}})
 	la := &labAgent{t: t, lab: l, host: "hap1", bin: bin}
 
 	objs := func(port int, extra ...string) []wire.Object {
@@ -230,7 +239,7 @@ func TestLabHAProxy(t *testing.T) {
 			{Key: wire.Key{Kind: wire.KindHAProxyFrontend, ID: "web"}, HAProxyFrontend: &wire.HAProxyFrontend{
 				Frontend: model.HAProxyFrontend{Name: "web", Binds: []model.HAProxyBind{{Port: 8080}}, DefaultBackend: "web_servers", Options: extra},
 				Backend: model.HAProxyBackend{Name: "web_servers", Servers: []model.HAProxyServer{
-					{Name: "web1", Address: netip.MustParseAddr("10.78.0.21"), Port: port},
+					{Name: "web1", Address: netip.MustParseAddr("10.93.0.21"), Port: port},
 				}},
 			}},
 		}
@@ -267,7 +276,7 @@ func TestLabHAProxy(t *testing.T) {
 	if now := strings.TrimSpace(la.exec("cat", "/run/haproxy.pid")); now != master {
 		t.Errorf("master pid %s -> %s: haproxy was restarted, not reloaded", master, now)
 	}
-	if !strings.Contains(string(readHostFile(t, l, "hap1", agent.HAProxyConf)), "10.78.0.21:81") {
+	if !strings.Contains(string(readHostFile(t, l, "hap1", agent.HAProxyConf)), "10.93.0.21:81") {
 		t.Error("the new haproxy.cfg was not installed")
 	}
 
@@ -315,17 +324,17 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func TestLabRealServerDR(t *testing.T) {
 	need(t, "go")
 	bin := buildAgent(t)
-	l := netns.Start(t, netns.Config{Hosts: []string{"rs1"}})
+	l := startLab(t, netns.Config{Hosts: []string{"rs1"}})
 	la := &labAgent{t: t, lab: l, host: "rs1", bin: bin}
-	key := wire.Key{Kind: wire.KindRealServerHost, ID: "tcp/10.78.0.100:80"}
-	h := &model.RealServerHost{Method: "dr", VIPs: []netip.Addr{netip.MustParseAddr("10.78.0.100")}}
+	key := wire.Key{Kind: wire.KindRealServerHost, ID: "tcp/10.93.0.100:80"}
+	h := &model.RealServerHost{Method: "dr", VIPs: []netip.Addr{netip.MustParseAddr("10.93.0.100")}}
 	before := la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore")
 
 	resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{{Key: key, RealServerHost: h}}})
 	if code != wire.ExitOK {
 		t.Fatalf("apply: exit %d: %v", code, resp.Error)
 	}
-	if lo := la.exec("ip", "-o", "addr", "show", "dev", "lo"); !strings.Contains(lo, "10.78.0.100/32") {
+	if lo := la.exec("ip", "-o", "addr", "show", "dev", "lo"); !strings.Contains(lo, "10.93.0.100/32") {
 		t.Errorf("lo:\n%s", lo)
 	}
 	if got := strings.TrimSpace(la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore")); got != "1" {
@@ -334,7 +343,7 @@ func TestLabRealServerDR(t *testing.T) {
 	if frag := readHostFile(t, l, "rs1", agent.SysctlFragment); !strings.Contains(string(frag), "net.ipv4.conf.all.arp_ignore = 1") {
 		t.Errorf("sysctl fragment:\n%s", frag)
 	}
-	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: netip.MustParsePrefix("10.78.0.100/32"), Device: "lo"}) {
+	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: netip.MustParsePrefix("10.93.0.100/32"), Device: "lo"}) {
 		t.Errorf("observed addresses %v", resp.Observed.Addresses)
 	}
 
@@ -343,7 +352,7 @@ func TestLabRealServerDR(t *testing.T) {
 		t.Fatalf("delete: exit %d: %v", code, resp.Error)
 	}
 	lo := la.exec("ip", "-o", "addr", "show", "dev", "lo")
-	if strings.Contains(lo, "10.78.0.100") || !strings.Contains(lo, "127.0.0.1/8") {
+	if strings.Contains(lo, "10.93.0.100") || !strings.Contains(lo, "127.0.0.1/8") {
 		t.Errorf("lo after delete:\n%s", lo)
 	}
 	if got := la.exec("sysctl", "-n", "net.ipv4.conf.all.arp_ignore"); got != before {

@@ -3,6 +3,22 @@
 // stdout, and exits with the wire's exit code. `lvs-agent version` prints
 // its version. It never logs secrets; it writes nothing but the response
 // to stdout.
+//
+// How the provider calls it: upload the binary once per host and version,
+// then run it as root (`sudo -n /path/lvs-agent`) with the request on
+// stdin, never in argv (it carries VRRP passwords). Per host and run send
+// at most one apply carrying every Put and Delete (the agent rebuilds the
+// host from all stored objects, so objects of other runs are kept), and
+// serve every read from one observe. Exit codes: 0 ok, 1 a step failed and
+// the host was left as before, 2 bad request (model errors with their
+// attribute paths), 3 host lock held past lock_timeout_seconds (retry),
+// 4 unsupported (no IPVS for a netlink director), 5 foreign config or
+// IPVS service in the way: run the import verb and apply again with the
+// imported keys in adopt. The response always carries the error's step,
+// object and the tool's full stderr in detail.
+//
+// Flags (for tests): -root prefixes every path; -settle is how long a
+// started or reloaded daemon must stay up.
 package main
 
 import (
@@ -64,7 +80,7 @@ func run() int {
 		},
 	}
 	var resp *wire.Response
-	code := wire.ExitOK
+	var code int
 	req, err := wire.ReadRequest(os.Stdin)
 	if err != nil {
 		code = wire.ExitBadRequest
