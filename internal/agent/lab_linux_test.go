@@ -359,3 +359,51 @@ func TestLabRealServerDR(t *testing.T) {
 		t.Errorf("arp_ignore = %q after delete, want the original %q", got, before)
 	}
 }
+
+// TestLabVRRPFailoverByReload runs two directors through the agent: the
+// higher priority is MASTER, the other BACKUP, as keepalived itself says
+// in observe; lowering the MASTER's priority (an apply, one reload) moves
+// the VIP to the other director.
+func TestLabVRRPFailoverByReload(t *testing.T) {
+	need(t, "keepalived", "go")
+	bin := buildAgent(t)
+	l := startLab(t, netns.Config{Hosts: []string{"dir1", "dir2"}})
+	dir1 := &labAgent{t: t, lab: l, host: "dir1", bin: bin}
+	dir2 := &labAgent{t: t, lab: l, host: "dir2", bin: bin}
+	for _, d := range []struct {
+		la   *labAgent
+		prio int
+	}{{dir1, 100}, {dir2, 50}} {
+		if resp, code := d.la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{labDirector("eth0", d.prio)}}); code != wire.ExitOK {
+			t.Fatalf("%s: apply: exit %d: %v", d.la.host, code, resp.Error)
+		}
+	}
+	states := func() (string, string) {
+		s1, _ := dir1.do(wire.Request{Verb: wire.VerbObserve})
+		s2, _ := dir2.do(wire.Request{Verb: wire.VerbObserve})
+		return s1.Observed.Keepalived.VRRP["VI_1"], s2.Observed.Keepalived.VRRP["VI_1"]
+	}
+	var s1, s2 string
+	waitFor(t, 20*time.Second, "dir1 MASTER, dir2 BACKUP", func() bool {
+		s1, s2 = states()
+		return s1 == "MASTER" && s2 == "BACKUP"
+	})
+	if !strings.Contains(dir1.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100/24") {
+		t.Error("dir1 is MASTER but lacks the VIP")
+	}
+
+	resp, code := dir1.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{labDirector("eth0", 10)}})
+	if code != wire.ExitOK || resp.Applied.Reloads["keepalived"] != 1 {
+		t.Fatalf("lowering dir1's priority: exit %d, %+v, %v", code, resp.Applied, resp.Error)
+	}
+	waitFor(t, 20*time.Second, "dir2 MASTER, dir1 BACKUP after the reload", func() bool {
+		s1, s2 = states()
+		return s1 == "BACKUP" && s2 == "MASTER"
+	})
+	if !strings.Contains(dir2.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100/24") {
+		t.Error("dir2 is MASTER but lacks the VIP")
+	}
+	if strings.Contains(dir1.exec("ip", "-o", "addr", "show", "dev", "eth0"), "10.93.0.100/24") {
+		t.Error("dir1 still holds the VIP as BACKUP")
+	}
+}
