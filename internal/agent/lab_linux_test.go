@@ -45,10 +45,11 @@ func startLab(t *testing.T, cfg netns.Config) *netns.Lab {
 	return netns.Start(t, cfg)
 }
 
-// buildAgent builds the lvs-agent binary the way a release does.
+// buildAgent builds the lvs-agent binary the way a release does, where lab
+// hosts can run it (they have their own /tmp, so not in t.TempDir).
 func buildAgent(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lvs-agent")
+	bin := filepath.Join(netns.TempDir(t), "lvs-agent")
 	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=labtest", "-o", bin, "github.com/lvsops/terraform-provider-lvs/internal/agent/cmd/lvs-agent")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

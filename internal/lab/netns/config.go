@@ -111,14 +111,23 @@ func (cfg Config) validate() error {
 		errs = append(errs, fmt.Errorf("subnet %s: want an IPv4 prefix of /25 or wider", cfg.Subnet))
 	}
 	for _, d := range cfg.PrivateDirs {
-		if !path.IsAbs(d) || path.Clean(d) != d || d == "/" || d == "/run" {
-			errs = append(errs, fmt.Errorf("private dir %q: want a clean absolute path other than / and /run", d))
+		if !path.IsAbs(d) || path.Clean(d) != d || d == "/" || d == "/run" || d == "/tmp" {
+			errs = append(errs, fmt.Errorf("private dir %q: want a clean absolute path other than /, /run and /tmp", d))
 		}
+	}
+	if underTmp(cfg.Dir) {
+		errs = append(errs, fmt.Errorf("scratch dir %q: each host has its own /tmp, which would hide the host's files there (choose another %s)", cfg.Dir, DirEnv))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("lab config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// underTmp reports whether dir is /tmp or inside it.
+func underTmp(dir string) bool {
+	dir = filepath.Clean(dir)
+	return dir == "/tmp" || strings.HasPrefix(dir, "/tmp/")
 }
 
 // validateName checks what names a lab on the machine: its name and its

@@ -10,7 +10,9 @@
 //   - its own sshd with its own ed25519 host key, listening on Addr:22, which
 //     accepts the lab's client key for root; a known_hosts file lists all hosts;
 //   - its own UTS namespace (hostname = host name) and its own mount namespace
-//     in which /run is a private tmpfs, /sys shows the host's own interfaces,
+//     in which /run and /tmp are private tmpfs (so a file the machine or a
+//     test puts in /tmp, such as t.TempDir, is not seen there: use TempDir
+//     for files the hosts must see), /sys shows the host's own interfaces,
 //     and each of Config.PrivateDirs (by default /etc/keepalived,
 //     /etc/haproxy, /etc/sysctl.d, /var/lib/lvs-agent) is a bind mount of a
 //     per-host scratch directory, seeded with a copy of the machine's

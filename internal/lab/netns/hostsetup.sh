@@ -10,6 +10,8 @@
 #   - /run becomes a private tmpfs (pid files, sockets: /run/sshd is sshd's
 #     privilege-separation directory, /run/haproxy is where Debian's haproxy
 #     config puts its stats socket);
+#   - /tmp becomes a private tmpfs too (keepalived dumps its state to the
+#     fixed path /tmp/keepalived.json: two directors must not share it);
 #   - /sys is remounted so /sys/class/net lists the host's own interfaces;
 #   - each DIR is replaced by a bind mount of ROOT/DIR, the host's private copy.
 # The mounts are private to the namespace: nothing here is seen by the machine
@@ -24,6 +26,7 @@ umount --recursive --lazy "$nsdir"
 if mountpoint -q /run/netns; then umount --recursive --lazy /run/netns; fi
 mount -t tmpfs -o mode=0755,nosuid,nodev lab-run /run
 mkdir -p /run/sshd /run/haproxy
+mount -t tmpfs -o mode=1777,nosuid,nodev lab-tmp /tmp
 mount -t sysfs lab-sys /sys
 for dir in "$@"; do
 	mount --bind "$root$dir" "$dir"

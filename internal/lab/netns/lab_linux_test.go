@@ -110,11 +110,11 @@ func TestHostsHaveOwnIdentityAndPrivateDirs(t *testing.T) {
 		t.Error("dir1 accepted with dir2's host key: hosts share a key")
 	}
 
-	// A file written over SSH on dir1 in each private directory (and /run)
-	// exists on dir1 and in dir1's scratch copy, and nowhere else.
+	// A file written over SSH on dir1 in each private directory (and /run
+	// and /tmp) exists on dir1 and in dir1's scratch copy, and nowhere else.
 	name := uniqueName(t)
 	var paths []string
-	for _, dir := range append(DefaultPrivateDirs(), "/run") {
+	for _, dir := range append(DefaultPrivateDirs(), "/run", "/tmp") {
 		paths = append(paths, dir+"/"+name)
 	}
 	script := `for p; do echo "written on $(hostname)" > "$p"; done`
@@ -130,12 +130,51 @@ func TestHostsHaveOwnIdentityAndPrivateDirs(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s written on dir1 is on the machine (stat: %v)", p, err)
 		}
-		if strings.HasPrefix(p, "/run/") {
+		if strings.HasPrefix(p, "/run/") || strings.HasPrefix(p, "/tmp/") {
 			continue
 		}
 		if b, err := os.ReadFile(l.Hosts["dir1"].Path(p)); err != nil || string(b) != "written on dir1\n" {
 			t.Errorf("dir1's scratch copy of %s: %q, %v", p, b, err)
 		}
+	}
+}
+
+// TestTmpIsPrivate: the machine's /tmp (where t.TempDir lives) is not seen
+// on a host, TempDir is seen on every host at the same path, and the same
+// file name in /tmp holds each host's own content (keepalived's fixed
+// /tmp/keepalived.json on two directors).
+func TestTmpIsPrivate(t *testing.T) {
+	l := Start(t, Config{Hosts: []string{"dir1", "dir2"}})
+	ctx := testCtx(t)
+
+	onMachine := filepath.Join(t.TempDir(), "machine-file")
+	if err := os.WriteFile(onMachine, []byte("machine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(TempDir(t), "shared-file")
+	if err := os.WriteFile(shared, []byte("shared\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name := "/tmp/" + uniqueName(t) + ".json"
+	for _, host := range l.Order {
+		if out, err := l.Exec(ctx, host, "test", "-e", onMachine); err == nil {
+			t.Errorf("host %s sees the machine's %s (%s)", host, onMachine, out)
+		}
+		if got := mustExec(t, ctx, l, host, "cat", shared); got != "shared\n" {
+			t.Errorf("host %s: TempDir file reads %q", host, got)
+		}
+		mustExec(t, ctx, l, host, "sh", "-c", `hostname > "$1"`, "sh", name)
+		if got := strings.TrimSpace(mustExec(t, ctx, l, host, "stat", "-f", "-c", "%T", "/tmp")); got != "tmpfs" {
+			t.Errorf("host %s: /tmp is %s, want tmpfs", host, got)
+		}
+	}
+	for _, host := range l.Order {
+		if got := strings.TrimSpace(mustExec(t, ctx, l, host, "cat", name)); got != host {
+			t.Errorf("host %s: %s holds %q, written by another host", host, name, got)
+		}
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s written on the hosts is on the machine (stat: %v)", name, err)
 	}
 }
 
@@ -360,6 +399,8 @@ func TestConfigValidate(t *testing.T) {
 		{"ipv6 subnet", Config{Hosts: []string{"a"}, Subnet: netip.MustParsePrefix("fd00::/64")}, "IPv4"},
 		{"relative dir", Config{Hosts: []string{"a"}, Dir: "tmp"}, "absolute path"},
 		{"private /run", Config{Hosts: []string{"a"}, PrivateDirs: []string{"/run"}}, `private dir "/run"`},
+		{"private /tmp", Config{Hosts: []string{"a"}, PrivateDirs: []string{"/tmp"}}, `private dir "/tmp"`},
+		{"scratch dir in /tmp", Config{Hosts: []string{"a"}, Dir: "/tmp/lab"}, `scratch dir "/tmp/lab"`},
 		{"unclean private dir", Config{Hosts: []string{"a"}, PrivateDirs: []string{"/etc/x/"}}, `private dir "/etc/x/"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,6 +64,44 @@ func Start(t testing.TB, cfg Config) *Lab {
 	})
 	return l
 }
+
+// TempDir returns a new directory, removed when t ends, that every lab host
+// sees at the same path: the place for a binary or file that a test runs or
+// reads on hosts through Lab.Command or Lab.Exec. (t.TempDir is under /tmp,
+// and each host has a /tmp of its own.) It is under $LVS_LAB_DIR, else
+// DefaultDir.
+func TempDir(t testing.TB) string {
+	t.Helper()
+	base := Config{}.withDefaults().Dir
+	if underTmp(base) {
+		t.Fatalf("%s=%s: lab hosts have their own /tmp and cannot see it", DirEnv, base)
+	}
+	parent := filepath.Join(base, tempDirName)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		t.Fatalf("lab temp dir: %v", err)
+	}
+	dir, err := os.MkdirTemp(parent, strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, t.Name())+"-")
+	if err != nil {
+		t.Fatalf("lab temp dir: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove lab temp dir: %v", err)
+		}
+		_ = os.Remove(parent) // fails, as it should, while another test uses it
+		_ = os.Remove(base)   // likewise, while a lab is up
+	})
+	return dir
+}
+
+// tempDirName is TempDir's directory under the scratch dir: never a lab
+// name (those have no '_').
+const tempDirName = "_tmp"
 
 // logSSHD logs each host's sshd log, for a failed test.
 func (l *Lab) logSSHD(t testing.TB) {
