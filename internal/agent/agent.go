@@ -8,7 +8,7 @@
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
 // installed. Then it runs the steps (sysctls, addresses,
-// netlink IPVS, keepalived, haproxy), each
+// netlink IPVS, keepalived, haproxy, the restore-at-boot hook), each
 // registering how to undo itself; a failing step undoes the ones before
 // it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
@@ -53,6 +53,9 @@ type Agent struct {
 	// the step counts as done; Poll is how often it is checked.
 	Settle time.Duration
 	Poll   time.Duration
+	// Self is the host path of the running agent binary: the boot hook
+	// runs it through CurrentLink. Empty installs no boot hook (tests).
+	Self string
 }
 
 // Handle serves req and returns the response with the process exit code.
@@ -160,6 +163,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
+		func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) },
 		func() *wire.Error {
 			if err := st.save(old, objs); err != nil {
 				return &wire.Error{Code: wire.ExitFailed, Step: "store objects", Message: err.Error()}

@@ -1,7 +1,8 @@
 // Command lvs-agent runs on each host the provider manages: it reads one
 // JSON request (internal/agent/wire) on stdin, writes one JSON response on
 // stdout, and exits with the wire's exit code. `lvs-agent version` prints
-// its version. It never logs secrets; it writes nothing but the response
+// its version; `lvs-agent restore` (the boot hook's form) serves the restore
+// verb without a request on stdin. It never logs secrets; it writes nothing but the response
 // to stdout.
 //
 // How the provider calls it: upload the binary once per host and version,
@@ -28,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -56,7 +58,10 @@ func run() int {
 		fmt.Println(version)
 		return wire.ExitOK
 	}
-	if fs.NArg() > 0 {
+	// `lvs-agent restore` is the boot hook's form of the restore verb:
+	// no request on stdin.
+	bootRestore := fs.NArg() == 1 && fs.Arg(0) == string(wire.VerbRestore)
+	if fs.NArg() > 0 && !bootRestore {
 		fmt.Fprintf(os.Stderr, "lvs-agent: unexpected argument %q; the request comes on stdin\n", fs.Arg(0))
 		return wire.ExitBadRequest
 	}
@@ -70,6 +75,7 @@ func run() int {
 		Procs:   agent.HostProcs{Root: *root},
 		Sysctl:  sysctl.New(*root),
 		Settle:  *settle,
+		Self:    self(),
 		IPVS:    ipvs.Open,
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
@@ -81,7 +87,10 @@ func run() int {
 	}
 	var resp *wire.Response
 	var code int
-	req, err := wire.ReadRequest(os.Stdin)
+	req, err := &wire.Request{Version: wire.Version, Verb: wire.VerbRestore}, error(nil)
+	if !bootRestore {
+		req, err = wire.ReadRequest(os.Stdin)
+	}
 	if err != nil {
 		code = wire.ExitBadRequest
 		resp = &wire.Response{Version: wire.Version, AgentVersion: version,
@@ -95,4 +104,17 @@ func run() int {
 		return wire.ExitFailed
 	}
 	return code
+}
+
+// self is the path of this binary with symlinks resolved (the boot hook
+// links to it); empty when the system cannot say.
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	return p
 }
