@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
@@ -12,7 +14,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 // Every diagnostic the provider reports is built here, so that wording is
@@ -139,4 +144,69 @@ func rejectedBySchema(ctx context.Context, config tfsdk.Config, p path.Path) boo
 		}
 	}
 	return resp.HasError()
+}
+
+// addHostError reports a failure to reach or change a host: the agent's
+// deployment or run (agentbin.CallError), the SSH transport, or the fleet.
+// action and object make the summary ("Unable to Apply Director"); the
+// detail names the host, the object, the step that failed and what to do,
+// then the error and the agent's own detail (tool output such as
+// `keepalived -t`).
+func addHostError(diags *diag.Diagnostics, action, object, host string, err error) {
+	summary := fmt.Sprintf("Unable to %s %s", action, object)
+	step := "connect"
+	var agentDetail string
+	var ce *agentbin.CallError
+	if errors.As(err, &ce) {
+		step = ce.Step
+		if ce.Agent != nil {
+			agentDetail = ce.Agent.Detail
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, hostErrorAdvice(err), err)
+	if agentDetail != "" && !strings.Contains(err.Error(), agentDetail) {
+		b.WriteString("\n\nAgent detail:\n" + agentDetail)
+	}
+	diags.AddError(summary, b.String())
+}
+
+// hostErrorAdvice says what to do about a host error.
+func hostErrorAdvice(err error) string {
+	var (
+		ce   *agentbin.CallError
+		auth *transport.AuthError
+		sudo *transport.SudoError
+		conf *transport.ConfigError
+	)
+	switch {
+	case errors.Is(err, agentbin.ErrNotBuilt):
+		return "This provider binary carries no lvs-agent for the host's architecture. Build the agent with " +
+			"`make agent`, then rebuild and reinstall the provider (`make install`)."
+	case errors.As(err, &auth):
+		return "The host refused every authentication method offered. Check the connection's user and its " +
+			"private_key, private_key_path, agent or password settings."
+	case errors.As(err, &sudo):
+		return "The login user is not root and cannot run `sudo -n` without a password. Allow it passwordless " +
+			"sudo, or connect as root."
+	case errors.As(err, &conf):
+		return "The SSH settings for this host are not usable. Fix the provider's or the resource's connection settings."
+	case errors.As(err, &ce) && ce.Agent != nil:
+		switch ce.Agent.Code {
+		case wire.ExitForeign:
+			return "Something lvs-agent did not write is in the way. Import it first (terraform import), or move it away."
+		case wire.ExitLocked:
+			return "Another agent run held the host lock for too long. Retry when it has finished."
+		case wire.ExitUnsupported:
+			return "The host lacks what this needs (see the error). Install it, or choose another engine."
+		case wire.ExitBadRequest:
+			return "The agent refused the request. If the configuration passed `terraform validate`, this is a bug; " +
+				"please report it."
+		}
+		return "The agent left the host as it was before the request. Fix the cause shown below and apply again."
+	case transport.IsTransient(err):
+		return "The host could not be reached. Check that it is up, that its address and port are right and that " +
+			"sshd runs, then retry. The resource is kept in the state."
+	}
+	return "Check the host and the connection settings, then retry."
 }

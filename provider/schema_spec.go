@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	rsschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -243,6 +244,83 @@ func merge[V any](maps ...map[string]V) map[string]V {
 			}
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// resourceAttribute emits the attribute into a resource schema. The shapes
+// are plain desired state: optional values stay null when unset (no
+// Computed), so what the user wrote is what the state holds.
+func (a attrSpec) resourceAttribute() rsschema.Attribute {
+	switch a.kind {
+	case kindString:
+		return rsschema.StringAttribute{
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive, Validators: a.stringValidators,
+		}
+	case kindIP:
+		return rsschema.StringAttribute{
+			CustomType:          iptypes.IPAddressType{},
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive, Validators: a.stringValidators,
+		}
+	case kindInt:
+		return rsschema.Int64Attribute{
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive, Validators: a.intValidators,
+		}
+	case kindFloat:
+		return rsschema.Float64Attribute{
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive,
+		}
+	case kindBool:
+		return rsschema.BoolAttribute{
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive,
+		}
+	case kindStrings:
+		return rsschema.ListAttribute{
+			ElementType:         types.StringType,
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive,
+		}
+	case kindIPs:
+		return rsschema.ListAttribute{
+			ElementType:         iptypes.IPAddressType{},
+			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
+			Sensitive: a.sensitive,
+		}
+	}
+	panic(fmt.Sprintf("provider: attribute kind %d has no resource form", a.kind))
+}
+
+// resourceBlock emits the block into a resource schema.
+func (b blockSpec) resourceBlock() rsschema.Block {
+	blocks := resourceBlocks(b.blocks)
+	if b.single {
+		attrs := resourceAttributes(requiredWhenPresent(b.attrs))
+		return rsschema.SingleNestedBlock{MarkdownDescription: b.description, Attributes: attrs, Blocks: blocks}
+	}
+	attrs := resourceAttributes(b.attrs)
+	return rsschema.ListNestedBlock{
+		MarkdownDescription: b.description,
+		NestedObject:        rsschema.NestedBlockObject{Attributes: attrs, Blocks: blocks},
+	}
+}
+
+func resourceAttributes(specs map[string]attrSpec) map[string]rsschema.Attribute {
+	out := make(map[string]rsschema.Attribute, len(specs))
+	for name, a := range specs {
+		out[name] = a.resourceAttribute()
+	}
+	return out
+}
+
+func resourceBlocks(specs map[string]blockSpec) map[string]rsschema.Block {
+	out := make(map[string]rsschema.Block, len(specs))
+	for name, b := range specs {
+		out[name] = b.resourceBlock()
 	}
 	return out
 }

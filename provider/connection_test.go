@@ -1,0 +1,177 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+)
+
+// configure runs the provider's Configure with the given provider block
+// values (unset attributes are null) and returns the client it built.
+func configure(t *testing.T, p *lvsProvider, set map[string]tftypes.Value) (*client, *provider.ConfigureResponse) {
+	t.Helper()
+	ctx := context.Background()
+	var sresp provider.SchemaResponse
+	p.Schema(ctx, provider.SchemaRequest{}, &sresp)
+	if sresp.Diagnostics.HasError() {
+		t.Fatalf("schema: %v", sresp.Diagnostics)
+	}
+	typ := sresp.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		if v, ok := set[name]; ok {
+			vals[name] = v
+		} else {
+			vals[name] = tftypes.NewValue(at, nil)
+		}
+	}
+	cfg := tfsdk.Config{Schema: sresp.Schema, Raw: tftypes.NewValue(typ, vals)}
+	resp := &provider.ConfigureResponse{}
+	p.Configure(ctx, provider.ConfigureRequest{Config: cfg}, resp)
+	c, _ := resp.ResourceData.(*client)
+	return c, resp
+}
+
+func TestProviderDefaultsAndConnectionOverrides(t *testing.T) {
+	t.Setenv(envUser, "envuser")
+	t.Setenv(envKnownHosts, "/a/known_hosts:/b/known_hosts")
+	t.Setenv(envPrivateKeyPath, "")
+	p := New("test")().(*lvsProvider)
+	c, resp := configure(t, p, map[string]tftypes.Value{
+		"private_key_path": tftypes.NewValue(tftypes.String, "/keys/id"),
+		"port":             tftypes.NewValue(tftypes.Number, 2222),
+		"connect_timeout":  tftypes.NewValue(tftypes.String, "3s"),
+		"max_sessions":     tftypes.NewValue(tftypes.Number, 2),
+	})
+	if resp.Diagnostics.HasError() || c == nil {
+		t.Fatalf("configure: %v", resp.Diagnostics)
+	}
+	conn := connectionModel{Host: types.StringValue("dir1"), sshModel: nullSSH()}
+	cfg, diags := c.hostConfig(conn)
+	if diags.HasError() {
+		t.Fatalf("hostConfig: %v", diags)
+	}
+	want := transport.Config{Host: "dir1", Port: 2222, User: "envuser", PrivateKeyPath: "/keys/id",
+		KnownHostsFiles: []string{"/a/known_hosts", "/b/known_hosts"}, ConnectTimeout: 3 * time.Second, MaxSessions: 2}
+	if cfg.ID() != want.ID() || cfg.PrivateKeyPath != want.PrivateKeyPath || cfg.ConnectTimeout != want.ConnectTimeout ||
+		cfg.MaxSessions != 2 || strings.Join(cfg.KnownHostsFiles, ",") != "/a/known_hosts,/b/known_hosts" {
+		t.Errorf("defaults: got %+v, want %+v", cfg, want)
+	}
+
+	// A resource's connection overrides the defaults it sets, and a key
+	// given inline replaces the default key file.
+	conn.User = types.StringValue("ops")
+	conn.PrivateKey = types.StringValue("PEM")
+	conn.KnownHostsFiles = types.ListValueMust(types.StringType, []attr.Value{types.StringValue("/c")})
+	cfg, diags = c.hostConfig(conn)
+	if diags.HasError() {
+		t.Fatalf("hostConfig: %v", diags)
+	}
+	if cfg.User != "ops" || cfg.PrivateKey != "PEM" || cfg.PrivateKeyPath != "" || len(cfg.KnownHostsFiles) != 1 {
+		t.Errorf("overrides: got %+v", cfg)
+	}
+	if c.defaults.User != "envuser" || len(c.defaults.KnownHostsFiles) != 2 {
+		t.Errorf("an override changed the provider defaults: %+v", c.defaults)
+	}
+
+	// Unknown connection values cannot reach a host.
+	conn.Port = types.Int64Unknown()
+	if _, diags := c.hostConfig(conn); !diags.HasError() || !strings.Contains(diags[0].Detail(), "not known yet") {
+		t.Errorf("unknown port: got %v", diags)
+	}
+
+	// A second Configure with the same defaults reuses the pool and the
+	// agent deployer, with a fresh fleet.
+	c2, _ := configure(t, p, map[string]tftypes.Value{
+		"private_key_path": tftypes.NewValue(tftypes.String, "/keys/id"),
+		"port":             tftypes.NewValue(tftypes.Number, 2222),
+		"connect_timeout":  tftypes.NewValue(tftypes.String, "3s"),
+		"max_sessions":     tftypes.NewValue(tftypes.Number, 2),
+	})
+	if c2.pool != c.pool || c2.agent != c.agent || c2.fleet == c.fleet {
+		t.Errorf("second Configure: pool shared %v, agent shared %v, fleet new %v",
+			c2.pool == c.pool, c2.agent == c.agent, c2.fleet != c.fleet)
+	}
+}
+
+func TestProviderBastionInheritsDefaults(t *testing.T) {
+	t.Setenv(envUser, "")
+	t.Setenv(envKnownHosts, "")
+	p := New("test")().(*lvsProvider)
+	var sresp provider.SchemaResponse
+	p.Schema(context.Background(), provider.SchemaRequest{}, &sresp)
+	bt := sresp.Schema.Type().TerraformType(context.Background()).(tftypes.Object).AttributeTypes["bastion"].(tftypes.Object)
+	bvals := map[string]tftypes.Value{}
+	for name, at := range bt.AttributeTypes {
+		bvals[name] = tftypes.NewValue(at, nil)
+	}
+	bvals["host"] = tftypes.NewValue(tftypes.String, "jump")
+	bvals["user"] = tftypes.NewValue(tftypes.String, "jumper")
+	c, resp := configure(t, p, map[string]tftypes.Value{
+		"private_key_path": tftypes.NewValue(tftypes.String, "/keys/id"),
+		"host_key":         tftypes.NewValue(tftypes.String, "ssh-ed25519 AAAA"),
+		"bastion":          tftypes.NewValue(bt, bvals),
+	})
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("configure: %v", resp.Diagnostics)
+	}
+	cfg, diags := c.hostConfig(connectionModel{Host: types.StringValue("dir1"), sshModel: nullSSH()})
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	b := cfg.Bastion
+	if b == nil || b.Host != "jump" || b.User != "jumper" || b.PrivateKeyPath != "/keys/id" || cfg.User != "" {
+		t.Errorf("bastion: got %+v (host config %+v)", b, cfg)
+	}
+}
+
+func TestProviderBastionWithoutHost(t *testing.T) {
+	p := New("test")().(*lvsProvider)
+	var sresp provider.SchemaResponse
+	p.Schema(context.Background(), provider.SchemaRequest{}, &sresp)
+	bt := sresp.Schema.Type().TerraformType(context.Background()).(tftypes.Object).AttributeTypes["bastion"].(tftypes.Object)
+	bvals := map[string]tftypes.Value{}
+	for name, at := range bt.AttributeTypes {
+		bvals[name] = tftypes.NewValue(at, nil)
+	}
+	c, resp := configure(t, p, map[string]tftypes.Value{"bastion": tftypes.NewValue(bt, bvals)})
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("configure must succeed (render-only data sources need no host): %v", resp.Diagnostics)
+	}
+	_, diags := c.hostConfig(connectionModel{Host: types.StringValue("dir1"), sshModel: nullSSH()})
+	if !diags.HasError() {
+		t.Fatal("a bastion without host must be reported when a host is needed")
+	}
+	if ad, ok := diags[0].(interface{ Path() path.Path }); !ok || !ad.Path().Equal(path.Root("bastion").AtName("host")) {
+		t.Errorf("diagnostic %v: want it on bastion.host", diags[0])
+	}
+}
+
+func TestAgentVersionIsAFileName(t *testing.T) {
+	for in, want := range map[string]string{"0.1.0": "0.1.0", "dev": "dev", "": "v", "1.0/x y": "1.0_x_y", "-rc": "v_rc"} {
+		if got := agentVersion(in); got != want {
+			t.Errorf("agentVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// nullSSH is an sshModel with nothing set.
+func nullSSH() sshModel {
+	return sshModel{
+		User: types.StringNull(), Port: types.Int64Null(), PrivateKey: types.StringNull(),
+		PrivateKeyPath: types.StringNull(), PrivateKeyPassphrase: types.StringNull(), Agent: types.BoolNull(),
+		AgentSocket: types.StringNull(), Password: types.StringNull(), KnownHostsFiles: types.ListNull(types.StringType),
+		HostKey: types.StringNull(), InsecureIgnoreHostKey: types.BoolNull(), ConnectTimeout: types.StringNull(),
+		CommandTimeout: types.StringNull(), MaxSessions: types.Int64Null(),
+	}
+}
