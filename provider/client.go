@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"reflect"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -38,7 +39,7 @@ type client struct {
 // lends its pool and deployer when the defaults are the same, so
 // connections and the agent installed on each host are reused; the fleet
 // is always new, so that no observation outlives one Terraform command.
-func newClient(ctx context.Context, version string, defaults transport.Config, defaultsErr diag.Diagnostics, prev *client) (*client, error) {
+func newClient(ctx context.Context, version string, bins fs.FS, defaults transport.Config, defaultsErr diag.Diagnostics, prev *client) (*client, error) {
 	c := &client{version: version, defaults: defaults, defaultsErr: defaultsErr, logger: tflogAdapter{base: ctx}}
 	if prev != nil && reflect.DeepEqual(prev.defaults, defaults) {
 		c.pool, c.agent = prev.pool, prev.agent
@@ -46,7 +47,10 @@ func newClient(ctx context.Context, version string, defaults transport.Config, d
 		if prev != nil {
 			_ = prev.pool.Close()
 		}
-		d, err := agentbin.New(agentVersion(version), agentbin.Embedded())
+		if bins == nil {
+			bins = agentbin.Embedded()
+		}
+		d, err := agentbin.New(agentVersion(version), bins)
 		if err != nil {
 			return nil, err
 		}

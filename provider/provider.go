@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"io/fs"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -36,6 +37,9 @@ type lvsProvider struct {
 	client *client // the last Configure's, whose pool and agent a new one may reuse
 	// configured, when set, sees every client Configure builds (tests).
 	configured func(*client)
+	// agentBins, when set, replaces the embedded agent binaries (tests
+	// that build the agent themselves).
+	agentBins fs.FS
 }
 
 // providerModel is the provider block.
@@ -110,7 +114,7 @@ func (p *lvsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c, err := newClient(ctx, p.version, defaults, deferred, p.client)
+	c, err := newClient(ctx, p.version, p.agentBins, defaults, deferred, p.client)
 	if err != nil {
 		resp.Diagnostics.AddError(summaryProviderConfig, "Setting up the agent deployer failed: "+err.Error())
 		return

@@ -1,0 +1,80 @@
+package keepalivedconf
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestErrorsNameFileLineAndKeyword(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"include", "global_defs {\n}\ninclude /etc/keepalived/conf.d/*.conf\n", "k.conf:3: include: includes are not supported"},
+		{"excluded VIPs", "vrrp_instance V {\n  interface eth0\n  virtual_ipaddress_excluded {\n    10.0.0.9\n  }\n}\n", "k.conf:3: virtual_ipaddress_excluded: the model cannot carry it"},
+		{"vmac", "vrrp_instance V {\n  use_vmac\n}\n", "k.conf:2: use_vmac:"},
+		{"two checkers", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n  HTTP_GET {\n  }\n }\n}\n", "k.conf:5: HTTP_GET: the model cannot carry it"},
+		{"dns check", "virtual_server 10.0.0.1 53 {\n real_server 10.0.0.2 53 {\n  DNS_CHECK {\n  }\n }\n}\n", "k.conf:3: DNS_CHECK:"},
+		{"reverse", "vrrp_instance V {\n track_interface {\n  eth1 weight 10 reverse\n }\n}\n", "k.conf:3: eth1:"},
+		{"unclosed", "vrrp_instance V {\n  interface eth0\n", "k.conf:1: vrrp_instance: block is not closed"},
+		{"stray brace", "}\n", "k.conf:1: unexpected `}`"},
+		{"quote", "vrrp_script s {\n script \"/bin/true\n}\n", "k.conf:2: unterminated quoted string"},
+		{"parameter", "$IF=eth0\n", "k.conf:1: parameter definitions"},
+		{"conditional", "@lb1 router_id lb1\n", "k.conf:1: conditional configuration"},
+		{"bad address", "virtual_server 10.0.0.300 80 {\n}\n", "k.conf:1: virtual_server: \"10.0.0.300\" is not an IP address"},
+		{"bad number", "vrrp_instance V {\n priority high\n}\n", "k.conf:2: priority: \"high\" is not a whole number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse(strings.NewReader(tc.src), "k.conf")
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one starting %q", err, tc.want)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) || pe.File != "k.conf" || pe.Line == 0 {
+				t.Errorf("error %#v is not an *Error with file and line", err)
+			}
+		})
+	}
+}
+
+func TestCommentsQuotesAndContinuations(t *testing.T) {
+	src := "vrrp_script s { # a comment { with braces }\n" +
+		"  script \"/bin/echo a#b !c {d}\" ! trailing\n" +
+		"  interval \\\n   3\n" +
+		"}\n" +
+		"vrrp_instance V { interface eth0\n virtual_router_id 1\n priority 10\n track_script { s }\n virtual_ipaddress { 10.0.0.1 }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("err %v warnings %v", err, warns)
+	}
+	in := cfg.Director.Instances[0]
+	if len(in.TrackScripts) != 1 || in.TrackScripts[0].Script != "/bin/echo a#b !c {d}" || in.TrackScripts[0].Interval != 3 {
+		t.Errorf("track scripts %+v", in.TrackScripts)
+	}
+	if len(in.VirtualIPs) != 1 || in.VirtualIPs[0].Prefix.String() != "10.0.0.1/32" {
+		t.Errorf("vips %+v", in.VirtualIPs)
+	}
+}
+
+func TestUnknownKeywordsWarnWithLine(t *testing.T) {
+	src := "global_defs {\n  vrrp_strict\n}\nvirtual_server 10.0.0.1 80 {\n  ha_suspend\n  real_server 10.0.0.2 80 {\n    weight 1\n    TCP_CHECK {\n      warmup 5\n    }\n  }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.String())
+	}
+	want := []string{
+		`k.conf:2: global_defs: "vrrp_strict" is not carried by the model; left out`,
+		`k.conf:5: virtual_server 10.0.0.1 80: "ha_suspend" is not carried by the model; left out`,
+		`k.conf:9: TCP_CHECK: "warmup" is not carried by the model; left out`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(cfg.VirtualServers) != 1 || cfg.VirtualServers[0].RealServers[0].TCPCheck == nil {
+		t.Errorf("import did not go on past the warnings: %+v", cfg.VirtualServers)
+	}
+}

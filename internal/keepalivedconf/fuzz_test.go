@@ -1,0 +1,40 @@
+package keepalivedconf
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse: Parse never panics, and what it accepts is a model (errors
+// and warnings name the file).
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("../../render/testdata/keepalived/*.conf")
+	more, _ := filepath.Glob("testdata/*.conf")
+	for _, p := range append(files, more...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("a {\n{\n}\n} }")
+	f.Add("virtual_server group { real_server { HTTP_GET { url { } } } }")
+	f.Fuzz(func(t *testing.T, src string) {
+		cfg, warns, err := Parse(strings.NewReader(src), "f.conf")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.conf:") {
+				t.Errorf("error without file name: %v", err)
+			}
+			return
+		}
+		if cfg == nil {
+			t.Fatal("nil configuration without error")
+		}
+		for _, w := range warns {
+			if w.File != "f.conf" || w.Line <= 0 {
+				t.Errorf("warning without file:line: %+v", w)
+			}
+		}
+		_ = Normalize(cfg)
+	})
+}

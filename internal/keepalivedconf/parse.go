@@ -1,0 +1,908 @@
+package keepalivedconf
+
+import (
+	"fmt"
+	"io"
+	"math/bits"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// Parse reads a keepalived.conf; name is the file name errors and warnings
+// give. The configuration is not validated: the caller decides what an
+// invalid one means (render.Keepalived and the agent validate it).
+func Parse(r io.Reader, name string) (*model.KeepalivedConfig, []Warning, error) {
+	src, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: reading: %w", name, err)
+	}
+	toks, err := lex(string(src), name)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := parseTree(toks, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}}
+	if err := p.top(tree); err != nil {
+		return nil, p.warns, err
+	}
+	return p.cfg, p.warns, nil
+}
+
+type scriptDef struct {
+	ts     model.TrackScript
+	weight int
+	used   bool
+	line   int
+}
+
+type parser struct {
+	file    string
+	cfg     *model.KeepalivedConfig
+	warns   []Warning
+	scripts map[string]*scriptDef
+	// pending track_script references, resolved once every vrrp_script is read.
+	tracks []trackRef
+}
+
+type trackRef struct {
+	inst, idx int
+	name      string
+	weight    *int
+	line      int
+}
+
+func (p *parser) warn(n *node, format string, a ...any) {
+	p.warns = append(p.warns, Warning{File: p.file, Line: n.line, Message: fmt.Sprintf(format, a...)})
+}
+
+func (p *parser) errf(n *node, format string, a ...any) error {
+	return &Error{File: p.file, Line: n.line, Keyword: n.key(), Message: fmt.Sprintf(format, a...)}
+}
+
+// ignored warns that a keyword was left out.
+func (p *parser) ignored(n *node, where string) {
+	p.warn(n, "%s: %q is not carried by the model; left out", where, n.key())
+}
+
+// material refuses a keyword whose absence would change what the director does.
+func (p *parser) material(n *node, why string) error {
+	return p.errf(n, "the model cannot carry it, and leaving it out would %s", why)
+}
+
+func (p *parser) top(tree []*node) error {
+	for _, n := range tree {
+		var err error
+		switch n.key() {
+		case "include":
+			err = p.errf(n, "includes are not supported: merge the included files into one keepalived.conf before importing it")
+		case "global_defs":
+			err = p.globalDefs(n)
+		case "vrrp_script":
+			err = p.vrrpScript(n)
+		case "vrrp_sync_group":
+			err = p.syncGroup(n)
+		case "vrrp_instance":
+			err = p.instance(n)
+		case "virtual_server_group":
+			err = p.vsGroup(n)
+		case "virtual_server":
+			err = p.virtualServer(n)
+		case "static_ipaddress", "static_routes", "static_rules":
+			err = p.material(n, "remove addresses or routes keepalived sets up")
+		case "vrrp_track_process", "track_file", "vrrp_track_file", "bfd_instance":
+			p.warn(n, "%q is not carried by the model; left out (instances tracking it are refused)", n.key())
+		default:
+			p.ignored(n, "top level")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// Resolve the track_script references now that every vrrp_script is known.
+	for _, t := range p.tracks {
+		d, ok := p.scripts[t.name]
+		in := &p.cfg.Director.Instances[t.inst]
+		if !ok {
+			p.warns = append(p.warns, Warning{File: p.file, Line: t.line, Message: fmt.Sprintf("track_script %q names no vrrp_script; keepalived ignores it, and so does the import", t.name)})
+			continue
+		}
+		ts := d.ts
+		ts.Weight = d.weight
+		if t.weight != nil {
+			ts.Weight = *t.weight
+		}
+		in.TrackScripts = append(in.TrackScripts, ts)
+		d.used = true
+	}
+	for _, name := range p.unusedScripts() {
+		p.warns = append(p.warns, Warning{File: p.file, Line: p.scripts[name].line, Message: fmt.Sprintf("vrrp_script %s is tracked by no instance; left out", name)})
+	}
+	return nil
+}
+
+func (p *parser) globalDefs(n *node) error {
+	d := &p.cfg.Director
+	for _, c := range n.block {
+		switch c.key() {
+		case "router_id":
+			v, err := p.one(c)
+			if err != nil {
+				return err
+			}
+			d.RouterID = v
+		case "script_user":
+			if len(c.args()) == 0 {
+				return p.errf(c, "needs a user name")
+			}
+			d.ScriptUser = c.args()[0]
+			if len(c.args()) > 1 {
+				p.warn(c, "script_user: the group %q is not carried by the model; scripts run with the user's primary group", c.args()[1])
+			}
+		case "enable_script_security":
+			d.EnableScriptSecurity = true
+		default:
+			p.ignored(c, "global_defs")
+		}
+	}
+	return nil
+}
+
+func (p *parser) vrrpScript(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	d := &scriptDef{ts: model.TrackScript{Name: n.args()[0]}, line: n.line}
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "script":
+			d.ts.Script, err = p.rest(c)
+		case "interval":
+			d.ts.Interval, err = p.intArg(c)
+		case "timeout":
+			d.ts.Timeout, err = p.intArg(c)
+		case "weight":
+			d.weight, err = p.intArg(c)
+			if err == nil && len(c.args()) > 1 {
+				p.warn(c, "weight: %q is not carried by the model; left out", strings.Join(c.args()[1:], " "))
+			}
+		case "fall":
+			d.ts.Fall, err = p.intArg(c)
+		case "rise":
+			d.ts.Rise, err = p.intArg(c)
+		default:
+			p.ignored(c, "vrrp_script")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.scripts[d.ts.Name] = d
+	return nil
+}
+
+func (p *parser) syncGroup(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	g := model.VRRPSyncGroup{Name: n.args()[0]}
+	for _, c := range n.block {
+		switch c.key() {
+		case "group":
+			for _, m := range c.block {
+				g.Instances = append(g.Instances, m.words...)
+			}
+			g.Instances = append(g.Instances, c.args()...)
+		default:
+			ok, err := p.notify(c, &g.Notify)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p.ignored(c, "vrrp_sync_group")
+			}
+		}
+	}
+	p.cfg.Director.SyncGroups = append(p.cfg.Director.SyncGroups, g)
+	return nil
+}
+
+// notify reads a notify_* keyword into n; false when c is not one.
+func (p *parser) notify(c *node, n *model.Notify) (bool, error) {
+	var dst *string
+	switch c.key() {
+	case "notify_master":
+		dst = &n.Master
+	case "notify_backup":
+		dst = &n.Backup
+	case "notify_fault":
+		dst = &n.Fault
+	case "notify_stop":
+		dst = &n.Stop
+	case "notify":
+		dst = &n.Any
+	default:
+		return false, nil
+	}
+	v, err := p.rest(c)
+	*dst = v
+	return true, err
+}
+
+func (p *parser) instance(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	in := model.VRRPInstance{Name: n.args()[0]}
+	idx := len(p.cfg.Director.Instances)
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "state":
+			in.State, err = p.one(c)
+			in.State = strings.ToUpper(in.State)
+		case "interface":
+			in.Interface, err = p.one(c)
+		case "virtual_router_id":
+			in.VirtualRouterID, err = p.intArg(c)
+		case "priority":
+			in.Priority, err = p.intArg(c)
+		case "advert_int":
+			var s string
+			if s, err = p.one(c); err == nil {
+				in.AdvertInt, err = strconv.ParseFloat(s, 64)
+				if err != nil {
+					err = p.errf(c, "%q is not a number of seconds", s)
+				}
+			}
+		case "version":
+			in.Version, err = p.intArg(c)
+			if in.Version == model.DefaultVRRPVersion {
+				in.Version = 0
+			}
+		case "authentication":
+			a := &model.VRRPAuth{}
+			for _, k := range c.block {
+				switch k.key() {
+				case "auth_type":
+					a.Type, err = p.one(k)
+				case "auth_pass":
+					a.Password, err = p.one(k)
+				default:
+					p.ignored(k, "authentication")
+				}
+				if err != nil {
+					return err
+				}
+			}
+			in.Authentication = a
+		case "unicast_src_ip":
+			in.UnicastSrcIP, err = p.addr(c)
+		case "unicast_peer":
+			for _, k := range c.block {
+				a, perr := netip.ParseAddr(k.key())
+				if perr != nil {
+					return p.errf(k, "is not an IP address")
+				}
+				if len(k.args()) > 0 {
+					p.warn(k, "unicast_peer: %q is not carried by the model; left out", strings.Join(k.args(), " "))
+				}
+				in.UnicastPeers = append(in.UnicastPeers, a)
+			}
+		case "virtual_ipaddress":
+			for _, k := range c.block {
+				vip, verr := p.vip(k)
+				if verr != nil {
+					return verr
+				}
+				in.VirtualIPs = append(in.VirtualIPs, vip)
+			}
+		case "track_script":
+			for _, k := range c.block {
+				ref := trackRef{inst: idx, name: k.key(), line: k.line}
+				if w, ok, werr := p.weightOf(k); werr != nil {
+					return werr
+				} else if ok {
+					ref.weight = &w
+				}
+				p.tracks = append(p.tracks, ref)
+			}
+		case "track_interface":
+			for _, k := range c.block {
+				ti := model.TrackInterface{Name: k.key()}
+				w, _, werr := p.weightOf(k)
+				if werr != nil {
+					return werr
+				}
+				ti.Weight = w
+				in.TrackIfaces = append(in.TrackIfaces, ti)
+			}
+		case "nopreempt", "no_preempt":
+			in.NoPreempt = true
+		case "preempt":
+			in.NoPreempt = false
+		case "preempt_delay":
+			in.PreemptDelay, err = p.intArg(c)
+		case "garp_master_delay":
+			in.GarpMasterDelay, err = p.intArg(c)
+		case "garp_master_repeat":
+			in.GarpMasterRepeat, err = p.intArg(c)
+		case "garp_master_refresh":
+			in.GarpMasterRefresh, err = p.intArg(c)
+		case "virtual_ipaddress_excluded":
+			err = p.material(c, "drop the addresses it lists when the director is MASTER")
+		case "virtual_routes", "virtual_rules":
+			err = p.material(c, "drop the routes or rules the MASTER installs")
+		case "use_vmac", "vmac_xmit_base":
+			err = p.material(c, "change the MAC address the virtual addresses answer with")
+		case "track_process", "track_file", "track_bfd":
+			err = p.material(c, "stop the instance failing over when what it tracks fails")
+		default:
+			var ok bool
+			ok, err = p.notify(c, &in.Notify)
+			if !ok {
+				p.ignored(c, "vrrp_instance "+in.Name)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.cfg.Director.Instances = append(p.cfg.Director.Instances, in)
+	return nil
+}
+
+// vip reads one virtual_ipaddress line: ADDR[/LEN] [dev D] [label L] ...
+func (p *parser) vip(n *node) (model.VirtualIP, error) {
+	var v model.VirtualIP
+	s := n.key()
+	if strings.Contains(s, "/") {
+		pf, err := netip.ParsePrefix(s)
+		if err != nil {
+			return v, p.errf(n, "is not an address with prefix length")
+		}
+		v.Prefix = pf
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return v, p.errf(n, "is not an IP address")
+		}
+		v.Prefix = netip.PrefixFrom(a, a.BitLen())
+	}
+	args := n.args()
+	for i := 0; i < len(args); i++ {
+		kw := args[i]
+		switch kw {
+		case "dev", "label", "brd", "broadcast", "scope", "track_group", "preferred_lft", "valid_lft":
+			if i+1 >= len(args) {
+				return v, p.errf(n, "%q needs a value", kw)
+			}
+			val := args[i+1]
+			i++
+			switch kw {
+			case "dev":
+				v.Device = val
+			case "label":
+				v.Label = val
+			default:
+				p.warn(n, "virtual_ipaddress %s: %q %s is not carried by the model; left out (the kernel's default applies)", s, kw, val)
+			}
+		default:
+			p.warn(n, "virtual_ipaddress %s: %q is not carried by the model; left out", s, kw)
+		}
+	}
+	return v, nil
+}
+
+// weightOf reads "NAME [weight N [reverse]]".
+func (p *parser) weightOf(n *node) (int, bool, error) {
+	args := n.args()
+	if len(args) == 0 {
+		return 0, false, nil
+	}
+	if args[0] != "weight" || len(args) < 2 {
+		p.warn(n, "%s: %q is not carried by the model; left out", n.key(), strings.Join(args, " "))
+		return 0, false, nil
+	}
+	w, err := strconv.Atoi(args[1])
+	if err != nil {
+		return 0, false, p.errf(n, "weight %q is not a number", args[1])
+	}
+	if len(args) > 2 {
+		if args[2] == "reverse" {
+			return 0, false, p.material(n, "invert how the tracked state moves the priority (reverse)")
+		}
+		p.warn(n, "%s: %q is not carried by the model; left out", n.key(), strings.Join(args[2:], " "))
+	}
+	return w, true, nil
+}
+
+func (p *parser) vsGroup(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	g := model.VirtualServerGroup{Name: n.args()[0]}
+	for _, c := range n.block {
+		var m model.VSGroupMember
+		if c.key() == "fwmark" {
+			v, err := p.intArg(c)
+			if err != nil {
+				return err
+			}
+			m.Fwmark = uint32(v)
+			g.Members = append(g.Members, m)
+			continue
+		}
+		addr := c.key()
+		var rangeEnd string
+		if i := strings.LastIndex(addr, "-"); i > 0 {
+			addr, rangeEnd = addr[:i], addr[i+1:]
+		}
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return p.errf(c, "is neither an address (range) nor fwmark")
+		}
+		m.Address = a
+		if rangeEnd != "" {
+			base := 10
+			if a.Is6() {
+				base = 16 // keepalived reads an IPv6 range end as hex
+			}
+			v, err := strconv.ParseInt(rangeEnd, base, 32)
+			if err != nil {
+				return p.errf(c, "range end %q is not a number", rangeEnd)
+			}
+			m.RangeEnd = int(v)
+		}
+		switch len(c.args()) {
+		case 0:
+		case 1:
+			if m.Port, err = strconv.Atoi(c.args()[0]); err != nil {
+				return p.errf(c, "port %q is not a number", c.args()[0])
+			}
+		default:
+			return p.errf(c, "takes an address (range) and a port")
+		}
+		g.Members = append(g.Members, m)
+	}
+	p.cfg.Groups = append(p.cfg.Groups, g)
+	return nil
+}
+
+func (p *parser) virtualServer(n *node) error {
+	var vs model.VirtualServer
+	args := n.args()
+	switch {
+	case len(args) == 2 && args[0] == "fwmark":
+		v, err := strconv.ParseUint(args[1], 10, 32)
+		if err != nil || v == 0 {
+			return p.errf(n, "fwmark %q is not a positive number", args[1])
+		}
+		vs.Fwmark = uint32(v)
+	case len(args) == 2 && args[0] == "group":
+		vs.Group = args[1]
+	case len(args) == 1 || len(args) == 2:
+		a, err := netip.ParseAddr(args[0])
+		if err != nil {
+			return p.errf(n, "%q is not an IP address", args[0])
+		}
+		vs.Address = a
+		if len(args) == 2 {
+			if vs.Port, err = strconv.Atoi(args[1]); err != nil {
+				return p.errf(n, "port %q is not a number", args[1])
+			}
+		}
+	default:
+		return p.errf(n, "takes ADDRESS [PORT], fwmark N or group NAME")
+	}
+	var granularity string
+	var granNode *node
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "ip_family":
+			var fam string
+			if fam, err = p.one(c); err == nil {
+				if vs.Fwmark != 0 || vs.Group != "" {
+					vs.Family = fam
+					if fam == "inet" {
+						vs.Family = ""
+					}
+				} else if (fam == "inet6") != vs.Address.Is6() {
+					err = p.errf(c, "%s does not match the address %s", fam, vs.Address)
+				}
+			}
+		case "delay_loop":
+			vs.DelayLoop, err = p.intArg(c)
+		case "lvs_sched", "lb_algo":
+			vs.Scheduler, err = p.one(c)
+		case "lvs_method", "lb_kind":
+			vs.ForwardingMethod, vs.TunnelType, vs.TunnelPort, err = p.method(c)
+		case "protocol":
+			var s string
+			if s, err = p.one(c); err == nil {
+				if vs.Fwmark == 0 {
+					vs.Protocol = strings.ToLower(s)
+				} else {
+					p.warn(c, "protocol does not apply to a fwmark service (keepalived ignores it); left out")
+				}
+			}
+		case "persistence_timeout":
+			if len(c.args()) == 0 {
+				vs.PersistenceTimeout = 360 // keepalived's default when no value is given
+			} else {
+				vs.PersistenceTimeout, err = p.intArg(c)
+			}
+		case "persistence_granularity":
+			granularity, err = p.one(c)
+			granNode = c
+		case "sh-port", "mh-port", "flag-2":
+			vs.SchedulerPort = true
+		case "sh-fallback", "mh-fallback", "flag-1":
+			vs.SchedulerFallback = true
+		case "ops":
+			vs.OnePacket = true
+		case "connect_timeout":
+			vs.ConnectTimeout, err = p.intArg(c)
+		case "retry", "nb_get_retry":
+			vs.Retry, err = p.intArg(c)
+		case "delay_before_retry":
+			vs.DelayBeforeRetry, err = p.intArg(c)
+		case "virtualhost":
+			vs.VirtualHost, err = p.one(c)
+		case "alpha":
+			vs.Alpha = true
+		case "omega":
+			vs.Omega = true
+		case "quorum":
+			vs.Quorum, err = p.intArg(c)
+		case "hysteresis":
+			vs.Hysteresis, err = p.intArg(c)
+		case "quorum_up":
+			vs.QuorumUp, err = p.rest(c)
+		case "quorum_down":
+			vs.QuorumDown, err = p.rest(c)
+		case "inhibit_on_failure":
+			vs.InhibitOnFailure, err = p.boolArg(c)
+		case "sorry_server":
+			s := &model.SorryServer{}
+			if vs.SorryServer != nil {
+				*s = *vs.SorryServer
+			}
+			s.Address, s.Port, err = p.hostPort(c)
+			vs.SorryServer = s
+		case "sorry_server_lvs_method":
+			if vs.SorryServer == nil {
+				vs.SorryServer = &model.SorryServer{}
+			}
+			var tt string
+			var tp int
+			vs.SorryServer.ForwardingMethod, tt, tp, err = p.method(c)
+			if err == nil && (tt != "" || tp != 0) {
+				p.warn(c, "sorry_server_lvs_method: the tunnel type of a sorry server is not carried by the model; left out")
+			}
+		case "sorry_server_inhibit":
+			if vs.SorryServer == nil {
+				vs.SorryServer = &model.SorryServer{}
+			}
+			vs.SorryServer.Inhibit, err = p.boolArg(c)
+		case "real_server":
+			var rs model.RealServer
+			if rs, err = p.realServer(c); err == nil {
+				vs.RealServers = append(vs.RealServers, rs)
+			}
+		case "hashed":
+			p.warn(c, "hashed is not carried by the model; left out")
+		default:
+			p.ignored(c, "virtual_server "+strings.Join(args, " "))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if granularity != "" {
+		g, err := parseGranularity(granularity, vs.IsIPv6())
+		if err != nil {
+			return p.errf(granNode, "%v", err)
+		}
+		vs.PersistenceGranularity = g
+	}
+	p.cfg.VirtualServers = append(p.cfg.VirtualServers, vs)
+	return nil
+}
+
+// parseGranularity reads a netmask (IPv4) or prefix length.
+func parseGranularity(s string, v6 bool) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() || v6 {
+		return 0, fmt.Errorf("%q is neither a netmask nor a prefix length", s)
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	ones := bits.LeadingZeros32(^m)
+	if m<<ones != 0 {
+		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
+	}
+	return ones, nil
+}
+
+// method reads "NAT", "DR", "TUN [type ipip|gue|gre] [port N]".
+func (p *parser) method(c *node) (method, tunType string, tunPort int, err error) {
+	args := c.args()
+	if len(args) == 0 {
+		return "", "", 0, p.errf(c, "needs NAT, DR or TUN")
+	}
+	method = strings.ToLower(args[0])
+	if method != "nat" && method != "dr" && method != "tun" {
+		return "", "", 0, p.errf(c, "%q is not NAT, DR or TUN", args[0])
+	}
+	for i := 1; i < len(args); i++ {
+		switch {
+		case args[i] == "type" && i+1 < len(args):
+			tunType = strings.ToLower(args[i+1])
+			i++
+		case args[i] == "port" && i+1 < len(args):
+			if tunPort, err = strconv.Atoi(args[i+1]); err != nil {
+				return "", "", 0, p.errf(c, "tunnel port %q is not a number", args[i+1])
+			}
+			i++
+		case args[i] == "nocsum" || args[i] == "csum" || args[i] == "remcsum":
+			p.warn(c, "%s: the tunnel checksum option %q is not carried by the model; left out", c.key(), args[i])
+		default:
+			return "", "", 0, p.errf(c, "unexpected %q", args[i])
+		}
+	}
+	if tunType == "ipip" && tunPort == 0 {
+		tunType = "" // keepalived's default, as the model's
+	}
+	return method, tunType, tunPort, nil
+}
+
+func (p *parser) realServer(n *node) (model.RealServer, error) {
+	var rs model.RealServer
+	a, port, err := p.hostPort(n)
+	if err != nil {
+		return rs, err
+	}
+	rs.Address, rs.Port = a, port
+	checks := 0
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "weight":
+			var w int
+			if w, err = p.intArg(c); err == nil {
+				rs.Weight = &w
+			}
+		case "lvs_method", "lb_kind":
+			rs.ForwardingMethod, rs.TunnelType, rs.TunnelPort, err = p.method(c)
+		case "inhibit_on_failure":
+			var b bool
+			if b, err = p.boolArg(c); err == nil {
+				rs.InhibitOnFailure = &b
+			}
+		case "uthreshold":
+			rs.UpperThreshold, err = p.intArg(c)
+		case "lthreshold":
+			rs.LowerThreshold, err = p.intArg(c)
+		case "notify_up":
+			rs.NotifyUp, err = p.rest(c)
+		case "notify_down":
+			rs.NotifyDown, err = p.rest(c)
+		case "TCP_CHECK":
+			checks++
+			tc := &model.TCPCheck{}
+			err = p.checkBlock(c, &tc.CheckCommon, nil, nil)
+			rs.TCPCheck = tc
+		case "HTTP_GET", "SSL_GET":
+			checks++
+			hc := &model.HTTPCheck{}
+			err = p.checkBlock(c, &hc.CheckCommon, hc, nil)
+			if c.key() == "HTTP_GET" {
+				rs.HTTPGet = hc
+			} else {
+				rs.SSLGet = hc
+			}
+		case "MISC_CHECK":
+			checks++
+			mc := &model.MiscCheck{}
+			err = p.checkBlock(c, nil, nil, mc)
+			rs.MiscCheck = mc
+		case "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK":
+			err = p.material(c, "leave the real server without its health check")
+		default:
+			p.ignored(c, "real_server "+strings.Join(n.args(), " "))
+		}
+		if err != nil {
+			return rs, err
+		}
+		if checks > 1 {
+			return rs, p.material(c, "drop one of the real server's health checks (the model holds one checker per real server)")
+		}
+	}
+	return rs, nil
+}
+
+// checkBlock reads a checker's block into the parts given (nil: not this kind).
+func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck, mc *model.MiscCheck) error {
+	for _, c := range n.block {
+		var err error
+		key := c.key()
+		if cc != nil {
+			switch key {
+			case "connect_ip":
+				cc.ConnectIP, err = p.addr(c)
+				goto next
+			case "connect_port":
+				cc.ConnectPort, err = p.intArg(c)
+				goto next
+			case "bindto":
+				cc.BindTo, err = p.addr(c)
+				goto next
+			case "connect_timeout":
+				cc.ConnectTimeout, err = p.intArg(c)
+				goto next
+			case "retry", "nb_get_retry", "nb_sock_retry":
+				cc.Retry, err = p.intArg(c)
+				goto next
+			case "delay_before_retry":
+				cc.DelayBeforeRetry, err = p.intArg(c)
+				goto next
+			}
+		}
+		if hc != nil {
+			switch key {
+			case "url":
+				var u model.CheckURL
+				for _, k := range c.block {
+					var uerr error
+					switch k.key() {
+					case "path":
+						u.Path, uerr = p.one(k)
+					case "status_code":
+						u.StatusCode, uerr = p.one(k)
+					case "digest":
+						u.Digest, uerr = p.one(k)
+						u.Digest = strings.ToLower(u.Digest)
+					default:
+						p.ignored(k, "url")
+					}
+					if uerr != nil {
+						return uerr
+					}
+				}
+				hc.URLs = append(hc.URLs, u)
+				continue
+			case "virtualhost":
+				hc.VirtualHost, err = p.one(c)
+				goto next
+			}
+		}
+		if mc != nil {
+			switch key {
+			case "misc_path":
+				mc.Script, err = p.rest(c)
+				goto next
+			case "misc_timeout":
+				mc.Timeout, err = p.intArg(c)
+				goto next
+			case "misc_dynamic":
+				mc.Dynamic = true
+				goto next
+			case "user":
+				if len(c.args()) == 0 {
+					err = p.errf(c, "needs a user name")
+				} else {
+					mc.User = c.args()[0]
+					if len(c.args()) > 1 {
+						p.warn(c, "user: the group %q is not carried by the model; left out", c.args()[1])
+					}
+				}
+				goto next
+			}
+		}
+		p.ignored(c, n.key())
+	next:
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostPort reads "ADDR [PORT]" from a node's arguments.
+func (p *parser) hostPort(n *node) (netip.Addr, int, error) {
+	args := n.args()
+	if len(args) < 1 || len(args) > 2 {
+		return netip.Addr{}, 0, p.errf(n, "takes an address and an optional port")
+	}
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return netip.Addr{}, 0, p.errf(n, "%q is not an IP address", args[0])
+	}
+	port := 0
+	if len(args) == 2 {
+		if port, err = strconv.Atoi(args[1]); err != nil {
+			return netip.Addr{}, 0, p.errf(n, "port %q is not a number", args[1])
+		}
+	}
+	return a, port, nil
+}
+
+func (p *parser) one(n *node) (string, error) {
+	if len(n.args()) < 1 {
+		return "", p.errf(n, "needs a value")
+	}
+	if len(n.args()) > 1 {
+		p.warn(n, "%s: %q after the value is not carried by the model; left out", n.key(), strings.Join(n.args()[1:], " "))
+	}
+	return n.args()[0], nil
+}
+
+// rest is the rest of the line: a script with its arguments.
+func (p *parser) rest(n *node) (string, error) {
+	if len(n.args()) < 1 {
+		return "", p.errf(n, "needs a value")
+	}
+	return strings.Join(n.args(), " "), nil
+}
+
+func (p *parser) intArg(n *node) (int, error) {
+	s, err := p.one(n)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, p.errf(n, "%q is not a whole number", s)
+	}
+	return v, nil
+}
+
+// boolArg reads a flag that may take true/false (on/off, yes/no).
+func (p *parser) boolArg(n *node) (bool, error) {
+	if len(n.args()) == 0 {
+		return true, nil
+	}
+	switch strings.ToLower(n.args()[0]) {
+	case "true", "on", "yes", "1":
+		return true, nil
+	case "false", "off", "no", "0":
+		return false, nil
+	}
+	return false, p.errf(n, "%q is not true or false", n.args()[0])
+}
+
+func (p *parser) addr(n *node) (netip.Addr, error) {
+	s, err := p.one(n)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, p.errf(n, "%q is not an IP address", s)
+	}
+	return a, nil
+}
+
+// unusedScripts are the vrrp_script names no instance tracks, sorted.
+func (p *parser) unusedScripts() []string {
+	var out []string
+	for name, d := range p.scripts {
+		if !d.used {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
