@@ -128,8 +128,9 @@ type call struct {
 
 // batch is the writes waiting to be sent together.
 type batch struct {
-	put  []wire.Object
-	del  []wire.Key
+	put   []wire.Object
+	del   []wire.Key
+	adopt []wire.Key
 	done chan struct{}
 	resp *wire.Response
 	err  error
@@ -199,6 +200,17 @@ func (f *Fleet) Observe(ctx context.Context, cfg transport.Config) (*wire.Observ
 	return c.obs, c.err
 }
 
+// ObserveFresh is Observe without reuse of an earlier observation, for a
+// caller that waits for the host to change on its own (connections
+// draining); concurrent callers still share one agent call.
+func (f *Fleet) ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	h := f.host(cfg)
+	h.mu.Lock()
+	h.obs = nil
+	h.mu.Unlock()
+	return f.Observe(ctx, cfg)
+}
+
 func (c *call) wait(ctx context.Context) (*wire.Observed, error) {
 	select {
 	case <-c.done:
@@ -213,6 +225,13 @@ func (c *call) wait(ctx context.Context) (*wire.Observed, error) {
 // response (or error). The host's observation is replaced by the one the
 // apply returns.
 func (f *Fleet) Apply(ctx context.Context, cfg transport.Config, put []wire.Object, del []wire.Key) (*wire.Response, error) {
+	return f.ApplyAdopting(ctx, cfg, put, del, nil)
+}
+
+// ApplyAdopting is Apply for objects the user imported: the agent may take
+// over what already exists for the adopt keys (wire.Request.Adopt) instead
+// of refusing it as foreign. Adoptions join the batch like the objects.
+func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []wire.Object, del, adopt []wire.Key) (*wire.Response, error) {
 	h := f.host(cfg)
 	h.mu.Lock()
 	h.gen++
@@ -228,6 +247,7 @@ func (f *Fleet) Apply(ctx context.Context, cfg transport.Config, put []wire.Obje
 	}
 	b.put = append(b.put, put...)
 	b.del = append(b.del, del...)
+	b.adopt = append(b.adopt, adopt...)
 	h.mu.Unlock()
 
 	select {
@@ -258,7 +278,7 @@ func (f *Fleet) flushAfter(h *host, window time.Duration) {
 		// The batch outlives any one caller's context: it is cancelled only
 		// by the command timeout of the transport.
 		ctx := context.Background()
-		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del})
+		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt})
 
 		h.mu.Lock()
 		h.stats.Applies++

@@ -232,3 +232,44 @@ func TestHostsAreIndependent(t *testing.T) {
 		t.Fatalf("%d agent calls, want 3 (2 observes, 1 apply)", n)
 	}
 }
+
+func TestAdoptionsJoinTheBatch(t *testing.T) {
+	rec := &recorder{}
+	f := New(dialer{}, rec, Options{Window: 50 * time.Millisecond})
+	vs := wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if _, err := f.ApplyAdopting(context.Background(), dir1, []wire.Object{{Key: vs}}, nil, []wire.Key{vs}); err != nil {
+			t.Error(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := f.Apply(context.Background(), dir1, []wire.Object{{Key: wire.Key{Kind: wire.KindDirector, ID: "director"}}}, nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	wg.Wait()
+	reqs := rec.requests()
+	if len(reqs) != 1 || len(reqs[0].Put) != 2 || len(reqs[0].Adopt) != 1 || reqs[0].Adopt[0] != vs {
+		t.Fatalf("requests = %+v, want one apply of 2 objects adopting %s", reqs, vs)
+	}
+}
+
+func TestObserveFreshSkipsTheCache(t *testing.T) {
+	rec := &recorder{}
+	f := New(dialer{}, rec, Options{})
+	for range 2 {
+		if _, err := f.ObserveFresh(context.Background(), dir1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Observe(context.Background(), dir1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.requests()); n != 2 {
+		t.Fatalf("%d agent calls, want 2 (each fresh observation; the plain read reuses the last)", n)
+	}
+}
