@@ -131,9 +131,9 @@ type batch struct {
 	put   []wire.Object
 	del   []wire.Key
 	adopt []wire.Key
-	done chan struct{}
-	resp *wire.Response
-	err  error
+	done  chan struct{}
+	resp  *wire.Response
+	err   error
 }
 
 func (f *Fleet) host(cfg transport.Config) *host {
