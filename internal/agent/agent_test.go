@@ -130,6 +130,9 @@ func TestFailedReloadRestoresPreviousConfig(t *testing.T) {
 	if code != wire.ExitOK || !obs.Observed.Keepalived.Running || !obs.Observed.Keepalived.ConfigMatches {
 		t.Errorf("after the restore: exit %d, keepalived %+v (want running the stored objects' config)", code, obs.Observed.Keepalived)
 	}
+	if obs.Observed.AgentVersion != "test" {
+		t.Errorf("observation says agent version %q, want the agent's own %q", obs.Observed.AgentVersion, "test")
+	}
 }
 
 func TestForeignKeepalivedConfigIsRefused(t *testing.T) {

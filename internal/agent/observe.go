@@ -18,6 +18,8 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 		Kernel:   a.readTrim("/proc/sys/kernel/osrelease"),
 		Machine:  machine(),
 		Objects:  sortedObjects(objs),
+
+		AgentVersion: a.Version,
 	}
 	_, err := os.Stat(a.path("/proc/net/ip_vs"))
 	obs.IPVSAvailable = err == nil

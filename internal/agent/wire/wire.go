@@ -161,6 +161,9 @@ type Observed struct {
 	Hostname string `json:"hostname"`
 	Machine  string `json:"machine"` // uname -m
 	Kernel   string `json:"kernel"`
+	// AgentVersion is the version of the agent that observed, so that a
+	// read served from an observation can report it.
+	AgentVersion string `json:"agent_version,omitempty"`
 	// IPVSAvailable is false when the kernel has no IPVS.
 	IPVSAvailable bool `json:"ipvs_available"`
 	// Objects are the desired-state documents stored on the host.
