@@ -15,6 +15,7 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 		{"vmac", "vrrp_instance V {\n  use_vmac\n}\n", "k.conf:2: use_vmac:"},
 		{"two checkers", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n  HTTP_GET {\n  }\n }\n}\n", "k.conf:5: HTTP_GET: the model cannot carry it"},
 		{"dns check", "virtual_server 10.0.0.1 53 {\n real_server 10.0.0.2 53 {\n  DNS_CHECK {\n  }\n }\n}\n", "k.conf:3: DNS_CHECK:"},
+		{"status codes", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n    status_code 200 301\n   }\n  }\n }\n}\n", "k.conf:6: status_code: the model cannot carry it"},
 		{"reverse", "vrrp_instance V {\n track_interface {\n  eth1 weight 10 reverse\n }\n}\n", "k.conf:3: eth1:"},
 		{"unclosed", "vrrp_instance V {\n  interface eth0\n", "k.conf:1: vrrp_instance: block is not closed"},
 		{"stray brace", "}\n", "k.conf:1: unexpected `}`"},

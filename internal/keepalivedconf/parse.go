@@ -770,6 +770,10 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 					case "path":
 						u.Path, uerr = p.one(k)
 					case "status_code":
+						if len(k.args()) > 1 {
+							// Dropping codes would fail servers that answer with them.
+							return p.material(k, "fail real servers that answer with one of the other codes (the model holds one code or range per url)")
+						}
 						u.StatusCode, uerr = p.one(k)
 					case "digest":
 						u.Digest, uerr = p.one(k)

@@ -1,0 +1,696 @@
+package haproxycfg
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// sectionKeywords start a section wherever they begin a line (haproxy 2.6
+// and later additions).
+var sectionKeywords = []string{
+	"global", "defaults", "frontend", "backend", "listen", "peers", "resolvers",
+	"userlist", "mailers", "program", "http-errors", "ring", "cache",
+	"log-forward", "fcgi-app", "namespace_list", "crt-store", "traces", "acme",
+}
+
+// Parse reads an haproxy.cfg; name is the file name errors and warnings
+// give. The configuration is not validated: the caller decides what an
+// invalid one means (render.HAProxy and the agent validate it).
+func Parse(r io.Reader, name string) (*model.HAProxyConfig, []Warning, error) {
+	p := &parser{file: name, cfg: &model.HAProxyConfig{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	no := 0
+	for sc.Scan() {
+		no++
+		l, err := splitLine(sc.Text(), no, name)
+		if err != nil {
+			return nil, p.warns, err
+		}
+		if len(l.words) == 0 {
+			continue
+		}
+		if err := p.line(l); err != nil {
+			return nil, p.warns, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, p.warns, fmt.Errorf("%s: reading: %w", name, err)
+	}
+	p.finish()
+	return p.cfg, p.warns, nil
+}
+
+type sectionKind int
+
+const (
+	secNone sectionKind = iota
+	secGlobal
+	secDefaults
+	secFrontend
+	secBackend
+	secListen
+	secOther
+)
+
+type parser struct {
+	file  string
+	cfg   *model.HAProxyConfig
+	warns []Warning
+
+	sec      sectionKind
+	front    *model.HAProxyFrontend
+	back     *model.HAProxyBackend
+	listen   *model.HAProxyListen
+	defaults int // defaults sections seen
+}
+
+func (p *parser) warn(l *line, format string, a ...any) {
+	p.warns = append(p.warns, Warning{File: p.file, Line: l.no, Message: fmt.Sprintf(format, a...)})
+}
+
+func (p *parser) errf(l *line, format string, a ...any) error {
+	return &Error{File: p.file, Line: l.no, Keyword: l.key(), Message: fmt.Sprintf(format, a...)}
+}
+
+func (p *parser) line(l *line) error {
+	if strings.HasPrefix(l.key(), ".") {
+		return p.errf(l, "conditional blocks and directives (.if, .diag, ...) are not supported: the configuration would depend on haproxy's version and environment")
+	}
+	if slices.Contains(sectionKeywords, l.key()) {
+		return p.section(l)
+	}
+	switch p.sec {
+	case secNone:
+		return p.errf(l, "directive outside any section")
+	case secGlobal:
+		return p.global(l)
+	case secDefaults:
+		return p.defaultsLine(l)
+	case secFrontend:
+		return p.frontendLine(l)
+	case secBackend:
+		return p.backendLine(l, p.back)
+	case secListen:
+		return p.listenLine(l)
+	}
+	return nil // the lines of a section left out
+}
+
+func (p *parser) section(l *line) error {
+	p.finishSection()
+	name := ""
+	if len(l.words) > 1 {
+		name = l.words[1]
+	}
+	if len(l.words) > 2 && l.key() != "defaults" {
+		p.warn(l, "%s %s: %q after the name is not carried by the model; left out", l.key(), name, strings.Join(l.words[2:], " "))
+	}
+	switch l.key() {
+	case "global":
+		p.sec = secGlobal
+	case "defaults":
+		p.sec = secDefaults
+		p.defaults++
+		if len(l.words) > 1 {
+			p.warn(l, "defaults: the name and options of a defaults section (%s) are not carried by the model; read as the one defaults section", strings.Join(l.words[1:], " "))
+		}
+		if p.defaults > 1 {
+			p.warn(l, "a second defaults section: the model has one; its settings are merged into the first (a later value wins), which is how haproxy applies them to the sections after it only")
+		}
+	case "frontend", "backend", "listen":
+		if name == "" {
+			return p.errf(l, "needs a name")
+		}
+		switch l.key() {
+		case "frontend":
+			p.sec = secFrontend
+			p.front = &model.HAProxyFrontend{Name: name}
+		case "backend":
+			p.sec = secBackend
+			p.back = &model.HAProxyBackend{Name: name}
+		default:
+			p.sec = secListen
+			p.listen = &model.HAProxyListen{HAProxyBackend: model.HAProxyBackend{Name: name}}
+		}
+	default:
+		p.sec = secOther
+		p.warn(l, "section %s %s is not carried by the model; left out with every line in it", l.key(), name)
+	}
+	return nil
+}
+
+// finishSection stores the section being read.
+func (p *parser) finishSection() {
+	switch p.sec {
+	case secFrontend:
+		p.cfg.Frontends = append(p.cfg.Frontends, *p.front)
+	case secBackend:
+		finishCheck(p.back)
+		p.cfg.Backends = append(p.cfg.Backends, *p.back)
+	case secListen:
+		finishCheck(&p.listen.HAProxyBackend)
+		p.cfg.Listens = append(p.cfg.Listens, *p.listen)
+	}
+	p.front, p.back, p.listen = nil, nil, nil
+	p.sec = secNone
+}
+
+// finishCheck gives an httpchk without a request haproxy's default URI.
+func finishCheck(b *model.HAProxyBackend) {
+	if b.HTTPCheck != nil && b.HTTPCheck.Path == "" {
+		b.HTTPCheck.Path = "/"
+	}
+}
+
+func (p *parser) finish() { p.finishSection() }
+
+// option keeps l as one free directive line of the section.
+func (p *parser) option(l *line, opts *[]string) error {
+	if l.quoted {
+		return p.errf(l, "uses quotes or backslashes, which the model refuses in free directive lines (they could add directives); rewrite the line without them, or remove it, before importing")
+	}
+	if i := strings.IndexAny(l.text(), "{}`"); i >= 0 {
+		return p.errf(l, "contains %q, which the model refuses in free directive lines (anonymous ACLs in braces: name the ACL on an acl line instead); rewrite the line before importing", l.text()[i:i+1])
+	}
+	*opts = append(*opts, l.text())
+	return nil
+}
+
+func (p *parser) global(l *line) error {
+	g := &p.cfg.Global
+	args := l.words[1:]
+	var err error
+	switch l.key() {
+	case "maxconn":
+		g.Maxconn, err = p.intArg(l)
+	case "nbthread":
+		g.Nbthread, err = p.intArg(l)
+	case "user":
+		g.User, err = p.one(l)
+	case "group":
+		g.Group, err = p.one(l)
+	case "chroot":
+		g.Chroot, err = p.one(l)
+	case "log":
+		if lg, ok := logTarget(args); ok {
+			g.Logs = append(g.Logs, lg)
+			return nil
+		}
+		return p.option(l, &g.Options)
+	case "stats":
+		if len(args) >= 2 && args[0] == "socket" && strings.HasPrefix(args[1], "/") && g.StatsSocket == "" {
+			g.StatsSocket = args[1]
+			var dropped []string
+			for i := 2; i < len(args); i++ {
+				switch args[i] {
+				case "mode", "level", "expose-fd":
+					if i+1 < len(args) {
+						if v := args[i] + " " + args[i+1]; v != "mode 660" && v != "level admin" && v != "expose-fd listeners" {
+							dropped = append(dropped, v)
+						}
+						i++
+					}
+				default:
+					dropped = append(dropped, args[i])
+				}
+			}
+			if len(dropped) > 0 {
+				p.warn(l, "stats socket %s: %q is not carried by the model; the socket is rendered with mode 660 level admin expose-fd listeners", args[1], strings.Join(dropped, " "))
+			}
+			return nil
+		}
+		return p.option(l, &g.Options)
+	default:
+		return p.option(l, &g.Options)
+	}
+	return err
+}
+
+// logTarget reads "ADDRESS FACILITY [LEVEL]" (the form the model holds).
+func logTarget(args []string) (model.HAProxyLog, bool) {
+	if len(args) < 2 || len(args) > 3 || !slices.Contains(model.HAProxyLogFacilities, args[1]) {
+		return model.HAProxyLog{}, false
+	}
+	lg := model.HAProxyLog{Address: args[0], Facility: args[1]}
+	if len(args) == 3 {
+		if !slices.Contains(model.HAProxyLogLevels, args[2]) {
+			return model.HAProxyLog{}, false
+		}
+		lg.Level = args[2]
+	}
+	return lg, true
+}
+
+func (p *parser) defaultsLine(l *line) error {
+	d := &p.cfg.Defaults
+	args := l.words[1:]
+	var err error
+	switch l.key() {
+	case "mode":
+		d.Mode, err = p.one(l)
+	case "maxconn":
+		d.Maxconn, err = p.intArg(l)
+	case "retries":
+		d.Retries, err = p.intArg(l)
+	case "timeout":
+		ok, terr := p.timeout(l, &d.Timeouts)
+		if terr != nil {
+			return terr
+		}
+		if !ok {
+			p.warn(l, "defaults: \"timeout %s\" is not carried by the model; left out", strings.Join(args, " "))
+		}
+	case "log":
+		if len(args) == 1 && args[0] == "global" {
+			d.LogGlobal = true
+		} else {
+			p.warn(l, "defaults: log targets other than \"log global\" are not carried by the model; left out")
+		}
+	case "option":
+		switch {
+		case len(args) == 0:
+			return p.errf(l, "needs an option name")
+		case len(args) == 1 && args[0] == "redispatch":
+			d.Redispatch = true
+		case l.quoted:
+			p.warn(l, "defaults: option with quotes or backslashes is not carried by the model; left out")
+		default:
+			d.Options = append(d.Options, strings.Join(args, " "))
+		}
+	default:
+		p.warn(l, "defaults: %q is not carried by the model (its defaults hold mode, maxconn, retries, timeouts, log global and options); left out", l.text())
+	}
+	return err
+}
+
+func (p *parser) frontendLine(l *line) error {
+	f := p.front
+	args := l.words[1:]
+	var err error
+	switch l.key() {
+	case "bind":
+		var bs []model.HAProxyBind
+		if bs, err = p.bind(l); err == nil {
+			f.Binds = append(f.Binds, bs...)
+		}
+	case "mode":
+		f.Mode, err = p.one(l)
+	case "maxconn":
+		f.Maxconn, err = p.intArg(l)
+	case "default_backend":
+		f.DefaultBackend, err = p.one(l)
+	case "acl":
+		if len(args) < 2 || l.quoted {
+			return p.option(l, &f.Options)
+		}
+		f.ACLs = append(f.ACLs, model.HAProxyACL{Name: args[0], Criterion: strings.Join(args[1:], " ")})
+	case "use_backend":
+		if len(args) >= 3 && (args[1] == "if" || args[1] == "unless") && !l.quoted {
+			f.UseBackends = append(f.UseBackends, model.HAProxyUseBackend{Backend: args[0], Cond: args[1], Condition: strings.Join(args[2:], " ")})
+			return nil
+		}
+		return p.option(l, &f.Options)
+	case "timeout":
+		ok, terr := p.timeout(l, &f.Timeouts)
+		if terr != nil || ok {
+			return terr
+		}
+		return p.option(l, &f.Options)
+	default:
+		return p.option(l, &f.Options)
+	}
+	return err
+}
+
+func (p *parser) listenLine(l *line) error {
+	switch l.key() {
+	case "bind":
+		bs, err := p.bind(l)
+		p.listen.Binds = append(p.listen.Binds, bs...)
+		return err
+	case "maxconn":
+		var err error
+		p.listen.Maxconn, err = p.intArg(l)
+		return err
+	}
+	return p.backendLine(l, &p.listen.HAProxyBackend)
+}
+
+func (p *parser) backendLine(l *line, b *model.HAProxyBackend) error {
+	args := l.words[1:]
+	var err error
+	switch l.key() {
+	case "mode":
+		b.Mode, err = p.one(l)
+	case "balance":
+		if len(args) == 1 && !strings.Contains(args[0], "(") && slices.Contains(model.HAProxyBalances, args[0]) && args[0] != "hdr" && args[0] != "url_param" {
+			b.Balance = args[0]
+			return nil
+		}
+		if len(args) == 2 && args[0] == "url_param" {
+			b.Balance, b.BalanceArg = "url_param", args[1]
+			return nil
+		}
+		if len(args) == 1 && strings.HasPrefix(args[0], "hdr(") && strings.HasSuffix(args[0], ")") {
+			b.Balance, b.BalanceArg = "hdr", args[0][4:len(args[0])-1]
+			return nil
+		}
+		return p.option(l, &b.Options)
+	case "server":
+		var s model.HAProxyServer
+		if s, err = p.server(l); err == nil {
+			b.Servers = append(b.Servers, s)
+		}
+	case "option":
+		if len(args) >= 1 && args[0] == "httpchk" && b.HTTPCheck == nil {
+			return p.httpchk(l, b)
+		}
+		return p.option(l, &b.Options)
+	case "http-check":
+		if b.HTTPCheck != nil && p.httpCheckLine(l, b.HTTPCheck) {
+			return nil
+		}
+		return p.option(l, &b.Options)
+	case "timeout":
+		ok, terr := p.timeout(l, &b.Timeouts)
+		if terr != nil || ok {
+			return terr
+		}
+		return p.option(l, &b.Options)
+	default:
+		return p.option(l, &b.Options)
+	}
+	return err
+}
+
+// httpchk reads "option httpchk [[METHOD] URI [VERSION]]".
+func (p *parser) httpchk(l *line, b *model.HAProxyBackend) error {
+	args := l.words[2:]
+	h := &model.HAProxyHTTPCheck{}
+	switch len(args) {
+	case 0:
+	case 1:
+		h.Path = args[0]
+	case 2, 3:
+		h.Method, h.Path = args[0], args[1]
+		if len(args) == 3 {
+			ver, rest, _ := strings.Cut(args[2], "\r\n")
+			if ver != "HTTP/1.0" && ver != "HTTP/1.1" {
+				return p.errf(l, "httpchk version %q is not HTTP/1.0 or HTTP/1.1", ver)
+			}
+			for _, hdr := range strings.Split(rest, "\r\n") {
+				if hdr == "" {
+					continue
+				}
+				name, val, _ := strings.Cut(hdr, ":")
+				if strings.EqualFold(strings.TrimSpace(name), "host") {
+					h.Host = strings.TrimSpace(val)
+				} else {
+					p.warn(l, "option httpchk: the header %q is not carried by the model; left out", strings.TrimSpace(hdr))
+				}
+			}
+		}
+	default:
+		return p.errf(l, "option httpchk takes at most a method, a URI and a version")
+	}
+	b.HTTPCheck = h
+	return nil
+}
+
+var statusRE = regexp.MustCompile(`^[1-5][0-9][0-9](-[1-5][0-9][0-9])?$`)
+
+// httpCheckLine reads "http-check send ..." and "http-check expect status
+// X" into h; false when the line says more than the model holds.
+func (p *parser) httpCheckLine(l *line, h *model.HAProxyHTTPCheck) bool {
+	args := l.words[1:]
+	if l.quoted || len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "send":
+		var meth, uri, ver, host string
+		for i := 1; i < len(args); i++ {
+			if i+1 >= len(args) {
+				return false
+			}
+			switch args[i] {
+			case "meth":
+				meth = args[i+1]
+			case "uri":
+				uri = args[i+1]
+			case "ver":
+				ver = args[i+1]
+			case "hdr":
+				if i+2 >= len(args) || !strings.EqualFold(args[i+1], "host") {
+					return false
+				}
+				host = args[i+2]
+				i++
+			default:
+				return false
+			}
+			i++
+		}
+		if ver != "" && ver != "HTTP/1.1" && ver != "HTTP/1.0" {
+			return false
+		}
+		if ver == "HTTP/1.1" && host == "" {
+			p.warn(l, "http-check send: HTTP/1.1 without a Host header is rendered as HTTP/1.0 (the model sends HTTP/1.1 only with a host)")
+		}
+		h.Method, h.Path, h.Host = meth, uri, host
+		return true
+	case "expect":
+		if len(args) == 3 && args[1] == "status" && statusRE.MatchString(args[2]) && h.ExpectStatus == "" {
+			h.ExpectStatus = args[2]
+			return true
+		}
+	}
+	return false
+}
+
+// timeout reads "timeout NAME VALUE" into t; false for a timeout the model
+// has no field for.
+func (p *parser) timeout(l *line, t *model.HAProxyTimeouts) (bool, error) {
+	args := l.words[1:]
+	if len(args) != 2 {
+		return false, nil
+	}
+	fields := map[string]*int{
+		"connect": &t.Connect, "client": &t.Client, "server": &t.Server, "queue": &t.Queue,
+		"http-request": &t.HTTPRequest, "http-keep-alive": &t.HTTPKeepAlive, "check": &t.Check,
+		"tunnel": &t.Tunnel, "client-fin": &t.ClientFin, "server-fin": &t.ServerFin,
+	}
+	f, ok := fields[args[0]]
+	if !ok {
+		return false, nil
+	}
+	ms, err := millis(args[1])
+	if err != nil {
+		return false, p.errf(l, "%v", err)
+	}
+	*f = ms
+	return true, nil
+}
+
+// millis reads an haproxy time (default unit ms; us, ms, s, m, h, d).
+func millis(s string) (int, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("%q is not a time", s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time: %w", s, err)
+	}
+	mult := map[string]int64{"": 1, "ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+	unit := s[i:]
+	if unit == "us" {
+		if n%1000 != 0 {
+			return 0, fmt.Errorf("%q is not a whole number of milliseconds, which the model holds", s)
+		}
+		return int(n / 1000), nil
+	}
+	m, ok := mult[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q has an unknown time unit", s)
+	}
+	if n*m > 2147483647 {
+		return 0, fmt.Errorf("%q is longer than haproxy accepts", s)
+	}
+	return int(n * m), nil
+}
+
+// bind reads "bind ADDR:PORT[,ADDR:PORT...] [options]".
+func (p *parser) bind(l *line) ([]model.HAProxyBind, error) {
+	args := l.words[1:]
+	if len(args) == 0 {
+		return nil, p.errf(l, "needs an address and port")
+	}
+	if l.quoted {
+		return nil, p.errf(l, "uses quotes or backslashes, which the model refuses in bind options; rewrite the line without them before importing")
+	}
+	opts := strings.Join(args[1:], " ")
+	var out []model.HAProxyBind
+	for _, a := range strings.Split(args[0], ",") {
+		addr, port, err := parseAddrPort(a, true)
+		if err != nil {
+			return nil, p.errf(l, "%v", err)
+		}
+		out = append(out, model.HAProxyBind{Address: addr, Port: port, Options: opts})
+	}
+	return out, nil
+}
+
+// parseAddrPort reads ADDR:PORT as haproxy writes it ([v6]:port, v6:port
+// with the port after the last colon, :port or *:port for every address
+// when anyAddr is true).
+func parseAddrPort(s string, anyAddr bool) (netip.Addr, int, error) {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "ipv4@"), "ipv6@")
+	if strings.Contains(s, "@") || strings.HasPrefix(s, "/") {
+		return netip.Addr{}, 0, fmt.Errorf("%q is not an IP address and port; the model holds those only", s)
+	}
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return netip.Addr{}, 0, fmt.Errorf("%q has no port; the model needs one", s)
+	}
+	host, portStr := s[:i], s[i+1:]
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return netip.Addr{}, 0, fmt.Errorf("%q: port %q is not a single port from 1 to 65535 (ranges and offsets are not carried by the model)", s, portStr)
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" || host == "*" {
+		if !anyAddr {
+			return netip.Addr{}, 0, fmt.Errorf("%q has no address", s)
+		}
+		return netip.Addr{}, port, nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, 0, fmt.Errorf("%q: %q is not an IP address (the model holds addresses, not host names)", s, host)
+	}
+	return a, port, nil
+}
+
+// serverArgs are the server keywords that take one argument, so that the
+// argument stays with its keyword in Options.
+var serverArgs = map[string]bool{
+	"addr": true, "agent-addr": true, "agent-inter": true, "agent-port": true, "agent-send": true,
+	"alpn": true, "ca-file": true, "check-alpn": true, "check-proto": true, "check-sni": true,
+	"ciphers": true, "ciphersuites": true, "cookie": true, "crl-file": true, "crt": true,
+	"downinter": true, "error-limit": true, "fastinter": true, "id": true, "init-addr": true,
+	"log-proto": true, "max-reuse": true, "maxqueue": true, "minconn": true, "namespace": true,
+	"npn": true, "observe": true, "on-error": true, "on-marked-down": true, "on-marked-up": true,
+	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true, "port": true,
+	"proto": true, "redir": true, "resolve-net": true, "resolve-opts": true, "resolve-prefer": true,
+	"resolvers": true, "send-proxy-v2-options": true, "shard": true, "slowstart": true, "sni": true,
+	"source": true, "ssl-max-ver": true, "ssl-min-ver": true, "tcp-ut": true, "track": true,
+	"verify": true, "verifyhost": true, "ws": true, "curves": true, "sigalgs": true,
+	"client-sigalgs": true, "usesrc": true, "interface": true, "set-proxy-v2-tlv-fmt": true,
+}
+
+// server reads "server NAME ADDR:PORT [params]".
+func (p *parser) server(l *line) (model.HAProxyServer, error) {
+	args := l.words[1:]
+	var s model.HAProxyServer
+	if len(args) < 2 {
+		return s, p.errf(l, "needs a name and an address with port")
+	}
+	if l.quoted {
+		return s, p.errf(l, "uses quotes or backslashes, which the model refuses in server options; rewrite the line without them before importing")
+	}
+	s.Name = args[0]
+	a, port, err := parseAddrPort(args[1], false)
+	if err != nil {
+		return s, p.errf(l, "server %s: %v", s.Name, err)
+	}
+	s.Address, s.Port = a, port
+	var opts []string
+	num := func(i int, dst *int, ms bool) error {
+		if i+1 >= len(args) {
+			return p.errf(l, "server %s: %s needs a value", s.Name, args[i])
+		}
+		var v int
+		var err error
+		if ms {
+			v, err = millis(args[i+1])
+		} else {
+			v, err = strconv.Atoi(args[i+1])
+		}
+		if err != nil {
+			return p.errf(l, "server %s: %s %q is not a number", s.Name, args[i], args[i+1])
+		}
+		*dst = v
+		return nil
+	}
+	for i := 2; i < len(args); i++ {
+		var err error
+		switch args[i] {
+		case "check":
+			s.Check = true
+			continue
+		case "backup":
+			s.Backup = true
+			continue
+		case "inter":
+			err = num(i, &s.Inter, true)
+		case "fall":
+			err = num(i, &s.Fall, false)
+		case "rise":
+			err = num(i, &s.Rise, false)
+		case "maxconn":
+			err = num(i, &s.Maxconn, false)
+		case "weight":
+			var w int
+			err = num(i, &w, false)
+			s.Weight = &w
+		default:
+			opts = append(opts, args[i])
+			if serverArgs[args[i]] && i+1 < len(args) {
+				opts = append(opts, args[i+1])
+				i++
+			}
+			continue
+		}
+		if err != nil {
+			return s, err
+		}
+		i++
+	}
+	s.Options = strings.Join(opts, " ")
+	return s, nil
+}
+
+func (p *parser) one(l *line) (string, error) {
+	if len(l.words) < 2 {
+		return "", p.errf(l, "needs a value")
+	}
+	if len(l.words) > 2 {
+		p.warn(l, "%s: %q after the value is not carried by the model; left out", l.key(), strings.Join(l.words[2:], " "))
+	}
+	return l.words[1], nil
+}
+
+func (p *parser) intArg(l *line) (int, error) {
+	s, err := p.one(l)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, p.errf(l, "%q is not a whole number", s)
+	}
+	return v, nil
+}

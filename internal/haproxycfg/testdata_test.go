@@ -1,0 +1,163 @@
+package haproxycfg
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/render"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+var addr = netip.MustParseAddr
+
+// TestDebianDefaultWithSites reads Debian's haproxy.cfg with sites added
+// by hand in the usual styles (tabs, time units, comma binds, the old
+// httpchk request line, a listen, a userlist).
+func TestDebianDefaultWithSites(t *testing.T) {
+	const file = "testdata/debian-default.cfg"
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, warns, err := Parse(f, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.HAProxyConfig{
+		Global: model.HAProxyGlobal{
+			Logs:        []model.HAProxyLog{{Address: "/dev/log", Facility: "local0"}, {Address: "/dev/log", Facility: "local1", Level: "notice"}},
+			Chroot:      "/var/lib/haproxy",
+			StatsSocket: "/run/haproxy/admin.sock",
+			User:        "haproxy", Group: "haproxy",
+			Options: []string{
+				"stats timeout 30s", "daemon", "ca-base /etc/ssl/certs", "crt-base /etc/ssl/private",
+				"ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384",
+				"ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+				"ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets",
+			},
+		},
+		Defaults: model.HAProxyDefaults{
+			LogGlobal: true, Mode: "http", Options: []string{"httplog", "dontlognull"},
+			Timeouts: model.HAProxyTimeouts{Connect: 5000, Client: 50000, Server: 50000},
+		},
+		Frontends: []model.HAProxyFrontend{{
+			Name: "www",
+			Binds: []model.HAProxyBind{
+				{Port: 80},
+				{Address: addr("192.0.2.10"), Port: 443, Options: "ssl crt /etc/haproxy/site.pem alpn h2,http/1.1"},
+				{Address: addr("2001:db8::10"), Port: 443, Options: "ssl crt /etc/haproxy/site.pem alpn h2,http/1.1"},
+			},
+			Maxconn:        4000,
+			Timeouts:       model.HAProxyTimeouts{Client: 30000},
+			ACLs:           []model.HAProxyACL{{Name: "is_api", Criterion: "path_beg /api"}},
+			UseBackends:    []model.HAProxyUseBackend{{Backend: "api", Cond: "if", Condition: "is_api"}},
+			DefaultBackend: "web",
+		}},
+		Backends: []model.HAProxyBackend{
+			{
+				Name: "web", Balance: "roundrobin",
+				HTTPCheck: &model.HAProxyHTTPCheck{Method: "HEAD", Path: "/health", Host: "www.example.com", ExpectStatus: "200"},
+				Options:   []string{"default-server inter 3s fall 3 rise 2"},
+				Servers: []model.HAProxyServer{
+					{Name: "web1", Address: addr("10.0.0.11"), Port: 8080, Check: true, Inter: 2000, Weight: ptr(10), Maxconn: 200, Options: "cookie w1"},
+					{Name: "web2", Address: addr("10.0.0.12"), Port: 8080, Check: true, Backup: true, Options: "send-proxy"},
+				},
+			},
+			{
+				Name: "api", Mode: "http", Balance: "hdr", BalanceArg: "X-Tenant",
+				Timeouts: model.HAProxyTimeouts{Server: 60000},
+				Servers:  []model.HAProxyServer{{Name: "api1", Address: addr("10.0.0.21"), Port: 9000, Check: true}},
+			},
+		},
+		Listens: []model.HAProxyListen{{
+			HAProxyBackend: model.HAProxyBackend{Name: "stats", Options: []string{"stats enable", "stats uri /stats"}},
+			Binds:          []model.HAProxyBind{{Address: addr("127.0.0.1"), Port: 8404}},
+		}},
+	}
+	if !reflect.DeepEqual(*got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("model differs:\n%s", diff(string(w), string(g)))
+	}
+	var lines []int
+	for _, w := range warns {
+		lines = append(lines, w.Line)
+	}
+	// The seven errorfile lines of defaults, and the userlist section.
+	if wantLines := []int{28, 29, 30, 31, 32, 33, 34, 64}; !reflect.DeepEqual(lines, wantLines) {
+		t.Errorf("warnings at lines %v, want %v: %v", lines, wantLines, warns)
+	}
+	// It renders, and the rendering reads back as the same configuration.
+	text, err := render.HAProxy(got)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	again, warns, err := Parse(strings.NewReader(text), "rendered")
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("parsing the rendering: %v %v", err, warns)
+	}
+	if !Equivalent(got, again) {
+		g, _ := json.MarshalIndent(again, "", " ")
+		w, _ := json.MarshalIndent(got, "", " ")
+		t.Errorf("rendering reads back differently:\n%s", diff(string(w), string(g)))
+	}
+}
+
+func TestErrorsNameFileLine(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"outside", "maxconn 10\n", "h.cfg:1: maxconn: directive outside any section"},
+		{"conditional", "global\n.if defined(X)\n", "h.cfg:2: .if: conditional blocks"},
+		{"env", "global\n  chroot \"${ROOT}\"\n", "h.cfg:2: environment variables"},
+		{"hostname", "backend b\n  server s1 app.example.com:80 check\n", "h.cfg:2: server: server s1: \"app.example.com:80\": \"app.example.com\" is not an IP address"},
+		{"no port", "backend b\n  server s1 10.0.0.1\n", "h.cfg:2: server: server s1: \"10.0.0.1\" has no port"},
+		{"port range", "frontend f\n  bind :8000-8010\n", "h.cfg:2: bind: \":8000-8010\": port \"8000-8010\""},
+		{"unix bind", "frontend f\n  bind unix@/run/x.sock\n", "h.cfg:2: bind: \"unix@/run/x.sock\" is not an IP address"},
+		{"anonymous acl", "frontend f\n  http-request deny if { src 10.0.0.1 }\n", "h.cfg:2: http-request: contains \"{\""},
+		{"quoted option", "backend b\n  http-request set-header X-A \"a b\"\n", "h.cfg:2: http-request: uses quotes"},
+		{"bad time", "defaults\n  timeout client 5x\n", "h.cfg:2: timeout: \"5x\" has an unknown time unit"},
+		{"escaped", "frontend f\n  acl a hdr(host) -i a\\#b\n", "h.cfg:2: acl: uses quotes or backslashes"},
+		{"quote", "global\n  log \"/dev/log local0\n", "h.cfg:2: unterminated double quote"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse(strings.NewReader(tc.src), "h.cfg")
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one starting %q", err, tc.want)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Line == 0 {
+				t.Errorf("error %#v is not an *Error with a line", err)
+			}
+		})
+	}
+}
+
+func TestCommentsAndEscapes(t *testing.T) {
+	src := "global # the global section\n  maxconn 100 # at most\n  stats socket /run/h.sock mode 600 level admin\n" +
+		"frontend f\n  bind :80 # all\n  acl a hdr(host) -i a#b\n  default_backend b\n" +
+		"backend b\n  server s 10.0.0.1:80 check inter 1500ms fall 2\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "h.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global.Maxconn != 100 || cfg.Global.StatsSocket != "/run/h.sock" {
+		t.Errorf("global %+v", cfg.Global)
+	}
+	if len(warns) != 1 || warns[0].Line != 3 || !strings.Contains(warns[0].Message, "mode 600") {
+		t.Errorf("warnings %v, want one at line 3 about the socket's mode", warns)
+	}
+	if s := cfg.Backends[0].Servers[0]; s.Inter != 1500 || s.Fall != 2 || !s.Check {
+		t.Errorf("server %+v", s)
+	}
+	// An unescaped # starts a comment, even inside a word.
+	if acls := cfg.Frontends[0].ACLs; len(acls) != 1 || acls[0].Criterion != "hdr(host) -i a" {
+		t.Errorf("acls %+v", acls)
+	}
+}
