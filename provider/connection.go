@@ -25,7 +25,7 @@ import (
 
 // How the provider reaches hosts: the SSH settings are written once
 // (sshFields) and emitted into the provider block (defaults for every
-// host), its bastion block, and the `connection` attribute of every
+// host), its bastion block, and the `ssh` block of every
 // resource (per-host overrides). A resource's connection is the provider's
 // defaults overlaid with what the connection sets.
 
@@ -104,7 +104,7 @@ type sshModel struct {
 	MaxSessions           types.Int64  `tfsdk:"max_sessions"`
 }
 
-// connectionModel is a resource's `connection` attribute: the host and its
+// connectionModel is a resource's `ssh` block: the host and its
 // overrides of the provider's SSH defaults.
 type connectionModel struct {
 	Host types.String `tfsdk:"host"`
@@ -177,7 +177,13 @@ func providerSSHAttributes(withEnv bool) map[string]pschema.Attribute {
 	return out
 }
 
-// connectionBlock is the `connection` block every host-bound resource
+// connectionBlockName is the name of the connection block in resources:
+// `connection` is a root name Terraform reserves for provisioners (the
+// framework refuses a resource schema that uses it), so resources say
+// `ssh { host = ... }`. Data sources may keep `connection`.
+const connectionBlockName = "ssh"
+
+// connectionBlock is the `ssh` block every host-bound resource
 // carries. Its `host` is required, which makes the block required too.
 // Changing the host replaces the resource; the other settings only say how
 // to reach it and change nothing on the host, so they update in place.
@@ -363,7 +369,7 @@ func (c *client) hostConfig(conn connectionModel) (transport.Config, diag.Diagno
 		diags.Append(c.defaultsErr...)
 		return cfg, diags
 	}
-	at := path.Root("connection")
+	at := path.Root(connectionBlockName)
 	if conn.Host.IsUnknown() || conn.Host.IsNull() || conn.Host.ValueString() == "" {
 		diags.AddAttributeError(at.AtName("host"), summaryProviderConfig, "The host to connect to must be known.")
 		return cfg, diags
