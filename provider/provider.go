@@ -130,7 +130,10 @@ func (p *lvsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 
 // Resources lists the provider's managed resources.
 func (p *lvsProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewHAProxyFrontendResource,
+		NewHAProxyResource,
+	}
 }
 
 // DataSources lists the provider's data sources.
@@ -138,5 +141,7 @@ func (p *lvsProvider) DataSources(context.Context) []func() datasource.DataSourc
 	return []func() datasource.DataSource{
 		NewKeepalivedConfigDataSource,
 		NewHAProxyConfigDataSource,
+		NewDirectorStatusDataSource,
+		NewVRRPMastersDataSource,
 	}
 }

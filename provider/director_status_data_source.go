@@ -1,0 +1,339 @@
+package provider
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+var _ datasource.DataSourceWithConfigure = (*directorStatusDataSource)(nil)
+
+// NewDirectorStatusDataSource returns the lvs_director_status data source.
+func NewDirectorStatusDataSource() datasource.DataSource {
+	return &directorStatusDataSource{}
+}
+
+// directorStatusDataSource reports a host's live state: VRRP states, the
+// IPVS table with its counters, real-server and haproxy server health,
+// the daemons. Status lives here, not in resources, so that it never makes
+// a plan noisy.
+type directorStatusDataSource struct {
+	client *client
+}
+
+// Health of a destination, as directorStatus reports it.
+const (
+	healthUp      = "up"      // in the kernel table with a weight
+	healthDown    = "down"    // declared here, but its health check took it out (removed, or weight 0 by inhibit_on_failure)
+	healthDrained = "drained" // weight 0 as configured
+)
+
+var healthValues = []string{healthUp, healthDown, healthDrained}
+
+type directorStatusModel struct {
+	Connection        *connectionModel    `tfsdk:"ssh"`
+	Hostname          types.String        `tfsdk:"hostname"`
+	Kernel            types.String        `tfsdk:"kernel"`
+	AgentVersion      types.String        `tfsdk:"agent_version"`
+	IPVSAvailable     types.Bool          `tfsdk:"ipvs_available"`
+	KeepalivedRunning types.Bool          `tfsdk:"keepalived_running"`
+	KeepalivedInSync  types.Bool          `tfsdk:"keepalived_in_sync"`
+	HAProxyRunning    types.Bool          `tfsdk:"haproxy_running"`
+	HAProxyInSync     types.Bool          `tfsdk:"haproxy_in_sync"`
+	VRRP              map[string]string   `tfsdk:"vrrp"`
+	HAProxyServers    map[string]string   `tfsdk:"haproxy_servers"`
+	IPVS              []ipvsServiceStatus `tfsdk:"ipvs"`
+	Objects           []types.String      `tfsdk:"objects"`
+}
+
+type ipvsServiceStatus struct {
+	Key          types.String        `tfsdk:"key"`
+	Protocol     types.String        `tfsdk:"protocol"`
+	Address      types.String        `tfsdk:"address"`
+	Port         types.Int64         `tfsdk:"port"`
+	Fwmark       types.Int64         `tfsdk:"fwmark"`
+	Scheduler    types.String        `tfsdk:"scheduler"`
+	Ours         types.Bool          `tfsdk:"ours"`
+	Destinations []destinationStatus `tfsdk:"destination"`
+}
+
+type destinationStatus struct {
+	Address       types.String `tfsdk:"address"`
+	Port          types.Int64  `tfsdk:"port"`
+	Weight        types.Int64  `tfsdk:"weight"`
+	ActiveConns   types.Int64  `tfsdk:"active_conns"`
+	InactiveConns types.Int64  `tfsdk:"inactive_conns"`
+	PersistConns  types.Int64  `tfsdk:"persist_conns"`
+	Health        types.String `tfsdk:"health"`
+}
+
+// Metadata names the data source.
+func (d *directorStatusDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_director_status"
+}
+
+// Schema is the connection plus the computed status.
+func (d *directorStatusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	computedString := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	computedInt := func(desc string) schema.Int64Attribute {
+		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
+	}
+	computedBool := func(desc string) schema.BoolAttribute {
+		return schema.BoolAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Live status of a director (or any host the provider manages), read by the host's agent " +
+			"in one observation: VRRP state per instance, the kernel's IPVS table with connection counters and " +
+			"real-server health, haproxy server states, and whether keepalived and haproxy run the configuration " +
+			"the provider stored. Status lives here rather than in the resources, so a real server that fails " +
+			"its health check never shows as a change in a plan.\n\n" +
+			"An unreachable host is an error. To watch for split brain across directors, see `lvs_vrrp_masters`.",
+		Attributes: map[string]schema.Attribute{
+			"hostname":           computedString("The host's own name (`/proc/sys/kernel/hostname`)."),
+			"kernel":             computedString("The host's kernel release."),
+			"agent_version":      computedString("Version of the lvs-agent that answered."),
+			"ipvs_available":     computedBool("Whether the kernel has IPVS (`/proc/net/ip_vs` exists)."),
+			"keepalived_running": computedBool("Whether keepalived runs."),
+			"keepalived_in_sync": computedBool("Whether keepalived runs the `keepalived.conf` this host's stored " +
+				"objects render to (`false` after a hand edit, or when it is stopped)."),
+			"haproxy_running": computedBool("Whether haproxy runs."),
+			"haproxy_in_sync": computedBool("Whether haproxy runs the `haproxy.cfg` this host's stored objects " +
+				"render to (`false` after a hand edit, or when it is stopped)."),
+			"vrrp": schema.MapAttribute{
+				Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "VRRP state per instance name, as keepalived reports it: `MASTER`, `BACKUP` or " +
+					"`FAULT`. Empty when keepalived does not run.",
+			},
+			"haproxy_servers": schema.MapAttribute{
+				Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "State of each haproxy server, keyed `BACKEND/SERVER`, as haproxy's admin socket " +
+					"reports it (`UP`, `DOWN`, `MAINT`, `no check`, ...). Empty when haproxy does not run.",
+			},
+			"objects": schema.ListAttribute{
+				Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The objects the provider stored on the host, as `KIND ID` " +
+					"(`haproxy_frontend web`, `virtual_server tcp/10.0.0.10:80`).",
+			},
+			"ipvs": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "The kernel's IPVS table, ours and foreign. Empty when the kernel has no IPVS.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key":       computedString("The service's key, as virtual server IDs spell it: `tcp/10.0.0.10:80`, `fwmark/7`."),
+					"protocol":  computedString("`tcp`, `udp` or `sctp`; null for a fwmark service."),
+					"address":   computedString("Virtual address; null for a fwmark service."),
+					"port":      computedInt("Virtual port; null for a fwmark service."),
+					"fwmark":    computedInt("Firewall mark; null for an address service."),
+					"scheduler": computedString("Scheduler, such as `wlc`."),
+					"ours":      computedBool("Whether an object the provider stored on this host declares the service."),
+					"destination": schema.ListNestedAttribute{
+						Computed: true,
+						MarkdownDescription: "Real servers: those in the kernel table, and those declared here that " +
+							"a health check took out of it.",
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"address":        computedString("Address of the real server."),
+							"port":           computedInt("Port of the real server."),
+							"weight":         computedInt("Weight in the kernel table (`0` when not in it)."),
+							"active_conns":   computedInt("Active connections."),
+							"inactive_conns": computedInt("Inactive connections."),
+							"persist_conns":  computedInt("Persistence templates."),
+							"health": computedString("`up`: in the table with a weight; `down`: declared here with a " +
+								"weight, but its health check removed it or set its weight to 0; `drained`: weight 0 " +
+								"as configured. " + allowedText(healthValues, "")),
+						}},
+					},
+				}},
+			},
+		},
+		Blocks: map[string]schema.Block{connectionBlockName: dataSourceConnectionBlock()},
+	}
+}
+
+// Configure takes the provider's client.
+func (d *directorStatusDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// Read observes the host once.
+func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var data directorStatusModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, diags := d.client.hostConfig(connOf(data.Connection))
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	obs, err := d.client.fleet.Observe(ctx, cfg)
+	if err != nil {
+		addHostError(&resp.Diagnostics, "Read", "Director Status", cfg.Host, err)
+		return
+	}
+	data.setStatus(obs)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// setStatus fills the computed attributes from an observation.
+func (m *directorStatusModel) setStatus(obs *wire.Observed) {
+	m.Hostname = types.StringValue(obs.Hostname)
+	m.Kernel = types.StringValue(obs.Kernel)
+	m.AgentVersion = types.StringValue(obs.AgentVersion)
+	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
+	ka, hp := obs.Keepalived, obs.HAProxy
+	m.KeepalivedRunning = types.BoolValue(ka != nil && ka.Running)
+	m.KeepalivedInSync = types.BoolValue(daemonInSync(ka))
+	m.HAProxyRunning = types.BoolValue(hp != nil && hp.Running)
+	m.HAProxyInSync = types.BoolValue(daemonInSync(hp))
+	m.VRRP = map[string]string{}
+	if ka != nil {
+		for k, v := range ka.VRRP {
+			m.VRRP[k] = v
+		}
+	}
+	m.HAProxyServers = map[string]string{}
+	if hp != nil {
+		for k, v := range hp.Servers {
+			m.HAProxyServers[k] = v
+		}
+	}
+	m.Objects = []types.String{}
+	for _, o := range obs.Objects {
+		m.Objects = append(m.Objects, types.StringValue(o.Key.String()))
+	}
+	declared := declaredRealServers(obs.Objects)
+	m.IPVS = []ipvsServiceStatus{}
+	for _, s := range obs.IPVS {
+		m.IPVS = append(m.IPVS, serviceStatus(s, declared[s.Service.Key()]))
+	}
+}
+
+// declaredRealServers maps a virtual server key to the weights of the real
+// servers stored objects declare for it (address:port -> weight), from
+// virtual server objects and real server objects alike.
+func declaredRealServers(objs []wire.Object) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	add := func(vsKey, rsKey string, weight int) {
+		if out[vsKey] == nil {
+			out[vsKey] = map[string]int{}
+		}
+		out[vsKey][rsKey] = weight
+	}
+	for _, o := range objs {
+		switch {
+		case o.VirtualServer != nil:
+			vs := o.VirtualServer
+			for i := range vs.RealServers {
+				rs := &vs.RealServers[i]
+				add(vs.Key(), rs.Key(vs), rs.EffectiveWeight())
+			}
+		case o.RealServer != nil:
+			// The id is "<virtual server key>/<address:port>".
+			i := strings.LastIndex(o.ID, "/")
+			if i > 0 {
+				add(o.ID[:i], o.ID[i+1:], o.RealServer.EffectiveWeight())
+			}
+		}
+	}
+	return out
+}
+
+// serviceStatus is one IPVS service with the health of its destinations:
+// those in the kernel, and declared ones that a health check removed.
+func serviceStatus(s wire.IPVSService, declared map[string]int) ipvsServiceStatus {
+	vs := s.Service
+	st := ipvsServiceStatus{
+		Key:       types.StringValue(vs.Key()),
+		Protocol:  types.StringNull(),
+		Address:   types.StringNull(),
+		Port:      types.Int64Null(),
+		Fwmark:    types.Int64Null(),
+		Scheduler: types.StringValue(vs.EffectiveScheduler()),
+		Ours:      types.BoolValue(s.Ours),
+	}
+	if vs.Fwmark != 0 {
+		st.Fwmark = types.Int64Value(int64(vs.Fwmark))
+	} else {
+		st.Protocol = types.StringValue(vs.EffectiveProtocol())
+		st.Address = types.StringValue(vs.Address.String())
+		st.Port = types.Int64Value(int64(vs.Port))
+	}
+	st.Destinations = []destinationStatus{}
+	seen := map[string]bool{}
+	for _, d := range s.Destinations {
+		seen[d.Key] = true
+		health := healthUp
+		if d.Weight == 0 {
+			health = healthDrained
+			if w, ok := declared[d.Key]; ok && w > 0 {
+				health = healthDown
+			}
+		}
+		st.Destinations = append(st.Destinations, destination(d.Key, d.Weight, d.ActiveConns, d.InactiveConns, d.PersistConns, health))
+	}
+	var missing []string
+	for k, w := range declared {
+		if !seen[k] && w > 0 {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	for _, k := range missing {
+		st.Destinations = append(st.Destinations, destination(k, 0, 0, 0, 0, healthDown))
+	}
+	return st
+}
+
+func destination(key string, weight, active, inactive, persist int, health string) destinationStatus {
+	d := destinationStatus{
+		Address: types.StringValue(key), Port: types.Int64Null(),
+		Weight: types.Int64Value(int64(weight)), ActiveConns: types.Int64Value(int64(active)),
+		InactiveConns: types.Int64Value(int64(inactive)), PersistConns: types.Int64Value(int64(persist)),
+		Health: types.StringValue(health),
+	}
+	if ap, err := netip.ParseAddrPort(key); err == nil {
+		d.Address = types.StringValue(ap.Addr().String())
+		d.Port = types.Int64Value(int64(ap.Port()))
+	}
+	return d
+}
+
+// dataSourceConnectionBlock is the connection block in a data source's
+// schema: the same settings as a resource's (connectionBlock), for a host
+// that is only read.
+func dataSourceConnectionBlock() schema.SingleNestedBlock {
+	attrs := map[string]schema.Attribute{
+		"host": schema.StringAttribute{
+			Optional:            true, // required when the block is present; hostConfig reports a missing one
+			MarkdownDescription: "Name or address of the host to read. Required.",
+		},
+	}
+	for name, f := range sshFields {
+		desc := f.description + " Overrides the provider's setting for this host."
+		switch f.kind {
+		case kindString:
+			attrs[name] = schema.StringAttribute{MarkdownDescription: desc, Optional: true, Sensitive: f.sensitive,
+				Validators: f.stringValidators()}
+		case kindInt:
+			attrs[name] = schema.Int64Attribute{MarkdownDescription: desc, Optional: true, Validators: f.intValidators()}
+		case kindBool:
+			attrs[name] = schema.BoolAttribute{MarkdownDescription: desc, Optional: true}
+		case kindStrings:
+			attrs[name] = schema.ListAttribute{MarkdownDescription: desc, Optional: true, ElementType: types.StringType}
+		}
+	}
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "How to reach the host over SSH (required): `host`, plus any of the provider's SSH " +
+			"settings to override for this host.",
+		Attributes: attrs,
+	}
+}

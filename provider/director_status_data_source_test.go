@@ -1,0 +1,86 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// TestDirectorStatusHealth proves how the status reads real-server health
+// out of the kernel table and the stored objects: weight in the table is
+// up, a declared server missing from the table or inhibited to weight 0
+// is down, a server configured with weight 0 is drained.
+func TestDirectorStatusHealth(t *testing.T) {
+	vs := model.VirtualServer{Address: addr("10.0.0.10"), Port: 80, RealServers: []model.RealServer{
+		{Address: addr("192.168.1.10")},                 // up
+		{Address: addr("192.168.1.11")},                 // inhibited by its check
+		{Address: addr("192.168.1.12"), Weight: ptr(0)}, // drained on purpose
+		{Address: addr("192.168.1.13")},                 // removed by its check
+	}}
+	obs := &wire.Observed{
+		Hostname: "dir1", Kernel: "6.1.0", AgentVersion: "v1", IPVSAvailable: true,
+		Objects: []wire.Object{
+			{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &vs},
+			// A real server stored as its own object counts as declared too.
+			{Key: wire.Key{Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:80/192.168.1.14:80"}, RealServer: &model.RealServer{Address: addr("192.168.1.14")}},
+		},
+		IPVS: []wire.IPVSService{{
+			Service: model.VirtualServer{Address: addr("10.0.0.10"), Port: 80, Protocol: "tcp", Scheduler: "wlc"},
+			Ours:    true,
+			Destinations: []wire.IPVSDestination{
+				{Key: "192.168.1.10:80", Weight: 1, ActiveConns: 3, InactiveConns: 7},
+				{Key: "192.168.1.11:80", Weight: 0, ActiveConns: 1},
+				{Key: "192.168.1.12:80", Weight: 0},
+				{Key: "192.168.1.14:80", Weight: 5, PersistConns: 2},
+			},
+		}, {
+			Service:      model.VirtualServer{Fwmark: 7, Scheduler: "rr"},
+			Destinations: []wire.IPVSDestination{{Key: "192.168.2.1:0", Weight: 1}},
+		}},
+		Keepalived: &wire.DaemonState{Running: true, ConfigMatches: true, VRRP: map[string]string{"VI_1": "MASTER"}},
+		HAProxy:    &wire.DaemonState{Running: true, ConfigMatches: false, Servers: map[string]string{"web/a": "DOWN"}},
+	}
+	var m directorStatusModel
+	m.setStatus(obs)
+
+	if m.Hostname.ValueString() != "dir1" || m.AgentVersion.ValueString() != "v1" || !m.IPVSAvailable.ValueBool() ||
+		!m.KeepalivedInSync.ValueBool() || !m.HAProxyRunning.ValueBool() || m.HAProxyInSync.ValueBool() {
+		t.Errorf("host fields: %+v", m)
+	}
+	if m.VRRP["VI_1"] != "MASTER" || m.HAProxyServers["web/a"] != "DOWN" {
+		t.Errorf("vrrp %v, haproxy servers %v", m.VRRP, m.HAProxyServers)
+	}
+	if len(m.IPVS) != 2 {
+		t.Fatalf("ipvs: %+v", m.IPVS)
+	}
+	svc := m.IPVS[0]
+	if svc.Key.ValueString() != "tcp/10.0.0.10:80" || svc.Address.ValueString() != "10.0.0.10" || !svc.Fwmark.IsNull() || !svc.Ours.ValueBool() {
+		t.Errorf("service: %+v", svc)
+	}
+	health := map[string]string{}
+	for _, d := range svc.Destinations {
+		health[d.Address.ValueString()] = d.Health.ValueString()
+	}
+	want := map[string]string{
+		"192.168.1.10": healthUp, "192.168.1.11": healthDown, "192.168.1.12": healthDrained,
+		"192.168.1.13": healthDown, "192.168.1.14": healthUp,
+	}
+	if d := cmp.Diff(want, health); d != "" {
+		t.Errorf("health (-want +got):\n%s", d)
+	}
+	first := svc.Destinations[0]
+	if first.Port.ValueInt64() != 80 || first.ActiveConns.ValueInt64() != 3 || first.InactiveConns.ValueInt64() != 7 {
+		t.Errorf("counters: %+v", first)
+	}
+	fw := m.IPVS[1]
+	if fw.Key.ValueString() != "fwmark/7" || fw.Fwmark.ValueInt64() != 7 || !fw.Address.IsNull() || !fw.Protocol.IsNull() {
+		t.Errorf("fwmark service: %+v", fw)
+	}
+	if len(m.Objects) != 2 || m.Objects[0] != types.StringValue("virtual_server tcp/10.0.0.10:80") {
+		t.Errorf("objects: %v", m.Objects)
+	}
+}

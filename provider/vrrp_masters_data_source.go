@@ -1,0 +1,205 @@
+package provider
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+)
+
+var _ datasource.DataSourceWithConfigure = (*vrrpMastersDataSource)(nil)
+
+// NewVRRPMastersDataSource returns the lvs_vrrp_masters data source.
+func NewVRRPMastersDataSource() datasource.DataSource {
+	return &vrrpMastersDataSource{}
+}
+
+// vrrpMastersDataSource counts, per VRRP instance, the directors that are
+// MASTER: one is healthy, two or more is split brain, none is an outage.
+type vrrpMastersDataSource struct {
+	client *client
+}
+
+type vrrpMastersModel struct {
+	Hosts      []types.String       `tfsdk:"hosts"`
+	Names      []types.String       `tfsdk:"instance_names"`
+	Instances  []vrrpInstanceMaster `tfsdk:"instances"`
+	SplitBrain types.Bool           `tfsdk:"split_brain"`
+	AllHaveOne types.Bool           `tfsdk:"all_have_one_master"`
+}
+
+type vrrpInstanceMaster struct {
+	Name            types.String      `tfsdk:"name"`
+	VirtualRouterID types.Int64       `tfsdk:"virtual_router_id"`
+	Masters         types.Int64       `tfsdk:"masters"`
+	MasterHosts     []types.String    `tfsdk:"master_hosts"`
+	States          map[string]string `tfsdk:"states"`
+}
+
+// Metadata names the data source.
+func (d *vrrpMastersDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_vrrp_masters"
+}
+
+// Schema is the hosts and optional instance names in, the counts out.
+func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Counts, for each VRRP instance, how many of the given directors are `MASTER`, " +
+			"to catch split brain (two masters, both holding the virtual addresses) or an outage (none) in a " +
+			"Terraform `check` block. Each host is read once, by its agent, with the provider's SSH settings.\n\n" +
+			"A host that cannot be read is an error naming the host, not a silent gap in the count: inside a " +
+			"`check` block Terraform reports it as a warning and the check as failed, which is what an " +
+			"unreachable director deserves.",
+		Attributes: map[string]schema.Attribute{
+			"hosts": schema.ListAttribute{
+				Required: true, ElementType: types.StringType,
+				MarkdownDescription: "The directors of one VRRP group: the hosts their `lvs_director` resources " +
+					"connect to. They are reached with the provider's SSH settings.",
+			},
+			"instance_names": schema.ListAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "VRRP instances to report. Unset reports every instance any of the hosts " +
+					"runs; a named instance no host runs is reported with `masters = 0`.",
+			},
+			"instances": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "One entry per VRRP instance, sorted by name.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Computed: true, MarkdownDescription: "Instance name."},
+					"virtual_router_id": schema.Int64Attribute{Computed: true,
+						MarkdownDescription: "Virtual router id, from the instance the provider stored on the hosts; " +
+							"null when no host holds it."},
+					"masters": schema.Int64Attribute{Computed: true,
+						MarkdownDescription: "How many of the hosts are `MASTER` of the instance. `1` is healthy."},
+					"master_hosts": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+						MarkdownDescription: "The hosts that are `MASTER`, in the order of `hosts`."},
+					"states": schema.MapAttribute{Computed: true, ElementType: types.StringType,
+						MarkdownDescription: "State per host: `MASTER`, `BACKUP`, `FAULT`, or `NONE` when the " +
+							"host does not run the instance (keepalived stopped)."},
+				}},
+			},
+			"split_brain": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether any instance has more than one master."},
+			"all_have_one_master": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether every instance has exactly one master: the condition a `check` block asserts."},
+		},
+	}
+}
+
+// Configure takes the provider's client.
+func (d *vrrpMastersDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// Read observes every host once, concurrently.
+func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var data vrrpMastersModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	hosts := stringsOf(data.Hosts)
+	obs := make([]*wire.Observed, len(hosts))
+	errs := make([]diag.Diagnostics, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		cfg, diags := d.client.hostConfig(connectionModel{Host: types.StringValue(h)})
+		if diags.HasError() {
+			errs[i] = diags
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := d.client.fleet.Observe(ctx, cfg)
+			if err != nil {
+				addHostError(&errs[i], "Read", "VRRP State", h, err)
+				return
+			}
+			obs[i] = o
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		resp.Diagnostics.Append(e...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data.Instances = countMasters(hosts, obs, stringsOf(data.Names))
+	split, allOne := false, true
+	for _, in := range data.Instances {
+		n := in.Masters.ValueInt64()
+		split = split || n > 1
+		allOne = allOne && n == 1
+	}
+	data.SplitBrain = types.BoolValue(split)
+	data.AllHaveOne = types.BoolValue(allOne)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// countMasters groups the hosts' VRRP states by instance. obs[i] is the
+// observation of hosts[i]; names, when given, selects the instances.
+func countMasters(hosts []string, obs []*wire.Observed, names []string) []vrrpInstanceMaster {
+	vrid := map[string]int{}
+	seen := map[string]bool{}
+	for _, o := range obs {
+		for _, ob := range o.Objects {
+			if ob.Director == nil {
+				continue
+			}
+			for _, in := range ob.Director.Instances {
+				if _, ok := vrid[in.Name]; !ok {
+					vrid[in.Name] = in.VirtualRouterID
+				}
+			}
+		}
+		if o.Keepalived != nil {
+			for name := range o.Keepalived.VRRP {
+				seen[name] = true
+			}
+		}
+	}
+	if len(names) == 0 {
+		for n := range seen {
+			names = append(names, n)
+		}
+	}
+	names = slices.Clone(names)
+	sort.Strings(names)
+	names = slices.Compact(names)
+	out := []vrrpInstanceMaster{}
+	for _, name := range names {
+		in := vrrpInstanceMaster{
+			Name: types.StringValue(name), VirtualRouterID: types.Int64Null(),
+			MasterHosts: []types.String{}, States: map[string]string{},
+		}
+		if id, ok := vrid[name]; ok {
+			in.VirtualRouterID = types.Int64Value(int64(id))
+		}
+		masters := 0
+		for i, h := range hosts {
+			state := "NONE"
+			if k := obs[i].Keepalived; k != nil {
+				if s, ok := k.VRRP[name]; ok {
+					state = s
+				}
+			}
+			in.States[h] = state
+			if state == "MASTER" {
+				masters++
+				in.MasterHosts = append(in.MasterHosts, types.StringValue(h))
+			}
+		}
+		in.Masters = types.Int64Value(int64(masters))
+		out = append(out, in)
+	}
+	return out
+}
