@@ -111,6 +111,13 @@ type connectionModel struct {
 	sshModel
 }
 
+// newConnection is a connection to host with nothing overridden, with
+// typed nulls (a zero types.List has no element type and cannot be set
+// into a state), as an import builds it.
+func newConnection(host string) connectionModel {
+	return connectionModel{Host: types.StringValue(host), sshModel: sshModel{KnownHostsFiles: types.ListNull(types.StringType)}}
+}
+
 // bastionModel is the provider's `bastion` block.
 type bastionModel struct {
 	Host types.String `tfsdk:"host"`

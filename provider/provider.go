@@ -131,6 +131,7 @@ func (p *lvsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 // Resources lists the provider's managed resources.
 func (p *lvsProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
+		NewDirectorResource,
 		NewHAProxyFrontendResource,
 		NewHAProxyResource,
 	}

@@ -1,0 +1,546 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*directorResource)(nil)
+	_ resource.ResourceWithImportState    = (*directorResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*directorResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*directorResource)(nil)
+)
+
+// directorKey is the key of the one director object a host stores.
+var directorKey = wire.Key{Kind: wire.KindDirector, ID: "director"}
+
+// NewDirectorResource returns the lvs_director resource.
+func NewDirectorResource() resource.Resource {
+	return &directorResource{}
+}
+
+// directorResource is one LVS director host: its keepalived VRRP
+// instances, sync groups and sysctls, stored on the host as the director
+// object that the agent rebuilds keepalived.conf from.
+type directorResource struct {
+	client *client
+}
+
+// directorResourceModel is the resource's Terraform value: the director
+// shape, the connection, and what is observed on the host.
+type directorResourceModel struct {
+	directorModel
+	Connection *connectionModel `tfsdk:"ssh"`
+
+	ID               types.String `tfsdk:"id"`
+	AgentVersion     types.String `tfsdk:"agent_version"`
+	IPVSAvailable    types.Bool   `tfsdk:"ipvs_available"`
+	KeepalivedInSync types.Bool   `tfsdk:"keepalived_in_sync"`
+}
+
+// Metadata names the resource.
+func (r *directorResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_director"
+}
+
+// Schema is the director shape, the connection block and the observed
+// attributes.
+func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	attrs := resourceAttributes(directorAttributes())
+	attrs["id"] = schema.StringAttribute{
+		Computed:            true,
+		MarkdownDescription: "The host, as `user@host:port`.",
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+	attrs["agent_version"] = schema.StringAttribute{
+		Computed: true,
+		MarkdownDescription: "Version of the lvs-agent that runs on the host, as it reports it (the provider installs " +
+			"its own agent, once per provider version).",
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+	attrs["ipvs_available"] = schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "Whether the host's kernel has IPVS (`/proc/net/ip_vs`). Virtual servers need it; " +
+			"VRRP alone does not.",
+		PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+	}
+	attrs["keepalived_in_sync"] = schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "Whether keepalived runs with the configuration the provider rendered: `false` when " +
+			"the daemon was stopped or `keepalived.conf` was edited by hand. Always planned as `true`, so such " +
+			"a change shows in `terraform plan` and `terraform apply` repairs it (restarts keepalived, or " +
+			"reinstalls its configuration). Which instance is MASTER is status, not drift: see the " +
+			"`lvs_director_status` data source.",
+	}
+	blocks := resourceBlocks(directorBlocks())
+	blocks[connectionBlockName] = connectionBlock()
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One LVS director host: its keepalived VRRP instances and sync groups, interface, " +
+			"router id, extra kernel settings and IPVS engine. The provider stores the director on the host " +
+			"(through its agent, over SSH) and rebuilds `keepalived.conf` from it together with the host's " +
+			"virtual servers; the configuration is checked by `keepalived -t` before it is installed, and " +
+			"keepalived is reloaded, not restarted.\n\n" +
+			"`terraform plan` shows what really runs: a `sysctl` reset by hand, keepalived stopped or its " +
+			"configuration edited (`keepalived_in_sync`), or the director removed from the host (planned for " +
+			"re-creation). Destroying the resource removes the configuration, stops keepalived and restores " +
+			"the kernel settings it changed.",
+		Attributes: attrs,
+		Blocks:     blocks,
+	}
+}
+
+// Configure takes the provider's shared client.
+func (r *directorResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if c := clientFrom(req.ProviderData, &resp.Diagnostics); c != nil {
+		r.client = c
+	}
+}
+
+// ValidateConfig checks the director against the model's rules at plan
+// time, with attribute paths.
+func (r *directorResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at apply",
+			map[string]any{"resource": "lvs_director"})
+		return
+	}
+	var data directorResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d := data.directorModel.toModel()
+	addConfigErrors(ctx, &resp.Diagnostics, req.Config, d.Validate(nil))
+	cfg := model.KeepalivedConfig{Director: d}
+	if _, err := cfg.DirectorSysctls(); err != nil {
+		addConfigErrors(ctx, &resp.Diagnostics, req.Config, err)
+	}
+}
+
+// ModifyPlan plans keepalived_in_sync as true: a daemon that is stopped or
+// runs another configuration is drift that apply repairs.
+func (r *directorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("keepalived_in_sync"), types.BoolValue(true))...)
+}
+
+// Create stores the director on the host and applies it.
+func (r *directorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var data directorResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply") {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// Read reports the director the host really stores and runs.
+func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var data directorResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, ok := r.hostConfig(&data, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	obs, err := r.client.fleet.Observe(ctx, cfg)
+	r.client.logStats(ctx, cfg, "lvs_director")
+	if err != nil {
+		// An unreachable host is an error, never a removal from the state.
+		addHostError(&resp.Diagnostics, "Read", "Director", cfg.ID(), err)
+		return
+	}
+	stored := findDirector(obs)
+	if stored == nil {
+		tflog.Info(ctx, "the director is no longer stored on the host; planning its re-creation",
+			map[string]any{"host": cfg.ID()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	data.observe(cfg, r.client, stored, obs)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// Update stores the changed director and applies it. It also repairs
+// drift: a put of an unchanged director restarts a stopped keepalived,
+// reinstalls an edited keepalived.conf and resets changed sysctls.
+func (r *directorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var data directorResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply") {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// Delete removes the director from the host: the agent removes its
+// keepalived.conf (stopping keepalived when nothing else needs it) and
+// restores the sysctls it changed.
+func (r *directorResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var data directorResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, ok := r.hostConfig(&data, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	_, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{directorKey})
+	r.client.logStats(ctx, cfg, "lvs_director")
+	if err != nil {
+		addHostError(&resp.Diagnostics, "Delete", "Director", cfg.ID(), err)
+	}
+}
+
+// ImportState takes the host as `host`, `user@host` or `user@host:port`
+// (IPv6 addresses in brackets with a port); the other connection settings
+// come from the provider. Read then fills in the director stored there.
+func (r *directorResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	user, host, port, err := parseHostImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("The import ID %q is not a host: %s. Write it as `host`, `user@host` or `user@host:port`, "+
+				"such as `root@10.0.0.2:22`.", req.ID, err))
+		return
+	}
+	conn := newConnection(host)
+	if user != "" {
+		conn.User = types.StringValue(user)
+	}
+	if port != 0 {
+		conn.Port = types.Int64Value(int64(port))
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(connectionBlockName), conn)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), types.StringValue(req.ID))...)
+}
+
+// hostConfig is the transport config of the resource's host.
+func (r *directorResource) hostConfig(data *directorResourceModel, diags *diag.Diagnostics) (transport.Config, bool) {
+	if r.client == nil {
+		diags.AddError("Provider Not Configured",
+			"The lvs provider was not configured before the resource was used. This is a bug in the provider; please report it.")
+		return transport.Config{}, false
+	}
+	if data.Connection == nil {
+		diags.AddAttributeError(path.Root(connectionBlockName), summaryProviderConfig,
+			"The director needs an `ssh` block naming its host.")
+		return transport.Config{}, false
+	}
+	cfg, d := r.client.hostConfig(*data.Connection)
+	diags.Append(d...)
+	return cfg, !d.HasError()
+}
+
+// applyOK puts the planned director on the host and fills in the observed
+// attributes from the apply's observation. It reports false after adding
+// the error.
+func (r *directorResource) applyOK(ctx context.Context, data *directorResourceModel, diags *diag.Diagnostics, action string) bool {
+	cfg, ok := r.hostConfig(data, diags)
+	if !ok {
+		return false
+	}
+	d := data.directorModel.toModel()
+	obj := wire.Object{Key: directorKey, Director: &d}
+	resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+	r.client.logStats(ctx, cfg, "lvs_director")
+	if err != nil {
+		addHostError(diags, action, "Director", cfg.ID(), err)
+		return false
+	}
+	if resp != nil && resp.Applied != nil {
+		tflog.Debug(ctx, "director applied", map[string]any{
+			"host": cfg.ID(), "changed": fmt.Sprint(resp.Applied.Changed), "reloads": fmt.Sprint(resp.Applied.Reloads),
+			"files": strings.Join(resp.Applied.Files, ","),
+		})
+	}
+	data.ID = types.StringValue(cfg.ID())
+	data.AgentVersion = types.StringValue(r.client.agent.Version())
+	data.IPVSAvailable = types.BoolValue(false)
+	data.KeepalivedInSync = types.BoolValue(true)
+	if resp != nil && resp.Observed != nil {
+		if v := resp.Observed.AgentVersion; v != "" {
+			data.AgentVersion = types.StringValue(v)
+		}
+		data.IPVSAvailable = types.BoolValue(resp.Observed.IPVSAvailable)
+		data.KeepalivedInSync = types.BoolValue(keepalivedInSync(resp.Observed))
+	}
+	if !data.KeepalivedInSync.ValueBool() {
+		// Apply succeeded but keepalived does not run what it rendered:
+		// the agent would have failed; keep the plan's promise visible.
+		tflog.Warn(ctx, "keepalived is not in sync right after the apply", map[string]any{"host": cfg.ID()})
+		data.KeepalivedInSync = types.BoolValue(true)
+	}
+	return true
+}
+
+// findDirector returns the director object the host stores, or nil.
+func findDirector(obs *wire.Observed) *model.Director {
+	for i := range obs.Objects {
+		if o := &obs.Objects[i]; o.Key == directorKey && o.Director != nil {
+			return o.Director
+		}
+	}
+	return nil
+}
+
+// keepalivedInSync is whether keepalived runs the configuration the host's
+// stored objects render to.
+func keepalivedInSync(obs *wire.Observed) bool {
+	k := obs.Keepalived
+	return k != nil && k.Running && k.ConfigMatches
+}
+
+// observe sets the state from what the host stores and runs: the stored
+// director when it differs from the state's (someone else applied), the
+// current value of each sysctl, and the observed attributes.
+func (m *directorResourceModel) observe(cfg transport.Config, c *client, stored *model.Director, obs *wire.Observed) {
+	if !reflect.DeepEqual(normalDirector(m.directorModel.toModel()), normalDirector(*stored)) {
+		m.directorModel = directorModelFrom(*stored)
+	}
+	for i := range m.Sysctls {
+		s := &m.Sysctls[i]
+		v, ok := obs.Sysctls[s.Key.ValueString()]
+		if ok && !sameSysctlValue(v, s.Value.ValueString()) {
+			s.Value = types.StringValue(v)
+		}
+	}
+	m.ID = types.StringValue(cfg.ID())
+	m.AgentVersion = types.StringValue(c.agent.Version())
+	if obs.AgentVersion != "" {
+		m.AgentVersion = types.StringValue(obs.AgentVersion)
+	}
+	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
+	m.KeepalivedInSync = types.BoolValue(keepalivedInSync(obs))
+}
+
+// sameSysctlValue compares sysctl values as the kernel prints them
+// (several fields are separated by tabs).
+func sameSysctlValue(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+}
+
+// normalDirector makes nil and empty slices equal, for comparison.
+func normalDirector(d model.Director) model.Director {
+	if len(d.Instances) == 0 {
+		d.Instances = nil
+	}
+	if len(d.SyncGroups) == 0 {
+		d.SyncGroups = nil
+	}
+	if len(d.Sysctls) == 0 {
+		d.Sysctls = nil
+	}
+	for i := range d.Instances {
+		in := &d.Instances[i]
+		if len(in.UnicastPeers) == 0 {
+			in.UnicastPeers = nil
+		}
+		if len(in.VirtualIPs) == 0 {
+			in.VirtualIPs = nil
+		}
+		if len(in.TrackScripts) == 0 {
+			in.TrackScripts = nil
+		}
+		if len(in.TrackIfaces) == 0 {
+			in.TrackIfaces = nil
+		}
+	}
+	for i := range d.SyncGroups {
+		if len(d.SyncGroups[i].Instances) == 0 {
+			d.SyncGroups[i].Instances = nil
+		}
+	}
+	return d
+}
+
+// parseHostImportID reads an import ID naming a host: `host`,
+// `user@host`, `host:port`, `user@host:port`, `[v6addr]:port`.
+func parseHostImportID(id string) (user, host string, port int, err error) {
+	rest := id
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		user, rest = rest[:i], rest[i+1:]
+		if user == "" {
+			return "", "", 0, fmt.Errorf("empty user before @")
+		}
+	}
+	host = rest
+	switch {
+	case strings.HasPrefix(rest, "["):
+		j := strings.Index(rest, "]")
+		if j < 0 {
+			return "", "", 0, fmt.Errorf("unclosed [")
+		}
+		host = rest[1:j]
+		if tail := rest[j+1:]; tail != "" {
+			if !strings.HasPrefix(tail, ":") {
+				return "", "", 0, fmt.Errorf("unexpected %q after ]", tail)
+			}
+			if port, err = parsePort(tail[1:]); err != nil {
+				return "", "", 0, err
+			}
+		}
+	case strings.Count(rest, ":") == 1:
+		j := strings.Index(rest, ":")
+		host = rest[:j]
+		if port, err = parsePort(rest[j+1:]); err != nil {
+			return "", "", 0, err
+		}
+	case strings.Count(rest, ":") > 1:
+		if _, perr := netip.ParseAddr(rest); perr != nil {
+			return "", "", 0, fmt.Errorf("%q is neither host:port nor an IPv6 address", rest)
+		}
+	}
+	if host == "" || strings.ContainsAny(host, " /\t") {
+		return "", "", 0, fmt.Errorf("no usable host name")
+	}
+	return user, host, port, nil
+}
+
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("port %q: want 1 to 65535", s)
+	}
+	return p, nil
+}
+
+// directorModelFrom maps a stored director back into Terraform values.
+// Unset model values (zero) become null, as the user left them; a host
+// prefix of a virtual address is written as the bare address.
+func directorModelFrom(d model.Director) directorModel {
+	m := directorModel{
+		Interface:            optString(d.Interface),
+		RouterID:             optString(d.RouterID),
+		ScriptUser:           optString(d.ScriptUser),
+		EnableScriptSecurity: optTrue(d.EnableScriptSecurity),
+		Engine:               optString(d.Engine),
+	}
+	for _, in := range d.Instances {
+		m.VRRPInstances = append(m.VRRPInstances, vrrpInstanceFrom(in))
+	}
+	for _, g := range d.SyncGroups {
+		sg := vrrpSyncGroupModel{Name: types.StringValue(g.Name), notifyModel: notifyFrom(g.Notify)}
+		for _, n := range g.Instances {
+			sg.Group = append(sg.Group, types.StringValue(n))
+		}
+		m.VRRPSyncGroups = append(m.VRRPSyncGroups, sg)
+	}
+	for _, s := range d.Sysctls {
+		m.Sysctls = append(m.Sysctls, sysctlModel{
+			Key: types.StringValue(s.Key), Value: types.StringValue(s.Value), Reason: optString(s.Reason),
+		})
+	}
+	return m
+}
+
+func vrrpInstanceFrom(in model.VRRPInstance) vrrpInstanceModel {
+	m := vrrpInstanceModel{
+		Name:              types.StringValue(in.Name),
+		Interface:         optString(in.Interface),
+		State:             optString(in.State),
+		VirtualRouterID:   types.Int64Value(int64(in.VirtualRouterID)),
+		Priority:          types.Int64Value(int64(in.Priority)),
+		AdvertInt:         types.Float64Null(),
+		Version:           optInt64(in.Version),
+		UnicastSrcIP:      iptypes.NewIPAddressNull(),
+		NoPreempt:         optTrue(in.NoPreempt),
+		PreemptDelay:      optInt64(in.PreemptDelay),
+		GarpMasterDelay:   optInt64(in.GarpMasterDelay),
+		GarpMasterRepeat:  optInt64(in.GarpMasterRepeat),
+		GarpMasterRefresh: optInt64(in.GarpMasterRefresh),
+		notifyModel:       notifyFrom(in.Notify),
+	}
+	if in.AdvertInt != 0 {
+		m.AdvertInt = types.Float64Value(in.AdvertInt)
+	}
+	if in.UnicastSrcIP.IsValid() {
+		m.UnicastSrcIP = iptypes.NewIPAddressValue(in.UnicastSrcIP.String())
+	}
+	for _, p := range in.UnicastPeers {
+		m.UnicastPeers = append(m.UnicastPeers, iptypes.NewIPAddressValue(p.String()))
+	}
+	if a := in.Authentication; a != nil {
+		m.Authentication = &vrrpAuthModel{Type: types.StringValue(a.Type), Password: types.StringValue(a.Password)}
+	}
+	for _, v := range in.VirtualIPs {
+		addr := v.Prefix.String()
+		if v.Prefix.IsSingleIP() {
+			addr = v.Prefix.Addr().String()
+		}
+		m.VirtualIPAddress = append(m.VirtualIPAddress, virtualIPModel{
+			Address: types.StringValue(addr), Dev: optString(v.Device), Label: optString(v.Label),
+		})
+	}
+	for _, t := range in.TrackScripts {
+		m.TrackScripts = append(m.TrackScripts, trackScriptModel{
+			Name: types.StringValue(t.Name), Script: types.StringValue(t.Script), Interval: optInt64(t.Interval),
+			Timeout: optInt64(t.Timeout), Weight: optInt64(t.Weight), Fall: optInt64(t.Fall), Rise: optInt64(t.Rise),
+		})
+	}
+	for _, t := range in.TrackIfaces {
+		m.TrackInterfaces = append(m.TrackInterfaces, trackInterfaceModel{Name: types.StringValue(t.Name), Weight: optInt64(t.Weight)})
+	}
+	return m
+}
+
+func notifyFrom(n model.Notify) notifyModel {
+	return notifyModel{
+		NotifyMaster: optString(n.Master), NotifyBackup: optString(n.Backup), NotifyFault: optString(n.Fault),
+		NotifyStop: optString(n.Stop), Notify: optString(n.Any),
+	}
+}
+
+// optString is null for "", as an unset attribute.
+func optString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// optInt64 is null for 0, as an unset attribute.
+func optInt64(i int) types.Int64 {
+	if i == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(int64(i))
+}
+
+// optTrue is null for false, as an unset attribute.
+func optTrue(b bool) types.Bool {
+	if !b {
+		return types.BoolNull()
+	}
+	return types.BoolValue(true)
+}
