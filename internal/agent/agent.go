@@ -72,7 +72,7 @@ func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, 
 		// daemons from the stored objects, as an apply that changes none.
 		resp.Applied, resp.Observed, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
 	case wire.VerbImport:
-		resp.Imported, werr = a.importIPVS(ctx, req)
+		resp.Imported, resp.Warnings, werr = a.importHost(ctx, req)
 	case wire.VerbVersion:
 	default:
 		werr = &wire.Error{Code: wire.ExitUnsupported, Step: "request", Message: fmt.Sprintf("verb %q is not supported by this agent", req.Verb)}

@@ -1,46 +1,251 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net/netip"
 	"slices"
 
 	kipvs "github.com/cloudflare/ipvs"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/haproxycfg"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
+
+// HAProxySettingsID is the ID of the haproxy_settings object an import
+// returns (a host has one).
+const HAProxySettingsID = "haproxy"
+
+// importHost reads what a hand-built host runs and no stored object
+// declares, as objects, changing nothing:
+//
+//   - a keepalived.conf lvs-agent did not write (no render.ManagedMarker):
+//     the director object, and the virtual_server and real_server objects
+//     of its virtual_server blocks;
+//   - the IPVS services no stored object declares and the imported
+//     keepalived.conf does not either (built with ipvsadm): virtual_server
+//     and real_server objects; a director imported without virtual servers
+//     of its own then gets the netlink engine, so that the agent, not
+//     keepalived, owns them after the adoption;
+//   - an haproxy.cfg lvs-agent did not write: the haproxy_settings object
+//     (ID "haproxy") and one haproxy_frontend object per frontend, with its
+//     default backend (listen sections become a frontend and a backend of
+//     the same name).
+//
+// The provider puts the objects back in an apply that adopts them
+// (wire.Request.Adopt): the files are then rendered from the objects, with
+// the same addresses, services and servers, so keepalived and haproxy
+// reload without dropping traffic. What the model cannot hold is left out
+// and said in the warnings; what it cannot hold and would change traffic
+// if left out is an error naming file:line, and nothing is imported.
+func (a *Agent) importHost(ctx context.Context, req *wire.Request) ([]wire.Object, []string, *wire.Error) {
+	unlock, werr := a.lock(ctx, req)
+	if werr != nil {
+		return nil, nil, werr
+	}
+	defer unlock()
+	var im importer
+	if werr := a.importKeepalived(&im); werr != nil {
+		return nil, nil, werr
+	}
+	if werr := a.importHAProxy(&im); werr != nil {
+		return nil, nil, werr
+	}
+	if werr := a.importIPVS(&im); werr != nil {
+		return nil, nil, werr
+	}
+	return im.objects(), im.warnings, nil
+}
+
+// importer collects what an import found.
+type importer struct {
+	director *model.Director
+	// services are the virtual servers found (with their real servers),
+	// from keepalived.conf first, then from the IPVS table.
+	services []model.VirtualServer
+	// kaServices is how many of services came from keepalived.conf.
+	kaServices int
+	// declared are the service keys keepalived.conf declares (groups
+	// included, member by member).
+	declared []string
+	haproxy  *wire.HAProxySettings
+	fronts   []wire.HAProxyFrontend
+	warnings []string
+}
+
+func (im *importer) warn(format string, a ...any) {
+	im.warnings = append(im.warnings, fmt.Sprintf(format, a...))
+}
+
+// objects lists the imported objects: director, virtual and real servers,
+// haproxy settings, frontends.
+func (im *importer) objects() []wire.Object {
+	var out []wire.Object
+	if im.director != nil {
+		d := *im.director
+		if im.kaServices == 0 && len(im.services) > 0 {
+			// Hand-built IPVS services under a VRRP-only keepalived: the
+			// agent takes them over over netlink, keepalived stays VRRP only.
+			d.Engine = "netlink"
+		}
+		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindDirector, ID: "director"}, Director: &d})
+	}
+	for i := range im.services {
+		vs := im.services[i]
+		rss := vs.RealServers
+		vs.RealServers = nil
+		key := vs.Key()
+		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs})
+		for k := range rss {
+			rs := rss[k]
+			out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: key + "/" + rs.Key(&vs)}, RealServer: &rs})
+		}
+	}
+	if im.haproxy != nil {
+		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindHAProxySettings, ID: HAProxySettingsID}, HAProxySettings: im.haproxy})
+	}
+	for i := range im.fronts {
+		f := im.fronts[i]
+		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindHAProxyFrontend, ID: f.Frontend.Name}, HAProxyFrontend: &f})
+	}
+	return out
+}
+
+// readForeign reads a config file when it exists and lvs-agent did not
+// write it; nil otherwise.
+func (a *Agent) readForeign(path, step string) ([]byte, *wire.Error) {
+	data, exists, err := readOptional(a.path(path))
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ExitFailed, Step: step, Object: path, Message: err.Error()}
+	}
+	if !exists || isOurs(data) {
+		return nil, nil
+	}
+	return data, nil
+}
+
+func (a *Agent) importKeepalived(im *importer) *wire.Error {
+	const step = "import keepalived.conf"
+	data, werr := a.readForeign(KeepalivedConf, step)
+	if data == nil || werr != nil {
+		return werr
+	}
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "keepalived " + KeepalivedConf, Message: err.Error()}
+	}
+	cfg, warns, err := keepalivedconf.Parse(bytes.NewReader(data), KeepalivedConf)
+	for _, w := range warns {
+		im.warn("%s", w)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	// Services of a virtual_server_group have no object of their own.
+	var kept []model.VirtualServer
+	for _, vs := range cfg.VirtualServers {
+		if vs.Group != "" {
+			im.warn("%s: virtual_server group %s is not imported: virtual server groups have no object of their own; declare its members as virtual servers before adopting, or adopting removes the service", KeepalivedConf, vs.Group)
+			continue
+		}
+		if len(vs.RealServers) == 0 {
+			im.warn("%s: virtual_server %s has no real servers (keepalived ignores it); not imported", KeepalivedConf, vs.Key())
+			continue
+		}
+		kept = append(kept, vs)
+	}
+	if len(cfg.Groups) > 0 {
+		for _, vs := range cfg.VirtualServers {
+			for _, g := range cfg.Groups {
+				if g.Name == vs.Group {
+					for _, m := range g.Members {
+						im.declared = append(im.declared, memberKeys(m, vs.EffectiveProtocol())...)
+					}
+				}
+			}
+		}
+	}
+	cfg.VirtualServers, cfg.Groups = kept, nil
+	if err := cfg.Validate(nil); err != nil {
+		return fail(fmt.Errorf("the imported configuration is not valid for lvs-agent, so it could not be adopted: %w", err))
+	}
+	im.director = &cfg.Director
+	im.services = append(im.services, cfg.VirtualServers...)
+	im.kaServices = len(cfg.VirtualServers)
+	for i := range cfg.VirtualServers {
+		im.declared = append(im.declared, cfg.VirtualServers[i].Key())
+	}
+	return nil
+}
+
+// memberKeys are the service keys a group member stands for.
+func memberKeys(m model.VSGroupMember, proto string) []string {
+	if m.Fwmark != 0 {
+		return []string{fmt.Sprintf("fwmark/%d", m.Fwmark), fmt.Sprintf("fwmark6/%d", m.Fwmark)}
+	}
+	var out []string
+	for a, n := m.Address, 0; a.IsValid() && n <= 65535; a, n = a.Next(), n+1 {
+		out = append(out, proto+"/"+netip.AddrPortFrom(a, uint16(m.Port)).String())
+		b := a.AsSlice()
+		last := int(b[len(b)-1])
+		if a.Is6() {
+			last = int(b[14])<<8 | int(b[15])
+		}
+		if m.RangeEnd == 0 || last >= m.RangeEnd {
+			break
+		}
+	}
+	return out
+}
 
 // importIPVS reads the IPVS services no stored object declares (built by
 // hand with ipvsadm, or by a foreign keepalived) as virtual_server and
-// real_server objects, changing nothing. The provider adopts them by
-// putting them back in an apply with a netlink-engine director, which
-// records them as owned.
-func (a *Agent) importIPVS(ctx context.Context, req *wire.Request) ([]wire.Object, *wire.Error) {
-	unlock, werr := a.lock(ctx, req)
-	if werr != nil {
-		return nil, werr
-	}
-	defer unlock()
+// real_server objects. Services the imported keepalived.conf declares come
+// from there (keepalived programs them); the others come from the table
+// unless keepalived.conf owns IPVS, which leaves them foreign (warned).
+func (a *Agent) importIPVS(im *importer) *wire.Error {
 	const step = "import IPVS"
+	foundFiles := im.director != nil || im.haproxy != nil
 	if a.IPVS == nil {
-		return nil, &wire.Error{Code: wire.ExitUnsupported, Step: step, Message: ipvs.ErrNoIPVS.Error()}
+		if foundFiles {
+			return nil
+		}
+		return &wire.Error{Code: wire.ExitUnsupported, Step: step, Message: ipvs.ErrNoIPVS.Error()}
 	}
 	c, err := a.IPVS()
 	if err != nil {
-		return nil, &wire.Error{Code: ipvsCode(err), Step: step, Message: err.Error()}
+		if foundFiles && errors.Is(err, ipvs.ErrNoIPVS) {
+			im.warn("the kernel has no IPVS: its table was not read")
+			return nil
+		}
+		return &wire.Error{Code: ipvsCode(err), Step: step, Message: err.Error()}
 	}
 	defer c.Close()
 	table, err := ipvs.Read(c)
 	if err != nil {
-		return nil, &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
 	}
 	owned, _, err := a.loadOwned()
 	if err != nil {
-		return nil, &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
 	}
-	var out []wire.Object
+	// Services of stored virtual servers are ours, whichever engine runs them.
+	stored, err := newStore(a.Root).load()
+	if err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
+	}
+	for k := range stored {
+		if k.Kind == wire.KindVirtualServer {
+			owned = append(owned, k.ID)
+		}
+	}
 	for _, ts := range table {
-		if slices.Contains(owned, ipvs.ServiceKey(ts.Service.Service)) {
+		key := ipvs.ServiceKey(ts.Service.Service)
+		if slices.Contains(owned, key) || slices.Contains(im.declared, key) {
 			continue
 		}
 		dests := make([]kipvs.Destination, len(ts.Destinations))
@@ -48,14 +253,94 @@ func (a *Agent) importIPVS(ctx context.Context, req *wire.Request) ([]wire.Objec
 			dests[i] = d.Destination
 		}
 		vs := ipvs.VirtualServerOf(ts.Service.Service, dests)
-		rss := vs.RealServers
-		vs.RealServers = nil
-		key := vs.Key()
-		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs})
-		for i := range rss {
-			rs := rss[i]
-			out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: key + "/" + rs.Key(&vs)}, RealServer: &rs})
+		if im.kaServices > 0 {
+			im.warn("IPVS service %s is not in %s, which programs this director's IPVS; not imported (it stays as it is, foreign to lvs-agent)", vs.Key(), KeepalivedConf)
+			continue
+		}
+		im.services = append(im.services, vs)
+	}
+	return nil
+}
+
+func (a *Agent) importHAProxy(im *importer) *wire.Error {
+	const step = "import haproxy.cfg"
+	data, werr := a.readForeign(HAProxyConf, step)
+	if data == nil || werr != nil {
+		return werr
+	}
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "haproxy " + HAProxyConf, Message: err.Error()}
+	}
+	cfg, warns, err := haproxycfg.Parse(bytes.NewReader(data), HAProxyConf)
+	for _, w := range warns {
+		im.warn("%s", w)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	backends := map[string]model.HAProxyBackend{}
+	for _, b := range cfg.Backends {
+		backends[b.Name] = b
+	}
+	// A listen section is a frontend and a backend of one name.
+	fronts := cfg.Frontends
+	for _, l := range cfg.Listens {
+		im.warn("%s: listen %s is imported as a frontend and a backend of that name", HAProxyConf, l.Name)
+		b := l.HAProxyBackend
+		backends[b.Name] = b
+		fronts = append(fronts, model.HAProxyFrontend{Name: l.Name, Binds: l.Binds, Mode: l.Mode, Maxconn: l.Maxconn, DefaultBackend: l.Name})
+	}
+	used := map[string]string{} // backend -> the frontend that has it
+	var out []wire.HAProxyFrontend
+	for _, f := range fronts {
+		name := f.DefaultBackend
+		if name == "" && len(f.UseBackends) > 0 {
+			name = f.UseBackends[0].Backend
+			im.warn("%s: frontend %s has no default_backend; its first use_backend, %s, becomes its default", HAProxyConf, f.Name, name)
+		}
+		b, ok := backends[name]
+		if !ok {
+			im.warn("%s: frontend %s is not imported: it has no backend of this file (a frontend object carries one backend)", HAProxyConf, f.Name)
+			continue
+		}
+		for _, u := range f.UseBackends {
+			if u.Backend != name {
+				im.warn("%s: frontend %s: \"use_backend %s %s %s\" is not imported: a frontend object carries one backend, its default (%s)", HAProxyConf, f.Name, u.Backend, orIf(u.Cond), u.Condition, name)
+			}
+		}
+		f.UseBackends = nil
+		f.DefaultBackend = name
+		if other, shared := used[name]; shared {
+			copyName := name + "_" + f.Name
+			im.warn("%s: backend %s is the backend of frontends %s and %s; frontend %s gets a copy named %s (each frontend object owns its backend)", HAProxyConf, name, other, f.Name, f.Name, copyName)
+			b.Name, f.DefaultBackend = copyName, copyName
+		}
+		used[name] = f.Name
+		out = append(out, wire.HAProxyFrontend{Frontend: f, Backend: b})
+	}
+	for _, b := range cfg.Backends {
+		if _, ok := used[b.Name]; !ok {
+			im.warn("%s: backend %s is not imported: no imported frontend has it as its backend", HAProxyConf, b.Name)
 		}
 	}
-	return out, nil
+	settings := &wire.HAProxySettings{Global: cfg.Global, Defaults: cfg.Defaults}
+	// Check what the agent will compose from these objects.
+	composed := &model.HAProxyConfig{Global: settings.Global, Defaults: settings.Defaults}
+	for _, f := range out {
+		composed.Frontends = append(composed.Frontends, f.Frontend)
+		composed.Backends = append(composed.Backends, f.Backend)
+	}
+	if err := composed.Validate(nil); err != nil {
+		return fail(fmt.Errorf("the imported configuration is not valid for lvs-agent, so it could not be adopted: %w", err))
+	}
+	im.haproxy = settings
+	im.fronts = out
+	return nil
+}
+
+func orIf(cond string) string {
+	if cond == "" {
+		return "if"
+	}
+	return cond
 }

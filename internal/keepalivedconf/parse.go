@@ -754,6 +754,9 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 				goto next
 			case "retry", "nb_get_retry", "nb_sock_retry":
 				cc.Retry, err = p.intArg(c)
+				if key != "retry" && err == nil {
+					p.warn(c, "%s is read as retry %d, its current name; keepalived 2.2 no longer knows %s and ignores it, so the adopted file retries %d times where keepalived 2.2 now uses its default", key, cc.Retry, key, cc.Retry)
+				}
 				goto next
 			case "delay_before_retry":
 				cc.DelayBeforeRetry, err = p.intArg(c)

@@ -72,8 +72,9 @@ var handwritten = []struct {
 			},
 		},
 		// notification_email, notification_email_from, smtp_server,
-		// smtp_connect_timeout, vrrp_skip_check_adv_addr; brd and scope.
-		warnLines: []int{4, 7, 8, 9, 11, 26, 26},
+		// smtp_connect_timeout, vrrp_skip_check_adv_addr; brd and scope;
+		// nb_get_retry (read as retry, which keepalived 2.2 alone knows).
+		warnLines: []int{4, 7, 8, 9, 11, 26, 26, 50},
 	},
 	{
 		file: "testdata/handwritten.conf",
@@ -81,11 +82,11 @@ var handwritten = []struct {
 			Director: model.Director{
 				RouterID: "lb1", ScriptUser: "root", EnableScriptSecurity: true,
 				Instances: []model.VRRPInstance{{
-					Name: "VI_WEB", State: "BACKUP", Interface: "eth1", VirtualRouterID: 60, Priority: 150, AdvertInt: 1,
+					Name: "VI_WEB", State: "BACKUP", Interface: "eth0", VirtualRouterID: 60, Priority: 150, AdvertInt: 1,
 					NoPreempt: true, UnicastSrcIP: addr("10.0.0.2"), UnicastPeers: []netip.Addr{addr("10.0.0.3")},
-					VirtualIPs:   []model.VirtualIP{{Prefix: prefix("10.0.0.100/24"), Device: "eth1"}},
+					VirtualIPs:   []model.VirtualIP{{Prefix: prefix("10.0.0.100/24"), Device: "eth0"}},
 					TrackScripts: []model.TrackScript{{Name: "chk_haproxy", Script: "/usr/bin/killall -0 haproxy", Interval: 2, Weight: -20, Fall: 2, Rise: 2}},
-					TrackIfaces:  []model.TrackInterface{{Name: "eth0", Weight: -10}},
+					TrackIfaces:  []model.TrackInterface{{Name: "lo", Weight: -10}},
 					Notify:       model.Notify{Master: "/etc/keepalived/master.sh VI_WEB", Any: "/etc/keepalived/notify.sh"},
 				}},
 			},

@@ -124,6 +124,10 @@ type Response struct {
 	Observed *Observed `json:"observed,omitempty"`
 	// Imported holds the objects an import found.
 	Imported []Object `json:"imported,omitempty"`
+	// Warnings say what an import left out because the model cannot hold
+	// it (with file:line for configuration files), and what it changed to
+	// fit the objects (a listen split into a frontend and a backend).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Error is a failed step, naming the object and the step, with the full
