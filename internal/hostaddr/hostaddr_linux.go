@@ -17,9 +17,12 @@ type Manager struct {
 	h *netlink.Handle
 }
 
-// Open returns a Manager of the caller's network namespace.
+// Open returns a Manager of the caller's network namespace. It opens
+// rtnetlink only: netlink.NewHandle without families also opens XFRM and
+// netfilter sockets, and fails with "protocol not supported" on a kernel
+// without xfrm_user (the lab VM's, minimal and container kernels).
 func Open() (*Manager, error) {
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(syscall.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("hostaddr: opening netlink: %w", err)
 	}
@@ -34,7 +37,7 @@ func OpenNetns(path string) (*Manager, error) {
 		return nil, fmt.Errorf("hostaddr: opening network namespace %s: %w", path, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, syscall.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("hostaddr: opening netlink in %s: %w", path, err)
 	}
