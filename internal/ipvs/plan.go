@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/cloudflare/ipvs"
@@ -24,13 +25,21 @@ type TableService struct {
 // Read reads the whole table: one Services call and one Destinations call
 // per service.
 func Read(c Client) (Table, error) {
+	// cloudflare/ipvs answers an empty dump (no services, a service
+	// without destinations) with os.ErrNotExist: that is an empty list.
 	svcs, err := c.Services()
+	if errors.Is(err, os.ErrNotExist) {
+		svcs, err = nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: listing services: %w", err)
 	}
 	t := make(Table, 0, len(svcs))
 	for _, s := range svcs {
 		dests, err := c.Destinations(s.Service)
+		if errors.Is(err, os.ErrNotExist) {
+			dests, err = nil, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ipvs: service %s: listing destinations: %w", ServiceKey(s.Service), err)
 		}
