@@ -134,6 +134,8 @@ func (p *lvsProvider) Resources(context.Context) []func() resource.Resource {
 		NewDirectorResource,
 		NewHAProxyFrontendResource,
 		NewHAProxyResource,
+		NewVirtualServerResource,
+		NewRealServerResource,
 	}
 }
 

@@ -1,0 +1,38 @@
+# A DR web service on both directors of a VRRP pair. The directors are
+# lvs_director resources; their ids (user@host:port) name them, and the
+# provider's SSH settings reach them.
+resource "lvs_virtual_server" "web" {
+  directors = [lvs_director.lb1.id, lvs_director.lb2.id]
+
+  address             = "192.0.2.10"
+  port                = 80
+  scheduler           = "wlc"
+  forwarding_method   = "dr"
+  persistence_timeout = 300
+
+  # Health-check defaults for the real servers (keepalived engine).
+  delay_loop      = 6
+  connect_timeout = 3
+  retry           = 2
+
+  # Takes the traffic while no real server is up.
+  sorry_server {
+    address = "192.0.2.50"
+  }
+}
+
+# A firewall-mark service (packets marked 7 by an nftables rule), reached
+# with SSH settings of its own for the directors.
+resource "lvs_virtual_server" "mail" {
+  directors = ["10.0.0.2", "10.0.0.3"]
+
+  fwmark              = 7
+  scheduler           = "sh"
+  scheduler_fallback  = true
+  persistence_timeout = 600
+
+  ssh {
+    user             = "deploy"
+    private_key_path = "~/.ssh/lb_deploy"
+  }
+}

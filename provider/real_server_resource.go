@@ -1,0 +1,897 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*realServerResource)(nil)
+	_ resource.ResourceWithImportState    = (*realServerResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*realServerResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*realServerResource)(nil)
+)
+
+// NewRealServerResource returns the lvs_real_server resource.
+func NewRealServerResource() resource.Resource {
+	return &realServerResource{}
+}
+
+// realServerResource is one destination of a virtual server, stored on each
+// of the virtual server's directors as a wire.KindRealServer object
+// ("<virtual server key>/<address:port>"), and optionally the real-server
+// side on the real server itself (wire.KindRealServerHost, same id).
+type realServerResource struct {
+	client *client
+	// drainPoll is how often a draining destroy looks at the directors.
+	drainPoll time.Duration
+}
+
+// defaultDrainTimeout bounds a draining destroy when drain_timeout is unset.
+const defaultDrainTimeout = 5 * time.Minute
+
+// realServerResourceModel is the lvs_real_server resource's value.
+type realServerResourceModel struct {
+	ID              types.String         `tfsdk:"id"`
+	VirtualServerID types.String         `tfsdk:"virtual_server_id"`
+	Connection      *sshModel            `tfsdk:"ssh"`
+	Host            *realServerHostModel `tfsdk:"host"`
+	HostInSync      types.Bool           `tfsdk:"host_in_sync"`
+	DrainOnDestroy  types.Bool           `tfsdk:"drain_on_destroy"`
+	DrainTimeout    types.String         `tfsdk:"drain_timeout"`
+	realServerModel
+}
+
+// realServerHostModel is the `host` attribute: how to reach the real
+// server, and what its side of the forwarding needs.
+type realServerHostModel struct {
+	Host types.String `tfsdk:"host"`
+	sshModel
+	VIPs    []iptypes.IPAddress `tfsdk:"vips"`
+	Gateway iptypes.IPAddress   `tfsdk:"gateway"`
+}
+
+// realServerResourceSchema is the schema of lvs_real_server.
+func realServerResourceSchema() schema.Schema {
+	attrs := resourceAttributes(realServerAttributes())
+	attrs["id"] = schema.StringAttribute{
+		Computed: true,
+		MarkdownDescription: "`VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS`, such as " +
+			"`tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3`; the import ID.",
+	}
+	attrs["virtual_server_id"] = schema.StringAttribute{
+		Required: true,
+		MarkdownDescription: "The `id` of the `lvs_virtual_server` this server belongs to " +
+			"(`lvs_virtual_server.web.id`): it names the service and the directors the server is put on. " +
+			"A change of the virtual server's directors moves the server along, in place.",
+		Validators: []validator.String{vsIDValidator{}},
+	}
+	hostAttrs := sshOverrideAttributes("the real server's host")
+	hostAttrs["host"] = schema.StringAttribute{
+		Optional:            true,
+		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
+	}
+	hostAttrs["vips"] = schema.ListAttribute{
+		ElementType: iptypes.IPAddressType{},
+		Optional:    true,
+		MarkdownDescription: "Virtual addresses the host accepts traffic for with `dr` and `tun` (on `lo` or the " +
+			"tunnel device). Defaults to the virtual server's address; a fwmark service needs them.",
+	}
+	hostAttrs["gateway"] = schema.StringAttribute{
+		CustomType: iptypes.IPAddressType{},
+		Optional:   true,
+		MarkdownDescription: "With `nat`: the director-side address replies must route through, set as the host's " +
+			"default route (usually a VIP of the directors' inside VRRP instance).",
+	}
+	hostBlock := schema.SingleNestedBlock{
+		MarkdownDescription: "The real server's own SSH host. When present, the real-server side is set up there " +
+			"too, and removed on destroy: with `dr` the VIPs on `lo` and `arp_ignore`/`arp_announce`; with `tun` " +
+			"the tunnel device with the VIPs, and `rp_filter` off; with `nat` the default route through `gateway`. " +
+			"`host`, and any of the provider's SSH settings to override for it.",
+		Attributes: hostAttrs,
+	}
+	attrs["host_in_sync"] = schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "With `host`: whether the host still has its real-server side (addresses, tunnel, " +
+			"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
+			"`true`, so the change shows and apply repairs it. Null without `host`.",
+	}
+	attrs["drain_on_destroy"] = schema.BoolAttribute{
+		Optional: true,
+		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
+			"server's active connections are gone (or `drain_timeout` passes), then remove it.",
+	}
+	attrs["drain_timeout"] = schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: fmt.Sprintf("How long a draining destroy waits for active connections to end, "+
+			"as a duration such as `2m`; the server is removed then, whatever remains. Defaults to `%s`.", defaultDrainTimeout),
+		Validators: []validator.String{durationValidator{}},
+	}
+	return schema.Schema{
+		MarkdownDescription: "One real server (IPVS destination) of an `lvs_virtual_server`: address, port, " +
+			"weight, forwarding method, thresholds and health check, put on every director of the virtual " +
+			"server. With `host`, the real-server side is set up on the real server itself as well.\n\n" +
+			"Changing the address or port replaces the server; everything else changes in place (a weight " +
+			"change is one netlink update on a `netlink` director, a reload of keepalived on a `keepalived` one).\n\n" +
+			"Read reports what the directors run: the kernel's weight, forwarding method and thresholds (so " +
+			"`ipvsadm -e -w 0` by hand shows in the plan), the stored description for the rest. On a " +
+			"`keepalived` director a server that its health check took down (removed from the table, or weight " +
+			"`0` with `inhibit_on_failure`) is status, not drift: see `data.lvs_director_status`. A server removed " +
+			"from a `netlink` director by hand is planned to be created again.\n\n" +
+			"Destroy can drain first (`drain_on_destroy`).\n\n" +
+			"Import with the `id`: `terraform import lvs_real_server.web1 " +
+			"'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3'` (the `host` block is not imported).",
+		Attributes: attrs,
+		Blocks: merge(resourceBlocks(realServerBlocks()), map[string]schema.Block{
+			connectionBlockName: directorsConnectionBlock(),
+			"host":              hostBlock,
+		}),
+	}
+}
+
+// vsIDValidator checks a virtual server id at plan time.
+type vsIDValidator struct{}
+
+func (vsIDValidator) Description(context.Context) string {
+	return "a virtual server id such as `tcp/10.0.0.10:80@dir1,dir2`"
+}
+
+func (v vsIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (vsIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := parseVSID(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, summaryInvalidConfig,
+			fmt.Sprintf("Not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id.", err))
+	}
+}
+
+// Metadata names the resource.
+func (r *realServerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_real_server"
+}
+
+// Schema is realServerResourceSchema.
+func (r *realServerResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = realServerResourceSchema()
+}
+
+// Configure takes the provider's client.
+func (r *realServerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig checks the server against the model's rules, with what
+// the virtual server id tells of the virtual server (its family and port).
+// ModifyPlan checks again with the whole virtual server when it exists.
+func (r *realServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at plan and apply",
+			map[string]any{"resource": "lvs_real_server"})
+		return
+	}
+	var data realServerResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id, err := parseVSID(data.VirtualServerID.ValueString())
+	if err != nil {
+		return // the attribute's validator reports it
+	}
+	vs := id.virtualServer()
+	rs := data.toModel()
+	addConfigErrors(ctx, &resp.Diagnostics, req.Config, rs.Validate(nil, &vs))
+	data.validateHost(ctx, &resp.Diagnostics, req.Config, &vs)
+}
+
+// validateHost checks the real-server side the host block describes.
+func (m *realServerResourceModel) validateHost(ctx context.Context, diags *diag.Diagnostics, conf tfsdk.Config, vs *model.VirtualServer) {
+	if m.Host == nil {
+		return
+	}
+	h := m.hostSide(vs)
+	err := h.Validate(nil)
+	errs := model.AsErrors(err)
+	if errs == nil {
+		addConfigErrors(ctx, diags, conf, err)
+		return
+	}
+	var out model.Errors
+	for _, e := range errs {
+		p := e.Path
+		if len(p) > 0 && (p[0] == "vips" || p[0] == "gateway") {
+			p = append(model.Path{"host"}, p...)
+		}
+		out = append(out, &model.FieldError{Path: p, Msg: e.Msg})
+	}
+	addConfigErrors(ctx, diags, conf, out)
+}
+
+// hostSide is the real-server side of this server behind vs.
+func (m *realServerResourceModel) hostSide(vs *model.VirtualServer) *model.RealServerHost {
+	rs := m.toModel()
+	h := &model.RealServerHost{Method: vs.MethodOf(&rs)}
+	if h.Method == "tun" {
+		tt := rs.TunnelType
+		if rs.ForwardingMethod == "" {
+			tt = vs.TunnelType
+		}
+		h.TunnelType = tt
+	}
+	if h.Method != "nat" {
+		h.VIPs = addrsOf(m.Host.VIPs)
+		if len(h.VIPs) == 0 && vs.Address.IsValid() {
+			h.VIPs = []netip.Addr{vs.Address}
+		}
+	}
+	h.Gateway = addrOf(m.Host.Gateway)
+	return h
+}
+
+// ModifyPlan replaces the server when its address or destination port
+// changes, checks it against its virtual server as the directors store it
+// (a `dr` server with another port than the service's is refused here,
+// before anything is touched), and plans the id and host_in_sync.
+func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan realServerResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id, idErr := parseVSID(plan.VirtualServerID.ValueString())
+	known := !plan.VirtualServerID.IsUnknown() && idErr == nil
+	if !req.State.Raw.IsNull() {
+		var state realServerResourceModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if plan.Address.IsUnknown() || addrOf(plan.Address) != addrOf(state.Address) {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("address"))
+		}
+		if plan.Port.IsUnknown() || !samePort(plan.Port, state.Port, id, known) {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("port"))
+		}
+	}
+	rsid := types.StringUnknown()
+	if known && !plan.Address.IsUnknown() && !plan.Port.IsUnknown() {
+		vs := id.virtualServer()
+		if r.client != nil && req.Config.Raw.IsFullyKnown() {
+			if stored := r.storedVirtualServer(ctx, id, plan.Connection); stored != nil {
+				vs = *stored
+			}
+			rs := plan.toModel()
+			addConfigErrors(ctx, &resp.Diagnostics, req.Config, rs.Validate(nil, &vs))
+			plan.validateHost(ctx, &resp.Diagnostics, req.Config, &vs)
+		}
+		rsid = types.StringValue(plan.rsID(id).String())
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), rsid)...)
+	inSync := types.BoolNull()
+	if plan.Host != nil {
+		inSync = types.BoolValue(true)
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("host_in_sync"), inSync)...)
+}
+
+// samePort reports whether two port values name the same destination port
+// (unset means the virtual port).
+func samePort(a, b types.Int64, id vsID, known bool) bool {
+	if a.ValueInt64() == b.ValueInt64() {
+		return true
+	}
+	if !known {
+		return false
+	}
+	eff := func(v types.Int64) int64 {
+		if v.IsNull() || v.ValueInt64() == 0 {
+			return int64(id.Port)
+		}
+		return v.ValueInt64()
+	}
+	return eff(a) == eff(b)
+}
+
+// storedVirtualServer is the virtual server as the first reachable
+// director of id stores it, or nil (not created yet, or unreachable: the
+// apply reports that).
+func (r *realServerResource) storedVirtualServer(ctx context.Context, id vsID, conn *sshModel) *model.VirtualServer {
+	var diags diag.Diagnostics
+	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
+	for _, cfg := range cfgs {
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
+			continue
+		}
+		if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.key()}); o != nil && o.VirtualServer != nil {
+			vs := *o.VirtualServer
+			vs.RealServers = nil
+			return &vs
+		}
+		if k := kernelService(obs, id.key()); k != nil {
+			vs := k.Service
+			vs.RealServers = nil
+			return &vs
+		}
+	}
+	return nil
+}
+
+func mustSet(ctx context.Context, list []string) types.Set {
+	s, _ := types.SetValueFrom(ctx, types.StringType, list)
+	return s
+}
+
+// rsID is the server's id under the virtual server id.
+func (m *realServerResourceModel) rsID(id vsID) rsID {
+	vs := id.virtualServer()
+	rs := m.toModel()
+	port := rs.EffectivePort(&vs)
+	return rsID{VS: id, Address: addrOf(m.Address), Port: port}
+}
+
+// Create puts the real-server side on the host first (so the first packet
+// a director sends is accepted), then the server on every director.
+func (r *realServerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var data realServerResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, planConfig(req.Plan), nil, &data, &resp.Diagnostics, "Create")
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// Update puts the changed server on the directors (and host), and removes
+// it from directors (and a host) it no longer belongs to.
+func (r *realServerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var data, state realServerResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &data)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, planConfig(req.Plan), &state, &data, &resp.Diagnostics, "Update")
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, data *realServerResourceModel, diags *diag.Diagnostics, action string) {
+	id, err := parseVSID(data.VirtualServerID.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
+		return
+	}
+	vs := id.virtualServer()
+	if stored := r.storedVirtualServer(ctx, id, data.Connection); stored != nil {
+		vs = *stored
+	}
+	rs := data.toModel()
+	if err := rs.Validate(nil, &vs); err != nil {
+		addConfigErrors(ctx, diags, conf, err)
+		return
+	}
+	rid := data.rsID(id)
+	what := "Real Server " + rid.objectID()
+	dirs, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, diags)
+	if diags.HasError() {
+		return
+	}
+	var hostCfg *transport.Config
+	var side *model.RealServerHost
+	if data.Host != nil {
+		data.validateHost(ctx, diags, conf, &vs)
+		cfg, d := r.client.hostConfig(connectionModel{Host: data.Host.Host, sshModel: data.Host.sshModel})
+		diags.Append(d...)
+		if diags.HasError() {
+			return
+		}
+		hostCfg, side = &cfg, data.hostSide(&vs)
+	}
+
+	// What the old state put where, to remove what the new one does not.
+	var oldDel []hostDelete
+	var oldHost *transport.Config
+	var oldHostKey wire.Key
+	if old != nil {
+		if oid, err := parseVSID(old.VirtualServerID.ValueString()); err == nil {
+			ordid := old.rsID(oid)
+			oldDirs, oldCfgs := r.client.directorsOf(ctx, mustSet(ctx, oid.Directors), old.Connection, diags)
+			for i, d := range oldDirs {
+				if ordid.objectID() != rid.objectID() || !containsString(dirs, d) {
+					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: wire.Key{Kind: wire.KindRealServer, ID: ordid.objectID()}})
+				}
+			}
+			if old.Host != nil {
+				cfg, d := r.client.hostConfig(connectionModel{Host: old.Host.Host, sshModel: old.Host.sshModel})
+				diags.Append(d...)
+				oldHostKey = wire.Key{Kind: wire.KindRealServerHost, ID: ordid.objectID()}
+				if hostCfg == nil || cfg.ID() != hostCfg.ID() || oldHostKey.ID != rid.objectID() {
+					oldHost = &cfg
+				}
+			}
+		}
+		if diags.HasError() {
+			return
+		}
+	}
+
+	if hostCfg != nil {
+		obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServerHost, ID: rid.objectID()}, RealServerHost: side}
+		if _, err := r.client.fleet.Apply(ctx, *hostCfg, []wire.Object{obj}, nil); err != nil {
+			addHostError(diags, action, what+" (real-server side)", hostCfg.Host, err)
+			return
+		}
+		r.client.logStats(ctx, *hostCfg, "lvs_real_server")
+	}
+	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
+	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
+		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		return err
+	}) {
+		addHostError(diags, action, what, e.host, e.err)
+	}
+	for _, e := range eachDelete(ctx, r.client, oldDel) {
+		addHostError(diags, action, what, e.host, e.err)
+	}
+	if oldHost != nil {
+		if _, err := r.client.fleet.Apply(ctx, *oldHost, nil, []wire.Key{oldHostKey}); err != nil {
+			addHostError(diags, action, what+" (real-server side)", oldHost.Host, err)
+		}
+	}
+	for _, cfg := range cfgs {
+		r.client.logStats(ctx, cfg, "lvs_real_server")
+	}
+	data.ID = types.StringValue(rid.String())
+	data.HostInSync = types.BoolNull()
+	if data.Host != nil {
+		data.HostInSync = types.BoolValue(true)
+	}
+}
+
+// hostDelete is one object to delete on one host.
+type hostDelete struct {
+	cfg transport.Config
+	key wire.Key
+}
+
+func eachDelete(ctx context.Context, c *client, dels []hostDelete) []hostError {
+	cfgs := make([]transport.Config, len(dels))
+	for i, d := range dels {
+		cfgs[i] = d.cfg
+	}
+	return eachHost(cfgs, func(cfg transport.Config) error {
+		for _, d := range dels {
+			if d.cfg.ID() == cfg.ID() {
+				if _, err := c.fleet.Apply(ctx, cfg, nil, []wire.Key{d.key}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Read reports what the directors run, and with `host` whether the host
+// still has its real-server side. A server a netlink director lacks is
+// removed from the state, so the plan creates it again; on a keepalived
+// director a server missing from the kernel table is down by health check,
+// which is status. An unreachable host is an error.
+func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var data realServerResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id, err := parseVSID(data.VirtualServerID.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
+		return
+	}
+	rid := data.rsID(id)
+	what := "Real Server " + rid.objectID()
+	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	type seen struct {
+		rs     *model.RealServer
+		method string // the virtual server's method: what an unset forwarding_method means
+	}
+	observed := make([]seen, len(cfgs))
+	var mu sync.Mutex
+	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		got, method, err := observeRealServer(obs, rid)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range cfgs {
+			if cfgs[i].ID() == cfg.ID() {
+				observed[i] = seen{got, method}
+			}
+		}
+		return nil
+	}) {
+		addHostError(&resp.Diagnostics, "Read", what, e.host, e.err)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	next := data
+	for i, o := range observed {
+		if o.rs == nil {
+			tflog.Info(ctx, "real server is gone from a director; planning to create it again",
+				map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		cand := data.withObserved(o.rs, o.method)
+		if !reflect.DeepEqual(cand, data) {
+			tflog.Info(ctx, "real server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+			next = cand
+			break
+		}
+	}
+	next.HostInSync = types.BoolNull()
+	if data.Host != nil {
+		cfg, d := r.client.hostConfig(connectionModel{Host: data.Host.Host, sshModel: data.Host.sshModel})
+		resp.Diagnostics.Append(d...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			addHostError(&resp.Diagnostics, "Read", what+" (real-server side)", cfg.Host, err)
+			return
+		}
+		next.HostInSync = types.BoolValue(hostSideInSync(obs, rid.objectID()))
+	}
+	next.ID = types.StringValue(rid.String())
+	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
+}
+
+// hostSideInSync reports whether the host stores the server's real-server
+// side and runs it: its addresses present, its sysctls at their values.
+func hostSideInSync(obs *wire.Observed, id string) bool {
+	o := storedObject(obs, wire.Key{Kind: wire.KindRealServerHost, ID: id})
+	if o == nil || o.RealServerHost == nil {
+		return false
+	}
+	setup := o.RealServerHost.Setup()
+	for _, want := range setup.Addresses {
+		found := false
+		for _, a := range obs.Addresses {
+			if a.Device == want.Device && a.Prefix.Addr() == want.Prefix.Addr() {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	for _, s := range setup.Sysctls {
+		if v, ok := obs.Sysctls[s.Key]; ok && v != s.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// observeRealServer is the real server as one director runs it, with the
+// virtual server's effective forwarding method; nil when it is gone.
+// The kernel's weight, method and thresholds replace the stored ones,
+// except on a keepalived director where a health check decides: a server
+// missing from the table, or at weight 0 with inhibit_on_failure, or with
+// a dynamic misc_check, keeps its stored weight (status, not drift).
+func observeRealServer(obs *wire.Observed, id rsID) (*model.RealServer, string, error) {
+	if !obs.IPVSAvailable {
+		return nil, "", fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): real servers need the ip_vs module", hostLabel(obs))
+	}
+	vsKey := id.VS.key()
+	k := kernelService(obs, vsKey)
+	stored := storedObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.objectID()})
+	var vs model.VirtualServer
+	if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: vsKey}); o != nil && o.VirtualServer != nil {
+		vs = *o.VirtualServer
+	} else if k != nil {
+		vs = k.Service
+	} else {
+		return nil, "", nil
+	}
+	var dest *model.RealServer
+	if k != nil {
+		for i := range k.Service.RealServers {
+			d := &k.Service.RealServers[i]
+			if d.Key(&k.Service) == id.destKey() {
+				dest = d
+			}
+		}
+	}
+	keepalived := directorEngine(obs) == "keepalived"
+	var rs model.RealServer
+	switch {
+	case stored != nil && stored.RealServer != nil:
+		rs = *stored.RealServer
+	case dest != nil:
+		rs = *dest
+		if dest.ForwardingMethod == "" {
+			rs.ForwardingMethod = ""
+		}
+	default:
+		return nil, "", nil
+	}
+	method := vs.EffectiveMethod()
+	if dest == nil {
+		if keepalived && stored != nil {
+			return &rs, method, nil // down by health check
+		}
+		return nil, "", nil
+	}
+	kmethod := k.Service.MethodOf(dest)
+	if kmethod != vs.MethodOf(&rs) {
+		rs.ForwardingMethod = kmethod
+	}
+	rs.UpperThreshold, rs.LowerThreshold = dest.UpperThreshold, dest.LowerThreshold
+	w := dest.EffectiveWeight()
+	inhibit := vs.InhibitOnFailure
+	if rs.InhibitOnFailure != nil {
+		inhibit = *rs.InhibitOnFailure
+	}
+	dynamic := rs.MiscCheck != nil && rs.MiscCheck.Dynamic
+	if !keepalived || !(dynamic || (w == 0 && inhibit)) {
+		rs.Weight = &w
+	}
+	return &rs, method, nil
+}
+
+// withObserved returns m with the described attributes replaced by what
+// obs holds where the two differ in meaning (see keepString); method is
+// what an unset forwarding_method means.
+func (m realServerResourceModel) withObserved(obs *model.RealServer, method string) realServerResourceModel {
+	out := m
+	prior := m.toModel()
+	if prior.EffectiveWeight() != obs.EffectiveWeight() {
+		out.Weight = types.Int64Value(int64(obs.EffectiveWeight()))
+	}
+	out.ForwardingMethod = keepString(m.ForwardingMethod, obs.ForwardingMethod, method)
+	tunDef := ""
+	if orDefault(obs.ForwardingMethod, method) == "tun" {
+		tunDef = model.DefaultTunnelType
+	}
+	if m.ForwardingMethod.IsNull() {
+		tunDef = "" // inherited from the virtual server with the method
+	}
+	out.TunnelType = keepString(m.TunnelType, obs.TunnelType, tunDef)
+	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort, 0)
+	out.UpperThreshold = keepInt(m.UpperThreshold, obs.UpperThreshold, 0)
+	out.LowerThreshold = keepInt(m.LowerThreshold, obs.LowerThreshold, 0)
+	out.InhibitOnFailure = keepOptBool(m.InhibitOnFailure, obs.InhibitOnFailure)
+	out.NotifyUp = keepString(m.NotifyUp, obs.NotifyUp, "")
+	out.NotifyDown = keepString(m.NotifyDown, obs.NotifyDown, "")
+	// Health checks live only in the stored description (keepalived's
+	// config); a different stored check replaces the whole block.
+	cur := prior
+	if !reflect.DeepEqual(cur.TCPCheck, obs.TCPCheck) || !reflect.DeepEqual(cur.HTTPGet, obs.HTTPGet) ||
+		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) {
+		chk := checksFromModel(obs)
+		out.TCPCheck, out.HTTPGet, out.SSLGet, out.MiscCheck = chk.TCPCheck, chk.HTTPGet, chk.SSLGet, chk.MiscCheck
+	}
+	return out
+}
+
+func keepOptBool(prior types.Bool, obs *bool) types.Bool {
+	switch {
+	case obs == nil && prior.IsNull():
+		return prior
+	case obs == nil:
+		return types.BoolNull()
+	case !prior.IsNull() && prior.ValueBool() == *obs:
+		return prior
+	}
+	return types.BoolValue(*obs)
+}
+
+// checksFromModel maps a real server's health checks back to Terraform
+// values (null for unset settings).
+func checksFromModel(rs *model.RealServer) realServerModel {
+	var out realServerModel
+	common := func(c model.CheckCommon) checkCommonModel {
+		return checkCommonModel{
+			ConnectIP: keepAddr(iptypes.NewIPAddressNull(), c.ConnectIP), ConnectPort: keepInt(types.Int64Null(), c.ConnectPort, 0),
+			BindTo: keepAddr(iptypes.NewIPAddressNull(), c.BindTo), ConnectTimeout: keepInt(types.Int64Null(), c.ConnectTimeout, 0),
+			Retry: keepInt(types.Int64Null(), c.Retry, 0), DelayBeforeRetry: keepInt(types.Int64Null(), c.DelayBeforeRetry, 0),
+		}
+	}
+	http := func(c *model.HTTPCheck) *httpCheckModel {
+		if c == nil {
+			return nil
+		}
+		h := &httpCheckModel{checkCommonModel: common(c.CheckCommon), VirtualHost: keepString(types.StringNull(), c.VirtualHost, "")}
+		for _, u := range c.URLs {
+			h.URLs = append(h.URLs, checkURLModel{Path: types.StringValue(u.Path),
+				StatusCode: keepString(types.StringNull(), u.StatusCode, ""), Digest: keepString(types.StringNull(), u.Digest, "")})
+		}
+		return h
+	}
+	if c := rs.TCPCheck; c != nil {
+		cc := common(c.CheckCommon)
+		out.TCPCheck = &cc
+	}
+	out.HTTPGet, out.SSLGet = http(rs.HTTPGet), http(rs.SSLGet)
+	if c := rs.MiscCheck; c != nil {
+		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout, 0),
+			Dynamic: keepBool(types.BoolNull(), c.Dynamic), User: keepString(types.StringNull(), c.User, "")}
+	}
+	return out
+}
+
+// Delete drains the server first when asked, removes it from every
+// director, then removes its real-server side from the host.
+func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var data realServerResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id, err := parseVSID(data.VirtualServerID.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
+		return
+	}
+	rid := data.rsID(id)
+	what := "Real Server " + rid.objectID()
+	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	key := wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}
+	if data.DrainOnDestroy.ValueBool() {
+		r.drain(ctx, &data, rid, cfgs, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
+		_, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{key})
+		return err
+	}) {
+		addHostError(&resp.Diagnostics, "Delete", what, e.host, e.err)
+	}
+	if resp.Diagnostics.HasError() || data.Host == nil {
+		return
+	}
+	cfg, d := r.client.hostConfig(connectionModel{Host: data.Host.Host, sshModel: data.Host.sshModel})
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{{Kind: wire.KindRealServerHost, ID: rid.objectID()}}); err != nil {
+		addHostError(&resp.Diagnostics, "Delete", what+" (real-server side)", cfg.Host, err)
+	}
+}
+
+// drain sets the server's weight to 0 on every director, then waits until
+// no director counts an active connection to it, or the drain timeout.
+func (r *realServerResource) drain(ctx context.Context, data *realServerResourceModel, rid rsID, cfgs []transport.Config, diags *diag.Diagnostics) {
+	timeout := defaultDrainTimeout
+	if s := data.DrainTimeout.ValueString(); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			timeout = d
+		}
+	}
+	poll := r.drainPoll
+	if poll == 0 {
+		poll = 2 * time.Second
+	}
+	rs := data.toModel()
+	zero := 0
+	rs.Weight = &zero
+	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
+	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
+		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		return err
+	}) {
+		addHostError(diags, "Drain", "Real Server "+rid.objectID(), e.host, e.err)
+	}
+	if diags.HasError() {
+		return
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for {
+		active := 0
+		for _, cfg := range cfgs {
+			obs, err := r.client.fleet.ObserveFresh(ctx, cfg)
+			if err != nil {
+				addHostError(diags, "Drain", "Real Server "+rid.objectID(), cfg.Host, err)
+				return
+			}
+			active += activeConns(obs, rid)
+		}
+		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.objectID(), "active_conns": active,
+			"waited_s": int(time.Since(start).Seconds())})
+		if active == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tflog.Warn(ctx, "drain timeout passed; removing the real server with connections left",
+				map[string]any{"object": rid.objectID(), "active_conns": active, "timeout": timeout.String()})
+			return
+		}
+		select {
+		case <-ctx.Done():
+			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", rid.objectID(), active, ctx.Err()))
+			return
+		case <-time.After(poll):
+		}
+	}
+}
+
+// activeConns counts the active connections of the server on a director.
+func activeConns(obs *wire.Observed, rid rsID) int {
+	k := kernelService(obs, rid.VS.key())
+	if k == nil {
+		return 0
+	}
+	for _, d := range k.Destinations {
+		if d.Key == rid.destKey() {
+			return d.ActiveConns
+		}
+	}
+	return 0
+}
+
+// ImportState reads VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS; Read then
+// fills in the rest from the directors.
+func (r *realServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id, err := parseRSID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("The import ID %q is not a real server id: %s.", req.ID, err))
+		return
+	}
+	set := func(name string, v any) {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
+	}
+	set("virtual_server_id", types.StringValue(id.VS.String()))
+	set("address", iptypes.NewIPAddressValue(id.Address.String()))
+	if id.Port != id.VS.Port {
+		set("port", types.Int64Value(int64(id.Port)))
+	}
+	set("id", types.StringValue(id.String()))
+}

@@ -1,0 +1,346 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// vmDirector is one VM with a real IPVS kernel and a provider configured
+// to reach it (root, the VM's key and known_hosts), for the acceptance
+// tests of virtual and real servers: the host kernel has no IPVS.
+type vmDirector struct {
+	t        *testing.T
+	vm       *vm.VM
+	host     string
+	port     string
+	provider *lvsProvider
+}
+
+// startVMDirector skips unless TF_ACC is set, then boots a VM (skipping
+// loudly, or failing under $CI, when the VM lab cannot run here).
+func startVMDirector(t *testing.T, name string) *vmDirector {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run it (make testacc)")
+	}
+	bins := accAgentBins(t)
+	start := time.Now()
+	v := vm.Start(t, vm.Config{Name: name})
+	t.Logf("VM director %s up after %v", name, time.Since(start).Round(100*time.Millisecond))
+	host, port, err := net.SplitHostPort(v.SSHAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &vmDirector{t: t, vm: v, host: host, port: port, provider: &lvsProvider{version: "acctest", agentBins: bins}}
+}
+
+func (d *vmDirector) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){"lvs": providerserver.NewProtocol6WithError(d.provider)}
+}
+
+// config is the provider block and a netlink director on the VM, then body.
+func (d *vmDirector) config(body string) string {
+	return fmt.Sprintf(`
+provider "lvs" {
+  user              = "root"
+  private_key_path  = %q
+  known_hosts_files = [%q]
+  connect_timeout   = "20s"
+  command_timeout   = "3m"
+}
+
+resource "lvs_director" "d1" {
+  engine = "netlink"
+  ssh {
+    host = %q
+    port = %s
+  }
+}
+`, d.vm.KeyFile, d.vm.KnownHosts, d.host, d.port) + body
+}
+
+// run runs a command on the VM, failing the test on error.
+func (d *vmDirector) run(cmd string) string {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := d.vm.Run(ctx, cmd, nil)
+	if err != nil {
+		d.t.Fatalf("%s: %v", cmd, err)
+	}
+	return string(res.Stdout)
+}
+
+// runStep is run as a terraform-plugin-testing PreConfig or check.
+func (d *vmDirector) runStep(cmd string) func() {
+	return func() { d.t.Logf("on the director: %s", cmd); d.run(cmd) }
+}
+
+// expectRules checks that `ipvsadm-save -n` holds exactly these lines, in
+// any order. (ipvsadm-save leaves out thresholds; the read-back after
+// every step, which compares them, shows them.)
+func (d *vmDirector) expectRules(want ...string) resource.TestCheckFunc {
+	want = slices.Sorted(slices.Values(want))
+	return func(*terraform.State) error {
+		got := slices.Sorted(slices.Values(d.ipvsRules()))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			return fmt.Errorf("ipvsadm-save -n on the director:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		return nil
+	}
+}
+
+func (d *vmDirector) ipvsRules() []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(d.run("ipvsadm-save -n")), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+const (
+	foreignService = "-A -t 10.9.9.9:80 -s rr"
+	foreignDest    = "-a -t 10.9.9.9:80 -r 10.9.9.20:80 -g -w 1"
+)
+
+// webConfig is a DR virtual server with two real servers.
+func webConfig(scheduler string, weight1 int) string {
+	return fmt.Sprintf(`
+resource "lvs_virtual_server" "web" {
+  directors           = [lvs_director.d1.id]
+  address             = "10.0.0.10"
+  port                = 80
+  scheduler           = %q
+  forwarding_method   = "dr"
+  persistence_timeout = 300
+}
+
+resource "lvs_real_server" "web1" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.10"
+  weight            = %d
+  upper_threshold   = 100
+}
+
+resource "lvs_real_server" "web2" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.11"
+  drain_on_destroy  = true
+  drain_timeout     = "10s"
+}
+`, scheduler, weight1)
+}
+
+// TestAccVirtualServer_netlink proves the virtual and real server
+// resources against a real IPVS kernel with the netlink engine: create
+// with state and kernel checks, import verify, update in place (weight,
+// scheduler) with an empty plan after, drift by hand (ipvsadm -e -w 0, and
+// ipvsadm -D) planned and repaired, plan-time refusals with their
+// attribute paths, and a destroy that leaves the foreign service alone.
+func TestAccVirtualServer_netlink(t *testing.T) {
+	d := startVMDirector(t, "accvs")
+	d.run("ipvsadm -A -t 10.9.9.9:80 -s rr && ipvsadm -a -t 10.9.9.9:80 -r 10.9.9.20:80 -g -w 1")
+	start := time.Now()
+	defer func() { t.Logf("terraform steps took %v", time.Since(start).Round(time.Second)) }()
+
+	const vs, rs1, rs2 = "lvs_virtual_server.web", "lvs_real_server.web1", "lvs_real_server.web2"
+	dirID := "root@" + d.host + ":" + d.port
+	vsID := "tcp/10.0.0.10:80@" + dirID
+	service := "-A -t 10.0.0.10:80 -s %s -p 300"
+	dest1 := "-a -t 10.0.0.10:80 -r 192.168.1.10:80 -g -w %d"
+	dest2 := "-a -t 10.0.0.10:80 -r 192.168.1.11:80 -g -w 1"
+	rules := func(sched string, w1 int) resource.TestCheckFunc {
+		return d.expectRules(foreignService, foreignDest, fmt.Sprintf(service, sched), fmt.Sprintf(dest1, w1), dest2)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		CheckDestroy:             d.expectRules(foreignService, foreignDest),
+		Steps: []resource.TestStep{
+			{
+				Config: d.config(webConfig("wrr", 2)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vs, tfjsonpath.New("id"), knownvalue.StringExact(vsID)),
+					statecheck.ExpectKnownValue(vs, tfjsonpath.New("scheduler"), knownvalue.StringExact("wrr")),
+					statecheck.ExpectKnownValue(vs, tfjsonpath.New("protocol"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(rs1, tfjsonpath.New("id"), knownvalue.StringExact("tcp/10.0.0.10:80/192.168.1.10:80@"+dirID)),
+					statecheck.ExpectKnownValue(rs1, tfjsonpath.New("weight"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(rs2, tfjsonpath.New("weight"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(rs2, tfjsonpath.New("host_in_sync"), knownvalue.Null()),
+				},
+				Check: rules("wrr", 2),
+			},
+			{ResourceName: vs, ImportState: true, ImportStateVerify: true},
+			{ResourceName: rs1, ImportState: true, ImportStateVerify: true},
+			{
+				ResourceName: rs2, ImportState: true, ImportStateVerify: true,
+				// Destroy-time settings are not on the host.
+				ImportStateVerifyIgnore: []string{"drain_on_destroy", "drain_timeout"},
+			},
+			{
+				// Tunables change in place: one service edit and one destination edit.
+				Config: d.config(webConfig("rr", 3)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(rs1, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(rs2, plancheck.ResourceActionNoop),
+				}},
+				Check: rules("rr", 3),
+			},
+			{
+				Config:            d.config(webConfig("rr", 3)),
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(rs1, tfjsonpath.New("weight"), knownvalue.Int64Exact(3))},
+			},
+			{
+				// A weight set by hand is drift: planned back ...
+				PreConfig: d.runStep("ipvsadm -e -t 10.0.0.10:80 -r 192.168.1.10:80 -g -w 0 -x 100"),
+				Config:    d.config(webConfig("rr", 3)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(rs1, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionNoop),
+				}},
+				// ... and repaired by the apply.
+				Check: rules("rr", 3),
+			},
+			{
+				// So is a scheduler changed by hand.
+				PreConfig: d.runStep("ipvsadm -E -t 10.0.0.10:80 -s wlc -p 300"),
+				Config:    d.config(webConfig("rr", 3)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
+				}},
+				Check: rules("rr", 3),
+			},
+			{
+				// A service deleted by hand is planned for creation again, with its real servers.
+				PreConfig: d.runStep("ipvsadm -D -t 10.0.0.10:80"),
+				Config:    d.config(webConfig("rr", 3)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction(rs1, plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction(rs2, plancheck.ResourceActionCreate),
+				}},
+				Check: rules("rr", 3),
+			},
+			{
+				// DR does not map ports: refused at plan time, at the attribute, knowing the
+				// virtual server's forwarding method from the director.
+				Config: d.config(webConfig("rr", 3) + `
+resource "lvs_real_server" "bad_port" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.12"
+  port              = 8080
+}
+`),
+				ExpectError: phrase("port: 8080 differs from the virtual port 80; dr forwarding does not map ports"),
+			},
+			{
+				Config: d.config(webConfig("rr", 3) + `
+resource "lvs_real_server" "bad_family" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "2001:db8::12"
+}
+`),
+				ExpectError: regexp.MustCompile(`address: 2001:db8::12 is of another address family`),
+			},
+		},
+	})
+}
+
+// vsModel is a resource value with every attribute null but the identity.
+func vsModel() virtualServerResourceModel {
+	return virtualServerResourceModel{
+		Address: iptypes.NewIPAddressValue("10.0.0.10"), Port: types.Int64Value(80), Protocol: types.StringNull(),
+		Fwmark: types.Int64Null(), Family: types.StringNull(), Scheduler: types.StringNull(), SchedulerPort: types.BoolNull(),
+		SchedulerFallback: types.BoolNull(), OnePacket: types.BoolNull(), PersistenceTimeout: types.Int64Null(),
+		PersistenceGranularity: types.Int64Null(), ForwardingMethod: types.StringNull(), TunnelType: types.StringNull(),
+		TunnelPort: types.Int64Null(), DelayLoop: types.Int64Null(), Retry: types.Int64Null(), DelayBeforeRetry: types.Int64Null(),
+		ConnectTimeout: types.Int64Null(), VirtualHost: types.StringNull(), Quorum: types.Int64Null(), Hysteresis: types.Int64Null(),
+		QuorumUp: types.StringNull(), QuorumDown: types.StringNull(), Alpha: types.BoolNull(), Omega: types.BoolNull(),
+		InhibitOnFailure: types.BoolNull(),
+	}
+}
+
+func TestVirtualServerIdentityChanges(t *testing.T) {
+	state := vsModel()
+	plan := vsModel()
+	plan.Protocol = types.StringValue("tcp") // the default, written out
+	plan.Scheduler = types.StringValue("rr")
+	if got := vsIdentityChanges(&state, &plan); len(got) != 0 {
+		t.Errorf("writing out the default protocol replaces %v", got)
+	}
+	plan.Port = types.Int64Value(8080)
+	plan.Protocol = types.StringValue("udp")
+	if got := vsIdentityChanges(&state, &plan); len(got) != 2 || got[0].String() != "port" || got[1].String() != "protocol" {
+		t.Errorf("changes = %v, want port and protocol", got)
+	}
+	plan = vsModel()
+	plan.Address = iptypes.NewIPAddressUnknown()
+	if got := vsIdentityChanges(&state, &plan); len(got) != 1 || got[0].String() != "address" {
+		t.Errorf("an unknown address: changes = %v", got)
+	}
+}
+
+func TestVirtualServerWithObserved(t *testing.T) {
+	m := vsModel()
+	m.ForwardingMethod = types.StringValue("dr")
+	m.PersistenceTimeout = types.Int64Value(300)
+	m.PersistenceGranularity = types.Int64Value(32) // a single address, as the kernel's default
+	// The kernel reads back the defaults spelled out, and no granularity for a single address.
+	obs := model.VirtualServer{Address: vip, Port: 80, Protocol: "tcp", Scheduler: "wlc", ForwardingMethod: "dr", PersistenceTimeout: 300}
+	if got := m.withObserved(&obs); !reflect.DeepEqual(got, m) {
+		t.Errorf("the same service read back differs:\n%+v\nwant\n%+v", got, m)
+	}
+	obs.Scheduler, obs.PersistenceTimeout, obs.OnePacket = "rr", 0, true
+	got := m.withObserved(&obs)
+	if got.Scheduler.ValueString() != "rr" || !got.PersistenceTimeout.IsNull() || !got.OnePacket.ValueBool() {
+		t.Errorf("drift not reported: scheduler %v persistence %v one_packet %v", got.Scheduler, got.PersistenceTimeout, got.OnePacket)
+	}
+	obs.SorryServer = &model.SorryServer{Address: netip.MustParseAddr("10.0.0.99")}
+	if got := m.withObserved(&obs); got.SorryServer == nil || got.SorryServer.Address.ValueString() != "10.0.0.99" || !got.SorryServer.Port.IsNull() {
+		t.Errorf("stored sorry server not reported: %+v", got.SorryServer)
+	}
+}
+
+func TestObserveVirtualServer(t *testing.T) {
+	stored := model.VirtualServer{Address: vip, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr", DelayLoop: 6}
+	objs := []wire.Object{{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &stored}}
+	k := kernelDR(1)
+	k.Service.Scheduler = "rr"
+	got, err := observeVirtualServer(observation("netlink", objs, k), "tcp/10.0.0.10:80")
+	if err != nil || got == nil || got.Scheduler != "rr" || got.DelayLoop != 6 || got.RealServers != nil {
+		t.Errorf("observed = %+v, %v; want the stored service with the kernel's scheduler", got, err)
+	}
+	if got, err := observeVirtualServer(observation("keepalived", objs), "tcp/10.0.0.10:80"); err != nil || got != nil {
+		t.Errorf("a service missing from the kernel = %+v, %v; want gone", got, err)
+	}
+	if got, err := observeVirtualServer(observation("netlink", nil, kernelDR(1)), "tcp/10.0.0.10:80"); err != nil || got == nil || got.Scheduler != "wrr" {
+		t.Errorf("a hand-built service = %+v, %v; want it read from the kernel", got, err)
+	}
+}
