@@ -83,7 +83,7 @@ provider "lvs" {
   user              = %q
   private_key_path  = %q
   known_hosts_files = [%q]
-  connect_timeout   = "10s"
+  connect_timeout   = "5s"
   command_timeout   = "2m"
 }
 `, netns.User, a.ClientKeyPath, a.KnownHostsPath)
