@@ -71,8 +71,7 @@ var sshFields = map[string]sshField{
 	"password": {kind: kindString, sensitive: true, env: envPassword, description: "Password for password and " +
 		"keyboard-interactive authentication. Prefer keys."},
 	"known_hosts_files": {kind: kindStrings, env: envKnownHosts, description: "OpenSSH `known_hosts` files to " +
-		"verify host keys with; `~` is expanded. Defaults to `~/.ssh/known_hosts`. The environment variable " +
-		"takes a colon-separated list."},
+		"verify host keys with; `~` is expanded. Defaults to `~/.ssh/known_hosts`."},
 	"host_key": {kind: kindString, description: "Pinned public host key(s) in `authorized_keys` form " +
 		"(`ssh-ed25519 AAAA...`), one per line; used instead of `known_hosts_files` when set."},
 	"insecure_ignore_host_key": {kind: kindBool, description: "**Dangerous.** Accept any host key, which lets " +
@@ -144,6 +143,9 @@ func connectionAttrTypes() map[string]attr.Type {
 
 // fieldDescription is a field's description with its environment fallback.
 func (f sshField) fieldDescription(withEnv bool) string {
+	if withEnv && f.env == envKnownHosts {
+		return f.description + " Falls back to `$" + f.env + "`, a colon-separated list."
+	}
 	if withEnv && f.env != "" {
 		return f.description + " Falls back to `$" + f.env + "`."
 	}

@@ -70,7 +70,7 @@ func (p *lvsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"Its render-only data sources turn the same description into `keepalived.conf`, `haproxy.cfg`, " +
 			"`ipvsadm-save` rules and `sysctl.d` fragments.\n\n" +
 			"Resources reach their hosts over SSH. The provider block holds the SSH defaults of every host; " +
-			"each resource's `connection` names its host and may override any of them. Host keys are always " +
+			"each resource's `ssh` block names its host and may override any of them. Host keys are always " +
 			"verified (`known_hosts_files` or a pinned `host_key`) unless `insecure_ignore_host_key` is set. " +
 			"A non-root user is run through `sudo -n` automatically. The provider uploads its agent to each " +
 			"host once per provider version (into `/var/lib/lvs-agent/bin`).",

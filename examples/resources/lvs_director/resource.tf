@@ -1,0 +1,57 @@
+# Two directors sharing one VIP by VRRP: dir1 is MASTER while it is up,
+# dir2 takes the VIP over when it is not.
+provider "lvs" {
+  user              = "root"
+  private_key_path  = "~/.ssh/id_ed25519"
+  known_hosts_files = ["~/.ssh/known_hosts"]
+}
+
+resource "lvs_director" "dir1" {
+  ssh {
+    host = "10.0.0.11"
+  }
+  interface = "eth0"
+  router_id = "dir1"
+
+  vrrp_instance {
+    name              = "VI_WEB"
+    state             = "MASTER"
+    virtual_router_id = 51
+    priority          = 120
+    advert_int        = 1
+    virtual_ipaddress {
+      address = "10.0.0.100/24"
+    }
+  }
+
+  sysctl {
+    key    = "net.ipv4.ip_nonlocal_bind"
+    value  = "1"
+    reason = "services may bind the VIP before this director holds it"
+  }
+}
+
+resource "lvs_director" "dir2" {
+  ssh {
+    host = "10.0.0.12"
+  }
+  interface = "eth0"
+  router_id = "dir2"
+
+  vrrp_instance {
+    name              = "VI_WEB"
+    state             = "BACKUP"
+    virtual_router_id = 51
+    priority          = 100
+    advert_int        = 1
+    virtual_ipaddress {
+      address = "10.0.0.100/24"
+    }
+  }
+
+  sysctl {
+    key    = "net.ipv4.ip_nonlocal_bind"
+    value  = "1"
+    reason = "services may bind the VIP before this director holds it"
+  }
+}
