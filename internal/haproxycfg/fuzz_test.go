@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
 // FuzzParse: Parse never panics; errors and warnings name the file.
@@ -33,6 +35,21 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("warning without file:line: %+v", w)
 			}
 		}
-		_ = Normalize(cfg)
+		if cfg.Validate(nil) != nil {
+			return
+		}
+		// What validates renders, and the rendering reads back as the same
+		// configuration.
+		text, err := render.HAProxy(cfg)
+		if err != nil {
+			t.Fatalf("render of a valid configuration: %v", err)
+		}
+		again, _, err := Parse(strings.NewReader(text), "rendered")
+		if err != nil {
+			t.Fatalf("parsing the rendering: %v\n%s", err, text)
+		}
+		if !Equivalent(cfg, again) {
+			t.Fatalf("the rendering reads back differently:\n%s", text)
+		}
 	})
 }

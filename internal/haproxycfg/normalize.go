@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/netip"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
@@ -44,6 +46,12 @@ func Normalize(cfg *model.HAProxyConfig) *model.HAProxyConfig {
 		binds(out.Listens[i].Binds)
 		backend(&out.Listens[i].HAProxyBackend)
 	}
+	// The order of sections means nothing to haproxy (the agent writes
+	// frontends in name order, each followed in the backends by its own).
+	slices.SortStableFunc(out.Frontends, func(a, b model.HAProxyFrontend) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out.Backends, func(a, b model.HAProxyBackend) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out.Listens, func(a, b model.HAProxyListen) int { return strings.Compare(a.Name, b.Name) })
+	emptyToNil(reflect.ValueOf(out))
 	return out
 }
 

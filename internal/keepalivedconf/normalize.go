@@ -3,6 +3,7 @@ package keepalivedconf
 import (
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
@@ -14,7 +15,8 @@ import (
 // its instance, the virtual servers' protocol, scheduler and forwarding
 // method, each real server's port, weight, method and inhibit setting,
 // script security when scripts run. Virtual servers without real servers
-// (keepalived ignores them) are left out.
+// (keepalived ignores them) are left out; services, their real servers and
+// groups are sorted (their order means nothing to keepalived).
 func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 	out := deepCopy(cfg)
 	d := &out.Director
@@ -42,9 +44,14 @@ func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 	d.Interface = ""
 	if !cfg.OwnsIPVS() {
 		out.VirtualServers, out.Groups = nil, nil
+		emptyToNil(reflect.ValueOf(out))
 		return out
 	}
 	out.VirtualServers = slices.DeleteFunc(out.VirtualServers, func(vs model.VirtualServer) bool { return len(vs.RealServers) == 0 })
+	// The order of services, of real servers and of groups means nothing to
+	// keepalived (the agent writes them in key order).
+	slices.SortStableFunc(out.VirtualServers, func(a, b model.VirtualServer) int { return strings.Compare(a.Key(), b.Key()) })
+	slices.SortStableFunc(out.Groups, func(a, b model.VirtualServerGroup) int { return strings.Compare(a.Name, b.Name) })
 	for i := range out.VirtualServers {
 		vs := &out.VirtualServers[i]
 		if vs.Fwmark == 0 {
@@ -75,7 +82,9 @@ func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 				rs.InhibitOnFailure = &b
 			}
 		}
+		slices.SortStableFunc(vs.RealServers, func(a, b model.RealServer) int { return strings.Compare(a.Key(vs), b.Key(vs)) })
 	}
+	emptyToNil(reflect.ValueOf(out))
 	return out
 }
 
