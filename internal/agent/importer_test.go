@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/haproxycfg"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
@@ -351,5 +352,113 @@ func checkWithTool(t *testing.T, tool, conf string, args ...string) {
 	out, err := exec.Command(path, append(args, file)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("%s %s refused:\n%s\n--- config ---\n%s", tool, strings.Join(args, " "), out, conf)
+	}
+}
+
+// TestImportVRRPOnlyKeepalivedWithIPVSBuiltByHand: keepalived runs VRRP
+// only and the IPVS table was built with ipvsadm. The imported director
+// gets the netlink engine, so that after the adoption the agent owns the
+// services without a single netlink write, and keepalived keeps running
+// VRRP only (reloaded, not restarted).
+func TestImportVRRPOnlyKeepalivedWithIPVSBuiltByHand(t *testing.T) {
+	f, a, table := netlinkHost(t)
+	const conf = "vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.168.0.10/24\n  }\n}\n"
+	writeFile(t, f.root, KeepalivedConf, conf)
+	f.mu.Lock()
+	if err := f.start(KeepalivedPid, "keepalived", []string{"-D", "-P", "-f", "/etc/keepalived/keepalived.conf"}); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Unlock()
+	vs := vsObj().VirtualServer
+	svc, err := ipvs.ServiceOf(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Seed(svc, ipvs.DestinationOf(vs, rsObj("192.168.0.21").RealServer))
+
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbImport})
+	if code != wire.ExitOK {
+		t.Fatalf("import: exit %d: %v", code, resp.Error)
+	}
+	var keys []string
+	for _, o := range resp.Imported {
+		keys = append(keys, o.Key.String())
+	}
+	want := []string{"director director", "virtual_server tcp/192.168.0.10:80", "real_server tcp/192.168.0.10:80/192.168.0.21:80"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("imported %q, want %q", keys, want)
+	}
+	if e := resp.Imported[0].Director.Engine; e != "netlink" {
+		t.Errorf("director engine %q, want netlink (the agent takes over the hand-built IPVS services)", e)
+	}
+	var adopt []wire.Key
+	for _, o := range resp.Imported {
+		adopt = append(adopt, o.Key)
+	}
+	f.take()
+	applied, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbApply, Put: resp.Imported, Adopt: adopt, LockTimeoutSeconds: 1})
+	if code != wire.ExitOK {
+		t.Fatalf("adopt: exit %d: %v", code, applied.Error)
+	}
+	if n := len(table.WriteCalls()); n != 0 {
+		t.Errorf("adopting made %d netlink writes: %v", n, table.WriteCalls())
+	}
+	if got := applied.Observed.IPVS; len(got) != 1 || !got[0].Ours {
+		t.Errorf("observed IPVS after adoption: %+v", got)
+	}
+	ka := f.read(KeepalivedConf)
+	if !strings.HasPrefix(ka, render.ManagedMarker) || !keepalivedconf.Equivalent(parseKA(t, conf), parseKA(t, ka)) {
+		t.Errorf("adopted keepalived.conf:\n%s", ka)
+	}
+	_, signals := f.take()
+	if !slices.Contains(signals, "keepalived hangup") || slices.ContainsFunc(signals, func(s string) bool { return strings.Contains(s, "terminated") }) {
+		t.Errorf("signals %q, want a reload of the VRRP-only keepalived and no stop", signals)
+	}
+}
+
+// TestImportKeepalivedOwnedIPVS: the services keepalived.conf declares
+// come from the file (the table holds them because keepalived programmed
+// them); a service only the table has stays foreign, and a warning says so.
+func TestImportKeepalivedOwnedIPVS(t *testing.T) {
+	f, a, table := netlinkHost(t)
+	writeFile(t, f.root, KeepalivedConf, handKeepalived)
+	vs := vsObj().VirtualServer
+	vs.ForwardingMethod = "dr"
+	svc, err := ipvs.ServiceOf(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Seed(svc, ipvs.DestinationOf(vs, rsObj("192.168.0.21").RealServer))
+	other := &model.VirtualServer{Address: vs.Address, Port: 443}
+	svc2, err := ipvs.ServiceOf(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table.Seed(svc2)
+
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbImport})
+	if code != wire.ExitOK {
+		t.Fatalf("import: exit %d: %v", code, resp.Error)
+	}
+	var keys []string
+	for _, o := range resp.Imported {
+		keys = append(keys, o.Key.String())
+	}
+	want := []string{
+		"director director",
+		"virtual_server tcp/192.168.0.10:80",
+		"real_server tcp/192.168.0.10:80/192.168.0.21:80",
+		"real_server tcp/192.168.0.10:80/192.168.0.22:80",
+	}
+	if !slices.Equal(keys, want) {
+		t.Errorf("imported %q\nwant %q", keys, want)
+	}
+	if e := resp.Imported[0].Director.Engine; e != "" {
+		t.Errorf("director engine %q, want keepalived's (empty)", e)
+	}
+	if !slices.ContainsFunc(resp.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "IPVS service tcp/192.168.0.10:443 is not in "+KeepalivedConf)
+	}) {
+		t.Errorf("no warning about the service only the table has: %q", resp.Warnings)
 	}
 }
