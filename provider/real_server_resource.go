@@ -57,6 +57,7 @@ type realServerResourceModel struct {
 	HostInSync      types.Bool           `tfsdk:"host_in_sync"`
 	DrainOnDestroy  types.Bool           `tfsdk:"drain_on_destroy"`
 	DrainTimeout    types.String         `tfsdk:"drain_timeout"`
+	Managed         types.Bool           `tfsdk:"managed"`
 	realServerModel
 }
 
@@ -114,6 +115,7 @@ func realServerResourceSchema() schema.Schema {
 			"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
 			"`true`, so the change shows and apply repairs it. Null without `host`.",
 	}
+	attrs["managed"] = managedAttribute("real server")
 	attrs["drain_on_destroy"] = schema.BoolAttribute{
 		Optional: true,
 		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
@@ -296,6 +298,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 		inSync = types.BoolValue(true)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("host_in_sync"), inSync)...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("managed"), true)...)
 }
 
 // samePort reports whether two port values name the same destination port
@@ -473,6 +476,7 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 		r.client.logStats(ctx, cfg, "lvs_real_server")
 	}
 	data.ID = types.StringValue(rid.String())
+	data.Managed = types.BoolValue(true)
 	data.HostInSync = types.BoolNull()
 	if data.Host != nil {
 		data.HostInSync = types.BoolValue(true)
@@ -527,6 +531,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	type seen struct {
 		rs     *model.RealServer
 		method string // the virtual server's method: what an unset forwarding_method means
+		stored bool
 	}
 	observed := make([]seen, len(cfgs))
 	var mu sync.Mutex
@@ -543,7 +548,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				observed[i] = seen{got, method}
+				observed[i] = seen{got, method, storedObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}) != nil}
 			}
 		}
 		return nil
@@ -554,6 +559,14 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	next := data
+	managed := true
+	for i, o := range observed {
+		if o.rs != nil && !o.stored {
+			tflog.Info(ctx, "real server runs on a director without being stored there (built by hand, imported); "+
+				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+			managed = false
+		}
+	}
 	for i, o := range observed {
 		if o.rs == nil {
 			tflog.Info(ctx, "real server is gone from a director; planning to create it again",
@@ -568,6 +581,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 			break
 		}
 	}
+	next.Managed = types.BoolValue(managed)
 	next.HostInSync = types.BoolNull()
 	if data.Host != nil {
 		cfg, d := r.client.hostConfig(connectionModel{Host: data.Host.Host, sshModel: data.Host.sshModel})

@@ -81,6 +81,7 @@ type virtualServerResourceModel struct {
 	Omega                  types.Bool        `tfsdk:"omega"`
 	InhibitOnFailure       types.Bool        `tfsdk:"inhibit_on_failure"`
 	SorryServer            *sorryServerModel `tfsdk:"sorry_server"`
+	Managed                types.Bool        `tfsdk:"managed"`
 }
 
 // vsIdentityAttributes are the attributes that make up the service's key:
@@ -100,6 +101,7 @@ func virtualServerResourceSchema() schema.Schema {
 			"`tcp/10.0.0.10:80@10.0.0.2,10.0.0.3`. The import ID; `lvs_real_server.virtual_server_id` takes it.",
 	}
 	attrs["directors"] = directorsAttribute("service")
+	attrs["managed"] = managedAttribute("service")
 	return schema.Schema{
 		MarkdownDescription: "One IPVS virtual service (a VIP, port and protocol, or a firewall mark) with its " +
 			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
@@ -234,6 +236,18 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), id)...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("managed"), true)...)
+}
+
+// managedAttribute is the computed flag that makes the adoption of an
+// imported, hand-built object a planned change.
+func managedAttribute(what string) schema.BoolAttribute {
+	return schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "Whether every director stores the " + what + " as the provider's own. `false` after " +
+			"importing one built by hand (`ipvsadm`) or by a foreign configuration: every plan wants `true`, so the " +
+			"next apply takes it over (without interrupting its traffic) and from then on changes and removes it.",
+	}
 }
 
 // vsIdentityChanges lists the identity attributes whose effective value
@@ -331,11 +345,11 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	}
 	obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs}
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
-		adopt, err := r.adoptions(ctx, cfg, []wire.Key{obj.Key})
+		adopt, dests, err := r.adoptions(ctx, cfg, obj.Key)
 		if err != nil {
 			return err
 		}
-		_, err = r.client.fleet.ApplyAdopting(ctx, cfg, []wire.Object{obj}, nil, adopt)
+		_, err = r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), nil, adopt)
 		return err
 	})
 	errs = append(errs, eachHost(gone, func(cfg transport.Config) error {
@@ -348,26 +362,36 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 		r.client.logStats(ctx, cfg, "lvs_virtual_server")
 	}
 	data.ID = types.StringValue(joinID(key, dirs))
+	data.Managed = types.BoolValue(true)
 }
 
-// adoptions are the keys among keys whose IPVS service exists on the
-// director without being stored there: built by hand and imported into
-// Terraform, so the apply takes them over instead of refusing them.
-func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Config, keys []wire.Key) ([]wire.Key, error) {
+// adoptions looks at the director for the service's IPVS entry running
+// there without being stored (built by hand and imported into Terraform):
+// the apply then adopts it instead of refusing it as foreign, and takes
+// over its destinations as they run (real server objects read from the
+// kernel), so that adopting it does not remove them; their
+// lvs_real_server resources, when imported too, then replace them.
+func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Config, key wire.Key) ([]wire.Key, []wire.Object, error) {
 	obs, err := r.client.fleet.Observe(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []wire.Key
-	for _, k := range keys {
-		if storedObject(obs, k) != nil {
-			continue
-		}
-		if s := kernelService(obs, k.ID); s != nil && !s.Ours {
-			out = append(out, k)
+	if storedObject(obs, key) != nil {
+		return nil, nil, nil
+	}
+	s := kernelService(obs, key.ID)
+	if s == nil || s.Ours {
+		return nil, nil, nil
+	}
+	var puts []wire.Object
+	for i := range s.Service.RealServers {
+		rs := s.Service.RealServers[i]
+		k := wire.Key{Kind: wire.KindRealServer, ID: key.ID + "/" + rs.Key(&s.Service)}
+		if storedObject(obs, k) == nil {
+			puts = append(puts, wire.Object{Key: k, RealServer: &rs})
 		}
 	}
-	return out, nil
+	return []wire.Key{key}, puts, nil
 }
 
 // removeVirtualServer deletes the service from one director, with every
@@ -405,6 +429,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	observed := make([]*model.VirtualServer, len(cfgs))
+	stored := make([]bool, len(cfgs))
 	var mu sync.Mutex
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
 		obs, err := r.client.fleet.Observe(ctx, cfg)
@@ -420,6 +445,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
 				observed[i] = got
+				stored[i] = storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}) != nil
 			}
 		}
 		return nil
@@ -432,6 +458,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	var present []string
 	next := data
+	next.Managed = types.BoolValue(true)
 	drifted := false
 	for i, got := range observed {
 		if got == nil {
@@ -440,11 +467,17 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			continue
 		}
 		present = append(present, dirs[i])
+		if !stored[i] {
+			tflog.Info(ctx, "virtual server runs on a director without being stored there (built by hand, imported); "+
+				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": key})
+			next.Managed = types.BoolValue(false)
+		}
 		if drifted {
 			continue
 		}
 		cand := data.withObserved(got)
 		if !reflect.DeepEqual(cand, data) {
+			cand.Managed = next.Managed
 			next, drifted = cand, true
 			tflog.Info(ctx, "virtual server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": key})
 		}

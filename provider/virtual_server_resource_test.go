@@ -63,7 +63,11 @@ func (d *vmDirector) factories() map[string]func() (tfprotov6.ProviderServer, er
 }
 
 // config is the provider block and a netlink director on the VM, then body.
-func (d *vmDirector) config(body string) string {
+func (d *vmDirector) config(body string) string { return d.configEngine("netlink", body) }
+
+// configEngine is the provider block and a director of engine on the VM,
+// then body.
+func (d *vmDirector) configEngine(engine, body string) string {
 	return fmt.Sprintf(`
 provider "lvs" {
   user              = "root"
@@ -74,13 +78,13 @@ provider "lvs" {
 }
 
 resource "lvs_director" "d1" {
-  engine = "netlink"
+  engine = %q
   ssh {
     host = %q
     port = %s
   }
 }
-`, d.vm.KeyFile, d.vm.KnownHosts, d.host, d.port) + body
+`, d.vm.KeyFile, d.vm.KnownHosts, engine, d.host, d.port) + body
 }
 
 // run runs a command on the VM, failing the test on error.
@@ -157,12 +161,30 @@ resource "lvs_real_server" "web2" {
 `, scheduler, weight1)
 }
 
+// handConfig declares a service built by hand, to be imported and adopted.
+const handConfig = `
+resource "lvs_virtual_server" "hand" {
+  directors         = [lvs_director.d1.id]
+  address           = "10.0.0.20"
+  port              = 80
+  scheduler         = "rr"
+  forwarding_method = "dr"
+}
+
+resource "lvs_real_server" "hand1" {
+  virtual_server_id = lvs_virtual_server.hand.id
+  address           = "192.168.1.20"
+}
+`
+
 // TestAccVirtualServer_netlink proves the virtual and real server
 // resources against a real IPVS kernel with the netlink engine: create
 // with state and kernel checks, import verify, update in place (weight,
 // scheduler) with an empty plan after, drift by hand (ipvsadm -e -w 0, and
 // ipvsadm -D) planned and repaired, plan-time refusals with their
-// attribute paths, and a destroy that leaves the foreign service alone.
+// attribute paths, a hand-built service imported and taken over without
+// losing a destination, and a destroy that removes what the provider owns
+// (the adopted service too) and leaves the foreign service alone.
 func TestAccVirtualServer_netlink(t *testing.T) {
 	d := startVMDirector(t, "accvs")
 	d.run("ipvsadm -A -t 10.9.9.9:80 -s rr && ipvsadm -a -t 10.9.9.9:80 -r 10.9.9.20:80 -g -w 1")
@@ -247,6 +269,41 @@ func TestAccVirtualServer_netlink(t *testing.T) {
 					plancheck.ExpectResourceAction(rs2, plancheck.ResourceActionCreate),
 				}},
 				Check: rules("rr", 3),
+			},
+			{
+				// A service built by hand is imported ...
+				PreConfig: d.runStep("ipvsadm -A -t 10.0.0.20:80 -s rr && ipvsadm -a -t 10.0.0.20:80 -r 192.168.1.20:80 -g -w 1 && " +
+					"ipvsadm -a -t 10.0.0.20:80 -r 192.168.1.21:80 -g -w 1"),
+				Config:        d.config(webConfig("rr", 3) + handConfig),
+				ResourceName:  "lvs_virtual_server.hand",
+				ImportState:   true,
+				ImportStateId: "tcp/10.0.0.20:80@" + dirID,
+				// It is kept in the state for the next steps.
+				ImportStatePersist: true,
+			},
+			{
+				Config:             d.config(webConfig("rr", 3) + handConfig),
+				ResourceName:       "lvs_real_server.hand1",
+				ImportState:        true,
+				ImportStateId:      "tcp/10.0.0.20:80/192.168.1.20:80@" + dirID,
+				ImportStatePersist: true,
+			},
+			{
+				// ... and taken over by the next apply (managed planned from false to true),
+				// with its destinations as they run, the undeclared one included.
+				Config: d.config(webConfig("rr", 3) + handConfig),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("lvs_virtual_server.hand", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("lvs_real_server.hand1", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("lvs_virtual_server.hand", tfjsonpath.New("managed"), knownvalue.Bool(true)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("lvs_virtual_server.hand", tfjsonpath.New("managed"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("lvs_real_server.hand1", tfjsonpath.New("managed"), knownvalue.Bool(true)),
+				},
+				Check: d.expectRules(foreignService, foreignDest, fmt.Sprintf(service, "rr"), fmt.Sprintf(dest1, 3), dest2,
+					"-A -t 10.0.0.20:80 -s rr", "-a -t 10.0.0.20:80 -r 192.168.1.20:80 -g -w 1",
+					"-a -t 10.0.0.20:80 -r 192.168.1.21:80 -g -w 1"),
 			},
 			{
 				// DR does not map ports: refused at plan time, at the attribute, knowing the
@@ -343,4 +400,100 @@ func TestObserveVirtualServer(t *testing.T) {
 	if got, err := observeVirtualServer(observation("netlink", nil, kernelDR(1)), "tcp/10.0.0.10:80"); err != nil || got == nil || got.Scheduler != "wrr" {
 		t.Errorf("a hand-built service = %+v, %v; want it read from the kernel", got, err)
 	}
+}
+
+// waitFor polls cmd on the VM until its output contains want, or fails
+// the test after a minute.
+func (d *vmDirector) waitFor(cmd, want string) func() {
+	return func() {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			out := d.run(cmd)
+			if strings.Contains(out, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				d.t.Fatalf("%s: no %q after a minute:\n%s", cmd, want, out)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// checkedConfig is a keepalived-engine service whose real servers fail
+// their TCP health check (nothing listens on them): .30 is removed from
+// the table, .31 (inhibit_on_failure) stays at weight 0; .32 has no check.
+const checkedConfig = `
+resource "lvs_virtual_server" "checked" {
+  directors         = [lvs_director.d1.id]
+  address           = "10.0.0.30"
+  port              = 80
+  scheduler         = "wrr"
+  forwarding_method = "dr"
+  delay_loop        = 1
+  connect_timeout   = 1
+  retry             = 1
+}
+
+resource "lvs_real_server" "down" {
+  virtual_server_id = lvs_virtual_server.checked.id
+  address           = "192.168.1.30"
+  weight            = 4
+  tcp_check {}
+}
+
+resource "lvs_real_server" "inhibited" {
+  virtual_server_id  = lvs_virtual_server.checked.id
+  address            = "192.168.1.31"
+  weight             = 5
+  inhibit_on_failure = true
+  tcp_check {}
+}
+
+resource "lvs_real_server" "unchecked" {
+  virtual_server_id = lvs_virtual_server.checked.id
+  address           = "192.168.1.32"
+  weight            = 6
+}
+`
+
+// TestAccVirtualServer_keepalived proves the keepalived engine on a real
+// IPVS kernel: keepalived programs the service from the generated
+// configuration, and real servers its health checks take down (removed
+// from the table, or at weight 0 with inhibit_on_failure) are status:
+// the plan stays empty. Import verify and destroy as for netlink.
+func TestAccVirtualServer_keepalived(t *testing.T) {
+	d := startVMDirector(t, "accka")
+	start := time.Now()
+	defer func() { t.Logf("terraform steps took %v", time.Since(start).Round(time.Second)) }()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		CheckDestroy: func(*terraform.State) error {
+			if rules := d.ipvsRules(); len(rules) != 0 {
+				return fmt.Errorf("IPVS table after destroy: %q, want empty", rules)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: d.configEngine("keepalived", checkedConfig),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("lvs_real_server.down", tfjsonpath.New("weight"), knownvalue.Int64Exact(4)),
+				},
+			},
+			{
+				// Once the checks have failed, the table shows it, and the plan does not.
+				PreConfig: func() {
+					d.waitFor("ipvsadm-save -n", "-r 192.168.1.31:80 -g -w 0")()
+					d.waitFor("ipvsadm-save -n | grep -c 192.168.1.30 || true", "0")()
+					t.Logf("table with the checks failed:\n%s", d.run("ipvsadm-save -n"))
+				},
+				Config:   d.configEngine("keepalived", checkedConfig),
+				PlanOnly: true,
+			},
+			{ResourceName: "lvs_virtual_server.checked", ImportState: true, ImportStateVerify: true},
+			{ResourceName: "lvs_real_server.down", ImportState: true, ImportStateVerify: true},
+			{ResourceName: "lvs_real_server.inhibited", ImportState: true, ImportStateVerify: true},
+		},
+	})
 }
