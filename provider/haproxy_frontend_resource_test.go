@@ -2,14 +2,29 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -158,9 +173,9 @@ func TestFrontendValidatePaths(t *testing.T) {
 }
 
 func TestFrontendSchemaValid(t *testing.T) {
-	for _, r := range []resource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource()} {
-		var resp resource.SchemaResponse
-		r.Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	for _, r := range []fwresource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource()} {
+		var resp fwresource.SchemaResponse
+		r.Schema(context.Background(), fwresource.SchemaRequest{}, &resp)
 		if resp.Diagnostics.HasError() {
 			t.Fatalf("schema: %v", resp.Diagnostics)
 		}
@@ -173,9 +188,9 @@ func TestFrontendSchemaValid(t *testing.T) {
 // TestHAProxyFrontendResource_planTimeRules runs terraform: broken rules
 // are refused at plan time, at the attribute, before any host is reached.
 func TestHAProxyFrontendResource_planTimeRules(t *testing.T) {
-	tfresource.UnitTest(t, tfresource.TestCase{
+	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []tfresource.TestStep{{
+		Steps: []resource.TestStep{{
 			Config: `
 resource "lvs_haproxy_frontend" "bad" {
   ssh {
@@ -223,5 +238,452 @@ resource "lvs_haproxy_frontend" "bad" {
 			PlanOnly:    true,
 			ExpectError: phrase(`Attribute mode value must be one of`),
 		}},
+	})
+}
+
+// serveHTTP starts busybox httpd on a lab host, answering every path with
+// the host's name (its index page), until the test ends.
+func (a *accLab) serveHTTP(host string, port int) *exec.Cmd {
+	a.t.Helper()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			a.t.Fatalf("busybox (for the backends' httpd) is not installed: %v", err)
+		}
+		a.t.Skipf("SKIPPED: busybox (for the backends' httpd) is not installed: %v", err)
+	}
+	dir := filepath.Join(netns.TempDir(a.t), host)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(host+"\n"), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+	cmd, err := a.Command(context.Background(), host, busybox, "httpd", "-f", "-p", fmt.Sprintf("%s:%d", a.addr(host), port), "-h", dir)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		a.t.Fatalf("%s: start httpd: %v", host, err)
+	}
+	a.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := fmt.Sprintf("http://%s:%d/", a.addr(host), port)
+	if err := waitFor(10*time.Second, func() error { _, err := httpGet(url); return err }); err != nil {
+		a.t.Fatalf("%s: httpd does not answer: %v", host, err)
+	}
+	return cmd
+}
+
+// httpGet fetches url on a fresh connection and returns the body.
+func httpGet(url string) (string, error) {
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// observe asks a host's agent for a fresh observation, through the
+// provider's latest client.
+func (a *accLab) observe(host string) *wire.Observed {
+	a.t.Helper()
+	a.mu.Lock()
+	c := a.clients[len(a.clients)-1]
+	a.mu.Unlock()
+	cfg, diags := c.hostConfig(connectionModel{Host: types.StringValue(a.addr(host))})
+	if diags.HasError() {
+		a.t.Fatalf("host config: %v", diags)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	obs, err := c.fleet.ObserveFresh(ctx, cfg)
+	if err != nil {
+		a.t.Fatalf("observe %s: %v", host, err)
+	}
+	return obs
+}
+
+// haproxyPID is the haproxy master's pid on a host, or "".
+func (a *accLab) haproxyPID(host string) string {
+	out, err := a.Exec(context.Background(), host, "cat", "/run/haproxy.pid")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// processRuns reports whether the process runs (the lab shares the
+// machine's pid space): a zombie, which nothing in the lab reaps, is gone.
+func processRuns(pid string) bool {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// load sends requests one after the other on fresh connections until
+// stopped, and counts the failures.
+type load struct {
+	stop     chan struct{}
+	done     chan struct{}
+	ok, fail int
+	firstErr error
+}
+
+func startLoad(url string) *load {
+	l := &load{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			if _, err := httpGet(url); err != nil {
+				l.fail++
+				if l.firstErr == nil {
+					l.firstErr = err
+				}
+			} else {
+				l.ok++
+			}
+		}
+	}()
+	return l
+}
+
+func (l *load) finish() (ok, fail int, firstErr error) {
+	close(l.stop)
+	<-l.done
+	return l.ok, l.fail, l.firstErr
+}
+
+// haproxyConfig is an haproxy host lb1 with its settings and one frontend
+// "web" on :8080 whose backend holds the given app hosts (port 8000,
+// HTTP-checked), plus extra configuration.
+func haproxyConfig(a *accLab, apps []string, extra string) string {
+	var servers strings.Builder
+	for _, app := range apps {
+		fmt.Fprintf(&servers, `
+    server {
+      name    = %q
+      address = %q
+      port    = 8000
+      check   = true
+      inter   = 500
+      fall    = 2
+      rise    = 1
+    }
+`, app, a.addr(app))
+	}
+	return a.providerConfig() + fmt.Sprintf(`
+resource "lvs_haproxy" "lb" {
+  ssh {
+    host = %[1]q
+  }
+  global {
+    maxconn  = 2000
+    nbthread = 2
+  }
+  defaults {
+    mode            = "http"
+    timeout_connect = 2000
+    timeout_client  = 20000
+    timeout_server  = 20000
+  }
+}
+
+resource "lvs_haproxy_frontend" "web" {
+  ssh {
+    host = %[1]q
+  }
+  name = "web"
+  mode = "http"
+  bind {
+    address = %[1]q
+    port    = 8080
+  }
+  options = ["option forwardfor"]
+  backend {
+    balance = "roundrobin"
+    http_check {
+      method        = "GET"
+      path          = "/"
+      expect_status = "200"
+    }
+%[2]s
+  }
+}
+%[3]s`, a.addr("lb1"), servers.String(), extra)
+}
+
+// TestAccHAProxyFrontend_lifecycle runs an haproxy frontend on lb1 over
+// two backends served from their own hosts: create (refused first over
+// Debian's own haproxy.cfg, which stays as it was), traffic through it,
+// import, a server added in place under load with a hitless reload, drift
+// (haproxy.cfg edited, haproxy stopped, the stored object deleted) planned
+// and repaired, a failing backend that is status and not drift, and a
+// destroy that leaves the foreign files in /etc/haproxy.
+func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
+	a := startAccLab(t, "lb1", "app1", "app2")
+	a.serveHTTP("app1", 8000)
+	app2 := a.serveHTTP("app2", 8000)
+	lb := a.Hosts["lb1"]
+	conf := lb.Path("/etc/haproxy/haproxy.cfg")
+	aside := lb.Path("/etc/haproxy/haproxy.cfg.debian")
+	url := fmt.Sprintf("http://%s:8080/", a.addr("lb1"))
+	one, two := haproxyConfig(a, []string{"app1"}, ""), haproxyConfig(a, []string{"app1", "app2"}, "")
+	debian, err := os.ReadFile(conf)
+	if err != nil {
+		// The lab seeds /etc/haproxy from the machine's; without one, put a
+		// foreign file there ourselves.
+		debian = []byte("global\n    maxconn 10\n")
+		if err := os.WriteFile(conf, debian, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var masterPID string
+	var traffic *load
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy: func(*terraform.State) error {
+			var errs []error
+			if b, err := os.ReadFile(conf); !os.IsNotExist(err) {
+				errs = append(errs, fmt.Errorf("lb1: haproxy.cfg still there after destroy (%v):\n%s", err, b))
+			}
+			if b, err := os.ReadFile(aside); err != nil || string(b) != string(debian) {
+				errs = append(errs, fmt.Errorf("lb1: the foreign haproxy.cfg.debian was changed or removed (%v)", err))
+			}
+			if pid := a.haproxyPID("lb1"); pid != "" && processRuns(pid) {
+				errs = append(errs, fmt.Errorf("lb1: haproxy (pid %s) still runs after destroy", pid))
+			}
+			return errors.Join(errs...)
+		},
+		Steps: []resource.TestStep{
+			// Debian's haproxy.cfg is not ours: refused, and left as it was.
+			{
+				Config:      one,
+				ExpectError: phrase("was not written by lvs-agent"),
+			},
+			// Moved aside (it stays in /etc/haproxy, foreign), create works.
+			{
+				PreConfig: func() {
+					if b, err := os.ReadFile(conf); err != nil || string(b) != string(debian) {
+						t.Fatalf("the refused apply changed the foreign haproxy.cfg (%v)", err)
+					}
+					if err := os.Rename(conf, aside); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: one,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web", tfjsonpath.New("id"),
+						knownvalue.StringExact("web@"+a.addr("lb1"))),
+					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web", tfjsonpath.New("haproxy_in_sync"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web",
+						tfjsonpath.New("backend").AtMapKey("server").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("app1")),
+					statecheck.ExpectKnownValue("lvs_haproxy.lb", tfjsonpath.New("id"), knownvalue.StringExact(a.addr("lb1"))),
+					statecheck.ExpectKnownValue("lvs_haproxy.lb", tfjsonpath.New("global").AtMapKey("nbthread"), knownvalue.Int64Exact(2)),
+				},
+				Check: func(*terraform.State) error {
+					b, err := os.ReadFile(conf)
+					if err != nil || !strings.Contains(string(b), "nbthread 2") || !strings.Contains(string(b), "frontend web") {
+						return fmt.Errorf("lb1 haproxy.cfg (%v):\n%s", err, b)
+					}
+					err = waitFor(10*time.Second, func() error {
+						body, err := httpGet(url)
+						if err == nil && body != "app1" {
+							err = fmt.Errorf("answer %q, want app1", body)
+						}
+						return err
+					})
+					if err != nil {
+						return fmt.Errorf("%w\nhaproxy: %+v\nhaproxy.cfg:\n%s", err, a.observe("lb1").HAProxy, b)
+					}
+					return nil
+				},
+			},
+			// Import by NAME@HOST and by HOST: the stored objects come back as written.
+			{
+				ResourceName:      "lvs_haproxy_frontend.web",
+				ImportState:       true,
+				ImportStateId:     "web@" + a.addr("lb1"),
+				ImportStateVerify: true,
+			},
+			{
+				ResourceName:      "lvs_haproxy.lb",
+				ImportState:       true,
+				ImportStateId:     a.addr("lb1"),
+				ImportStateVerify: true,
+			},
+			// A server added in place while requests flow: one hitless
+			// reload (same master), no failed request, then nothing to do.
+			{
+				PreConfig: func() {
+					masterPID = a.haproxyPID("lb1")
+					traffic = startLoad(url)
+				},
+				Config: two,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("lvs_haproxy_frontend.web", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("lvs_haproxy.lb", plancheck.ResourceActionNoop),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					seen := map[string]bool{}
+					err := waitFor(10*time.Second, func() error {
+						body, err := httpGet(url)
+						if err != nil {
+							return err
+						}
+						seen[body] = true
+						if !seen["app1"] || !seen["app2"] {
+							return fmt.Errorf("answers so far from %v; want app1 and app2", seen)
+						}
+						return nil
+					})
+					ok, fail, first := traffic.finish()
+					t.Logf("requests during the update: %d answered, %d failed", ok, fail)
+					switch {
+					case err != nil:
+						return err
+					case fail > 0:
+						return fmt.Errorf("%d of %d requests failed during the reload; first: %v", fail, ok+fail, first)
+					case a.haproxyPID("lb1") != masterPID:
+						return fmt.Errorf("haproxy master pid %s -> %s: restarted, not reloaded", masterPID, a.haproxyPID("lb1"))
+					}
+					return nil
+				},
+			},
+			// Drift: haproxy.cfg edited by hand -> planned; apply puts ours back.
+			{
+				PreConfig: func() {
+					f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+					if err == nil {
+						_, err = f.WriteString("# edited by hand\n")
+						f.Close()
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             two,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: two,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("lvs_haproxy_frontend.web", plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue("lvs_haproxy_frontend.web", tfjsonpath.New("haproxy_in_sync"), knownvalue.Bool(true)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if b, _ := os.ReadFile(conf); strings.Contains(string(b), "edited by hand") {
+						return fmt.Errorf("the hand edit is still in haproxy.cfg:\n%s", b)
+					}
+					return nil
+				},
+			},
+			// Drift: haproxy stopped -> planned; apply starts it again.
+			{
+				PreConfig: func() {
+					pid := a.haproxyPID("lb1")
+					if pid == "" {
+						t.Fatal("lb1: haproxy has no pid file")
+					}
+					a.exec("lb1", "kill", pid)
+					if err := waitFor(10*time.Second, func() error {
+						if processRuns(pid) {
+							return errors.New("haproxy still runs")
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             two,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: two,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					return waitFor(10*time.Second, func() error { _, err := httpGet(url); return err })
+				},
+			},
+			// A backend failing its health check is status, not drift: the
+			// plan stays empty and the status data source says DOWN.
+			{
+				PreConfig: func() {
+					_ = app2.Process.Kill()
+					_, _ = app2.Process.Wait()
+					if err := waitFor(20*time.Second, func() error {
+						if st := a.observe("lb1").HAProxy; st == nil || st.Servers["web/app2"] != "DOWN" {
+							return fmt.Errorf("haproxy says web/app2 is %v", st)
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: haproxyConfig(a, []string{"app1", "app2"}, fmt.Sprintf(`
+data "lvs_director_status" "lb" {
+  ssh {
+    host = %q
+  }
+}
+`, a.addr("lb1"))),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_director_status.lb", tfjsonpath.New("haproxy_servers").AtMapKey("web/app2"),
+						knownvalue.StringExact("DOWN")),
+					statecheck.ExpectKnownValue("data.lvs_director_status.lb", tfjsonpath.New("haproxy_servers").AtMapKey("web/app1"),
+						knownvalue.StringExact("UP")),
+					statecheck.ExpectKnownValue("data.lvs_director_status.lb", tfjsonpath.New("haproxy_in_sync"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.lvs_director_status.lb", tfjsonpath.New("objects"),
+						knownvalue.ListExact([]knownvalue.Check{
+							knownvalue.StringExact("haproxy_frontend web"), knownvalue.StringExact("haproxy_settings haproxy"),
+						})),
+				},
+			},
+			// The stored frontend deleted on the host: planned for creation.
+			{
+				PreConfig: func() {
+					if err := os.Remove(lb.Path("/var/lib/lvs-agent/objects/haproxy_frontend/web.json")); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: two,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("lvs_haproxy_frontend.web", plancheck.ResourceActionCreate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
 	})
 }

@@ -102,8 +102,8 @@ func (r *haproxyResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 		},
 		Blocks: map[string]schema.Block{
 			connectionBlockName: connectionBlock(),
-			"global":     haproxyGlobalBlock().resourceBlock(),
-			"defaults":   haproxyDefaultsBlock().resourceBlock(),
+			"global":            haproxyGlobalBlock().resourceBlock(),
+			"defaults":          haproxyDefaultsBlock().resourceBlock(),
 		},
 	}
 }

@@ -1,10 +1,23 @@
 package provider
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -48,4 +61,188 @@ func TestCountMasters(t *testing.T) {
 	if got[1].Masters.ValueInt64() != 0 || !got[1].VirtualRouterID.IsNull() || got[1].States["dir1"] != "NONE" {
 		t.Fatalf("unknown instance: %+v", got[1])
 	}
+}
+
+// isolate cuts (or restores) the lab network between the given hosts:
+// their bridge ports become isolated ports, which exchange no frames with
+// each other (VRRP adverts included) while the machine still reaches each
+// of them over SSH.
+func (a *accLab) isolate(on bool, hosts ...string) {
+	a.t.Helper()
+	for _, h := range hosts {
+		veth := ""
+		links, _ := filepath.Glob("/sys/class/net/*/ifalias")
+		for _, f := range links {
+			dev := filepath.Base(filepath.Dir(f))
+			alias, _ := os.ReadFile(f)
+			master, _ := os.Readlink(filepath.Join(filepath.Dir(f), "master"))
+			if strings.TrimSpace(string(alias)) == h && filepath.Base(master) == a.Bridge {
+				veth = dev
+			}
+		}
+		if veth == "" {
+			a.t.Fatalf("no bridge port of %s on %s", h, a.Bridge)
+		}
+		state := "off"
+		if on {
+			state = "on"
+		}
+		if out, err := exec.Command("bridge", "link", "set", "dev", veth, "isolated", state).CombinedOutput(); err != nil {
+			a.t.Fatalf("bridge link set dev %s isolated %s: %v: %s", veth, state, err, out)
+		}
+	}
+}
+
+// vrrpChecks is the configuration of the status and split-brain data
+// sources over the director pair, with a check block asserting one master.
+// The check reads the top-level data source: a data source scoped inside a
+// check block (as the examples show) is re-read at every apply, so the
+// plan after an apply always lists it, which the test framework counts as
+// a non-empty plan.
+func vrrpChecks(a *accLab, guard bool) string {
+	hosts := fmt.Sprintf("[%q, %q]", a.addr("dir1"), a.addr("dir2"))
+	s := fmt.Sprintf(`
+data "lvs_vrrp_masters" "pair" {
+  hosts      = %[1]s
+  depends_on = [lvs_director.dir1, lvs_director.dir2]
+}
+
+check "one_vrrp_master" {
+  assert {
+    condition     = data.lvs_vrrp_masters.pair.all_have_one_master
+    error_message = "VRRP instances without exactly one master: ${jsonencode([for i in data.lvs_vrrp_masters.pair.instances : i.states if i.masters != 1])}"
+  }
+}
+
+data "lvs_director_status" "dir1" {
+  ssh {
+    host = %[2]q
+  }
+  depends_on = [lvs_director.dir1]
+}
+`, hosts, a.addr("dir1"))
+	if guard {
+		s += fmt.Sprintf(`
+data "lvs_vrrp_masters" "guard" {
+  hosts           = %s
+  instance_names  = ["VI_1"]
+  depends_on      = [lvs_director.dir1, lvs_director.dir2]
+  lifecycle {
+    postcondition {
+      condition     = !self.split_brain
+      error_message = "split brain: ${join(", ", self.instances[0].master_hosts)} are all MASTER of VI_1"
+    }
+  }
+}
+`, hosts)
+	}
+	return s
+}
+
+// TestAccVRRPMasters_splitBrain runs two lab directors in VRRP and reads
+// them with lvs_director_status and lvs_vrrp_masters: one master; then the
+// network between them is cut (bridge port isolation), both become
+// MASTER, which the data source counts and a postcondition refuses; joined
+// again, one master.
+func TestAccVRRPMasters_splitBrain(t *testing.T) {
+	a := startAccLab(t, "dir1", "dir2")
+	if _, err := exec.LookPath("bridge"); err != nil {
+		t.Fatalf("iproute2's bridge command is missing: %v", err)
+	}
+	vip := a.vip(100)
+	dirs := directorPair(a, 100, 1)
+	dir1, dir2 := a.addr("dir1"), a.addr("dir2")
+	t.Cleanup(func() { a.isolate(false, "dir1", "dir2") })
+	masters := func(name string, n int, hosts ...string) []statecheck.StateCheck {
+		list := []knownvalue.Check{}
+		for _, h := range hosts {
+			list = append(list, knownvalue.StringExact(h))
+		}
+		at := tfjsonpath.New("instances").AtSliceIndex(0)
+		return []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(name, at.AtMapKey("name"), knownvalue.StringExact("VI_1")),
+			statecheck.ExpectKnownValue(name, at.AtMapKey("virtual_router_id"), knownvalue.Int64Exact(51)),
+			statecheck.ExpectKnownValue(name, at.AtMapKey("masters"), knownvalue.Int64Exact(int64(n))),
+			statecheck.ExpectKnownValue(name, at.AtMapKey("master_hosts"), knownvalue.ListExact(list)),
+			statecheck.ExpectKnownValue(name, tfjsonpath.New("split_brain"), knownvalue.Bool(n > 1)),
+			statecheck.ExpectKnownValue(name, tfjsonpath.New("all_have_one_master"), knownvalue.Bool(n == 1)),
+		}
+	}
+	holders := func(want ...string) func() error {
+		return func() error {
+			var got []string
+			for _, h := range []string{"dir1", "dir2"} {
+				if a.hasVIP(h, vip) {
+					got = append(got, h)
+				}
+			}
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("VIP %s held by %v, want %v", vip, got, want)
+			}
+			return nil
+		}
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			// The directors, and the time VRRP needs to elect dir1.
+			{
+				Config: dirs,
+				Check:  func(*terraform.State) error { return waitFor(15*time.Second, holders("dir1")) },
+			},
+			// One master; dir1's status says so.
+			{
+				Config: dirs + vrrpChecks(a, true),
+				ConfigStateChecks: append(masters("data.lvs_vrrp_masters.pair", 1, dir1),
+					statecheck.ExpectKnownValue("data.lvs_vrrp_masters.pair",
+						tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("states"),
+						knownvalue.MapExact(map[string]knownvalue.Check{
+							dir1: knownvalue.StringExact("MASTER"), dir2: knownvalue.StringExact("BACKUP"),
+						})),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("vrrp"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"VI_1": knownvalue.StringExact("MASTER")})),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("keepalived_running"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("keepalived_in_sync"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("haproxy_running"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("hostname"), knownvalue.StringExact("dir1")),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("agent_version"), knownvalue.NotNull()),
+					// The lab kernel has no IPVS: an empty table, said so.
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("ipvs_available"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("ipvs"), knownvalue.ListSizeExact(0)),
+				),
+			},
+			// The network between the directors cut: dir2 hears no adverts
+			// and takes the VIP too. Both MASTER: counted, the check fails.
+			{
+				PreConfig: func() {
+					a.isolate(true, "dir1", "dir2")
+					if err := waitFor(20*time.Second, holders("dir1", "dir2")); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: dirs + vrrpChecks(a, false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: masters("data.lvs_vrrp_masters.pair", 2, dir1, dir2),
+			},
+			// The same, with the guard that turns split brain into an error.
+			{
+				Config:      dirs + vrrpChecks(a, true),
+				ExpectError: phrase("split brain: " + dir1 + ", " + dir2 + " are all MASTER of VI_1"),
+			},
+			// Joined again: dir2 hears dir1's higher priority and backs off.
+			{
+				PreConfig: func() {
+					a.isolate(false, "dir1", "dir2")
+					if err := waitFor(20*time.Second, holders("dir1")); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:            dirs + vrrpChecks(a, true),
+				ConfigStateChecks: masters("data.lvs_vrrp_masters.pair", 1, dir1),
+			},
+		},
+	})
 }
