@@ -2,6 +2,7 @@ package netns
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -77,15 +78,22 @@ func TempDir(t testing.TB) string {
 		t.Fatalf("%s=%s: lab hosts have their own /tmp and cannot see it", DirEnv, base)
 	}
 	parent := filepath.Join(base, tempDirName)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		t.Fatalf("lab temp dir: %v", err)
-	}
-	dir, err := os.MkdirTemp(parent, strings.Map(func(r rune) rune {
+	prefix := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
 			return r
 		}
 		return '_'
-	}, t.Name())+"-")
+	}, t.Name()) + "-"
+	var dir string
+	err := errors.New("no try")
+	// Another test's cleanup may remove parent between the two calls:
+	// then again.
+	for try := 0; try < 3 && err != nil; try++ {
+		if err = os.MkdirAll(parent, 0o755); err == nil {
+			// Not t.TempDir: that is under /tmp, which the hosts cannot see.
+			dir, err = os.MkdirTemp(parent, prefix) //nolint:usetesting // see above
+		}
+	}
 	if err != nil {
 		t.Fatalf("lab temp dir: %v", err)
 	}
