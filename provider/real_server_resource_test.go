@@ -2,16 +2,24 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 func TestResourceSchemasAreValid(t *testing.T) {
@@ -56,35 +64,34 @@ func TestSplitDirector(t *testing.T) {
 
 // observation builds an agent observation of a director of the given
 // engine storing objs, whose kernel runs the given services.
-func observation(engine string, objs []wire.Object, ipvs ...wire.IPVSService) *wire.Observed {
+func directorObservation(engine string, objs []wire.Object, ipvs ...wire.IPVSService) *wire.Observed {
 	dir := wire.Object{Key: directorKeyForTest, Director: &model.Director{Engine: engine}}
 	return &wire.Observed{Hostname: "dir1", IPVSAvailable: true, Objects: append([]wire.Object{dir}, objs...), IPVS: ipvs}
 }
 
 var directorKeyForTest = wire.Key{Kind: wire.KindDirector, ID: "director"}
 
-func intp(i int) *int    { return &i }
-func boolp(b bool) *bool { return &b }
+func rsIntPtr(i int) *int { return &i }
 
 var (
-	vip  = netip.MustParseAddr("10.0.0.10")
-	rip1 = netip.MustParseAddr("192.168.1.10")
+	testVIP  = netip.MustParseAddr("10.0.0.10")
+	testRIP1 = netip.MustParseAddr("192.168.1.10")
 )
 
 // kernelDR is the kernel's view of tcp/10.0.0.10:80 with one DR
 // destination of the given weight (as ipvs.VirtualServerOf reads it).
 func kernelDR(weight int, dests ...bool) wire.IPVSService {
-	vs := model.VirtualServer{Address: vip, Port: 80, Protocol: "tcp", Scheduler: "wrr", ForwardingMethod: "dr"}
+	vs := model.VirtualServer{Address: testVIP, Port: 80, Protocol: "tcp", Scheduler: "wrr", ForwardingMethod: "dr"}
 	s := wire.IPVSService{Service: vs, Ours: true}
 	if len(dests) == 0 || dests[0] {
-		s.Service.RealServers = []model.RealServer{{Address: rip1, Port: 80, Weight: intp(weight)}}
+		s.Service.RealServers = []model.RealServer{{Address: testRIP1, Port: 80, Weight: rsIntPtr(weight)}}
 		s.Destinations = []wire.IPVSDestination{{Key: "192.168.1.10:80", Weight: weight, ActiveConns: 3}}
 	}
 	return s
 }
 
 func storedDR(rs model.RealServer, inhibit bool) []wire.Object {
-	vs := model.VirtualServer{Address: vip, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr", InhibitOnFailure: inhibit}
+	vs := model.VirtualServer{Address: testVIP, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr", InhibitOnFailure: inhibit}
 	return []wire.Object{
 		{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &vs},
 		{Key: wire.Key{Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:80/192.168.1.10:80"}, RealServer: &rs},
@@ -96,22 +103,22 @@ func TestObserveRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := model.RealServer{Address: rip1, Weight: intp(3), TCPCheck: &model.TCPCheck{}}
+	stored := model.RealServer{Address: testRIP1, Weight: rsIntPtr(3), TCPCheck: &model.TCPCheck{}}
 	for _, tc := range []struct {
 		name       string
 		obs        *wire.Observed
 		gone       bool
 		wantWeight int
 	}{
-		{"netlink: kernel weight is reported", observation("netlink", storedDR(stored, false), kernelDR(0)), false, 0},
-		{"netlink: destination removed by hand is gone", observation("netlink", storedDR(stored, false), kernelDR(3, false)), true, 0},
-		{"netlink: service removed by hand is gone", observation("netlink", storedDR(stored, false)), true, 0},
-		{"keepalived: down by health check (absent) is status", observation("keepalived", storedDR(stored, false), kernelDR(3, false)), false, 3},
-		{"keepalived: inhibited by health check (weight 0) is status", observation("keepalived", storedDR(stored, true), kernelDR(0)), false, 3},
-		{"keepalived: weight 0 without inhibit_on_failure is drift", observation("keepalived", storedDR(stored, false), kernelDR(0)), false, 0},
-		{"keepalived: another weight is drift", observation("keepalived", storedDR(stored, true), kernelDR(5)), false, 5},
-		{"keepalived: not stored is gone", observation("keepalived", nil), true, 0},
-		{"imported: read from the kernel alone", observation("netlink", nil, kernelDR(7)), false, 7},
+		{"netlink: kernel weight is reported", directorObservation("netlink", storedDR(stored, false), kernelDR(0)), false, 0},
+		{"netlink: destination removed by hand is gone", directorObservation("netlink", storedDR(stored, false), kernelDR(3, false)), true, 0},
+		{"netlink: service removed by hand is gone", directorObservation("netlink", storedDR(stored, false)), true, 0},
+		{"keepalived: down by health check (absent) is status", directorObservation("keepalived", storedDR(stored, false), kernelDR(3, false)), false, 3},
+		{"keepalived: inhibited by health check (weight 0) is status", directorObservation("keepalived", storedDR(stored, true), kernelDR(0)), false, 3},
+		{"keepalived: weight 0 without inhibit_on_failure is drift", directorObservation("keepalived", storedDR(stored, false), kernelDR(0)), false, 0},
+		{"keepalived: another weight is drift", directorObservation("keepalived", storedDR(stored, true), kernelDR(5)), false, 5},
+		{"keepalived: not stored is gone", directorObservation("keepalived", nil), true, 0},
+		{"imported: read from the kernel alone", directorObservation("netlink", nil, kernelDR(7)), false, 7},
 	} {
 		rs, method, err := observeRealServer(tc.obs, id)
 		switch {
@@ -125,7 +132,7 @@ func TestObserveRealServer(t *testing.T) {
 			t.Errorf("%s: weight %d method %q, want %d dr", tc.name, rs.EffectiveWeight(), method, tc.wantWeight)
 		}
 	}
-	noIPVS := observation("netlink", nil)
+	noIPVS := directorObservation("netlink", nil)
 	noIPVS.IPVSAvailable = false
 	if _, _, err := observeRealServer(noIPVS, id); err == nil || !strings.Contains(err.Error(), "no IPVS") {
 		t.Errorf("without IPVS: err = %v", err)
@@ -140,15 +147,15 @@ func TestRealServerWithObservedKeepsWhatMeansTheSame(t *testing.T) {
 		NotifyUp: types.StringNull(), NotifyDown: types.StringNull(),
 	}}
 	// The kernel spells out the defaults: weight 1, the service's method.
-	same := m.withObserved(&model.RealServer{Address: rip1, Port: 80, Weight: intp(1), ForwardingMethod: "dr"}, "dr")
+	same := m.withObserved(&model.RealServer{Address: testRIP1, Port: 80, Weight: rsIntPtr(1), ForwardingMethod: "dr"}, "dr")
 	if !same.Weight.IsNull() || !same.ForwardingMethod.IsNull() {
 		t.Errorf("defaults became values: weight %v method %v", same.Weight, same.ForwardingMethod)
 	}
-	drift := m.withObserved(&model.RealServer{Address: rip1, Weight: intp(0), ForwardingMethod: "nat", UpperThreshold: 9}, "dr")
+	drift := m.withObserved(&model.RealServer{Address: testRIP1, Weight: rsIntPtr(0), ForwardingMethod: "nat", UpperThreshold: 9}, "dr")
 	if drift.Weight.ValueInt64() != 0 || drift.Weight.IsNull() || drift.ForwardingMethod.ValueString() != "nat" || drift.UpperThreshold.ValueInt64() != 9 {
 		t.Errorf("drift not reported: weight %v method %v upper %v", drift.Weight, drift.ForwardingMethod, drift.UpperThreshold)
 	}
-	chk := m.withObserved(&model.RealServer{Address: rip1, TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectTimeout: 3}}}, "dr")
+	chk := m.withObserved(&model.RealServer{Address: testRIP1, TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectTimeout: 3}}}, "dr")
 	if chk.TCPCheck == nil || chk.TCPCheck.ConnectTimeout.ValueInt64() != 3 || !chk.TCPCheck.Retry.IsNull() {
 		t.Errorf("stored health check not reported: %+v", chk.TCPCheck)
 	}
@@ -157,9 +164,9 @@ func TestRealServerWithObservedKeepsWhatMeansTheSame(t *testing.T) {
 func TestHostSide(t *testing.T) {
 	m := realServerResourceModel{realServerModel: realServerModel{Address: iptypes.NewIPAddressValue("192.168.1.10")},
 		Host: &realServerHostModel{Host: types.StringValue("rs1"), Gateway: iptypes.NewIPAddressNull()}}
-	vs := model.VirtualServer{Address: vip, Port: 80, ForwardingMethod: "dr"}
+	vs := model.VirtualServer{Address: testVIP, Port: 80, ForwardingMethod: "dr"}
 	h := m.hostSide(&vs)
-	if h.Method != "dr" || len(h.VIPs) != 1 || h.VIPs[0] != vip {
+	if h.Method != "dr" || len(h.VIPs) != 1 || h.VIPs[0] != testVIP {
 		t.Errorf("DR side = %+v, want the VIP on lo", h)
 	}
 	fw := model.VirtualServer{Fwmark: 7, ForwardingMethod: "tun"}
@@ -175,10 +182,96 @@ func TestHostSide(t *testing.T) {
 
 func TestActiveConns(t *testing.T) {
 	id, _ := parseRSID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
-	if n := activeConns(observation("netlink", nil, kernelDR(0)), id); n != 3 {
+	if n := activeConns(directorObservation("netlink", nil, kernelDR(0)), id); n != 3 {
 		t.Errorf("active = %d, want 3", n)
 	}
-	if n := activeConns(observation("netlink", nil), id); n != 0 {
+	if n := activeConns(directorObservation("netlink", nil), id); n != 0 {
 		t.Errorf("active without the service = %d, want 0", n)
+	}
+}
+
+// rsFakeDirector is an agent on one director for the fleet: it records every
+// request and answers with a table where the real server 192.168.1.10:80
+// of tcp/10.0.0.10:80 has active connections that fall by one at each
+// observation (never, when stuck).
+type rsFakeDirector struct {
+	mu     sync.Mutex
+	reqs   []wire.Request
+	active int
+	stuck  bool
+	objs   []wire.Object
+}
+
+func (f *rsFakeDirector) Host(transport.Config) (fleet.Runner, error) { return rsFakeRunner{}, nil }
+
+func (f *rsFakeDirector) Call(_ context.Context, _ fleet.Runner, req *wire.Request) (*wire.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, *req)
+	switch req.Verb {
+	case wire.VerbObserve:
+		if !f.stuck && f.active > 0 {
+			f.active--
+		}
+	case wire.VerbApply:
+	default:
+		return nil, fmt.Errorf("unexpected verb %s", req.Verb)
+	}
+	k := kernelDR(1)
+	k.Destinations[0].ActiveConns = f.active
+	obs := directorObservation("netlink", f.objs, k)
+	return &wire.Response{Observed: obs}, nil
+}
+
+type rsFakeRunner struct{}
+
+func (rsFakeRunner) Run(context.Context, transport.Command) (*transport.Result, error) {
+	return nil, errors.New("the fake director runs no commands")
+}
+func (rsFakeRunner) String() string { return "fake" }
+
+func rsFakeClient(f *rsFakeDirector) *client {
+	return &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{Window: time.Millisecond})}
+}
+
+func TestDrainWaitsForActiveConnections(t *testing.T) {
+	for _, stuck := range []bool{false, true} {
+		f := &rsFakeDirector{active: 3, stuck: stuck}
+		r := &realServerResource{client: rsFakeClient(f), drainPoll: time.Millisecond}
+		rid, _ := parseRSID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
+		data := realServerResourceModel{DrainTimeout: types.StringValue("50ms"), realServerModel: realServerModel{
+			Address: iptypes.NewIPAddressValue("192.168.1.10"), Weight: types.Int64Value(3)}}
+		var diags diag.Diagnostics
+		r.drain(context.Background(), &data, rid, []transport.Config{{Host: "dir1", User: "root"}}, &diags)
+		if diags.HasError() {
+			t.Fatal(diags)
+		}
+		f.mu.Lock()
+		reqs := f.reqs
+		f.mu.Unlock()
+		if len(reqs) < 2 || reqs[0].Verb != wire.VerbApply || len(reqs[0].Put) != 1 || reqs[0].Put[0].RealServer.EffectiveWeight() != 0 {
+			t.Fatalf("stuck=%v: requests %+v; want an apply of weight 0 first", stuck, reqs)
+		}
+		observes := len(reqs) - 1
+		switch {
+		case !stuck && (observes != 3 || f.active != 0):
+			t.Errorf("draining: %d observations, %d active left; want 3 and 0", observes, f.active)
+		case stuck && f.active != 3:
+			t.Errorf("stuck: active = %d", f.active)
+		}
+	}
+}
+
+func TestRemoveVirtualServerTakesItsRealServers(t *testing.T) {
+	rs := model.RealServer{Address: testRIP1}
+	f := &rsFakeDirector{objs: storedDR(rs, false)}
+	f.objs = append(f.objs, wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:8080/192.168.1.10:8080"}, RealServer: &rs})
+	if err := removeVirtualServer(context.Background(), rsFakeClient(f), transport.Config{Host: "dir1"}, "tcp/10.0.0.10:80"); err != nil {
+		t.Fatal(err)
+	}
+	last := f.reqs[len(f.reqs)-1]
+	want := []wire.Key{{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, {Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:80/192.168.1.10:80"}}
+	if last.Verb != wire.VerbApply || !reflect.DeepEqual(last.Delete, want) {
+		t.Errorf("apply deletes %v, want %v (and not the other service's real server)", last.Delete, want)
 	}
 }

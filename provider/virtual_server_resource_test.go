@@ -370,7 +370,7 @@ func TestVirtualServerWithObserved(t *testing.T) {
 	m.PersistenceTimeout = types.Int64Value(300)
 	m.PersistenceGranularity = types.Int64Value(32) // a single address, as the kernel's default
 	// The kernel reads back the defaults spelled out, and no granularity for a single address.
-	obs := model.VirtualServer{Address: vip, Port: 80, Protocol: "tcp", Scheduler: "wlc", ForwardingMethod: "dr", PersistenceTimeout: 300}
+	obs := model.VirtualServer{Address: testVIP, Port: 80, Protocol: "tcp", Scheduler: "wlc", ForwardingMethod: "dr", PersistenceTimeout: 300}
 	if got := m.withObserved(&obs); !reflect.DeepEqual(got, m) {
 		t.Errorf("the same service read back differs:\n%+v\nwant\n%+v", got, m)
 	}
@@ -386,18 +386,18 @@ func TestVirtualServerWithObserved(t *testing.T) {
 }
 
 func TestObserveVirtualServer(t *testing.T) {
-	stored := model.VirtualServer{Address: vip, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr", DelayLoop: 6}
+	stored := model.VirtualServer{Address: testVIP, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr", DelayLoop: 6}
 	objs := []wire.Object{{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &stored}}
 	k := kernelDR(1)
 	k.Service.Scheduler = "rr"
-	got, err := observeVirtualServer(observation("netlink", objs, k), "tcp/10.0.0.10:80")
+	got, err := observeVirtualServer(directorObservation("netlink", objs, k), "tcp/10.0.0.10:80")
 	if err != nil || got == nil || got.Scheduler != "rr" || got.DelayLoop != 6 || got.RealServers != nil {
 		t.Errorf("observed = %+v, %v; want the stored service with the kernel's scheduler", got, err)
 	}
-	if got, err := observeVirtualServer(observation("keepalived", objs), "tcp/10.0.0.10:80"); err != nil || got != nil {
+	if got, err := observeVirtualServer(directorObservation("keepalived", objs), "tcp/10.0.0.10:80"); err != nil || got != nil {
 		t.Errorf("a service missing from the kernel = %+v, %v; want gone", got, err)
 	}
-	if got, err := observeVirtualServer(observation("netlink", nil, kernelDR(1)), "tcp/10.0.0.10:80"); err != nil || got == nil || got.Scheduler != "wrr" {
+	if got, err := observeVirtualServer(directorObservation("netlink", nil, kernelDR(1)), "tcp/10.0.0.10:80"); err != nil || got == nil || got.Scheduler != "wrr" {
 		t.Errorf("a hand-built service = %+v, %v; want it read from the kernel", got, err)
 	}
 }
