@@ -56,6 +56,7 @@ type directorResourceModel struct {
 	AgentVersion     types.String `tfsdk:"agent_version"`
 	IPVSAvailable    types.Bool   `tfsdk:"ipvs_available"`
 	KeepalivedInSync types.Bool   `tfsdk:"keepalived_in_sync"`
+	SysctlsInSync    types.Bool   `tfsdk:"derived_sysctls_in_sync"`
 }
 
 // Metadata names the resource.
@@ -91,6 +92,13 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"a change shows in `terraform plan` and `terraform apply` repairs it (restarts keepalived, or " +
 			"reinstalls its configuration). Which instance is MASTER is status, not drift: see the " +
 			"`lvs_director_status` data source.",
+	}
+	attrs["derived_sysctls_in_sync"] = schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "Whether the kernel settings the director needs for its virtual servers (such as " +
+			"`net.ipv4.ip_forward` for NAT, `send_redirects` off for DR) have the values they must have: `false` " +
+			"after one was reset by hand. Always planned as `true`, so `terraform apply` sets them again. The " +
+			"director's own `sysctl` blocks show such a change on their `value` instead.",
 	}
 	blocks := resourceBlocks(directorBlocks())
 	blocks[connectionBlockName] = connectionBlock()
@@ -137,13 +145,15 @@ func (r *directorResource) ValidateConfig(ctx context.Context, req resource.Vali
 	}
 }
 
-// ModifyPlan plans keepalived_in_sync as true: a daemon that is stopped or
+// ModifyPlan plans keepalived_in_sync and derived_sysctls_in_sync as true:
+// a sysctl reset by hand, or a daemon that is stopped or
 // runs another configuration is drift that apply repairs.
 func (r *directorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("keepalived_in_sync"), types.BoolValue(true))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("derived_sysctls_in_sync"), types.BoolValue(true))...)
 }
 
 // Create stores the director on the host and applies it.
@@ -288,6 +298,7 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 	data.AgentVersion = types.StringValue(r.client.agent.Version())
 	data.IPVSAvailable = types.BoolValue(false)
 	data.KeepalivedInSync = types.BoolValue(true)
+	data.SysctlsInSync = types.BoolValue(true)
 	if resp != nil && resp.Observed != nil {
 		if v := resp.Observed.AgentVersion; v != "" {
 			data.AgentVersion = types.StringValue(v)
@@ -342,6 +353,44 @@ func (m *directorResourceModel) observe(cfg transport.Config, c *client, stored 
 	}
 	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
 	m.KeepalivedInSync = types.BoolValue(keepalivedInSync(obs))
+	m.SysctlsInSync = types.BoolValue(derivedSysctlsInSync(obs, stored))
+}
+
+// derivedSysctlsInSync is whether every sysctl the director derives from
+// the virtual servers stored on its host has its required value. The
+// director's own sysctl blocks are left out: they show their own diff.
+func derivedSysctlsInSync(obs *wire.Observed, stored *model.Director) bool {
+	cfg := model.KeepalivedConfig{Director: *stored}
+	index := map[string]int{}
+	for _, o := range obs.Objects {
+		if o.Kind == wire.KindVirtualServer && o.VirtualServer != nil {
+			vs := *o.VirtualServer
+			vs.RealServers = append([]model.RealServer(nil), vs.RealServers...)
+			index[o.ID] = len(cfg.VirtualServers)
+			cfg.VirtualServers = append(cfg.VirtualServers, vs)
+		}
+	}
+	for _, o := range obs.Objects {
+		if o.Kind != wire.KindRealServer || o.RealServer == nil {
+			continue
+		}
+		if i := strings.LastIndex(o.ID, "/"); i > 0 {
+			if j, ok := index[o.ID[:i]]; ok {
+				cfg.VirtualServers[j].RealServers = append(cfg.VirtualServers[j].RealServers, *o.RealServer)
+			}
+		}
+	}
+	cfg.Director.Sysctls = nil
+	want, err := cfg.DirectorSysctls()
+	if err != nil {
+		return true // the agent refuses such a host; nothing to compare
+	}
+	for _, s := range want {
+		if v, ok := obs.Sysctls[s.Key]; ok && !sameSysctlValue(v, s.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameSysctlValue compares sysctl values as the kernel prints them

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +16,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 // The managed sysctl of the director tests: per network namespace, so each
@@ -141,6 +145,7 @@ func TestAccDirector_vrrpPairLifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue("lvs_director.dir1", tfjsonpath.New("agent_version"),
 						knownvalue.NotNull()),
 					statecheck.ExpectKnownValue("lvs_director.dir1", tfjsonpath.New("keepalived_in_sync"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("lvs_director.dir1", tfjsonpath.New("derived_sysctls_in_sync"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("lvs_director.dir1", tfjsonpath.New("ipvs_available"), knownvalue.NotNull()),
 					statecheck.ExpectKnownValue("lvs_director.dir2",
 						tfjsonpath.New("vrrp_instance").AtSliceIndex(0).AtMapKey("priority"), knownvalue.Int64Exact(100)),
@@ -417,5 +422,44 @@ func TestParseHostImportID(t *testing.T) {
 		if _, _, _, err := parseHostImportID(bad); err == nil {
 			t.Errorf("parseHostImportID(%q): want an error", bad)
 		}
+	}
+}
+
+// A derived sysctl (DR: no ICMP redirects) reset by hand is drift on
+// derived_sysctls_in_sync; the director's own sysctls are left out, and a
+// value the agent could not read is not drift.
+func TestDerivedSysctlsInSync(t *testing.T) {
+	dir := &model.Director{Interface: "eth0", Sysctls: []model.Sysctl{{Key: "net.core.somaxconn", Value: "4096"}}}
+	vs := &model.VirtualServer{Address: netip.MustParseAddr("10.0.0.100"), Port: 80, ForwardingMethod: "dr"}
+	rs := &model.RealServer{Address: netip.MustParseAddr("10.0.0.21"), Port: 80}
+	obs := &wire.Observed{
+		Objects: []wire.Object{
+			{Key: directorKey, Director: dir},
+			{Key: wire.Key{Kind: wire.KindVirtualServer, ID: vs.Key()}, VirtualServer: vs},
+			{Key: wire.Key{Kind: wire.KindRealServer, ID: vs.Key() + "/" + rs.Key(vs)}, RealServer: rs},
+		},
+		Sysctls: map[string]string{
+			"net.ipv4.conf.all.send_redirects":     "0",
+			"net.ipv4.conf.default.send_redirects": "0",
+			"net.ipv4.conf.eth0.send_redirects":    "0",
+			"net.core.somaxconn":                   "128", // the director's own: its block shows it
+		},
+	}
+	if !derivedSysctlsInSync(obs, dir) {
+		t.Error("all derived sysctls have their values: want in sync")
+	}
+	obs.Sysctls["net.ipv4.conf.eth0.send_redirects"] = "1"
+	if derivedSysctlsInSync(obs, dir) {
+		t.Error("send_redirects reset on eth0: want out of sync")
+	}
+	delete(obs.Sysctls, "net.ipv4.conf.eth0.send_redirects")
+	if !derivedSysctlsInSync(obs, dir) {
+		t.Error("a value the agent could not read is not drift")
+	}
+	// Without the real server, DR needs nothing.
+	obs.Objects = obs.Objects[:2]
+	obs.Sysctls["net.ipv4.conf.all.send_redirects"] = "1"
+	if !derivedSysctlsInSync(obs, dir) {
+		t.Error("a virtual server without real servers derives no sysctls")
 	}
 }
