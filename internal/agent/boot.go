@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
@@ -376,4 +377,20 @@ func ensureLink(path, target string) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// loadIPVSFor makes the kernel load ip_vs before settings under
+// net.ipv4.vs (net.ipv6.vs) are set: they exist only once it is loaded,
+// and nothing has loaded it yet at boot or on a fresh host (keepalived
+// loads it when it starts, after the sysctls). Opening the IPVS netlink
+// family loads it; when that fails, setting the key reports the problem.
+func (a *Agent) loadIPVSFor(list []model.Sysctl) {
+	if a.IPVS == nil || !slices.ContainsFunc(list, func(s model.Sysctl) bool {
+		return strings.HasPrefix(s.Key, "net.ipv4.vs.") || strings.HasPrefix(s.Key, "net.ipv6.vs.")
+	}) {
+		return
+	}
+	if c, err := a.IPVS(); err == nil {
+		c.Close()
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
@@ -248,5 +250,34 @@ func TestEditRCLocal(t *testing.T) {
 		if string(got) != tc.want {
 			t.Errorf("%s: got\n%s\nwant\n%s", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestIPVSSysctlsLoadIPVSFirst(t *testing.T) {
+	f, a, table := netlinkHost(t)
+	// As at boot: net.ipv4.vs exists only once ip_vs is loaded, which
+	// opening the IPVS netlink family does.
+	key := filepath.Join(f.root, "proc/sys/net/ipv4/vs/expire_nodest_conn")
+	opens := 0
+	a.IPVS = func() (ipvs.Client, error) {
+		opens++
+		if err := os.MkdirAll(filepath.Dir(key), 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(key); err != nil {
+			if err := os.WriteFile(key, []byte("0\n"), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		return nopCloser{table}, nil
+	}
+	d := netlinkDirector()
+	d.Director.Sysctls = []model.Sysctl{{Key: "net.ipv4.vs.expire_nodest_conn", Value: "1"}}
+	mustApply(t, a, []wire.Object{d})
+	if got := f.sysctl("net.ipv4.vs.expire_nodest_conn"); got != "1" {
+		t.Errorf("net.ipv4.vs.expire_nodest_conn = %q, want 1", got)
+	}
+	if opens == 0 {
+		t.Error("IPVS was never opened")
 	}
 }

@@ -78,6 +78,7 @@ func (a *Agent) applySysctls(_ context.Context, hc *hostConfig, tx *txn, rep *wi
 		return errors.Join(errs...)
 	})
 
+	a.loadIPVSFor(hc.sysctls)
 	want := map[string]bool{}
 	for _, s := range hc.sysctls {
 		want[s.Key] = true
