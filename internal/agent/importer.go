@@ -37,6 +37,10 @@ const HAProxySettingsID = "haproxy"
 //     default backend (listen sections become a frontend and a backend of
 //     the same name).
 //
+// A file with nothing to serve (Debian's stock haproxy.cfg: global and
+// defaults only; a keepalived.conf without instances or services) is not
+// imported: adopting it would only start a daemon that does nothing.
+//
 // The provider puts the objects back in an apply that adopts them
 // (wire.Request.Adopt): the files are then rendered from the objects, with
 // the same addresses, services and servers, so keepalived and haproxy
@@ -139,11 +143,15 @@ func (a *Agent) importKeepalived(im *importer) *wire.Error {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "keepalived " + KeepalivedConf, Message: err.Error()}
 	}
 	cfg, warns, err := keepalivedconf.Parse(bytes.NewReader(data), KeepalivedConf)
-	for _, w := range warns {
-		im.warn("%s", w)
-	}
 	if err != nil {
 		return fail(err)
+	}
+	if len(cfg.Director.Instances) == 0 && len(cfg.VirtualServers) == 0 {
+		im.warn("%s has no vrrp_instance or virtual_server: nothing to import", KeepalivedConf)
+		return nil
+	}
+	for _, w := range warns {
+		im.warn("%s", w)
 	}
 	// Services of a virtual_server_group have no object of their own.
 	var kept []model.VirtualServer
@@ -272,11 +280,17 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "haproxy " + HAProxyConf, Message: err.Error()}
 	}
 	cfg, warns, err := haproxycfg.Parse(bytes.NewReader(data), HAProxyConf)
-	for _, w := range warns {
-		im.warn("%s", w)
-	}
 	if err != nil {
 		return fail(err)
+	}
+	if len(cfg.Frontends) == 0 && len(cfg.Listens) == 0 {
+		// Debian's stock haproxy.cfg, for one: adopting it would only
+		// start an haproxy that serves nothing.
+		im.warn("%s has no frontend or listen section: nothing to import", HAProxyConf)
+		return nil
+	}
+	for _, w := range warns {
+		im.warn("%s", w)
 	}
 	backends := map[string]model.HAProxyBackend{}
 	for _, b := range cfg.Backends {

@@ -15,6 +15,7 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/haproxycfg"
+	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
@@ -224,4 +225,130 @@ func startFetching(url string, workers int) *fetching {
 func (f *fetching) finish() {
 	close(f.stop)
 	f.wg.Wait()
+}
+
+// handBuiltKeepalived is a VRRP-only director as an operator set it up.
+const handBuiltKeepalived = `! hand-built director
+global_defs {
+    router_id dir1
+    notification_email { ops@example.com }
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 78
+    priority 150
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass handpass
+    }
+    virtual_ipaddress {
+        10.93.0.101/24
+    }
+}
+`
+
+// TestLabAdoptHandBuiltKeepalived: the real agent imports the
+// keepalived.conf a hand-started keepalived runs, and the import applied
+// with adopt takes it over: keepalived is reloaded (same pid), stays
+// MASTER, and the VIP never leaves the interface.
+func TestLabAdoptHandBuiltKeepalived(t *testing.T) {
+	need(t, "keepalived", "go")
+	bin := buildAgent(t)
+	l := startLab(t, netns.Config{Hosts: []string{"dir1"}})
+	la := &labAgent{t: t, lab: l, host: "dir1", bin: bin}
+	if err := os.WriteFile(l.Hosts["dir1"].Path(agent.KeepalivedConf), []byte(handBuiltKeepalived), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	la.exec("keepalived", "-D", "-P", "-f", agent.KeepalivedConf, "-p", agent.KeepalivedPid)
+	t.Cleanup(func() {
+		if pid, err := l.Exec(context.Background(), "dir1", "cat", agent.KeepalivedPid); err == nil {
+			_, _ = l.Exec(context.Background(), "dir1", "kill", strings.TrimSpace(string(pid)))
+		}
+	})
+	hasVIP := func() (bool, error) {
+		out, err := l.Exec(context.Background(), "dir1", "ip", "-o", "addr", "show", "dev", "eth0")
+		return strings.Contains(string(out), "10.93.0.101/24"), err
+	}
+	waitFor(t, 15*time.Second, "the hand-started keepalived holding the VIP", func() bool {
+		ok, _ := hasVIP()
+		return ok
+	})
+	pid := strings.TrimSpace(la.exec("cat", agent.KeepalivedPid))
+
+	imp, code := la.do(wire.Request{Verb: wire.VerbImport})
+	if code != wire.ExitOK {
+		t.Fatalf("import: exit %d: %v", code, imp.Error)
+	}
+	t.Logf("import warnings: %q", imp.Warnings)
+	var adopt []wire.Key
+	for _, o := range imp.Imported {
+		adopt = append(adopt, o.Key)
+	}
+	// The host's stock haproxy.cfg (Debian's, serving nothing) is not imported.
+	if len(adopt) != 1 || adopt[0].Kind != wire.KindDirector {
+		t.Fatalf("imported %v, want the director only", adopt)
+	}
+
+	// Watch the VIP from before the adoption to a while after it.
+	var samples, missing atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if ok, err := hasVIP(); err == nil {
+				samples.Add(1)
+				if !ok {
+					missing.Add(1)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	time.Sleep(500 * time.Millisecond)
+	resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: imp.Imported, Adopt: adopt})
+	time.Sleep(3 * time.Second) // a few adverts after the reload
+	close(stop)
+	wg.Wait()
+	if code != wire.ExitOK {
+		t.Fatalf("adopt: exit %d: %v", code, resp.Error)
+	}
+	t.Logf("VIP watched %d times, missing %d", samples.Load(), missing.Load())
+	if missing.Load() != 0 || samples.Load() < 10 {
+		t.Errorf("the VIP was missing in %d of %d samples during the adoption, want 0 (of at least 10)", missing.Load(), samples.Load())
+	}
+	if resp.Applied.Reloads["keepalived"] != 1 {
+		t.Errorf("applied %+v, want one keepalived reload", resp.Applied)
+	}
+	if now := strings.TrimSpace(la.exec("cat", agent.KeepalivedPid)); now != pid {
+		t.Errorf("keepalived pid %s -> %s: restarted, not reloaded", pid, now)
+	}
+	installed := string(readHostFile(t, l, "dir1", agent.KeepalivedConf))
+	before, _, err := keepalivedconf.Parse(strings.NewReader(handBuiltKeepalived), "hand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _, err := keepalivedconf.Parse(strings.NewReader(installed), "installed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(installed, render.ManagedMarker) || !keepalivedconf.Equivalent(before, after) {
+		t.Errorf("the installed keepalived.conf is not ours or says something else:\n%s", installed)
+	}
+	var st *wire.DaemonState
+	waitFor(t, 10*time.Second, "observe says VI_1 is MASTER", func() bool {
+		obs, code := la.do(wire.Request{Verb: wire.VerbObserve})
+		st = obs.Observed.Keepalived
+		return code == wire.ExitOK && st.VRRP["VI_1"] == "MASTER"
+	})
+	if !st.Running || !st.ConfigOurs || !st.ConfigMatches {
+		t.Errorf("observed keepalived %+v", st)
+	}
 }

@@ -462,3 +462,16 @@ func TestImportKeepalivedOwnedIPVS(t *testing.T) {
 		t.Errorf("no warning about the service only the table has: %q", resp.Warnings)
 	}
 }
+
+// TestImportSkipsFilesThatServeNothing: Debian's stock haproxy.cfg (global
+// and defaults only) is not imported: adopting it would only start an
+// haproxy serving nothing.
+func TestImportSkipsFilesThatServeNothing(t *testing.T) {
+	f, a := newFakeHost(t)
+	writeFile(t, f.root, HAProxyConf, "global\n\tlog /dev/log local0\n\tdaemon\ndefaults\n\tmode http\n\terrorfile 400 /etc/haproxy/errors/400.http\n")
+	writeFile(t, f.root, KeepalivedConf, "global_defs {\n  router_id x\n}\n")
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbImport})
+	if code != wire.ExitUnsupported || len(resp.Imported) != 0 {
+		t.Errorf("exit %d, imported %d objects; want nothing found (and no IPVS on this fake host)", code, len(resp.Imported))
+	}
+}
