@@ -21,6 +21,7 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 		{"stray brace", "}\n", "k.conf:1: unexpected `}`"},
 		{"quote", "vrrp_script s {\n script \"/bin/true\n}\n", "k.conf:2: unterminated quoted string"},
 		{"parameter", "$IF=eth0\n", "k.conf:1: parameter definitions"},
+		{"sequence", "~SEQ(i, 1, 3) vrrp_instance V$i {\n", "k.conf:1: sequence expansions"},
 		{"conditional", "@lb1 router_id lb1\n", "k.conf:1: conditional configuration"},
 		{"bad address", "virtual_server 10.0.0.300 80 {\n}\n", "k.conf:1: virtual_server: \"10.0.0.300\" is not an IP address"},
 		{"bad number", "vrrp_instance V {\n priority high\n}\n", "k.conf:2: priority: \"high\" is not a whole number"},
@@ -40,7 +41,7 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 
 func TestCommentsQuotesAndContinuations(t *testing.T) {
 	src := "vrrp_script s { # a comment { with braces }\n" +
-		"  script \"/bin/echo a#b !c {d}\" ! trailing\n" +
+		"  script \"/bin/echo a#b !c {d}\" \\#1 ! trailing\n" +
 		"  interval \\\n   3\n" +
 		"}\n" +
 		"vrrp_instance V { interface eth0\n virtual_router_id 1\n priority 10\n track_script { s }\n virtual_ipaddress { 10.0.0.1 }\n}\n"
@@ -49,7 +50,7 @@ func TestCommentsQuotesAndContinuations(t *testing.T) {
 		t.Fatalf("err %v warnings %v", err, warns)
 	}
 	in := cfg.Director.Instances[0]
-	if len(in.TrackScripts) != 1 || in.TrackScripts[0].Script != "/bin/echo a#b !c {d}" || in.TrackScripts[0].Interval != 3 {
+	if len(in.TrackScripts) != 1 || in.TrackScripts[0].Script != "/bin/echo a#b !c {d} #1" || in.TrackScripts[0].Interval != 3 {
 		t.Errorf("track scripts %+v", in.TrackScripts)
 	}
 	if len(in.VirtualIPs) != 1 || in.VirtualIPs[0].Prefix.String() != "10.0.0.1/32" {

@@ -84,8 +84,13 @@ func lex(src, file string) ([]token, error) {
 		if strings.HasPrefix(trimmed, "@") {
 			return nil, &Error{File: file, Line: lineNo, Message: "conditional configuration lines (@host) are not supported: the configuration would depend on the host; write the lines for this host without the prefix"}
 		}
+		if strings.HasPrefix(trimmed, "~") {
+			return nil, &Error{File: file, Line: lineNo, Message: "sequence expansions (~SEQ) are not supported: expand them into the file first"}
+		}
 		if strings.HasPrefix(trimmed, "$") {
-			return nil, &Error{File: file, Line: lineNo, Message: "parameter definitions and substitutions ($NAME) are not supported: substitute them into the file first"}
+			// Without definitions, keepalived substitutes nothing: a `$`
+			// elsewhere is itself.
+			return nil, &Error{File: file, Line: lineNo, Message: "parameter definitions ($NAME=...) are not supported: substitute them into the file first"}
 		}
 		var word strings.Builder
 		inWord := false
@@ -108,6 +113,11 @@ func lex(src, file string) ([]token, error) {
 				word.WriteString(l[j+1 : j+1+end])
 				inWord = true
 				j += end + 1
+			case c == '\\' && j+1 < len(l) && (l[j+1] == '#' || l[j+1] == '!'):
+				// keepalived's escape of a comment character.
+				word.WriteByte(l[j+1])
+				inWord = true
+				j++
 			case c == '#' || c == '!':
 				break scan
 			case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
@@ -119,9 +129,6 @@ func lex(src, file string) ([]token, error) {
 				flush()
 				out = append(out, token{kind: tClose, text: "}", line: lineNo})
 			default:
-				if c == '$' {
-					return nil, &Error{File: file, Line: lineNo, Message: "parameter substitutions ($NAME) are not supported: substitute them into the file first"}
-				}
 				word.WriteByte(c)
 				inWord = true
 			}
