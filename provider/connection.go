@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -121,24 +120,6 @@ func newConnection(host string) connectionModel {
 type bastionModel struct {
 	Host types.String `tfsdk:"host"`
 	sshModel
-}
-
-// connectionAttrTypes are the attribute types of the connection object.
-func connectionAttrTypes() map[string]attr.Type {
-	out := map[string]attr.Type{"host": types.StringType}
-	for name, f := range sshFields {
-		switch f.kind {
-		case kindString:
-			out[name] = types.StringType
-		case kindInt:
-			out[name] = types.Int64Type
-		case kindBool:
-			out[name] = types.BoolType
-		case kindStrings:
-			out[name] = types.ListType{ElemType: types.StringType}
-		}
-	}
-	return out
 }
 
 // fieldDescription is a field's description with its environment fallback.

@@ -2,17 +2,23 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
@@ -173,5 +179,46 @@ func nullSSH() sshModel {
 		AgentSocket: types.StringNull(), Password: types.StringNull(), KnownHostsFiles: types.ListNull(types.StringType),
 		HostKey: types.StringNull(), InsecureIgnoreHostKey: types.BoolNull(), ConnectTimeout: types.StringNull(),
 		CommandTimeout: types.StringNull(), MaxSessions: types.Int64Null(),
+	}
+}
+
+// Host errors name the host, the object and the step, say what to do, and
+// keep the agent's detail (tool output).
+func TestAddHostError(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"agent missing", &agentbin.CallError{Host: "root@h:22", Verb: wire.VerbApply, Step: agentbin.StepDeploy,
+			Err: fmt.Errorf("root@h:22: agent: install: %w for linux/amd64", agentbin.ErrNotBuilt)},
+			[]string{"Step: install agent", "make agent", agentbin.ErrNotBuilt.Error()}},
+		{"keepalived -t", &agentbin.CallError{Host: "root@h:22", Verb: wire.VerbApply, Step: "test keepalived.conf", ExitCode: 1,
+			Agent: &wire.Error{Code: wire.ExitFailed, Step: "test keepalived.conf", Object: "keepalived /etc/keepalived/keepalived.conf",
+				Message: "keepalived refused the rendered config", Detail: "line 3: unknown keyword"}},
+			[]string{"Step: test keepalived.conf", "left the host as it was", "line 3: unknown keyword"}},
+		{"foreign", &agentbin.CallError{Host: "root@h:22", Verb: wire.VerbApply, Step: "test keepalived.conf", ExitCode: 5,
+			Agent: &wire.Error{Code: wire.ExitForeign, Step: "test keepalived.conf", Message: "not written by lvs-agent"}},
+			[]string{"terraform import"}},
+		{"unreachable", &transport.Error{Host: "root@h:22", Op: "connect", Err: syscall.ECONNREFUSED},
+			[]string{"Step: connect", "could not be reached", "kept in the state"}},
+		{"auth", &transport.AuthError{User: "root", Methods: []string{"publickey"}, Err: errors.New("denied")},
+			[]string{"refused every authentication method"}},
+	}
+	for _, c := range cases {
+		var diags diag.Diagnostics
+		addHostError(&diags, "Apply", "Director", "root@h:22", c.err)
+		if len(diags) != 1 || diags[0].Summary() != "Unable to Apply Director" {
+			t.Fatalf("%s: got %v", c.name, diags)
+		}
+		d := diags[0].Detail()
+		for _, w := range append([]string{"Host: root@h:22", "Object: director"}, c.want...) {
+			if !strings.Contains(d, w) {
+				t.Errorf("%s: detail lacks %q:\n%s", c.name, w, d)
+			}
+		}
+		if strings.Count(d, "line 3: unknown keyword") > 1 {
+			t.Errorf("%s: the agent detail is repeated:\n%s", c.name, d)
+		}
 	}
 }

@@ -115,11 +115,15 @@ func TestAccDirector_vrrpPairLifecycle(t *testing.T) {
 			var errs []error
 			for _, h := range []string{"dir1", "dir2"} {
 				host := a.Hosts[h]
-				if _, err := os.Stat(host.Path("/etc/keepalived/keepalived.conf")); !os.IsNotExist(err) {
-					errs = append(errs, fmt.Errorf("%s: keepalived.conf still there after destroy (%v)", h, err))
-				}
-				if _, err := os.Stat(host.Path("/var/lib/lvs-agent/objects/director/director.json")); !os.IsNotExist(err) {
-					errs = append(errs, fmt.Errorf("%s: the director object is still stored (%v)", h, err))
+				for what, p := range map[string]string{
+					"keepalived.conf":     "/etc/keepalived/keepalived.conf",
+					"the director object": "/var/lib/lvs-agent/objects/director/director.json",
+				} {
+					if _, err := os.Stat(host.Path(p)); err == nil {
+						errs = append(errs, fmt.Errorf("%s: %s (%s) still there after destroy", h, what, p))
+					} else if !os.IsNotExist(err) {
+						errs = append(errs, fmt.Errorf("%s: %w", h, err))
+					}
 				}
 				if v := strings.TrimSpace(a.exec(h, "cat", accSysctlPath)); v != before[h] {
 					errs = append(errs, fmt.Errorf("%s: %s = %s after destroy, was %s", h, accSysctlKey, v, before[h]))
@@ -186,8 +190,11 @@ func TestAccDirector_vrrpPairLifecycle(t *testing.T) {
 				},
 				Check: func(*terraform.State) error {
 					conf, err := os.ReadFile(dir2.Path("/etc/keepalived/keepalived.conf"))
-					if err != nil || !strings.Contains(string(conf), "priority 110") {
-						return fmt.Errorf("dir2 keepalived.conf does not say priority 110 (%v):\n%s", err, conf)
+					if err != nil {
+						return err
+					}
+					if !strings.Contains(string(conf), "priority 110") {
+						return fmt.Errorf("dir2 keepalived.conf does not say priority 110:\n%s", conf)
 					}
 					return nil
 				},
@@ -219,8 +226,11 @@ func TestAccDirector_vrrpPairLifecycle(t *testing.T) {
 				},
 				Check: func(*terraform.State) error {
 					pid := a.keepalivedPID("dir2")
-					if _, err := a.Exec(context.Background(), "dir2", "kill", "-0", pid); pid == "" || err != nil {
-						return fmt.Errorf("dir2: keepalived was not restarted (pid %q: %v)", pid, err)
+					if pid == "" {
+						return errors.New("dir2: keepalived was not restarted (no pid file)")
+					}
+					if _, err := a.Exec(context.Background(), "dir2", "kill", "-0", pid); err != nil {
+						return fmt.Errorf("dir2: keepalived was not restarted (pid %s): %w", pid, err)
 					}
 					return nil
 				},
@@ -249,8 +259,11 @@ func TestAccDirector_vrrpPairLifecycle(t *testing.T) {
 				},
 				Check: func(*terraform.State) error {
 					conf, err := os.ReadFile(dir2.Path("/etc/keepalived/keepalived.conf"))
-					if err != nil || strings.Contains(string(conf), "priority 130") || !strings.Contains(string(conf), "priority 110") {
-						return fmt.Errorf("dir2 keepalived.conf was not repaired (%v):\n%s", err, conf)
+					if err != nil {
+						return err
+					}
+					if strings.Contains(string(conf), "priority 130") || !strings.Contains(string(conf), "priority 110") {
+						return fmt.Errorf("dir2 keepalived.conf was not repaired:\n%s", conf)
 					}
 					return nil
 				},

@@ -22,7 +22,6 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
-	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 // Acceptance tests against the network-namespace lab: each test starts a
@@ -115,12 +114,6 @@ func (a *accLab) exec(host string, args ...string) string {
 		a.t.Fatalf("%s: %v", host, err)
 	}
 	return string(out)
-}
-
-// hostConfig is the transport config the provider uses for a host given
-// by address, as hostConfig builds it from providerConfig.
-func (a *accLab) hostConfig(host string) transport.Config {
-	return transport.Config{Host: a.addr(host), User: netns.User, Port: netns.SSHPort}
 }
 
 // stats sums a host's fleet counters over the clients built since the
