@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	kipvs "github.com/cloudflare/ipvs"
 
@@ -323,6 +324,14 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 			}
 		}
 		f.UseBackends = nil
+		// Unconditional or dynamic use_backend rules stay as option lines.
+		f.Options = slices.DeleteFunc(slices.Clone(f.Options), func(o string) bool {
+			if !strings.HasPrefix(o, "use_backend ") {
+				return false
+			}
+			im.warn("%s: frontend %s: %q is not imported: a frontend object carries one backend, its default (%s)", HAProxyConf, f.Name, o, name)
+			return true
+		})
 		f.DefaultBackend = name
 		if other, shared := used[name]; shared {
 			copyName := name + "_" + f.Name

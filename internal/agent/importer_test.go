@@ -268,6 +268,7 @@ frontend a
     default_backend web
 frontend b
     bind :81
+    use_backend %[req.hdr(host),lower]
     default_backend web
 backend web
     server w1 10.0.0.1:80
@@ -286,6 +287,7 @@ listen stats
 		"virtual_server group G is not imported",
 		`frontend a: "use_backend api if is_api" is not imported`,
 		"frontend b gets a copy named web_b",
+		`frontend b: "use_backend %[req.hdr(host),lower]" is not imported`,
 		"listen stats is imported as a frontend and a backend of that name",
 		"backend api is not imported",
 	} {
