@@ -287,7 +287,8 @@ func (p *parser) defaultsLine(l *line) error {
 			d.Options = append(d.Options, strings.Join(args, " "))
 		}
 	default:
-		p.warn(l, "defaults: %q is not carried by the model (its defaults hold mode, maxconn, retries, timeouts, log global and options); left out", l.text())
+		// The keyword only: the line may hold a secret (stats auth).
+		p.warn(l, "defaults: %q is not carried by the model (its defaults hold mode, maxconn, retries, timeouts, log global and options); left out", l.key())
 	}
 	return err
 }

@@ -161,3 +161,13 @@ func TestCommentsAndEscapes(t *testing.T) {
 		t.Errorf("acls %+v", acls)
 	}
 }
+
+func TestWarningsNeverQuoteTheLine(t *testing.T) {
+	_, warns, err := Parse(strings.NewReader("defaults\n  stats auth admin:s3cret\n"), "h.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || strings.Contains(warns[0].String(), "s3cret") {
+		t.Errorf("warnings %v: want one, without the secret", warns)
+	}
+}

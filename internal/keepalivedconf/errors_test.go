@@ -80,3 +80,17 @@ func TestUnknownKeywordsWarnWithLine(t *testing.T) {
 		t.Errorf("import did not go on past the warnings: %+v", cfg.VirtualServers)
 	}
 }
+
+func TestWarningsNeverQuoteThePassword(t *testing.T) {
+	src := "vrrp_instance V {\n authentication {\n  auth_type PASS\n  auth_pass s3cret s3cret-tail\n }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Director.Instances[0].Authentication.Password != "s3cret" || len(warns) != 1 {
+		t.Fatalf("auth %+v, warnings %v", cfg.Director.Instances[0].Authentication, warns)
+	}
+	if strings.Contains(warns[0].String(), "s3cret") {
+		t.Errorf("a warning quotes the password: %s", warns[0])
+	}
+}

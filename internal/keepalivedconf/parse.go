@@ -274,7 +274,15 @@ func (p *parser) instance(n *node) error {
 				case "auth_type":
 					a.Type, err = p.one(k)
 				case "auth_pass":
-					a.Password, err = p.one(k)
+					// Never quote it in a warning: it is a secret.
+					if len(k.args()) == 0 {
+						err = p.errf(k, "needs a password")
+					} else {
+						a.Password = k.args()[0]
+						if len(k.args()) > 1 {
+							p.warn(k, "auth_pass: the words after the first are not part of the password (keepalived ignores them too); left out")
+						}
+					}
 				default:
 					p.ignored(k, "authentication")
 				}
