@@ -150,13 +150,14 @@ func startEnv(t *testing.T, n int, hosts []string, tools ...string) *env {
 	t.Helper()
 	t.Parallel()
 	need(t, tools...)
-	a := agentBins(t)
-	t.Logf("deploying %s", a.source)
+	// The lab first: without root it skips before the agent is built.
 	l := netns.Start(t, netns.Config{
 		Name:   fmt.Sprintf("%s%d", labPrefix, n),
 		Subnet: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 94, byte(n), 0}), 24),
 		Hosts:  hosts,
 	})
+	a := agentBins(t)
+	t.Logf("deploying %s", a.source)
 	e := &env{t: t, lab: l, agent: a}
 	e.run = e.newRun()
 	return e
