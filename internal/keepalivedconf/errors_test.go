@@ -82,15 +82,22 @@ func TestUnknownKeywordsWarnWithLine(t *testing.T) {
 }
 
 func TestWarningsNeverQuoteThePassword(t *testing.T) {
-	src := "vrrp_instance V {\n authentication {\n  auth_type PASS\n  auth_pass s3cret s3cret-tail\n }\n}\n"
+	src := "vrrp_instance V {\n authentication {\n  auth_type PASS\n  auth_pass s3cret s3cret-tail\n }\n}\n" +
+		"vrrp_instance W {\n authentication {\n  auth_pass s3cret-long-password\n }\n}\n"
 	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Director.Instances[0].Authentication.Password != "s3cret" || len(warns) != 1 {
+	if cfg.Director.Instances[0].Authentication.Password != "s3cret" || len(warns) != 2 {
 		t.Fatalf("auth %+v, warnings %v", cfg.Director.Instances[0].Authentication, warns)
 	}
-	if strings.Contains(warns[0].String(), "s3cret") {
-		t.Errorf("a warning quotes the password: %s", warns[0])
+	// keepalived cuts a longer password to the 8 characters VRRP carries.
+	if p := cfg.Director.Instances[1].Authentication.Password; p != "s3cret-l" {
+		t.Errorf("long password read as %q, want its first 8 characters", p)
+	}
+	for _, w := range warns {
+		if strings.Contains(w.String(), "s3cret") {
+			t.Errorf("a warning quotes the password: %s", w)
+		}
 	}
 }

@@ -279,6 +279,11 @@ func (p *parser) instance(n *node) error {
 						err = p.errf(k, "needs a password")
 					} else {
 						a.Password = k.args()[0]
+						if len(a.Password) > 8 {
+							// What keepalived does too (VRRPv2 carries 8).
+							a.Password = a.Password[:8]
+							p.warn(k, "auth_pass: longer than the 8 characters VRRP carries; cut to its first 8, as keepalived does")
+						}
 						if len(k.args()) > 1 {
 							p.warn(k, "auth_pass: the words after the first are not part of the password (keepalived ignores them too); left out")
 						}
