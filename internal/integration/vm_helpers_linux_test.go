@@ -157,7 +157,7 @@ func (h *vmHost) sh(cmd string) string {
 	if err != nil {
 		h.t.Fatalf("%s: %s: %v (stderr %q)", h.vm.Name, cmd, err, res.Stderr)
 	}
-	return string(res.Stdout)
+	return res.Stdout
 }
 
 // kernelIPVS reads the kernel's table with ipvsadm-save -n into the model.

@@ -242,7 +242,11 @@ func freePort() (int, error) {
 		return 0, fmt.Errorf("pick SSH port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("pick SSH port: listener address %v is not TCP", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 // writeKnownHosts writes a known_hosts file naming hostKey for the
@@ -329,7 +333,11 @@ func (v *VM) waitSSH(ctx context.Context, notBootID string) error {
 	var last error
 	for {
 		if v.proc.exited() {
-			return fmt.Errorf("qemu exited while booting (%v): %s\nconsole:\n%s", v.proc.waitErr(), v.proc.log(), v.consoleTail(30))
+			werr := v.proc.waitErr()
+			if werr == nil {
+				werr = errors.New("exit status 0")
+			}
+			return fmt.Errorf("qemu exited while booting (%w): %s\nconsole:\n%s", werr, v.proc.log(), v.consoleTail(30))
 		}
 		client, err := v.dial(ctx, v.SSHAddr, 5*time.Second)
 		if err == nil {
@@ -347,7 +355,7 @@ func (v *VM) waitSSH(ctx context.Context, notBootID string) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for SSH on %s: %w (last attempt: %v)\nconsole:\n%s", v.SSHAddr, ctx.Err(), last, v.consoleTail(30))
+			return fmt.Errorf("wait for SSH on %s: %w (last attempt: %w)\nconsole:\n%s", v.SSHAddr, ctx.Err(), last, v.consoleTail(30))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
