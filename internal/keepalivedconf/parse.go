@@ -296,7 +296,8 @@ func (p *parser) instance(n *node) error {
 				}
 			}
 			in.Authentication = a
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
+			// keepalived keeps both in one field: the adverts' source address.
 			in.UnicastSrcIP, err = p.addr(c)
 		case "unicast_peer":
 			for _, k := range c.block {
