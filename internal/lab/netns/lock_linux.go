@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +21,13 @@ import (
 func acquireLock(ctx context.Context, path string) (*os.File, error) {
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A test's cleanup removes the empty scratch dir when its lab
+			// goes down; another lab may be between MkdirAll and here.
+			if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+				f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open lock %s: %w", path, err)
 		}
