@@ -176,7 +176,7 @@ func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	obs, err := d.client.fleet.Observe(ctx, cfg)
 	if err != nil {
-		addHostError(&resp.Diagnostics, "Read", "Director Status", cfg.Host, err)
+		addHostError(&resp.Diagnostics, "Read", "Director Status", cfg.ID(), err)
 		return
 	}
 	data.setStatus(obs)

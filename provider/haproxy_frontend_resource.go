@@ -59,11 +59,12 @@ func frontendSchemaBlocks() map[string]blockSpec {
 // frontendBackendBlock is the frontend's own backend, named like the frontend.
 func frontendBackendBlock() blockSpec {
 	attrs := haproxyBackendAttributes()
-	delete(attrs, "name")
+	attrs["name"] = stringAttr("Name of the backend section, the frontend's `default_backend`. Defaults to the " +
+		"frontend's name. " + model.NamePattern + ".")
 	delete(attrs, "mode")
 	return blockSpec{
 		single: true,
-		description: "The frontend's own `backend` section, named like the frontend and its `default_backend`: " +
+		description: "The frontend's own `backend` section, its `default_backend`: " +
 			"servers, balancing and health checks. A server that fails its health check is status " +
 			"(see `data.lvs_director_status`), never a difference in the plan.",
 		attrs:  attrs,
@@ -86,9 +87,10 @@ type haproxyFrontendResourceModel struct {
 	haproxyTimeoutsModel
 }
 
-// frontendBackend is the backend block: the backend shape without its name
-// and mode, which are the frontend's.
+// frontendBackend is the backend block: the backend shape without its
+// mode, which is the frontend's.
 type frontendBackend struct {
+	Name       types.String           `tfsdk:"name"`
 	Balance    types.String           `tfsdk:"balance"`
 	BalanceArg types.String           `tfsdk:"balance_arg"`
 	Options    []types.String         `tfsdk:"options"`
@@ -99,11 +101,15 @@ type frontendBackend struct {
 
 // toWire maps the resource into the object stored on the host.
 func (m *haproxyFrontendResourceModel) toWire() wire.HAProxyFrontend {
+	backend := m.Name
+	if m.Backend != nil && m.Backend.Name.ValueString() != "" {
+		backend = m.Backend.Name
+	}
 	f := haproxyFrontendModel{
-		Name: m.Name, Mode: m.Mode, Maxconn: m.Maxconn, DefaultBackend: m.Name,
+		Name: m.Name, Mode: m.Mode, Maxconn: m.Maxconn, DefaultBackend: backend,
 		Options: m.Options, Binds: m.Binds, ACLs: m.ACLs, haproxyTimeoutsModel: m.haproxyTimeoutsModel,
 	}
-	b := haproxyBackendModel{Name: m.Name, Mode: m.Mode}
+	b := haproxyBackendModel{Name: backend, Mode: m.Mode}
 	if be := m.Backend; be != nil {
 		b.Balance, b.BalanceArg, b.Options = be.Balance, be.BalanceArg, be.Options
 		b.Servers, b.HTTPCheck, b.haproxyTimeoutsModel = be.Servers, be.HTTPCheck, be.haproxyTimeoutsModel
@@ -131,22 +137,31 @@ func (m *haproxyFrontendResourceModel) setFromWire(stored *wire.HAProxyFrontend)
 	}
 	f, b := stored.Frontend, stored.Backend
 	m.Name = types.StringValue(f.Name)
-	m.Mode = nullString(f.Mode)
-	m.Maxconn = nullInt(f.Maxconn)
+	// One mode for both sections: a hand-built haproxy.cfg (imported) may
+	// set it on the backend only; haproxy runs them in the same mode.
+	m.Mode = optString(f.Mode)
+	if f.Mode == "" {
+		m.Mode = optString(b.Mode)
+	}
+	m.Maxconn = optInt64(f.Maxconn)
 	m.Options = stringValues(f.Options)
 	m.Binds = bindsFromModel(f.Binds)
 	m.ACLs = aclsFromModel(f.ACLs)
 	m.haproxyTimeoutsModel = timeoutsFromModel(f.Timeouts)
 	be := &frontendBackend{
-		Balance:              nullString(b.Balance),
-		BalanceArg:           nullString(b.BalanceArg),
+		Name:                 types.StringNull(),
+		Balance:              optString(b.Balance),
+		BalanceArg:           optString(b.BalanceArg),
 		Options:              stringValues(b.Options),
 		Servers:              serversFromModel(b.Servers),
 		HTTPCheck:            httpCheckFromModel(b.HTTPCheck),
 		haproxyTimeoutsModel: timeoutsFromModel(b.Timeouts),
 	}
+	if b.Name != f.Name {
+		be.Name = types.StringValue(b.Name)
+	}
 	m.Backend = be
-	if reflect.ValueOf(*be).IsZero() {
+	if reflect.ValueOf(*be).IsZero() || reflect.DeepEqual(*be, frontendBackend{Name: types.StringNull()}) {
 		m.Backend = nil
 	}
 }
@@ -154,7 +169,7 @@ func (m *haproxyFrontendResourceModel) setFromWire(stored *wire.HAProxyFrontend)
 // validate checks the frontend and its backend against the model's rules,
 // as a configuration of their own, and reports each broken rule at the
 // resource's attribute: frontend[0].x is x, backend[0].x is backend.x (its
-// name and mode are the frontend's). Rules between this frontend and the
+// mode is the frontend's, and so is its name unless backend.name is set). Rules between this frontend and the
 // rest of the host (a port another frontend binds) are the agent's to
 // check at apply, where every object of the host is known.
 func (m *haproxyFrontendResourceModel) validate() error {
@@ -171,7 +186,8 @@ func (m *haproxyFrontendResourceModel) validate() error {
 			p = p[2:]
 		} else if len(p) >= 2 && p[0] == "backend" {
 			p = p[2:]
-			if len(p) == 0 || (p[0] != "name" && p[0] != "mode") {
+			named := m.Backend != nil && m.Backend.Name.ValueString() != ""
+			if len(p) == 0 || p[0] != "mode" && (p[0] != "name" || named) {
 				p = append(model.Path{"backend"}, p...)
 			}
 		}
@@ -182,13 +198,16 @@ func (m *haproxyFrontendResourceModel) validate() error {
 
 // frontendResourceSchema is the schema of lvs_haproxy_frontend.
 func frontendResourceSchema() schema.Schema {
-	attrs := resourceAttributes(frontendSchemaAttributes())
-	name := attrs["name"].(schema.StringAttribute)
-	name.PlanModifiers = []planmodifier.String{stringplanmodifier.RequiresReplace()}
-	attrs["name"] = name
+	specs := frontendSchemaAttributes()
+	attrs := resourceAttributes(specs)
+	attrs["name"] = schema.StringAttribute{
+		Required:            true,
+		MarkdownDescription: specs["name"].description + " Changing it replaces the frontend.",
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
 	attrs["id"] = schema.StringAttribute{
 		Computed:            true,
-		MarkdownDescription: "`NAME@HOST`: the frontend's name and the host it runs on; the import ID.",
+		MarkdownDescription: "`NAME@USER@HOST:PORT`: the frontend's name and the host it runs on. Import with `NAME@HOST` (or `NAME@USER@HOST:PORT`).",
 		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 	}
 	attrs["haproxy_in_sync"] = inSyncAttribute("haproxy", "haproxy.cfg")
@@ -203,7 +222,9 @@ func frontendResourceSchema() schema.Schema {
 			"The plan shows drift of what the host runs: a frontend removed from the host is planned for " +
 			"creation again, and a hand-edited `haproxy.cfg` or a stopped haproxy plans `haproxy_in_sync` " +
 			"back to `true`, which apply restores. Server health is status, not drift.\n\n" +
-			"Import with `NAME@HOST`, such as `web@10.0.0.20`.",
+			"Import with `NAME@HOST`, such as `web@10.0.0.20`. On a host whose `haproxy.cfg` was written by hand, " +
+			"the frontend and its default backend are read from the file; import the host's `lvs_haproxy` as well: " +
+			"its apply is the one that takes the file over, in the same reload.",
 		Attributes: attrs,
 		Blocks:     blocks,
 	}
@@ -299,12 +320,18 @@ func (r *haproxyFrontendResource) put(ctx context.Context, data *haproxyFrontend
 		return
 	}
 	obj := data.object()
+	if action == "Update" {
+		if err := r.client.awaitHAProxyAdoption(ctx, cfg, obj.Key); err != nil {
+			addHostError(diags, action, "HAProxy Frontend", cfg.ID(), err)
+			return
+		}
+	}
 	if _, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil); err != nil {
-		addHostError(diags, action, "HAProxy Frontend", cfg.Host, err)
+		addHostError(diags, action, "HAProxy Frontend", cfg.ID(), err)
 		return
 	}
 	r.client.logStats(ctx, cfg, "lvs_haproxy_frontend")
-	data.ID = types.StringValue(data.Name.ValueString() + "@" + cfg.Host)
+	data.ID = types.StringValue(data.Name.ValueString() + "@" + cfg.ID())
 	data.HAProxyInSync = types.BoolValue(true)
 }
 
@@ -325,10 +352,18 @@ func (r *haproxyFrontendResource) Read(ctx context.Context, req resource.ReadReq
 	key := frontendKey(data.Name.ValueString())
 	obs, err := r.client.fleet.Observe(ctx, cfg)
 	if err != nil {
-		addHostError(&resp.Diagnostics, "Read", "HAProxy Frontend", cfg.Host, err)
+		addHostError(&resp.Diagnostics, "Read", "HAProxy Frontend", cfg.ID(), err)
 		return
 	}
 	stored := findObject(obs, key)
+	inSync := daemonInSync(obs.HAProxy)
+	if stored == nil {
+		stored = r.client.handBuiltHAProxy(ctx, cfg, obs, key, &resp.Diagnostics)
+		inSync = false // the apply takes the hand-built haproxy.cfg over
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if stored == nil || stored.HAProxyFrontend == nil {
 		tflog.Info(ctx, "haproxy frontend is gone from the host; planning to create it again",
 			map[string]any{"host": cfg.ID(), "object": key.String()})
@@ -336,8 +371,8 @@ func (r *haproxyFrontendResource) Read(ctx context.Context, req resource.ReadReq
 		return
 	}
 	data.setFromWire(stored.HAProxyFrontend)
-	data.ID = types.StringValue(data.Name.ValueString() + "@" + cfg.Host)
-	data.HAProxyInSync = types.BoolValue(daemonInSync(obs.HAProxy))
+	data.ID = types.StringValue(data.Name.ValueString() + "@" + cfg.ID())
+	data.HAProxyInSync = types.BoolValue(inSync)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 
@@ -357,21 +392,40 @@ func (r *haproxyFrontendResource) Delete(ctx context.Context, req resource.Delet
 	}
 	key := frontendKey(data.Name.ValueString())
 	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{key}); err != nil {
-		addHostError(&resp.Diagnostics, "Delete", "HAProxy Frontend", cfg.Host, err)
+		addHostError(&resp.Diagnostics, "Delete", "HAProxy Frontend", cfg.ID(), err)
 	}
 }
 
-// ImportState reads NAME@HOST: the frontend's name and the host. Settings
-// other than the host come from the provider's defaults.
+// ImportState reads NAME@HOST: the frontend's name, then the host as
+// lvs_director's import takes it (`host`, `user@host`, `user@host:port`);
+// the other connection settings come from the provider. Read then fills in
+// the frontend stored there.
 func (r *haproxyFrontendResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	name, host, ok := strings.Cut(req.ID, "@")
-	if !ok || name == "" || host == "" || strings.Contains(host, "@") {
-		addImportIDError(&resp.Diagnostics, req.ID, "NAME@HOST", "web@10.0.0.20")
+	name, hostID, _ := strings.Cut(req.ID, "@")
+	conn, err := importConnection(hostID)
+	if name == "" || err != nil {
+		addImportIDError(&resp.Diagnostics, req.ID, "NAME@HOST (HOST as `host`, `user@host` or `user@host:port`)", "web@10.0.0.20", err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(connectionBlockName).AtName("host"), host)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(connectionBlockName), conn)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// importConnection is the connection an import ID's host part names.
+func importConnection(id string) (connectionModel, error) {
+	user, host, port, err := parseHostImportID(id)
+	if err != nil {
+		return connectionModel{}, err
+	}
+	conn := newConnection(host)
+	if user != "" {
+		conn.User = types.StringValue(user)
+	}
+	if port != 0 {
+		conn.Port = types.Int64Value(int64(port))
+	}
+	return conn, nil
 }
 
 // findObject returns the stored object of key, or nil.
@@ -391,16 +445,19 @@ func daemonInSync(st *wire.DaemonState) bool {
 }
 
 // addImportIDError reports an import ID that does not have the documented form.
-func addImportIDError(diags *diag.Diagnostics, id, form, example string) {
-	diags.AddError("Invalid Import ID",
-		fmt.Sprintf("The import ID %q does not have the form %s (for example %s).", id, form, example))
+func addImportIDError(diags *diag.Diagnostics, id, form, example string, err error) {
+	detail := fmt.Sprintf("The import ID %q does not have the form %s, such as %s.", id, form, example)
+	if err != nil {
+		detail += " " + err.Error() + "."
+	}
+	diags.AddError("Invalid Import ID", detail)
 }
 
 // connOf is the connection block's value; an absent block has no host,
 // which hostConfig reports.
 func connOf(m *connectionModel) connectionModel {
 	if m == nil {
-		return connectionModel{Host: types.StringNull()}
+		return newConnection("")
 	}
 	return *m
 }

@@ -129,6 +129,22 @@ func TestFrontendFromWire(t *testing.T) {
 		t.Fatalf("stored port 9090 not read back: %v", changed.Backend.Servers[0].Port)
 	}
 
+	// A hand-built frontend (imported): its backend has a name of its own
+	// and the mode only on the backend. Both are kept.
+	handBuilt := wire.HAProxyFrontend{
+		Frontend: model.HAProxyFrontend{Name: "www", DefaultBackend: "app", Binds: []model.HAProxyBind{{Port: 80}}},
+		Backend:  model.HAProxyBackend{Name: "app", Mode: "http", Servers: []model.HAProxyServer{{Name: "a", Address: addr("10.0.0.1"), Port: 80}}},
+	}
+	var adopted haproxyFrontendResourceModel
+	adopted.setFromWire(&handBuilt)
+	if adopted.Backend == nil || !adopted.Backend.Name.Equal(str("app")) || !adopted.Mode.Equal(str("http")) {
+		t.Fatalf("hand-built frontend read as backend %+v, mode %v", adopted.Backend, adopted.Mode)
+	}
+	again := adopted.toWire()
+	if again.Frontend.DefaultBackend != "app" || again.Backend.Name != "app" || again.Backend.Mode != "http" || again.Frontend.Mode != "http" {
+		t.Fatalf("hand-built frontend stored back as %+v", again)
+	}
+
 	// No backend settings at all read back as no backend block.
 	bare := haproxyFrontendResourceModel{Name: str("tcp1"), Binds: []haproxyBindModel{{Address: ip("10.0.0.1"), Port: num(22)}}}
 	storedBare := bare.toWire()
@@ -165,6 +181,12 @@ func TestFrontendValidatePaths(t *testing.T) {
 		if p == "backend.name" || p == "frontend" || p == "backend" {
 			t.Errorf("error at %s, which the resource does not have", p)
 		}
+	}
+	// A backend with a name of its own reports its name errors there.
+	named := fullFrontend()
+	named.Backend.Name = str("bad name")
+	if errs := model.AsErrors(named.validate()); len(errs) == 0 || errs[0].Path.String() != "backend.name" {
+		t.Errorf("backend name error at %v, want backend.name", errs)
 	}
 	ok := fullFrontend()
 	if err := ok.validate(); err != nil {
@@ -491,11 +513,11 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 				Config: one,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web", tfjsonpath.New("id"),
-						knownvalue.StringExact("web@"+a.addr("lb1"))),
+						knownvalue.StringExact("web@root@"+a.addr("lb1")+":22")),
 					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web", tfjsonpath.New("haproxy_in_sync"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("lvs_haproxy_frontend.web",
 						tfjsonpath.New("backend").AtMapKey("server").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("app1")),
-					statecheck.ExpectKnownValue("lvs_haproxy.lb", tfjsonpath.New("id"), knownvalue.StringExact(a.addr("lb1"))),
+					statecheck.ExpectKnownValue("lvs_haproxy.lb", tfjsonpath.New("id"), knownvalue.StringExact("root@"+a.addr("lb1")+":22")),
 					statecheck.ExpectKnownValue("lvs_haproxy.lb", tfjsonpath.New("global").AtMapKey("nbthread"), knownvalue.Int64Exact(2)),
 				},
 				Check: func(*terraform.State) error {

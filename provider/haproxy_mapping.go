@@ -15,27 +15,6 @@ import (
 // or an object another run changed). A zero value is an unset attribute:
 // the inverse of the toModel mappings in haproxy_schema.go.
 
-func nullInt(v int) types.Int64 {
-	if v == 0 {
-		return types.Int64Null()
-	}
-	return types.Int64Value(int64(v))
-}
-
-func nullString(v string) types.String {
-	if v == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(v)
-}
-
-func nullBool(v bool) types.Bool {
-	if !v {
-		return types.BoolNull()
-	}
-	return types.BoolValue(true)
-}
-
 func nullAddr(a netip.Addr) iptypes.IPAddress {
 	if !a.IsValid() {
 		return iptypes.NewIPAddressNull()
@@ -56,23 +35,23 @@ func stringValues(vs []string) []types.String {
 
 func timeoutsFromModel(t model.HAProxyTimeouts) haproxyTimeoutsModel {
 	return haproxyTimeoutsModel{
-		TimeoutConnect:       nullInt(t.Connect),
-		TimeoutClient:        nullInt(t.Client),
-		TimeoutServer:        nullInt(t.Server),
-		TimeoutQueue:         nullInt(t.Queue),
-		TimeoutHTTPRequest:   nullInt(t.HTTPRequest),
-		TimeoutHTTPKeepAlive: nullInt(t.HTTPKeepAlive),
-		TimeoutCheck:         nullInt(t.Check),
-		TimeoutTunnel:        nullInt(t.Tunnel),
-		TimeoutClientFin:     nullInt(t.ClientFin),
-		TimeoutServerFin:     nullInt(t.ServerFin),
+		TimeoutConnect:       optInt64(t.Connect),
+		TimeoutClient:        optInt64(t.Client),
+		TimeoutServer:        optInt64(t.Server),
+		TimeoutQueue:         optInt64(t.Queue),
+		TimeoutHTTPRequest:   optInt64(t.HTTPRequest),
+		TimeoutHTTPKeepAlive: optInt64(t.HTTPKeepAlive),
+		TimeoutCheck:         optInt64(t.Check),
+		TimeoutTunnel:        optInt64(t.Tunnel),
+		TimeoutClientFin:     optInt64(t.ClientFin),
+		TimeoutServerFin:     optInt64(t.ServerFin),
 	}
 }
 
 func bindsFromModel(bs []model.HAProxyBind) []haproxyBindModel {
 	var out []haproxyBindModel
 	for _, b := range bs {
-		out = append(out, haproxyBindModel{Address: nullAddr(b.Address), Port: types.Int64Value(int64(b.Port)), Options: nullString(b.Options)})
+		out = append(out, haproxyBindModel{Address: nullAddr(b.Address), Port: types.Int64Value(int64(b.Port)), Options: optString(b.Options)})
 	}
 	return out
 }
@@ -93,13 +72,13 @@ func serversFromModel(ss []model.HAProxyServer) []haproxyServerModel {
 			Address: nullAddr(s.Address),
 			Port:    types.Int64Value(int64(s.Port)),
 			Weight:  types.Int64Null(),
-			Check:   nullBool(s.Check),
-			Inter:   nullInt(s.Inter),
-			Fall:    nullInt(s.Fall),
-			Rise:    nullInt(s.Rise),
-			Backup:  nullBool(s.Backup),
-			Maxconn: nullInt(s.Maxconn),
-			Options: nullString(s.Options),
+			Check:   optTrue(s.Check),
+			Inter:   optInt64(s.Inter),
+			Fall:    optInt64(s.Fall),
+			Rise:    optInt64(s.Rise),
+			Backup:  optTrue(s.Backup),
+			Maxconn: optInt64(s.Maxconn),
+			Options: optString(s.Options),
 		}
 		if s.Weight != nil {
 			m.Weight = types.Int64Value(int64(*s.Weight))
@@ -114,10 +93,10 @@ func httpCheckFromModel(h *model.HAProxyHTTPCheck) *haproxyHTTPCheckModel {
 		return nil
 	}
 	return &haproxyHTTPCheckModel{
-		Method:       nullString(h.Method),
+		Method:       optString(h.Method),
 		Path:         types.StringValue(h.Path),
-		Host:         nullString(h.Host),
-		ExpectStatus: nullString(h.ExpectStatus),
+		Host:         optString(h.Host),
+		ExpectStatus: optString(h.ExpectStatus),
 	}
 }
 
@@ -128,17 +107,17 @@ func globalFromModel(g model.HAProxyGlobal) *haproxyGlobalModel {
 		return nil
 	}
 	m := &haproxyGlobalModel{
-		Maxconn:     nullInt(g.Maxconn),
-		Nbthread:    nullInt(g.Nbthread),
-		User:        nullString(g.User),
-		Group:       nullString(g.Group),
-		Chroot:      nullString(g.Chroot),
-		StatsSocket: nullString(g.StatsSocket),
+		Maxconn:     optInt64(g.Maxconn),
+		Nbthread:    optInt64(g.Nbthread),
+		User:        optString(g.User),
+		Group:       optString(g.Group),
+		Chroot:      optString(g.Chroot),
+		StatsSocket: optString(g.StatsSocket),
 		Options:     stringValues(g.Options),
 	}
 	for _, l := range g.Logs {
 		m.Logs = append(m.Logs, haproxyLogModel{
-			Address: types.StringValue(l.Address), Facility: types.StringValue(l.Facility), Level: nullString(l.Level),
+			Address: types.StringValue(l.Address), Facility: types.StringValue(l.Facility), Level: optString(l.Level),
 		})
 	}
 	return m
@@ -151,11 +130,11 @@ func defaultsFromModel(d model.HAProxyDefaults) *haproxyDefaultsModel {
 		return nil
 	}
 	return &haproxyDefaultsModel{
-		Mode:                 nullString(d.Mode),
-		Maxconn:              nullInt(d.Maxconn),
-		Retries:              nullInt(d.Retries),
-		Redispatch:           nullBool(d.Redispatch),
-		LogGlobal:            nullBool(d.LogGlobal),
+		Mode:                 optString(d.Mode),
+		Maxconn:              optInt64(d.Maxconn),
+		Retries:              optInt64(d.Retries),
+		Redispatch:           optTrue(d.Redispatch),
+		LogGlobal:            optTrue(d.LogGlobal),
 		Options:              stringValues(d.Options),
 		haproxyTimeoutsModel: timeoutsFromModel(d.Timeouts),
 	}

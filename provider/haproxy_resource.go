@@ -2,7 +2,11 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"reflect"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 var (
@@ -90,12 +95,17 @@ func (r *haproxyResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"(an admin socket at `" + model.DefaultStatsSocket + "`, which the agent reads server states from) " +
 			"and empty defaults.\n\n" +
 			"A hand-edited `haproxy.cfg` or a stopped haproxy plans `haproxy_in_sync` back to `true`, which apply " +
-			"restores. Import with the host, such as `10.0.0.20`; the host must already hold settings stored by " +
-			"this provider (a hand-written `haproxy.cfg` is not adopted).",
+			"restores.\n\n" +
+			"Import with the host, such as `10.0.0.20` (or `root@10.0.0.20:22`). On a host whose `haproxy.cfg` was " +
+			"written by hand, the import reads the `global` and `defaults` sections from the file, and the next apply " +
+			"takes the file over (`haproxy_in_sync` is `false` until then): it renders the file from the imported " +
+			"sections and from every frontend the file has (with its default backend), whether imported as an " +
+			"`lvs_haproxy_frontend` or not, and reloads haproxy once without dropping connections. What the " +
+			"provider's model cannot hold is named in a warning at import.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "The host; the import ID.",
+				MarkdownDescription: "`USER@HOST:PORT`, as lvs_director's. Import with `HOST` (or `USER@HOST:PORT`).",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"haproxy_in_sync": inSyncAttribute("haproxy", "haproxy.cfg"),
@@ -167,12 +177,30 @@ func (r *haproxyResource) put(ctx context.Context, data *haproxyResourceModel, d
 	if diags.HasError() {
 		return
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{data.object()}, nil); err != nil {
-		addHostError(diags, action, "HAProxy Settings", cfg.Host, err)
+	put := []wire.Object{data.object()}
+	var adopt []wire.Key
+	if action == "Update" {
+		// An imported hand-built haproxy.cfg: this apply takes it over.
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			addHostError(diags, action, "HAProxy Settings", cfg.ID(), err)
+			return
+		}
+		if findObject(obs, haproxySettingsKey) == nil && foreignHAProxy(obs) {
+			more, err := r.client.adoptHAProxy(ctx, cfg, obs)
+			if err != nil {
+				addHostError(diags, "Import", "HAProxy Settings", cfg.ID(), err)
+				return
+			}
+			put, adopt = append(put, more...), []wire.Key{haproxySettingsKey}
+		}
+	}
+	if _, err := r.client.fleet.ApplyAdopting(ctx, cfg, put, nil, adopt); err != nil {
+		addHostError(diags, action, "HAProxy Settings", cfg.ID(), err)
 		return
 	}
 	r.client.logStats(ctx, cfg, "lvs_haproxy")
-	data.ID = types.StringValue(cfg.Host)
+	data.ID = types.StringValue(cfg.ID())
 	data.HAProxyInSync = types.BoolValue(true)
 }
 
@@ -191,10 +219,18 @@ func (r *haproxyResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	obs, err := r.client.fleet.Observe(ctx, cfg)
 	if err != nil {
-		addHostError(&resp.Diagnostics, "Read", "HAProxy Settings", cfg.Host, err)
+		addHostError(&resp.Diagnostics, "Read", "HAProxy Settings", cfg.ID(), err)
 		return
 	}
 	stored := findObject(obs, haproxySettingsKey)
+	inSync := daemonInSync(obs.HAProxy)
+	if stored == nil {
+		stored = r.client.handBuiltHAProxy(ctx, cfg, obs, haproxySettingsKey, &resp.Diagnostics)
+		inSync = false // the apply takes the hand-built haproxy.cfg over
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if stored == nil || stored.HAProxySettings == nil {
 		tflog.Info(ctx, "haproxy settings are gone from the host; planning to create them again",
 			map[string]any{"host": cfg.ID(), "object": haproxySettingsKey.String()})
@@ -202,8 +238,8 @@ func (r *haproxyResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	data.setFromWire(stored.HAProxySettings)
-	data.ID = types.StringValue(cfg.Host)
-	data.HAProxyInSync = types.BoolValue(daemonInSync(obs.HAProxy))
+	data.ID = types.StringValue(cfg.ID())
+	data.HAProxyInSync = types.BoolValue(inSync)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 
@@ -222,16 +258,130 @@ func (r *haproxyResource) Delete(ctx context.Context, req resource.DeleteRequest
 		return
 	}
 	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{haproxySettingsKey}); err != nil {
-		addHostError(&resp.Diagnostics, "Delete", "HAProxy Settings", cfg.Host, err)
+		addHostError(&resp.Diagnostics, "Delete", "HAProxy Settings", cfg.ID(), err)
 	}
 }
 
-// ImportState reads the host.
+// ImportState reads the host as lvs_director's import takes it (`host`,
+// `user@host`, `user@host:port`).
 func (r *haproxyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if req.ID == "" {
-		addImportIDError(&resp.Diagnostics, req.ID, "HOST", "10.0.0.20")
+	conn, err := importConnection(req.ID)
+	if err != nil {
+		addImportIDError(&resp.Diagnostics, req.ID, "HOST (`host`, `user@host` or `user@host:port`)", "10.0.0.20", err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(connectionBlockName).AtName("host"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(connectionBlockName), conn)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// foreignHAProxy reports whether the host's haproxy.cfg exists and was not
+// written by lvs-agent (hand-built).
+func foreignHAProxy(obs *wire.Observed) bool {
+	st := obs.HAProxy
+	return st != nil && st.ConfigSHA256 != "" && !st.ConfigOurs
+}
+
+// importHAProxy runs the agent's import on a host, which reads a
+// hand-built haproxy.cfg (and keepalived.conf, IPVS table) into objects,
+// changing nothing. It is one agent call outside the fleet: only an
+// import, or the apply that adopts what was imported, needs it.
+func (c *client) importHAProxy(ctx context.Context, cfg transport.Config) (*wire.Response, error) {
+	host, err := c.pool.Host(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: import: connecting: %w", cfg.ID(), err)
+	}
+	resp, err := c.agent.Call(ctx, host, &wire.Request{Verb: wire.VerbImport})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// handBuiltHAProxy is the object of key that a host's hand-built
+// haproxy.cfg holds, when the host stores none (an import of a host set up
+// by hand); nil when the file is ours or absent, or does not hold it. What
+// the import leaves out is said in warnings.
+func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed, key wire.Key, diags *diag.Diagnostics) *wire.Object {
+	if !foreignHAProxy(obs) {
+		return nil
+	}
+	resp, err := c.importHAProxy(ctx, cfg)
+	if err != nil {
+		addHostError(diags, "Import", "HAProxy Configuration", cfg.ID(), err)
+		return nil
+	}
+	for i := range resp.Imported {
+		if o := &resp.Imported[i]; o.Key == key {
+			tflog.Info(ctx, "read from a hand-built haproxy.cfg; the next apply takes the file over",
+				map[string]any{"host": cfg.ID(), "object": key.String()})
+			if len(resp.Warnings) > 0 {
+				diags.AddWarning("Hand-Built haproxy.cfg Imported With Changes",
+					fmt.Sprintf("Host: %s\nObject: %s\n\nThe apply that takes %s over renders it from the imported objects. "+
+						"What they cannot hold was left out:\n- %s", cfg.ID(), key, "/etc/haproxy/haproxy.cfg",
+						strings.Join(resp.Warnings, "\n- ")))
+			}
+			return o
+		}
+	}
+	return nil
+}
+
+// adoptionWait bounds how long a frontend imported from a hand-built
+// haproxy.cfg waits for the host's lvs_haproxy to take the file over.
+const adoptionWait = 2 * time.Minute
+
+// errNotAdopted is a frontend imported from a hand-built haproxy.cfg whose
+// host's lvs_haproxy did not take the file over.
+var errNotAdopted = errors.New("haproxy.cfg on this host was written by hand and is still not taken over: the host's " +
+	"lvs_haproxy resource takes it over (with every frontend it has) in its first apply after an import; import it " +
+	"too (terraform import lvs_haproxy.NAME HOST) and apply again")
+
+// awaitHAProxyAdoption makes an update of a frontend imported from a
+// hand-built haproxy.cfg wait for the host's lvs_haproxy, which Terraform
+// updates at the same time, to take the file over: one resource adopts
+// the file, so the frontend's own version is put after the imported copy,
+// never before it. Nothing to wait for when the file is the agent's.
+func (c *client) awaitHAProxyAdoption(ctx context.Context, cfg transport.Config, key wire.Key) error {
+	obs, err := c.fleet.Observe(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if findObject(obs, key) != nil || !foreignHAProxy(obs) {
+		return nil
+	}
+	tflog.Info(ctx, "waiting for lvs_haproxy to take the hand-built haproxy.cfg over", map[string]any{"host": cfg.ID()})
+	deadline := time.Now().Add(adoptionWait)
+	for foreignHAProxy(obs) {
+		if time.Now().After(deadline) {
+			return errNotAdopted
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		if obs, err = c.fleet.ObserveFresh(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adoptHAProxy lists the frontends of a host's hand-built haproxy.cfg that
+// the host does not store: the apply that adopts the file puts them too, so
+// that taking the file over keeps serving every frontend it had, imported
+// into Terraform or not (a frontend's own resource, imported later, reads
+// it from the host).
+func (c *client) adoptHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed) ([]wire.Object, error) {
+	resp, err := c.importHAProxy(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.Object
+	for _, o := range resp.Imported {
+		if o.Kind == wire.KindHAProxyFrontend && findObject(obs, o.Key) == nil {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }

@@ -169,7 +169,8 @@ func haproxyBackendBlocks() map[string]blockSpec {
 			single:      true,
 			description: "HTTP health checks of the servers (`option httpchk` and `http-check` lines).",
 			attrs: map[string]attrSpec{
-				"method":        enumAttr("Request method.", model.HTTPMethods, ""),
+				"method": enumAttr("Request method. Unset sends haproxy's default, `OPTIONS`, which some servers "+
+					"answer with an error status (and so fail every check): set `GET` for those.", model.HTTPMethods, ""),
 				"path":          stringAttr("Path requested, starting with `/`.").mandatory(),
 				"host":          stringAttr("`Host` header sent with the request."),
 				"expect_status": stringAttr("Status code or range the check accepts, such as `200` or `200-399`."),

@@ -110,7 +110,7 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 	errs := make([]diag.Diagnostics, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
-		cfg, diags := d.client.hostConfig(connectionModel{Host: types.StringValue(h)})
+		cfg, diags := d.client.hostConfig(newConnection(h))
 		if diags.HasError() {
 			errs[i] = diags
 			continue
@@ -120,7 +120,7 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 			defer wg.Done()
 			o, err := d.client.fleet.Observe(ctx, cfg)
 			if err != nil {
-				addHostError(&errs[i], "Read", "VRRP State", h, err)
+				addHostError(&errs[i], "Read", "VRRP State", cfg.ID(), err)
 				return
 			}
 			obs[i] = o
