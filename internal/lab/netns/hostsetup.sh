@@ -13,6 +13,9 @@
 #   - /tmp becomes a private tmpfs too (keepalived dumps its state to the
 #     fixed path /tmp/keepalived.json: two directors must not share it);
 #   - /sys is remounted so /sys/class/net lists the host's own interfaces;
+#   - /etc becomes an overlay whose changes land in ROOT/.etc-upper, so that
+#     whatever an agent writes anywhere under /etc (rc.local, systemd units,
+#     sysctl.d) stays on this host and never reaches the machine's /etc;
 #   - each DIR is replaced by a bind mount of ROOT/DIR, the host's private copy.
 # The mounts are private to the namespace: nothing here is seen by the machine
 # or by other hosts.
@@ -28,6 +31,8 @@ mount -t tmpfs -o mode=0755,nosuid,nodev lab-run /run
 mkdir -p /run/sshd /run/haproxy
 mount -t tmpfs -o mode=1777,nosuid,nodev lab-tmp /tmp
 mount -t sysfs lab-sys /sys
+mkdir -p "$root/.etc-upper" "$root/.etc-work"
+mount -t overlay lab-etc -o "lowerdir=/etc,upperdir=$root/.etc-upper,workdir=$root/.etc-work" /etc
 for dir in "$@"; do
 	mount --bind "$root$dir" "$dir"
 done

@@ -476,3 +476,28 @@ func run(t testing.TB, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestEtcIsPrivate: an agent writes outside its own directories too
+// (/etc/rc.local, /etc/systemd/system). Whatever a host writes anywhere
+// under /etc must stay on that host.
+func TestEtcIsPrivate(t *testing.T) {
+	l := Start(t, Config{Hosts: []string{"dir1", "dir2"}})
+	ctx := testCtx(t)
+	name := "/etc/" + uniqueName(t) + ".conf"
+	t.Cleanup(func() { _ = os.Remove(name) })
+	for _, host := range l.Order {
+		mustExec(t, ctx, l, host, "sh", "-c", `hostname > "$1"`, "sh", name)
+	}
+	for _, host := range l.Order {
+		if got := strings.TrimSpace(mustExec(t, ctx, l, host, "cat", name)); got != host {
+			t.Errorf("host %s: %s holds %q, written by another host", host, name, got)
+		}
+		// The machine's own /etc is still readable through the overlay.
+		if _, err := l.Exec(ctx, host, "test", "-s", "/etc/passwd"); err != nil {
+			t.Errorf("host %s cannot read /etc/passwd: %v", host, err)
+		}
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s written on the hosts is on the machine (stat: %v)", name, err)
+	}
+}
