@@ -197,6 +197,10 @@ func (r *realServerResource) ValidateConfig(ctx context.Context, req resource.Va
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if data.Host != nil && (data.Host.Host.IsNull() || data.Host.Host.ValueString() == "") {
+		resp.Diagnostics.AddAttributeError(path.Root("host").AtName("host"), summaryInvalidConfig,
+			"host.host: the real server's host name or address is required when the host block is present.")
+	}
 	id, err := parseVSID(data.VirtualServerID.ValueString())
 	if err != nil {
 		return // the attribute's validator reports it

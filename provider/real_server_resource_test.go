@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -13,20 +16,28 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 func TestResourceSchemasAreValid(t *testing.T) {
 	ctx := context.Background()
-	for _, r := range []resource.Resource{NewVirtualServerResource(), NewRealServerResource()} {
-		resp := &resource.SchemaResponse{}
-		r.Schema(ctx, resource.SchemaRequest{}, resp)
+	for _, r := range []fwresource.Resource{NewVirtualServerResource(), NewRealServerResource()} {
+		resp := &fwresource.SchemaResponse{}
+		r.Schema(ctx, fwresource.SchemaRequest{}, resp)
 		if resp.Diagnostics.HasError() {
 			t.Fatal(resp.Diagnostics)
 		}
@@ -274,4 +285,169 @@ func TestRemoveVirtualServerTakesItsRealServers(t *testing.T) {
 	if last.Verb != wire.VerbApply || !reflect.DeepEqual(last.Delete, want) {
 		t.Errorf("apply deletes %v, want %v (and not the other service's real server)", last.Delete, want)
 	}
+}
+
+// TestAccRealServer_directRouting proves the real-server side end to end:
+// a director VM (netlink engine, real IPVS) on the bridge of a namespace
+// lab whose rs1 serves HTTP. The real server resource with a host block
+// puts the VIP on rs1's lo and sets the ARP sysctls; a client then reaches
+// rs1 through the VIP by DR. A VIP removed by hand on rs1 plans
+// host_in_sync back to true and the apply restores it; destroy takes the
+// VIP and the sysctls away. The directors and the real server are reached
+// with different SSH settings (the ssh block overrides the provider's).
+func TestAccRealServer_directRouting(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run it (make testacc)")
+	}
+	bins := accAgentBins(t)
+	lab := netns.Start(t, netns.Config{Name: "lvsrsdr", Subnet: netip.MustParsePrefix("10.83.0.0/24"), Hosts: []string{"rs1", "client"}})
+	v := vm.Start(t, vm.Config{Name: "accdr", Bridge: lab.Bridge, BridgeAddr: netip.MustParsePrefix("10.83.0.90/24")})
+	d := &vmDirector{t: t, vm: v, provider: &lvsProvider{version: "acctest", agentBins: bins}}
+	var err error
+	if d.host, d.port, err = net.SplitHostPort(v.SSHAddr); err != nil {
+		t.Fatal(err)
+	}
+	const vipAddr = "10.83.0.100"
+	// The VIP a VRRP instance would hold on the director.
+	d.run("ip addr add " + vipAddr + "/32 dev eth1")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	exec := func(host string, args ...string) string {
+		t.Helper()
+		out, err := lab.Exec(ctx, host, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		return string(out)
+	}
+	web := filepath.Join(lab.Hosts["rs1"].Dir, "www") // the host's /tmp is its own
+	if err := os.MkdirAll(web, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(web, "index.html"), []byte("served by rs1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpd, err := lab.Command(ctx, "rs1", "busybox", "httpd", "-f", "-p", "80", "-h", web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var httpdOut strings.Builder
+	httpd.Stdout, httpd.Stderr = &httpdOut, &httpdOut
+	if err := httpd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = httpd.Process.Kill(); _ = httpd.Wait() })
+	rs1Addr := lab.Hosts["rs1"].Addr.String()
+	for i := 0; ; i++ {
+		out, err := lab.Exec(ctx, "client", "curl", "-sS", "--max-time", "3", "http://"+rs1Addr+"/")
+		if err == nil && strings.Contains(string(out), "served by rs1") {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("rs1's web server does not answer directly: %s %v\nhttpd: %s", out, err, httpdOut.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	rs1 := lab.Hosts["rs1"].Addr.String()
+	config := fmt.Sprintf(`
+provider "lvs" {
+  user              = "root"
+  private_key_path  = %[1]q
+  known_hosts_files = [%[2]q]
+  connect_timeout   = "20s"
+  command_timeout   = "3m"
+}
+
+resource "lvs_director" "d1" {
+  engine = "netlink"
+  ssh {
+    host              = %[3]q
+    port              = %[4]s
+    private_key_path  = %[5]q
+    known_hosts_files = [%[6]q]
+  }
+}
+
+resource "lvs_virtual_server" "web" {
+  directors         = [lvs_director.d1.id]
+  address           = %[7]q
+  port              = 80
+  scheduler         = "rr"
+  forwarding_method = "dr"
+  ssh {
+    private_key_path  = %[5]q
+    known_hosts_files = [%[6]q]
+  }
+}
+
+resource "lvs_real_server" "rs1" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = %[8]q
+  ssh {
+    private_key_path  = %[5]q
+    known_hosts_files = [%[6]q]
+  }
+  host {
+    host = %[8]q
+  }
+}
+`, lab.ClientKeyPath, lab.KnownHostsPath, d.host, d.port, v.KeyFile, v.KnownHosts, vipAddr, rs1)
+
+	const rs = "lvs_real_server.rs1"
+	vipOnLo := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out := exec("rs1", "ip", "-o", "addr", "show", "dev", "lo")
+			if got := strings.Contains(out, vipAddr+"/32"); got != want {
+				return fmt.Errorf("VIP on rs1's lo: %v, want %v:\n%s", got, want, out)
+			}
+			return nil
+		}
+	}
+	arpIgnore := func(want string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if got := strings.TrimSpace(exec("rs1", "cat", "/proc/sys/net/ipv4/conf/all/arp_ignore")); got != want {
+				return fmt.Errorf("rs1 net.ipv4.conf.all.arp_ignore = %s, want %s", got, want)
+			}
+			return nil
+		}
+	}
+	throughVIP := func(*terraform.State) error {
+		var last string
+		for range 10 {
+			out, err := lab.Exec(ctx, "client", "curl", "-sS", "--max-time", "3", "http://"+vipAddr+"/")
+			if err == nil && strings.Contains(string(out), "served by rs1") {
+				t.Logf("client -> %s (DR) -> rs1: %s", vipAddr, strings.TrimSpace(string(out)))
+				return nil
+			}
+			last = fmt.Sprintf("%s %v", out, err)
+			time.Sleep(time.Second)
+		}
+		return fmt.Errorf("no answer from rs1 through the VIP: %s\ndirector:\n%s\nrs1:\n%s\n%s", last, d.run("ipvsadm -Ln --stats"),
+			exec("rs1", "ip", "addr"), exec("rs1", "sh", "-c", "sysctl -a 2>/dev/null | grep -E 'arp_|rp_filter'"))
+	}
+	before := strings.TrimSpace(exec("rs1", "cat", "/proc/sys/net/ipv4/conf/all/arp_ignore"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		CheckDestroy:             resource.ComposeTestCheckFunc(vipOnLo(false), arpIgnore(before)),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rs, tfjsonpath.New("host_in_sync"), knownvalue.Bool(true)),
+				},
+				Check: resource.ComposeTestCheckFunc(vipOnLo(true), arpIgnore("1"), throughVIP),
+			},
+			{
+				PreConfig: func() { exec("rs1", "ip", "addr", "del", vipAddr+"/32", "dev", "lo") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(rs, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(rs, tfjsonpath.New("host_in_sync"), knownvalue.Bool(true)),
+				}},
+				Check: resource.ComposeTestCheckFunc(vipOnLo(true), throughVIP),
+			},
+		},
+	})
 }
