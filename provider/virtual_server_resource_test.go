@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,11 +11,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -25,8 +30,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 // vmDirector is one VM with a real IPVS kernel and a provider configured
@@ -496,4 +503,144 @@ func TestAccVirtualServer_keepalived(t *testing.T) {
 			{ResourceName: "lvs_real_server.inhibited", ImportState: true, ImportStateVerify: true},
 		},
 	})
+}
+
+// hostsFake is an agent on several directors: it records the requests of
+// each host, answers observations with what it was told each host runs,
+// and fails every call to the hosts in down.
+type hostsFake struct {
+	mu   sync.Mutex
+	reqs map[string][]wire.Request
+	obs  map[string]*wire.Observed
+	down map[string]bool
+}
+
+type hostRunner string
+
+func (h hostRunner) Run(context.Context, transport.Command) (*transport.Result, error) {
+	return nil, errors.New("the fake runs no commands")
+}
+func (h hostRunner) String() string { return string(h) }
+
+func (f *hostsFake) Host(cfg transport.Config) (fleet.Runner, error) { return hostRunner(cfg.Host), nil }
+
+func (f *hostsFake) Call(_ context.Context, r fleet.Runner, req *wire.Request) (*wire.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	host := r.String()
+	if f.down[host] {
+		return nil, fmt.Errorf("%s: dial tcp: connection refused", host)
+	}
+	f.reqs[host] = append(f.reqs[host], *req)
+	obs := f.obs[host]
+	if obs == nil {
+		obs = directorObservation("netlink", nil)
+	}
+	return &wire.Response{Observed: obs}, nil
+}
+
+func (f *hostsFake) applies(host string) []wire.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []wire.Request
+	for _, r := range f.reqs[host] {
+		if r.Verb == wire.VerbApply {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func newHostsFake() *hostsFake {
+	return &hostsFake{reqs: map[string][]wire.Request{}, obs: map[string]*wire.Observed{}, down: map[string]bool{}}
+}
+
+// vsState is a virtual server's state on the given directors.
+func vsState(t *testing.T, dirs ...string) (virtualServerResourceModel, tfsdk.State) {
+	t.Helper()
+	ctx := context.Background()
+	m := vsModel()
+	m.Scheduler = types.StringValue("wrr")
+	m.ForwardingMethod = types.StringValue("dr")
+	m.Directors, _ = types.SetValueFrom(ctx, types.StringType, dirs)
+	m.ID = types.StringValue(joinID("tcp/10.0.0.10:80", dirs))
+	m.Managed = types.BoolValue(true)
+	st := tfsdk.State{Schema: virtualServerResourceSchema()}
+	if d := st.Set(ctx, &m); d.HasError() {
+		t.Fatal(d)
+	}
+	return m, st
+}
+
+func TestVirtualServerReadUnreachableDirectorIsAnError(t *testing.T) {
+	f := newHostsFake()
+	f.down["dir2"] = true
+	r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{})}}
+	_, st := vsState(t, "dir1", "dir2")
+	resp := &fwresource.ReadResponse{State: st}
+	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
+	if !resp.Diagnostics.HasError() || !strings.Contains(fmt.Sprint(resp.Diagnostics), "Unable to Read Virtual Server") ||
+		!strings.Contains(fmt.Sprint(resp.Diagnostics), "root@dir2:22") {
+		t.Errorf("diagnostics = %v, want a read error naming dir2", resp.Diagnostics)
+	}
+	if resp.State.Raw.IsNull() {
+		t.Error("an unreachable director removed the resource from the state")
+	}
+}
+
+func TestVirtualServerReadDirectorWithoutTheService(t *testing.T) {
+	f := newHostsFake()
+	vs := model.VirtualServer{Address: testVIP, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr"}
+	objs := []wire.Object{{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &vs}}
+	f.obs["dir1"] = directorObservation("netlink", objs, kernelDR(1))
+	f.obs["dir2"] = directorObservation("netlink", objs) // removed by hand from dir2's kernel
+	r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{})}}
+	_, st := vsState(t, "dir1", "dir2")
+	resp := &fwresource.ReadResponse{State: st}
+	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	var got virtualServerResourceModel
+	resp.State.Get(context.Background(), &got)
+	dirs, _ := knownStrings(context.Background(), got.Directors)
+	if strings.Join(dirs, ",") != "dir1" {
+		t.Errorf("directors read = %v, want [dir1]: the plan then puts the service back on dir2", dirs)
+	}
+	// Gone from every director: removed from the state, planned for creation.
+	f.obs["dir1"] = directorObservation("netlink", objs)
+	r.client.fleet = fleet.New(f, f, fleet.Options{})
+	resp = &fwresource.ReadResponse{State: st}
+	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
+	if resp.Diagnostics.HasError() || !resp.State.Raw.IsNull() {
+		t.Errorf("a service gone everywhere: diags %v, state null %v", resp.Diagnostics, resp.State.Raw.IsNull())
+	}
+}
+
+func TestVirtualServerUpdateMovesBetweenDirectors(t *testing.T) {
+	f := newHostsFake()
+	rs := model.RealServer{Address: testRIP1}
+	f.obs["dir1"] = directorObservation("netlink", storedDR(rs, false), kernelDR(1))
+	r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{Window: time.Millisecond})}}
+	old, _ := vsState(t, "dir1")
+	plan, _ := vsState(t, "dir2", "dir3")
+	var diags diag.Diagnostics
+	r.apply(context.Background(), tfsdk.Config{}, &old, &plan, &diags, "Update")
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	for _, h := range []string{"dir2", "dir3"} {
+		a := f.applies(h)
+		if len(a) != 1 || len(a[0].Put) != 1 || a[0].Put[0].Key.ID != "tcp/10.0.0.10:80" || len(a[0].Delete) != 0 {
+			t.Errorf("%s: applies %+v, want one put of the service", h, a)
+		}
+	}
+	a := f.applies("dir1")
+	want := []wire.Key{{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, {Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:80/192.168.1.10:80"}}
+	if len(a) != 1 || len(a[0].Put) != 0 || !reflect.DeepEqual(a[0].Delete, want) {
+		t.Errorf("dir1: applies %+v, want the service and its real server deleted", a)
+	}
+	if plan.ID.ValueString() != "tcp/10.0.0.10:80@dir2,dir3" {
+		t.Errorf("id = %s", plan.ID)
+	}
 }
