@@ -522,7 +522,9 @@ func (h hostRunner) Run(context.Context, transport.Command) (*transport.Result, 
 }
 func (h hostRunner) String() string { return string(h) }
 
-func (f *hostsFake) Host(cfg transport.Config) (fleet.Runner, error) { return hostRunner(cfg.Host), nil }
+func (f *hostsFake) Host(cfg transport.Config) (fleet.Runner, error) {
+	return hostRunner(cfg.Host), nil
+}
 
 func (f *hostsFake) Call(_ context.Context, r fleet.Runner, req *wire.Request) (*wire.Response, error) {
 	f.mu.Lock()
