@@ -180,6 +180,11 @@ func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.Read
 		return
 	}
 	data.setStatus(obs)
+	if obs.AgentVersion == "" {
+		// An agent older than the version field answers for the one this
+		// provider installs.
+		data.AgentVersion = types.StringValue(d.client.agent.Version())
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 

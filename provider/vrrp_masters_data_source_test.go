@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -231,6 +232,16 @@ func TestAccVRRPMasters_splitBrain(t *testing.T) {
 			{
 				Config:      dirs + vrrpChecks(a, true),
 				ExpectError: phrase("split brain: " + dir1 + ", " + dir2 + " are all MASTER of VI_1"),
+			},
+			// A director that cannot be reached is an error naming it, not
+			// a gap in the count.
+			{
+				Config: dirs + fmt.Sprintf(`
+data "lvs_vrrp_masters" "gone" {
+  hosts = [%q, %q]
+}
+`, dir1, a.vip(99)),
+				ExpectError: regexp.MustCompile(`Unable to Read VRRP State[\s\S]*Host: root@` + regexp.QuoteMeta(a.vip(99)) + `:22`),
 			},
 			// Joined again: dir2 hears dir1's higher priority and backs off.
 			{
