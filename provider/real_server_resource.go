@@ -691,8 +691,10 @@ func observeRealServer(obs *wire.Observed, id rsID) (*model.RealServer, string, 
 	if rs.InhibitOnFailure != nil {
 		inhibit = *rs.InhibitOnFailure
 	}
-	dynamic := rs.MiscCheck != nil && rs.MiscCheck.Dynamic
-	if !keepalived || !(dynamic || (w == 0 && inhibit)) {
+	// On keepalived, a dynamic misc_check sets weights, and a failed check
+	// of an inhibited server sets 0: both are status.
+	healthSet := rs.MiscCheck != nil && rs.MiscCheck.Dynamic || w == 0 && inhibit
+	if !keepalived || !healthSet {
 		rs.Weight = &w
 	}
 	return &rs, method, nil
@@ -716,9 +718,9 @@ func (m realServerResourceModel) withObserved(obs *model.RealServer, method stri
 		tunDef = "" // inherited from the virtual server with the method
 	}
 	out.TunnelType = keepString(m.TunnelType, obs.TunnelType, tunDef)
-	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort, 0)
-	out.UpperThreshold = keepInt(m.UpperThreshold, obs.UpperThreshold, 0)
-	out.LowerThreshold = keepInt(m.LowerThreshold, obs.LowerThreshold, 0)
+	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort)
+	out.UpperThreshold = keepInt(m.UpperThreshold, obs.UpperThreshold)
+	out.LowerThreshold = keepInt(m.LowerThreshold, obs.LowerThreshold)
 	out.InhibitOnFailure = keepOptBool(m.InhibitOnFailure, obs.InhibitOnFailure)
 	out.NotifyUp = keepString(m.NotifyUp, obs.NotifyUp, "")
 	out.NotifyDown = keepString(m.NotifyDown, obs.NotifyDown, "")
@@ -751,9 +753,9 @@ func checksFromModel(rs *model.RealServer) realServerModel {
 	var out realServerModel
 	common := func(c model.CheckCommon) checkCommonModel {
 		return checkCommonModel{
-			ConnectIP: keepAddr(iptypes.NewIPAddressNull(), c.ConnectIP), ConnectPort: keepInt(types.Int64Null(), c.ConnectPort, 0),
-			BindTo: keepAddr(iptypes.NewIPAddressNull(), c.BindTo), ConnectTimeout: keepInt(types.Int64Null(), c.ConnectTimeout, 0),
-			Retry: keepInt(types.Int64Null(), c.Retry, 0), DelayBeforeRetry: keepInt(types.Int64Null(), c.DelayBeforeRetry, 0),
+			ConnectIP: keepAddr(iptypes.NewIPAddressNull(), c.ConnectIP), ConnectPort: keepInt(types.Int64Null(), c.ConnectPort),
+			BindTo: keepAddr(iptypes.NewIPAddressNull(), c.BindTo), ConnectTimeout: keepInt(types.Int64Null(), c.ConnectTimeout),
+			Retry: keepInt(types.Int64Null(), c.Retry), DelayBeforeRetry: keepInt(types.Int64Null(), c.DelayBeforeRetry),
 		}
 	}
 	http := func(c *model.HTTPCheck) *httpCheckModel {
@@ -773,7 +775,7 @@ func checksFromModel(rs *model.RealServer) realServerModel {
 	}
 	out.HTTPGet, out.SSLGet = http(rs.HTTPGet), http(rs.SSLGet)
 	if c := rs.MiscCheck; c != nil {
-		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout, 0),
+		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout),
 			Dynamic: keepBool(types.BoolNull(), c.Dynamic), User: keepString(types.StringNull(), c.User, "")}
 	}
 	return out

@@ -84,11 +84,6 @@ type virtualServerResourceModel struct {
 	Managed                types.Bool        `tfsdk:"managed"`
 }
 
-// vsIdentityAttributes are the attributes that make up the service's key:
-// changing one replaces the resource (the service is removed from every
-// director and created anew).
-var vsIdentityAttributes = []string{"address", "port", "protocol", "fwmark", "family"}
-
 // virtualServerResourceSchema is the schema of lvs_virtual_server.
 func virtualServerResourceSchema() schema.Schema {
 	specs := virtualServerAttributes()
@@ -231,7 +226,7 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 	}
 	id := types.StringUnknown()
 	if key, ok := plan.key(); ok {
-		if dirs, ok := knownStrings(ctx, plan.Directors); ok {
+		if dirs, ok := knownStrings(plan.Directors); ok {
 			id = types.StringValue(joinID(key, dirs))
 		}
 	}
@@ -572,7 +567,7 @@ func (m virtualServerResourceModel) withObserved(obs *model.VirtualServer) virtu
 	out.SchedulerPort = keepBool(m.SchedulerPort, obs.SchedulerPort)
 	out.SchedulerFallback = keepBool(m.SchedulerFallback, obs.SchedulerFallback)
 	out.OnePacket = keepBool(m.OnePacket, obs.OnePacket)
-	out.PersistenceTimeout = keepInt(m.PersistenceTimeout, obs.PersistenceTimeout, 0)
+	out.PersistenceTimeout = keepInt(m.PersistenceTimeout, obs.PersistenceTimeout)
 	out.PersistenceGranularity = keepIntAs(m.PersistenceGranularity, obs.PersistenceGranularity, func(v int) int {
 		if v == 0 {
 			return bits
@@ -585,14 +580,14 @@ func (m virtualServerResourceModel) withObserved(obs *model.VirtualServer) virtu
 		tunDef = model.DefaultTunnelType
 	}
 	out.TunnelType = keepString(m.TunnelType, obs.TunnelType, tunDef)
-	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort, 0)
-	out.DelayLoop = keepInt(m.DelayLoop, obs.DelayLoop, 0)
-	out.Retry = keepInt(m.Retry, obs.Retry, 0)
-	out.DelayBeforeRetry = keepInt(m.DelayBeforeRetry, obs.DelayBeforeRetry, 0)
-	out.ConnectTimeout = keepInt(m.ConnectTimeout, obs.ConnectTimeout, 0)
+	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort)
+	out.DelayLoop = keepInt(m.DelayLoop, obs.DelayLoop)
+	out.Retry = keepInt(m.Retry, obs.Retry)
+	out.DelayBeforeRetry = keepInt(m.DelayBeforeRetry, obs.DelayBeforeRetry)
+	out.ConnectTimeout = keepInt(m.ConnectTimeout, obs.ConnectTimeout)
 	out.VirtualHost = keepString(m.VirtualHost, obs.VirtualHost, "")
-	out.Quorum = keepInt(m.Quorum, obs.Quorum, 0)
-	out.Hysteresis = keepInt(m.Hysteresis, obs.Hysteresis, 0)
+	out.Quorum = keepInt(m.Quorum, obs.Quorum)
+	out.Hysteresis = keepInt(m.Hysteresis, obs.Hysteresis)
 	out.QuorumUp = keepString(m.QuorumUp, obs.QuorumUp, "")
 	out.QuorumDown = keepString(m.QuorumDown, obs.QuorumDown, "")
 	out.Alpha = keepBool(m.Alpha, obs.Alpha)
@@ -612,7 +607,7 @@ func keepSorryServer(m *sorryServerModel, obs *model.SorryServer) *sorryServerMo
 	}
 	return &sorryServerModel{
 		Address:          keepAddr(m.Address, obs.Address),
-		Port:             keepInt(m.Port, obs.Port, 0),
+		Port:             keepInt(m.Port, obs.Port),
 		ForwardingMethod: keepString(m.ForwardingMethod, obs.ForwardingMethod, ""),
 		Inhibit:          keepBool(m.Inhibit, obs.Inhibit),
 	}
@@ -724,7 +719,7 @@ func (c *client) directorsOf(ctx context.Context, set types.Set, conn *sshModel,
 		diags.AddError("Provider Not Configured", "The lvs provider was not configured before the resource was used. This is a bug in the provider; please report it.")
 		return nil, nil
 	}
-	dirs, ok := knownStrings(ctx, set)
+	dirs, ok := knownStrings(set)
 	if !ok {
 		diags.AddAttributeError(path.Root("directors"), summaryProviderConfig, unknownDetail)
 		return nil, nil
@@ -759,7 +754,7 @@ func (c *client) directorsOf(ctx context.Context, set types.Set, conn *sshModel,
 
 // knownStrings are the elements of a known set, sorted; ok is false when
 // the set or an element is unknown.
-func knownStrings(ctx context.Context, set types.Set) ([]string, bool) {
+func knownStrings(set types.Set) ([]string, bool) {
 	if set.IsUnknown() || set.IsNull() {
 		return nil, false
 	}
@@ -818,13 +813,9 @@ func keepString(prior types.String, obs, def string) types.String {
 	return types.StringValue(obs)
 }
 
-func keepInt(prior types.Int64, obs, def int) types.Int64 {
-	return keepIntAs(prior, obs, func(v int) int {
-		if v == 0 {
-			return def
-		}
-		return v
-	})
+// keepInt is for integers whose unset value means 0.
+func keepInt(prior types.Int64, obs int) types.Int64 {
+	return keepIntAs(prior, obs, func(v int) int { return v })
 }
 
 // keepIntAs compares through eff, which applies the default.
@@ -876,4 +867,4 @@ func containsString(list []string, s string) bool {
 
 // planConfig views a plan as a configuration, for addConfigErrors, which
 // looks up the attributes an error names.
-func planConfig(p tfsdk.Plan) tfsdk.Config { return tfsdk.Config{Raw: p.Raw, Schema: p.Schema} }
+func planConfig(p tfsdk.Plan) tfsdk.Config { return tfsdk.Config(p) }

@@ -103,7 +103,7 @@ func (d *vmDirector) run(cmd string) string {
 	if err != nil {
 		d.t.Fatalf("%s: %v", cmd, err)
 	}
-	return string(res.Stdout)
+	return res.Stdout
 }
 
 // runStep is run as a terraform-plugin-testing PreConfig or check.
@@ -605,7 +605,7 @@ func TestVirtualServerReadDirectorWithoutTheService(t *testing.T) {
 	}
 	var got virtualServerResourceModel
 	resp.State.Get(context.Background(), &got)
-	dirs, _ := knownStrings(context.Background(), got.Directors)
+	dirs, _ := knownStrings(got.Directors)
 	if strings.Join(dirs, ",") != "dir1" {
 		t.Errorf("directors read = %v, want [dir1]: the plan then puts the service back on dir2", dirs)
 	}
