@@ -334,9 +334,10 @@ func (a *accLab) observe(host string) *wire.Observed {
 	return obs
 }
 
-// haproxyPID is the haproxy master's pid on a host, or "".
-func (a *accLab) haproxyPID(host string) string {
-	out, err := a.Exec(context.Background(), host, "cat", "/run/haproxy.pid")
+// haproxyPID is the pid of the haproxy master on lb1, the haproxy host of
+// these tests, or "".
+func (a *accLab) haproxyPID() string {
+	out, err := a.Exec(context.Background(), "lb1", "cat", "/run/haproxy.pid")
 	if err != nil {
 		return ""
 	}
@@ -484,12 +485,12 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 		CheckDestroy: func(*terraform.State) error {
 			var errs []error
 			if b, err := os.ReadFile(conf); !os.IsNotExist(err) {
-				errs = append(errs, fmt.Errorf("lb1: haproxy.cfg still there after destroy (%v):\n%s", err, b))
+				errs = append(errs, fmt.Errorf("lb1: haproxy.cfg still there after destroy (%w):\n%s", err, b))
 			}
 			if b, err := os.ReadFile(aside); err != nil || string(b) != string(debian) {
-				errs = append(errs, fmt.Errorf("lb1: the foreign haproxy.cfg.debian was changed or removed (%v)", err))
+				errs = append(errs, fmt.Errorf("lb1: the foreign haproxy.cfg.debian was changed or removed (%w)", err))
 			}
-			if pid := a.haproxyPID("lb1"); pid != "" && processRuns(pid) {
+			if pid := a.haproxyPID(); pid != "" && processRuns(pid) {
 				errs = append(errs, fmt.Errorf("lb1: haproxy (pid %s) still runs after destroy", pid))
 			}
 			return errors.Join(errs...)
@@ -523,7 +524,7 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 				Check: func(*terraform.State) error {
 					b, err := os.ReadFile(conf)
 					if err != nil || !strings.Contains(string(b), "nbthread 2") || !strings.Contains(string(b), "frontend web") {
-						return fmt.Errorf("lb1 haproxy.cfg (%v):\n%s", err, b)
+						return fmt.Errorf("lb1 haproxy.cfg (%w):\n%s", err, b)
 					}
 					err = waitFor(10*time.Second, func() error {
 						body, err := httpGet(url)
@@ -555,7 +556,7 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 			// reload (same master), no failed request, then nothing to do.
 			{
 				PreConfig: func() {
-					masterPID = a.haproxyPID("lb1")
+					masterPID = a.haproxyPID()
 					traffic = startLoad(url)
 				},
 				Config: two,
@@ -585,9 +586,9 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 					case err != nil:
 						return err
 					case fail > 0:
-						return fmt.Errorf("%d of %d requests failed during the reload; first: %v", fail, ok+fail, first)
-					case a.haproxyPID("lb1") != masterPID:
-						return fmt.Errorf("haproxy master pid %s -> %s: restarted, not reloaded", masterPID, a.haproxyPID("lb1"))
+						return fmt.Errorf("%d of %d requests failed during the reload; first: %w", fail, ok+fail, first)
+					case a.haproxyPID() != masterPID:
+						return fmt.Errorf("haproxy master pid %s -> %s: restarted, not reloaded", masterPID, a.haproxyPID())
 					}
 					return nil
 				},
@@ -627,7 +628,7 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 			// Drift: haproxy stopped -> planned; apply starts it again.
 			{
 				PreConfig: func() {
-					pid := a.haproxyPID("lb1")
+					pid := a.haproxyPID()
 					if pid == "" {
 						t.Fatal("lb1: haproxy has no pid file")
 					}

@@ -148,7 +148,7 @@ resource "lvs_haproxy_frontend" "web" {
 			// The apply takes the file over while requests flow.
 			{
 				PreConfig: func() {
-					master = a.haproxyPID("lb1")
+					master = a.haproxyPID()
 					traffic = startLoad(web)
 				},
 				Config: config,
@@ -168,20 +168,20 @@ resource "lvs_haproxy_frontend" "web" {
 					ok, fail, first := traffic.finish()
 					t.Logf("requests during the adoption: %d answered, %d failed", ok, fail)
 					if fail > 0 {
-						return fmt.Errorf("%d of %d requests failed while the file was taken over; first: %v", fail, ok+fail, first)
+						return fmt.Errorf("%d of %d requests failed while the file was taken over; first: %w", fail, ok+fail, first)
 					}
-					if now := a.haproxyPID("lb1"); now != master {
+					if now := a.haproxyPID(); now != master {
 						return fmt.Errorf("haproxy master pid %s -> %s: restarted, not reloaded", master, now)
 					}
 					b, err := os.ReadFile(conf)
 					if err != nil || !strings.HasPrefix(string(b), render.ManagedMarker) {
-						return fmt.Errorf("haproxy.cfg is not ours after the apply (%v):\n%s", err, b)
+						return fmt.Errorf("haproxy.cfg is not ours after the apply (%w):\n%s", err, b)
 					}
 					if !strings.Contains(string(b), "frontend admin") {
 						return fmt.Errorf("the frontend that was not imported is gone from haproxy.cfg:\n%s", b)
 					}
 					if body, err := httpGet(admin); err != nil || body != "app1" {
-						return fmt.Errorf("the frontend that was not imported no longer answers: %q, %v", body, err)
+						return fmt.Errorf("the frontend that was not imported no longer answers: %q, %w", body, err)
 					}
 					return nil
 				},
