@@ -313,32 +313,22 @@ func destination(key string, weight, active, inactive, persist int, health strin
 }
 
 // dataSourceConnectionBlock is the connection block in a data source's
-// schema: the same settings as a resource's (connectionBlock), for a host
-// that is only read.
+// schema: the host and the SSH settings of a resource's (connectionBlock),
+// emitted through the shared attribute specs.
 func dataSourceConnectionBlock() schema.SingleNestedBlock {
-	attrs := map[string]schema.Attribute{
-		"host": schema.StringAttribute{
-			Optional:            true, // required when the block is present; hostConfig reports a missing one
-			MarkdownDescription: "Name or address of the host to read. Required.",
-		},
+	attrs := map[string]attrSpec{
+		// Required when the block is present; hostConfig reports a missing one.
+		"host": stringAttr("Name or address of the host to read. Required."),
 	}
 	for name, f := range sshFields {
-		desc := f.description + " Overrides the provider's setting for this host."
-		switch f.kind {
-		case kindString:
-			attrs[name] = schema.StringAttribute{MarkdownDescription: desc, Optional: true, Sensitive: f.sensitive,
-				Validators: f.stringValidators()}
-		case kindInt:
-			attrs[name] = schema.Int64Attribute{MarkdownDescription: desc, Optional: true, Validators: f.intValidators()}
-		case kindBool:
-			attrs[name] = schema.BoolAttribute{MarkdownDescription: desc, Optional: true}
-		case kindStrings:
-			attrs[name] = schema.ListAttribute{MarkdownDescription: desc, Optional: true, ElementType: types.StringType}
+		attrs[name] = attrSpec{
+			kind: f.kind, description: f.description + " Overrides the provider's setting for this host.",
+			sensitive: f.sensitive, stringValidators: f.stringValidators(), intValidators: f.intValidators(),
 		}
 	}
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "How to reach the host over SSH (required): `host`, plus any of the provider's SSH " +
 			"settings to override for this host.",
-		Attributes: attrs,
+		Attributes: dataSourceAttributes(attrs),
 	}
 }
