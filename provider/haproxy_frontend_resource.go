@@ -56,7 +56,8 @@ func frontendSchemaBlocks() map[string]blockSpec {
 	return blocks
 }
 
-// frontendBackendBlock is the frontend's own backend, named like the frontend.
+// frontendBackendBlock is the frontend's own backend, named like the
+// frontend unless backend.name says otherwise.
 func frontendBackendBlock() blockSpec {
 	attrs := haproxyBackendAttributes()
 	attrs["name"] = stringAttr("Name of the backend section, the frontend's `default_backend`. Defaults to the " +
@@ -351,6 +352,7 @@ func (r *haproxyFrontendResource) Read(ctx context.Context, req resource.ReadReq
 	}
 	key := frontendKey(data.Name.ValueString())
 	obs, err := r.client.fleet.Observe(ctx, cfg)
+	r.client.logStats(ctx, cfg, "lvs_haproxy_frontend")
 	if err != nil {
 		addHostError(&resp.Diagnostics, "Read", "HAProxy Frontend", cfg.ID(), err)
 		return
@@ -391,7 +393,9 @@ func (r *haproxyFrontendResource) Delete(ctx context.Context, req resource.Delet
 		return
 	}
 	key := frontendKey(data.Name.ValueString())
-	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{key}); err != nil {
+	_, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{key})
+	r.client.logStats(ctx, cfg, "lvs_haproxy_frontend")
+	if err != nil {
 		addHostError(&resp.Diagnostics, "Delete", "HAProxy Frontend", cfg.ID(), err)
 	}
 }

@@ -218,6 +218,7 @@ func (r *haproxyResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	obs, err := r.client.fleet.Observe(ctx, cfg)
+	r.client.logStats(ctx, cfg, "lvs_haproxy")
 	if err != nil {
 		addHostError(&resp.Diagnostics, "Read", "HAProxy Settings", cfg.ID(), err)
 		return
@@ -257,7 +258,9 @@ func (r *haproxyResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{haproxySettingsKey}); err != nil {
+	_, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{haproxySettingsKey})
+	r.client.logStats(ctx, cfg, "lvs_haproxy")
+	if err != nil {
 		addHostError(&resp.Diagnostics, "Delete", "HAProxy Settings", cfg.ID(), err)
 	}
 }
