@@ -1,10 +1,16 @@
 package provider
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -83,4 +89,70 @@ func TestDirectorStatusHealth(t *testing.T) {
 	if len(m.Objects) != 2 || m.Objects[0] != types.StringValue("virtual_server tcp/10.0.0.10:80") {
 		t.Errorf("objects: %v", m.Objects)
 	}
+}
+
+// TestAccDirectorStatus_ipvs reads the status of a VM director with a real
+// IPVS kernel: the provider's virtual server in the table, its real
+// servers with their weights, counters and health (one drained by its
+// configured weight 0), and no change planned by reading it.
+func TestAccDirectorStatus_ipvs(t *testing.T) {
+	d := startVMDirector(t, "accst")
+	config := d.config(fmt.Sprintf(`
+resource "lvs_virtual_server" "web" {
+  directors         = [lvs_director.d1.id]
+  address           = "10.0.0.10"
+  port              = 80
+  scheduler         = "wrr"
+  forwarding_method = "dr"
+}
+
+resource "lvs_real_server" "web1" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.10"
+  weight            = 5
+}
+
+resource "lvs_real_server" "web2" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.11"
+  weight            = 0
+}
+
+data "lvs_director_status" "d1" {
+  ssh {
+    host = %q
+    port = %s
+  }
+  depends_on = [lvs_real_server.web1, lvs_real_server.web2]
+}
+`, d.host, d.port))
+	status := "data.lvs_director_status.d1"
+	svc := tfjsonpath.New("ipvs").AtSliceIndex(0)
+	dest := func(i int) tfjsonpath.Path { return svc.AtMapKey("destination").AtSliceIndex(i) }
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(status, tfjsonpath.New("ipvs_available"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(status, tfjsonpath.New("agent_version"), knownvalue.NotNull()),
+				statecheck.ExpectKnownValue(status, tfjsonpath.New("ipvs"), knownvalue.ListSizeExact(1)),
+				statecheck.ExpectKnownValue(status, svc.AtMapKey("key"), knownvalue.StringExact("tcp/10.0.0.10:80")),
+				statecheck.ExpectKnownValue(status, svc.AtMapKey("scheduler"), knownvalue.StringExact("wrr")),
+				statecheck.ExpectKnownValue(status, svc.AtMapKey("ours"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(status, svc.AtMapKey("destination"), knownvalue.ListSizeExact(2)),
+				statecheck.ExpectKnownValue(status, dest(0).AtMapKey("address"), knownvalue.StringExact("192.168.1.10")),
+				statecheck.ExpectKnownValue(status, dest(0).AtMapKey("port"), knownvalue.Int64Exact(80)),
+				statecheck.ExpectKnownValue(status, dest(0).AtMapKey("weight"), knownvalue.Int64Exact(5)),
+				statecheck.ExpectKnownValue(status, dest(0).AtMapKey("active_conns"), knownvalue.Int64Exact(0)),
+				statecheck.ExpectKnownValue(status, dest(0).AtMapKey("health"), knownvalue.StringExact(healthUp)),
+				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("address"), knownvalue.StringExact("192.168.1.11")),
+				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("weight"), knownvalue.Int64Exact(0)),
+				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("health"), knownvalue.StringExact(healthDrained)),
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+		}},
+	})
 }
