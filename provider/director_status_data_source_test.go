@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
@@ -154,5 +155,71 @@ data "lvs_director_status" "d1" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 		}},
+	})
+}
+
+// TestAccDirectorStatus_keepalivedHealth reads real-server health where
+// keepalived's checks decide it, on a real IPVS kernel: a server its check
+// removed from the table and one it set to weight 0 (inhibit_on_failure)
+// are down, an unchecked one is up, and the plan stays empty.
+func TestAccDirectorStatus_keepalivedHealth(t *testing.T) {
+	d := startVMDirector(t, "accsk")
+	status := fmt.Sprintf(`
+data "lvs_director_status" "d1" {
+  ssh {
+    host = %q
+    port = %s
+  }
+}
+`, d.host, d.port)
+	health := func(s *terraform.State) (map[string]string, error) {
+		r, ok := s.RootModule().Resources["data.lvs_director_status.d1"]
+		if !ok {
+			return nil, fmt.Errorf("no data.lvs_director_status.d1 in the state")
+		}
+		a := r.Primary.Attributes
+		out := map[string]string{}
+		for i := 0; a[fmt.Sprintf("ipvs.%d.key", i)] != ""; i++ {
+			if a[fmt.Sprintf("ipvs.%d.key", i)] != "tcp/10.0.0.30:80" {
+				continue
+			}
+			for j := 0; a[fmt.Sprintf("ipvs.%d.destination.%d.address", i, j)] != ""; j++ {
+				p := fmt.Sprintf("ipvs.%d.destination.%d.", i, j)
+				out[a[p+"address"]] = a[p+"health"] + "/" + a[p+"weight"]
+			}
+		}
+		return out, nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		Steps: []resource.TestStep{
+			{Config: d.configEngine("keepalived", checkedConfig)},
+			{
+				PreConfig: func() {
+					d.waitFor("ipvsadm-save -n", "-r 192.168.1.31:80 -g -w 0")()
+					d.waitFor("ipvsadm-save -n | grep -c 192.168.1.30 || true", "0")()
+				},
+				Config: d.configEngine("keepalived", checkedConfig) + status,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_director_status.d1", tfjsonpath.New("keepalived_in_sync"), knownvalue.Bool(true)),
+				},
+				Check: func(s *terraform.State) error {
+					got, err := health(s)
+					if err != nil {
+						return err
+					}
+					want := map[string]string{
+						"192.168.1.30": healthDown + "/0", "192.168.1.31": healthDown + "/0", "192.168.1.32": healthUp + "/6",
+					}
+					if d := cmp.Diff(want, got); d != "" {
+						return fmt.Errorf("health/weight of tcp/10.0.0.30:80 (-want +got):\n%s", d)
+					}
+					return nil
+				},
+			},
+		},
 	})
 }
