@@ -29,6 +29,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
@@ -645,4 +647,98 @@ func TestVirtualServerUpdateMovesBetweenDirectors(t *testing.T) {
 	if plan.ID.ValueString() != "tcp/10.0.0.10:80@dir2,dir3" {
 		t.Errorf("id = %s", plan.ID)
 	}
+}
+
+// TestAccVirtualServer_twoDirectors proves that `directors` changes in
+// place on real kernels: a service with a real server on d1 is put on d2
+// as well, then taken off d1 (with its real server), each director's
+// table checked by ipvsadm. Both VMs accept d1's client key and are in
+// one known_hosts list, the provider's defaults.
+func TestAccVirtualServer_twoDirectors(t *testing.T) {
+	d1 := startVMDirector(t, "acc2a")
+	v2 := vm.Start(t, vm.Config{Name: "acc2b"})
+	d2 := &vmDirector{t: t, vm: v2}
+	var err error
+	if d2.host, d2.port, err = net.SplitHostPort(v2.SSHAddr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := v2.Run(ctx, "cat >> /etc/ssh/authorized_keys/root", strings.NewReader(string(ssh.MarshalAuthorizedKey(d1.vm.Signer.PublicKey())))); err != nil {
+		t.Fatal(err)
+	}
+	config := func(dirs string) string {
+		return fmt.Sprintf(`
+provider "lvs" {
+  user              = "root"
+  private_key_path  = %q
+  known_hosts_files = [%q, %q]
+  connect_timeout   = "20s"
+  command_timeout   = "3m"
+}
+
+resource "lvs_director" "d1" {
+  engine = "netlink"
+  ssh {
+    host = %q
+    port = %s
+  }
+}
+
+resource "lvs_director" "d2" {
+  engine = "netlink"
+  ssh {
+    host = %q
+    port = %s
+  }
+}
+
+resource "lvs_virtual_server" "web" {
+  directors = [%s]
+  address   = "10.0.0.10"
+  port      = 80
+  scheduler = "rr"
+}
+
+resource "lvs_real_server" "web1" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.10"
+  weight            = 2
+}
+`, d1.vm.KeyFile, d1.vm.KnownHosts, v2.KnownHosts, d1.host, d1.port, d2.host, d2.port, dirs)
+	}
+	service := []string{"-A -t 10.0.0.10:80 -s rr", "-a -t 10.0.0.10:80 -r 192.168.1.10:80 -m -w 2"}
+	both := func(on1, on2 bool) resource.TestCheckFunc {
+		want := func(on bool) []string {
+			if on {
+				return service
+			}
+			return nil
+		}
+		return resource.ComposeTestCheckFunc(d1.expectRules(want(on1)...), d2.expectRules(want(on2)...))
+	}
+	const vs, rs = "lvs_virtual_server.web", "lvs_real_server.web1"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d1.factories(),
+		CheckDestroy:             both(false, false),
+		Steps: []resource.TestStep{
+			{Config: config("lvs_director.d1.id"), Check: both(true, false)},
+			{
+				Config: config("lvs_director.d1.id, lvs_director.d2.id"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(rs, plancheck.ResourceActionUpdate),
+				}},
+				Check: both(true, true),
+			},
+			{
+				Config: config("lvs_director.d2.id"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(rs, plancheck.ResourceActionUpdate),
+				}},
+				Check: both(false, true),
+			},
+		},
+	})
 }
