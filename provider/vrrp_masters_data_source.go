@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
@@ -61,7 +63,8 @@ func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"hosts": schema.ListAttribute{
 				Required: true, ElementType: types.StringType,
 				MarkdownDescription: "The directors of one VRRP group: the hosts their `lvs_director` resources " +
-					"connect to. They are reached with the provider's SSH settings.",
+					"connect to, each as `host`, `user@host` or `user@host:port` (as `lvs_director` imports take " +
+					"them). They are reached with the provider's other SSH settings.",
 			},
 			"instance_names": schema.ListAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -110,7 +113,13 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 	errs := make([]diag.Diagnostics, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
-		cfg, diags := d.client.hostConfig(newConnection(h))
+		conn, err := importConnection(h)
+		if err != nil {
+			errs[i].AddAttributeError(path.Root("hosts").AtListIndex(i), summaryProviderConfig,
+				fmt.Sprintf("%q is not a host: %s. Write it as `host`, `user@host` or `user@host:port`.", h, err))
+			continue
+		}
+		cfg, diags := d.client.hostConfig(conn)
 		if diags.HasError() {
 			errs[i] = diags
 			continue

@@ -251,8 +251,15 @@ data "lvs_vrrp_masters" "gone" {
 						t.Fatal(err)
 					}
 				},
-				Config:            dirs + vrrpChecks(a, true),
-				ConfigStateChecks: masters("data.lvs_vrrp_masters.pair", 1, dir1),
+				// Hosts may also be written user@host:port.
+				Config: dirs + vrrpChecks(a, true) + fmt.Sprintf(`
+data "lvs_vrrp_masters" "long" {
+  hosts      = ["root@%s:22", %q]
+  depends_on = [lvs_director.dir1, lvs_director.dir2]
+}
+`, dir1, dir2),
+				ConfigStateChecks: append(masters("data.lvs_vrrp_masters.pair", 1, dir1),
+					masters("data.lvs_vrrp_masters.long", 1, "root@"+dir1+":22")...),
 			},
 		},
 	})
