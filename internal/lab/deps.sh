@@ -5,7 +5,9 @@
 #              (keepalived -t, haproxy -c), ipvsadm, iproute2, sshd for the
 #              network-namespace lab, and for the VM lab qemu, busybox-static
 #              and the tools that build its initramfs and disk (kmod, cpio,
-#              lz4, e2fsprogs).
+#              lz4, e2fsprogs); sudo for the transport's non-root tests,
+#              python3 and curl for the labs' HTTP servers and clients,
+#              psmisc (killall, used by track scripts) and procps.
 #   terraform  the Terraform CLI, built from source with `go install` into the
 #              cache bin dir when none is on PATH (only the Go module proxy and
 #              Debian's archive are assumed reachable: no binary downloads).
@@ -43,6 +45,11 @@ readonly APT_PACKAGES=(
 	cpio
 	lz4
 	e2fsprogs
+	sudo
+	python3
+	curl
+	psmisc
+	procps
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
