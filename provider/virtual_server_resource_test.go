@@ -500,6 +500,20 @@ func TestAccVirtualServer_keepalived(t *testing.T) {
 				Config:   d.configEngine("keepalived", checkedConfig),
 				PlanOnly: true,
 			},
+			{
+				// A weight changed by hand under keepalived is drift: the plan shows it.
+				// (Repairing it needs the agent to resync keepalived's weights: a reload
+				// of an unchanged configuration leaves the kernel as it is.)
+				PreConfig:          d.runStep("ipvsadm -e -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 9"),
+				Config:             d.configEngine("keepalived", checkedConfig),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: d.runStep("ipvsadm -e -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 6"),
+				Config:    d.configEngine("keepalived", checkedConfig),
+				PlanOnly:  true,
+			},
 			{ResourceName: "lvs_virtual_server.checked", ImportState: true, ImportStateVerify: true},
 			{ResourceName: "lvs_real_server.down", ImportState: true, ImportStateVerify: true},
 			{ResourceName: "lvs_real_server.inhibited", ImportState: true, ImportStateVerify: true},
