@@ -501,18 +501,18 @@ func TestAccVirtualServer_keepalived(t *testing.T) {
 				PlanOnly: true,
 			},
 			{
-				// A weight changed by hand under keepalived is drift: the plan shows it.
-				// (Repairing it needs the agent to resync keepalived's weights: a reload
-				// of an unchanged configuration leaves the kernel as it is.)
-				PreConfig:          d.runStep("ipvsadm -e -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 9"),
-				Config:             d.configEngine("keepalived", checkedConfig),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				PreConfig: d.runStep("ipvsadm -e -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 6"),
+				// A weight changed by hand under keepalived is drift, planned back, and
+				// repaired by the apply (the agent puts keepalived's weight back), while
+				// the servers down by health check stay as keepalived set them.
+				PreConfig: d.runStep("ipvsadm -e -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 9"),
 				Config:    d.configEngine("keepalived", checkedConfig),
-				PlanOnly:  true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("lvs_real_server.unchecked", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("lvs_real_server.down", plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction("lvs_real_server.inhibited", plancheck.ResourceActionNoop),
+				}},
+				Check: d.expectRules("-A -t 10.0.0.30:80 -s wrr", "-a -t 10.0.0.30:80 -r 192.168.1.31:80 -g -w 0",
+					"-a -t 10.0.0.30:80 -r 192.168.1.32:80 -g -w 6"),
 			},
 			{ResourceName: "lvs_virtual_server.checked", ImportState: true, ImportStateVerify: true},
 			{ResourceName: "lvs_real_server.down", ImportState: true, ImportStateVerify: true},

@@ -162,6 +162,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
+		func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
 		func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) },
 		func() *wire.Error {
