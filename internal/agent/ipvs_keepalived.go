@@ -3,8 +3,6 @@ package agent
 import (
 	"os"
 
-	kipvs "github.com/cloudflare/ipvs"
-
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 )
@@ -57,7 +55,7 @@ func (a *Agent) resyncKeepalivedWeights(hc *hostConfig, rep *wire.ApplyReport) *
 					if ipvs.DestinationKey(d.Destination) != ipvs.DestinationKey(want) || d.Weight == 0 || d.Weight == want.Weight {
 						continue
 					}
-					fixed := kipvs.Destination(d.Destination)
+					fixed := d.Destination
 					fixed.Weight = want.Weight
 					if err := c.UpdateDestination(ts.Service.Service, fixed); err != nil {
 						return fail(err)
