@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -450,4 +451,46 @@ resource "lvs_real_server" "rs1" {
 			},
 		},
 	})
+}
+
+func TestRealServerUpdateFollowsItsVirtualServer(t *testing.T) {
+	f := newHostsFake()
+	r := &realServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{Window: time.Millisecond})}}
+	rs := func(vsID string, host string) realServerResourceModel {
+		m := realServerResourceModel{VirtualServerID: types.StringValue(vsID), realServerModel: realServerModel{
+			Address: iptypes.NewIPAddressValue("192.168.1.10"), Weight: types.Int64Value(2)}}
+		if host != "" {
+			m.Host = &realServerHostModel{Host: types.StringValue(host), Gateway: iptypes.NewIPAddressNull()}
+		}
+		return m
+	}
+	old := rs("tcp/10.0.0.10:80@dir1,dir2", "rs1")
+	plan := rs("tcp/10.0.0.10:80@dir2,dir3", "rs2")
+	var diags diag.Diagnostics
+	r.apply(context.Background(), tfsdk.Config{}, &old, &plan, &diags, "Update")
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	key := wire.Key{Kind: wire.KindRealServer, ID: "tcp/10.0.0.10:80/192.168.1.10:80"}
+	side := wire.Key{Kind: wire.KindRealServerHost, ID: key.ID}
+	for host, want := range map[string]string{"dir1": "delete", "dir2": "put", "dir3": "put", "rs1": "delete side", "rs2": "put side"} {
+		a := f.applies(host)
+		var got string
+		switch {
+		case len(a) == 1 && len(a[0].Put) == 1 && a[0].Put[0].Key == key && a[0].Put[0].RealServer.EffectiveWeight() == 2:
+			got = "put"
+		case len(a) == 1 && len(a[0].Delete) == 1 && a[0].Delete[0] == key:
+			got = "delete"
+		case len(a) == 1 && len(a[0].Put) == 1 && a[0].Put[0].Key == side && a[0].Put[0].RealServerHost.Method == "nat":
+			got = "put side"
+		case len(a) == 1 && len(a[0].Delete) == 1 && a[0].Delete[0] == side:
+			got = "delete side"
+		}
+		if got != want {
+			t.Errorf("%s: applies %+v, want %s", host, a, want)
+		}
+	}
+	if plan.ID.ValueString() != "tcp/10.0.0.10:80/192.168.1.10:80@dir2,dir3" || !plan.HostInSync.ValueBool() {
+		t.Errorf("id %s host_in_sync %v", plan.ID, plan.HostInSync)
+	}
 }
