@@ -327,6 +327,11 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 		return
 	}
 	var gone []transport.Config
+	// Only a director the state already names may have its service taken
+	// over (imported, managed = false): on a new resource or an added
+	// director, a service that exists without being ours is refused as
+	// foreign, since adopting is an explicit import (DESIGN.md principle 3).
+	mayAdopt := map[string]bool{}
 	if old != nil {
 		oldDirs, oldCfgs := r.client.directorsOf(ctx, old.Directors, old.Connection, diags)
 		if diags.HasError() {
@@ -335,16 +340,22 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 		for i, d := range oldDirs {
 			if !containsString(dirs, d) {
 				gone = append(gone, oldCfgs[i])
+			} else if !old.Managed.ValueBool() {
+				mayAdopt[oldCfgs[i].ID()] = true
 			}
 		}
 	}
 	obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs}
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
-		adopt, dests, err := r.adoptions(ctx, cfg, obj.Key)
-		if err != nil {
-			return err
+		var adopt []wire.Key
+		var dests []wire.Object
+		if mayAdopt[cfg.ID()] {
+			var err error
+			if adopt, dests, err = r.adoptions(ctx, cfg, obj.Key); err != nil {
+				return err
+			}
 		}
-		_, err = r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), nil, adopt)
+		_, err := r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), nil, adopt)
 		return err
 	})
 	errs = append(errs, eachHost(gone, func(cfg transport.Config) error {

@@ -756,3 +756,47 @@ resource "lvs_real_server" "web1" {
 		},
 	})
 }
+
+func TestVirtualServerAdoptsOnlyWhatWasImported(t *testing.T) {
+	foreign := kernelDR(4)
+	foreign.Ours = false
+	key := wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}
+	for _, tc := range []struct {
+		name    string
+		old     bool // an update of a state ...
+		managed bool // ... that reads managed
+		adopt   bool
+	}{
+		{"create over a foreign service", false, false, false},
+		{"update of an imported service", true, false, true},
+		{"update of our own service", true, true, false},
+	} {
+		f := newHostsFake()
+		f.obs["dir1"] = directorObservation("netlink", nil, foreign)
+		r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{Window: time.Millisecond})}}
+		plan, _ := vsState(t, "dir1")
+		var old *virtualServerResourceModel
+		if tc.old {
+			o, _ := vsState(t, "dir1")
+			o.Managed = types.BoolValue(tc.managed)
+			old = &o
+		}
+		var diags diag.Diagnostics
+		r.apply(context.Background(), tfsdk.Config{}, old, &plan, &diags, "Apply")
+		if diags.HasError() {
+			t.Fatal(diags)
+		}
+		a := f.applies("dir1")
+		if len(a) != 1 {
+			t.Fatalf("%s: applies %+v", tc.name, a)
+		}
+		adopted := reflect.DeepEqual(a[0].Adopt, []wire.Key{key})
+		if adopted != tc.adopt || (!tc.adopt && len(a[0].Adopt) != 0) {
+			t.Errorf("%s: adopt %v, want adoption %v", tc.name, a[0].Adopt, tc.adopt)
+		}
+		// An adoption keeps the running destination: its real server goes along.
+		if tc.adopt && (len(a[0].Put) != 2 || a[0].Put[1].RealServer == nil || a[0].Put[1].RealServer.EffectiveWeight() != 4) {
+			t.Errorf("%s: puts %+v, want the service and its running destination", tc.name, a[0].Put)
+		}
+	}
+}
