@@ -335,6 +335,19 @@ resource "lvs_real_server" "bad_family" {
 `),
 				ExpectError: regexp.MustCompile(`address: 2001:db8::12 is of another address family`),
 			},
+			{
+				// A service that exists without being ours is refused, not taken over:
+				// adopting it is an explicit import.
+				Config: d.config(webConfig("rr", 3) + handConfig + `
+resource "lvs_virtual_server" "theirs" {
+  directors = [lvs_director.d1.id]
+  address   = "10.9.9.9"
+  port      = 80
+  scheduler = "rr"
+}
+`),
+				ExpectError: phrase("Import it first (terraform import)"),
+			},
 		},
 	})
 }
