@@ -186,6 +186,35 @@ resource "lvs_real_server" "hand1" {
 }
 `
 
+// markConfig is a firewall-mark service with one NAT real server.
+const markConfig = `
+resource "lvs_virtual_server" "mark" {
+  directors           = [lvs_director.d1.id]
+  fwmark              = 7
+  scheduler           = "sh"
+  persistence_timeout = 60
+}
+
+resource "lvs_real_server" "mark1" {
+  virtual_server_id = lvs_virtual_server.mark.id
+  address           = "192.168.1.40"
+}
+`
+
+// expectRulesContain checks that `ipvsadm-save -n` holds these lines
+// among others.
+func (d *vmDirector) expectRulesContain(want ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		got := d.ipvsRules()
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				return fmt.Errorf("ipvsadm-save -n on the director has no %q:\n%s", w, strings.Join(got, "\n"))
+			}
+		}
+		return nil
+	}
+}
+
 // TestAccVirtualServer_netlink proves the virtual and real server
 // resources against a real IPVS kernel with the netlink engine: create
 // with state and kernel checks, import verify, update in place (weight,
@@ -348,6 +377,17 @@ resource "lvs_virtual_server" "theirs" {
 `),
 				ExpectError: phrase("Import it first (terraform import)"),
 			},
+			{
+				// A firewall-mark service, with a NAT real server that keeps each packet's port.
+				Config: d.config(webConfig("rr", 3) + handConfig + markConfig),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("lvs_virtual_server.mark", tfjsonpath.New("id"), knownvalue.StringExact("fwmark/7@"+dirID)),
+					statecheck.ExpectKnownValue("lvs_real_server.mark1", tfjsonpath.New("id"), knownvalue.StringExact("fwmark/7/192.168.1.40:0@"+dirID)),
+				},
+				Check: d.expectRulesContain("-A -f 7 -s sh -p 60", "-a -f 7 -r 192.168.1.40:0 -m -w 1"),
+			},
+			{ResourceName: "lvs_virtual_server.mark", ImportState: true, ImportStateVerify: true},
+			{ResourceName: "lvs_real_server.mark1", ImportState: true, ImportStateVerify: true},
 		},
 	})
 }
