@@ -8,5 +8,8 @@
 #
 # A service built by hand with ipvsadm on a netlink director is taken over
 # (adopted) at the next apply, without interrupting its traffic.
+#
+# The import reaches the directors with the provider's SSH settings; an
+# `ssh` block of the configuration is not read back (add it after).
 terraform import lvs_virtual_server.web 'tcp/192.0.2.10:80@root@10.0.0.2:22,root@10.0.0.3:22'
 terraform import lvs_virtual_server.mail 'fwmark/7@10.0.0.2,10.0.0.3'
