@@ -33,7 +33,7 @@ func (a *Agent) haproxy(socket string) *daemon {
 		confPath:   HAProxyConf,
 		pidFile:    HAProxyPid,
 		mode:       secretFileMode,
-		reloadSig:  syscall.SIGUSR2,
+		reloadSig:  sigUSR2,
 		stopSig:    syscall.SIGTERM,
 		testStep:   "test haproxy config",
 		reloadStep: "reload haproxy",

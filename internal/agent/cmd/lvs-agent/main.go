@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command lvs-agent runs on each host the provider manages: it reads one
 // JSON request (internal/agent/wire) on stdin, writes one JSON response on
 // stdout, and exits with the wire's exit code. `lvs-agent version` prints
