@@ -81,13 +81,13 @@ func splitLine(s string, no int, file string) (*line, error) {
 loop:
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '#':
+		switch c {
+		case '#':
 			end = i
 			break loop
-		case c == ' ' || c == '\t' || c == '\r':
+		case ' ', '\t', '\r':
 			flush()
-		case c == '\\':
+		case '\\':
 			l.quoted = true
 			if i+1 >= len(s) {
 				return nil, &Error{File: file, Line: no, Message: "a backslash ends the line; haproxy.cfg has no line continuation"}
@@ -104,7 +104,7 @@ loop:
 				w.WriteByte(s[i])
 			}
 			in = true
-		case c == '\'':
+		case '\'':
 			l.quoted = true
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
@@ -113,7 +113,7 @@ loop:
 			w.WriteString(s[i+1 : i+1+j])
 			in = true
 			i += j + 1
-		case c == '"':
+		case '"':
 			l.quoted = true
 			in = true
 			i++

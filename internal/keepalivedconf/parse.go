@@ -52,10 +52,10 @@ type parser struct {
 }
 
 type trackRef struct {
-	inst, idx int
-	name      string
-	weight    *int
-	line      int
+	inst   int
+	name   string
+	weight *int
+	line   int
 }
 
 func (p *parser) warn(n *node, format string, a ...any) {

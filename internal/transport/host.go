@@ -190,10 +190,10 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 	case <-ctx.Done():
 		h.kill(c, s, pid.get(), strings.HasPrefix(line, sudoPrefix))
 		select {
-		case <-finished:
+		case <-finished: //nolint:errcheck // cancelled: the command's own error no longer matters
 		case <-time.After(cancelGrace):
 			h.drop(c, errors.New("a cancelled session did not close"))
-			<-finished
+			<-finished //nolint:errcheck // likewise
 		}
 		return nil, ctx.Err()
 	}

@@ -58,7 +58,7 @@ func startSSHD(t *testing.T, o sshdOptions) *testSSHD {
 		o.listenIP = "127.0.0.1"
 	}
 	// Not t.TempDir: non-root test users must be able to read authorized_keys.
-	dir, err := os.MkdirTemp("", "lvs-sshd-")
+	dir, err := os.MkdirTemp("", "lvs-sshd-") //nolint:usetesting // see above
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,16 +223,6 @@ func (s *testSSHD) sessionPIDs(t *testing.T) []int {
 		}
 	}
 	return out
-}
-
-// isDescendant reports whether pid is a process of this sshd.
-func (s *testSSHD) isDescendant(t *testing.T, pid int) bool {
-	for _, p := range s.sessionPIDs(t) {
-		if p == pid {
-			return true
-		}
-	}
-	return false
 }
 
 // connectionsTo lists established TCP connections whose destination port is

@@ -76,11 +76,11 @@ func randomHex(t *testing.T, n int) string {
 
 // userSSHD starts an sshd that accepts a fresh key for any user and returns
 // a Config for user.
-func userSSHD(t *testing.T, user string, o sshdOptions) (*testSSHD, Config) {
+func userSSHD(t *testing.T, user string, o sshdOptions) Config {
 	s, keyPEM := rootSSHD(t, o)
 	cfg := s.config(keyPEM)
 	cfg.User = user
-	return s, cfg
+	return cfg
 }
 
 // countLogged counts the logged commands equal to line.
@@ -90,7 +90,7 @@ func countLogged(log *recordingLogger, line string) int {
 
 func TestSudoWithoutPassword(t *testing.T) {
 	user, _ := systemUser(t, "%s ALL=(root) NOPASSWD: ALL")
-	_, cfg := userSSHD(t, user, sshdOptions{})
+	cfg := userSSHD(t, user, sshdOptions{})
 	log := &recordingLogger{}
 	h := mustHost(t, newPool(t, log), cfg)
 	ctx := context.Background()
@@ -132,7 +132,7 @@ func TestSudoWithoutPassword(t *testing.T) {
 
 func TestSudoThatWantsAPassword(t *testing.T) {
 	user, password := systemUser(t, "%s ALL=(root) ALL")
-	_, cfg := userSSHD(t, user, sshdOptions{})
+	cfg := userSSHD(t, user, sshdOptions{})
 	log := &recordingLogger{}
 	h := mustHost(t, newPool(t, log), cfg)
 	var errs []error
