@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -274,7 +275,19 @@ func serviceStatus(s wire.IPVSService, declared map[string]int) ipvsServiceStatu
 	}
 	st.Destinations = []destinationStatus{}
 	seen := map[string]bool{}
-	for _, d := range s.Destinations {
+	// The kernel lists destinations in the order they were added, which
+	// depends on how Terraform ordered the real servers' creation: sort by
+	// address and port so the status reads the same every time.
+	dests := slices.Clone(s.Destinations)
+	slices.SortFunc(dests, func(a, b wire.IPVSDestination) int {
+		pa, ea := netip.ParseAddrPort(a.Key)
+		pb, eb := netip.ParseAddrPort(b.Key)
+		if ea != nil || eb != nil {
+			return strings.Compare(a.Key, b.Key)
+		}
+		return pa.Compare(pb)
+	})
+	for _, d := range dests {
 		seen[d.Key] = true
 		health := healthUp
 		if d.Weight == 0 {
