@@ -86,18 +86,9 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 			claim(vp.At("address"), vs.Key(), me)
 		}
 		if c.OwnsIPVS() {
-			for _, m := range []struct {
-				path Path
-				tun  string
-			}{{vp.At("tunnel_type"), vs.TunnelType}} {
-				if m.tun == "gue" || m.tun == "gre" {
-					errs.add(m.path, "%q is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", m.tun)
-				}
-			}
+			checkKeepalivedTunnel(&errs, vp.At("tunnel_type"), vs.TunnelType)
 			for k, rs := range vs.RealServers {
-				if rs.TunnelType == "gue" || rs.TunnelType == "gre" {
-					errs.add(vp.At("real_server", k, "tunnel_type"), "%q is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", rs.TunnelType)
-				}
+				checkKeepalivedTunnel(&errs, vp.At("real_server", k, "tunnel_type"), rs.TunnelType)
 			}
 			var g *VirtualServerGroup
 			if gi, ok := groups[vs.Group]; ok && vs.Group != "" {
@@ -274,5 +265,13 @@ func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p Path) {
 		if rs.Address == s.Address && rs.EffectivePort(vs) == sorryPort && inhibit != s.Inhibit {
 			errs.add(p.At("sorry_server", "inhibit"), "is %t but real_server[%d], the same address and port, has inhibit_on_failure %t; make them equal", s.Inhibit, i, inhibit)
 		}
+	}
+}
+
+// checkKeepalivedTunnel refuses the tunnel types Debian's keepalived 2.2 is
+// built without (tun_type is an unknown keyword there).
+func checkKeepalivedTunnel(errs *Errors, p Path, tunType string) {
+	if tunType == "gue" || tunType == "gre" {
+		errs.add(p, "%q is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", tunType)
 	}
 }
