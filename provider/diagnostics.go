@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
@@ -209,4 +210,19 @@ func hostErrorAdvice(err error) string {
 			"sshd runs, then retry. The resource is kept in the state."
 	}
 	return "Check the host and the connection settings, then retry."
+}
+
+// knownConfig reads a configuration into data for the plan-time checks of
+// the resource or data source typeName. While some values are unknown it
+// returns false and the checks wait: they run again once the values are
+// known (at plan for resources whose inputs come from others, at apply or
+// read otherwise).
+func knownConfig[T any](ctx context.Context, config tfsdk.Config, typeName string, data *T, diags *diag.Diagnostics) bool {
+	if !config.Raw.IsFullyKnown() {
+		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked once they are known",
+			map[string]any{"type": typeName})
+		return false
+	}
+	diags.Append(config.Get(ctx, data)...)
+	return !diags.HasError()
 }

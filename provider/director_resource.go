@@ -127,14 +127,8 @@ func (r *directorResource) Configure(_ context.Context, req resource.ConfigureRe
 // ValidateConfig checks the director against the model's rules at plan
 // time, with attribute paths.
 func (r *directorResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at apply",
-			map[string]any{"resource": "lvs_director"})
-		return
-	}
 	var data directorResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_director", &data, &resp.Diagnostics) {
 		return
 	}
 	d := data.directorModel.toModel()

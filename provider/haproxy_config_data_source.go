@@ -6,7 +6,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/render"
@@ -64,14 +63,8 @@ func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaR
 // ValidateConfig checks the description against the model's rules at plan
 // time. A configuration with values not known yet is checked when it is read.
 func (d *haproxyConfigDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked when it is read",
-			map[string]any{"data_source": "lvs_haproxy_config"})
-		return
-	}
 	var data haproxyConfigModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_haproxy_config", &data, &resp.Diagnostics) {
 		return
 	}
 	cfg := data.toModel()

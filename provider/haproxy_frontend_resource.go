@@ -260,14 +260,8 @@ func (r *haproxyFrontendResource) Configure(_ context.Context, req resource.Conf
 // ValidateConfig checks the frontend and its backend against the model's
 // rules at plan time.
 func (r *haproxyFrontendResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at apply",
-			map[string]any{"resource": "lvs_haproxy_frontend"})
-		return
-	}
 	var data haproxyFrontendResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_haproxy_frontend", &data, &resp.Diagnostics) {
 		return
 	}
 	addConfigErrors(ctx, &resp.Diagnostics, req.Config, data.validate())

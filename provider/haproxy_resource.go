@@ -125,14 +125,8 @@ func (r *haproxyResource) Configure(_ context.Context, req resource.ConfigureReq
 
 // ValidateConfig checks the sections against the model's rules at plan time.
 func (r *haproxyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at apply",
-			map[string]any{"resource": "lvs_haproxy"})
-		return
-	}
 	var data haproxyResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_haproxy", &data, &resp.Diagnostics) {
 		return
 	}
 	addConfigErrors(ctx, &resp.Diagnostics, req.Config, data.validate())

@@ -187,14 +187,8 @@ func (r *realServerResource) Configure(_ context.Context, req resource.Configure
 // the virtual server id tells of the virtual server (its family and port).
 // ModifyPlan checks again with the whole virtual server when it exists.
 func (r *realServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at plan and apply",
-			map[string]any{"resource": "lvs_real_server"})
-		return
-	}
 	var data realServerResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_real_server", &data, &resp.Diagnostics) {
 		return
 	}
 	if data.Host != nil && (data.Host.Host.IsNull() || data.Host.Host.ValueString() == "") {

@@ -184,14 +184,8 @@ func (r *virtualServerResource) Configure(_ context.Context, req resource.Config
 
 // ValidateConfig checks the service against the model's rules at plan time.
 func (r *virtualServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		tflog.Debug(ctx, "Configuration has unknown values; its rules are checked at apply",
-			map[string]any{"resource": "lvs_virtual_server"})
-		return
-	}
 	var data virtualServerResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
+	if !knownConfig(ctx, req.Config, "lvs_virtual_server", &data, &resp.Diagnostics) {
 		return
 	}
 	vs := data.toModel()
