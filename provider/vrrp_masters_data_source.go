@@ -6,12 +6,18 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 )
@@ -32,6 +38,7 @@ type vrrpMastersDataSource struct {
 type vrrpMastersModel struct {
 	Hosts      []types.String       `tfsdk:"hosts"`
 	Names      []types.String       `tfsdk:"instance_names"`
+	Settle     types.Int64          `tfsdk:"settle_seconds"`
 	Instances  []vrrpInstanceMaster `tfsdk:"instances"`
 	SplitBrain types.Bool           `tfsdk:"split_brain"`
 	AllHaveOne types.Bool           `tfsdk:"all_have_one_master"`
@@ -71,6 +78,16 @@ func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "VRRP instances to report. Unset reports every instance any of the hosts " +
 					"runs; a named instance no host runs is reported with `masters = 0`.",
 			},
+			"settle_seconds": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Seconds to wait for every instance to have exactly one master "+
+					"before reporting, re-reading the hosts every second: directors that were just created or "+
+					"restarted are still electing (keepalived stays `BACKUP` for about three advertisement "+
+					"intervals), and a preempting master takes a moment to take over. Defaults to `%d`; `0` reports "+
+					"the first reading. A lasting split brain or outage is reported once the time is up, so each "+
+					"read of an unhealthy group costs this long.", defaultSettleSeconds),
+				Validators: []validator.Int64{int64validator.Between(0, 600)},
+			},
 			"instances": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "One entry per VRRP instance, sorted by name.",
@@ -101,7 +118,15 @@ func (d *vrrpMastersDataSource) Configure(_ context.Context, req datasource.Conf
 	d.client = clientFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// Read observes every host once, concurrently.
+// defaultSettleSeconds is how long lvs_vrrp_masters waits, by default,
+// for every instance to have one master: a new pair elects within about
+// three advertisement intervals (3 s at keepalived's default of 1 s) plus
+// the skew, and a preempting master takes over within one more.
+const defaultSettleSeconds = 15
+
+// Read observes every host concurrently and counts the masters; while an
+// instance has none or several, it observes again every second until the
+// settle time is up.
 func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var data vrrpMastersModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
@@ -109,40 +134,45 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 		return
 	}
 	hosts := stringsOf(data.Hosts)
-	obs := make([]*wire.Observed, len(hosts))
-	errs := make([]diag.Diagnostics, len(hosts))
-	var wg sync.WaitGroup
+	cfgs := make([]transport.Config, len(hosts))
 	for i, h := range hosts {
 		conn, err := importConnection(h)
 		if err != nil {
-			errs[i].AddAttributeError(path.Root("hosts").AtListIndex(i), summaryProviderConfig,
+			resp.Diagnostics.AddAttributeError(path.Root("hosts").AtListIndex(i), summaryProviderConfig,
 				fmt.Sprintf("%q is not a host: %s. Write it as `host`, `user@host` or `user@host:port`.", h, err))
 			continue
 		}
 		cfg, diags := d.client.hostConfig(conn)
-		if diags.HasError() {
-			errs[i] = diags
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o, err := d.client.fleet.Observe(ctx, cfg)
-			if err != nil {
-				addHostError(&errs[i], "Read", "VRRP State", cfg.ID(), err)
-				return
-			}
-			obs[i] = o
-		}()
-	}
-	wg.Wait()
-	for _, e := range errs {
-		resp.Diagnostics.Append(e...)
+		resp.Diagnostics.Append(diags...)
+		cfgs[i] = cfg
 	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data.Instances = countMasters(hosts, obs, stringsOf(data.Names))
+	settle := time.Duration(defaultSettleSeconds) * time.Second
+	if !data.Settle.IsNull() {
+		settle = time.Duration(data.Settle.ValueInt64()) * time.Second
+	}
+	deadline := time.Now().Add(settle)
+	names := stringsOf(data.Names)
+	for fresh := false; ; fresh = true {
+		obs := d.observeAll(ctx, cfgs, fresh, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		data.Instances = countMasters(hosts, obs, names)
+		if settled(data.Instances) || !time.Now().Add(time.Second).Before(deadline) {
+			break
+		}
+		tflog.Debug(ctx, "VRRP instances without exactly one master; reading the directors again",
+			map[string]any{"unsettled": unsettled(data.Instances), "deadline": deadline.Format(time.RFC3339)})
+		select {
+		case <-ctx.Done():
+			resp.Diagnostics.AddError("VRRP State Read Cancelled", ctx.Err().Error())
+			return
+		case <-time.After(time.Second):
+		}
+	}
 	split, allOne := false, true
 	for _, in := range data.Instances {
 		n := in.Masters.ValueInt64()
@@ -152,6 +182,51 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 	data.SplitBrain = types.BoolValue(split)
 	data.AllHaveOne = types.BoolValue(allOne)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// observeAll observes every host concurrently: from the fleet's
+// observation when it may, afresh when the last one is known to be stale.
+func (d *vrrpMastersDataSource) observeAll(ctx context.Context, cfgs []transport.Config, fresh bool, diags *diag.Diagnostics) []*wire.Observed {
+	obs := make([]*wire.Observed, len(cfgs))
+	errs := make([]diag.Diagnostics, len(cfgs))
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			observe := d.client.fleet.Observe
+			if fresh {
+				observe = d.client.fleet.ObserveFresh
+			}
+			o, err := observe(ctx, cfg)
+			if err != nil {
+				addHostError(&errs[i], "Read", "VRRP State", cfg.ID(), err)
+				return
+			}
+			obs[i] = o
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		diags.Append(e...)
+	}
+	return obs
+}
+
+// settled reports whether every instance has exactly one master.
+func settled(instances []vrrpInstanceMaster) bool {
+	return len(unsettled(instances)) == 0
+}
+
+// unsettled maps the instances without exactly one master to their count.
+func unsettled(instances []vrrpInstanceMaster) map[string]int64 {
+	out := map[string]int64{}
+	for _, in := range instances {
+		if n := in.Masters.ValueInt64(); n != 1 {
+			out[in.Name.ValueString()] = n
+		}
+	}
+	return out
 }
 
 // countMasters groups the hosts' VRRP states by instance. obs[i] is the

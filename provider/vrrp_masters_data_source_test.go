@@ -33,6 +33,19 @@ func directorObs(vrrp map[string]string, running bool, instances ...model.VRRPIn
 	}
 }
 
+func TestUnsettled(t *testing.T) {
+	in := func(name string, n int64) vrrpInstanceMaster {
+		return vrrpInstanceMaster{Name: str(name), Masters: num(n)}
+	}
+	if got := unsettled([]vrrpInstanceMaster{in("VI_1", 1), in("VI_2", 1)}); len(got) != 0 || !settled(nil) {
+		t.Fatalf("one master each is settled, got %v", got)
+	}
+	got := unsettled([]vrrpInstanceMaster{in("VI_1", 0), in("VI_2", 1), in("VI_3", 2)})
+	if d := cmp.Diff(map[string]int64{"VI_1": 0, "VI_3": 2}, got); d != "" {
+		t.Fatalf("unsettled (-want +got):\n%s", d)
+	}
+}
+
 func TestCountMasters(t *testing.T) {
 	vi1 := model.VRRPInstance{Name: "VI_1", VirtualRouterID: 51}
 	vi2 := model.VRRPInstance{Name: "VI_2", VirtualRouterID: 52}
@@ -101,12 +114,18 @@ func (a *accLab) isolate(on bool, hosts ...string) {
 // The check reads the top-level data source: a data source scoped inside a
 // check block (as the examples show) is re-read at every apply, so the
 // plan after an apply always lists it, which the test framework counts as
-// a non-empty plan.
-func vrrpChecks(a *accLab, guard bool) string {
+// a non-empty plan. settle, when not negative, is the data sources'
+// settle_seconds.
+func vrrpChecks(a *accLab, guard bool, settle int) string {
 	hosts := fmt.Sprintf("[%q, %q]", a.addr("dir1"), a.addr("dir2"))
+	settleAttr := ""
+	if settle >= 0 {
+		settleAttr = fmt.Sprintf("settle_seconds = %d", settle)
+	}
 	s := fmt.Sprintf(`
 data "lvs_vrrp_masters" "pair" {
   hosts      = %[1]s
+  %[3]s
   depends_on = [lvs_director.dir1, lvs_director.dir2]
 }
 
@@ -123,12 +142,13 @@ data "lvs_director_status" "dir1" {
   }
   depends_on = [lvs_director.dir1]
 }
-`, hosts, a.addr("dir1"))
+`, hosts, a.addr("dir1"), settleAttr)
 	if guard {
 		s += fmt.Sprintf(`
 data "lvs_vrrp_masters" "guard" {
   hosts           = %s
   instance_names  = ["VI_1"]
+  %s
   depends_on      = [lvs_director.dir1, lvs_director.dir2]
   lifecycle {
     postcondition {
@@ -137,7 +157,7 @@ data "lvs_vrrp_masters" "guard" {
     }
   }
 }
-`, hosts)
+`, hosts, settleAttr)
 	}
 	return s
 }
@@ -189,14 +209,23 @@ func TestAccVRRPMasters_splitBrain(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			// The directors, and the time VRRP needs to elect dir1.
+			// The directors, read by the split-brain check in the apply that
+			// creates them: the data source waits for the pair to elect one
+			// master (which one depends on which keepalived started first:
+			// dir1 preempts a moment later), so the check passes at once.
 			{
-				Config: dirs,
-				Check:  func(*terraform.State) error { return waitFor(15*time.Second, holders("dir1")) },
+				Config: dirs + vrrpChecks(a, false, -1),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_vrrp_masters.pair",
+						tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("masters"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("data.lvs_vrrp_masters.pair",
+						tfjsonpath.New("all_have_one_master"), knownvalue.Bool(true)),
+				},
+				Check: func(*terraform.State) error { return waitFor(15*time.Second, holders("dir1")) },
 			},
 			// One master; dir1's status says so.
 			{
-				Config: dirs + vrrpChecks(a, true),
+				Config: dirs + vrrpChecks(a, true, -1),
 				ConfigStateChecks: append(masters("data.lvs_vrrp_masters.pair", 1, dir1),
 					statecheck.ExpectKnownValue("data.lvs_vrrp_masters.pair",
 						tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("states"),
@@ -224,7 +253,8 @@ func TestAccVRRPMasters_splitBrain(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: dirs + vrrpChecks(a, false),
+				// A lasting split brain is reported once the settle time is up.
+				Config: dirs + vrrpChecks(a, false, 2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -232,7 +262,7 @@ func TestAccVRRPMasters_splitBrain(t *testing.T) {
 			},
 			// The same, with the guard that turns split brain into an error.
 			{
-				Config:      dirs + vrrpChecks(a, true),
+				Config:      dirs + vrrpChecks(a, true, 2),
 				ExpectError: phrase("split brain: " + dir1 + ", " + dir2 + " are all MASTER of VI_1"),
 			},
 			// A director that cannot be reached is an error naming it, not
@@ -254,7 +284,7 @@ data "lvs_vrrp_masters" "gone" {
 					}
 				},
 				// Hosts may also be written user@host:port.
-				Config: dirs + vrrpChecks(a, true) + fmt.Sprintf(`
+				Config: dirs + vrrpChecks(a, true, -1) + fmt.Sprintf(`
 data "lvs_vrrp_masters" "long" {
   hosts      = ["root@%s:22", %q]
   depends_on = [lvs_director.dir1, lvs_director.dir2]

@@ -4,6 +4,9 @@
 check "one_vrrp_master" {
   data "lvs_vrrp_masters" "web" {
     hosts = ["10.0.0.11", "10.0.0.12"]
+    # Directors just created are still electing: wait up to 15 s (the
+    # default) for one MASTER per instance before reporting.
+    settle_seconds = 15
   }
 
   assert {
