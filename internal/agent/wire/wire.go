@@ -75,15 +75,21 @@ type Key struct {
 
 func (k Key) String() string { return string(k.Kind) + " " + k.ID }
 
-// Object is one desired-state document. Exactly the field of its kind is set.
+// Object is one desired-state document. Exactly the field of its kind is
+// set, and VirtualServerGroup only beside the VirtualServer that names it.
 type Object struct {
 	Key
-	Director        *model.Director       `json:"director,omitempty"`
-	VirtualServer   *model.VirtualServer  `json:"virtual_server,omitempty"`
-	RealServer      *model.RealServer     `json:"real_server,omitempty"`
-	RealServerHost  *model.RealServerHost `json:"real_server_host,omitempty"`
-	HAProxySettings *HAProxySettings      `json:"haproxy_settings,omitempty"`
-	HAProxyFrontend *HAProxyFrontend      `json:"haproxy_frontend,omitempty"`
+	Director      *model.Director      `json:"director,omitempty"`
+	VirtualServer *model.VirtualServer `json:"virtual_server,omitempty"`
+	// VirtualServerGroup is the keepalived virtual_server_group a virtual
+	// server serves (VirtualServer.Group is its Name). Several objects may
+	// carry one group (tcp and udp services over the same addresses); they
+	// must carry the same definition.
+	VirtualServerGroup *model.VirtualServerGroup `json:"virtual_server_group,omitempty"`
+	RealServer         *model.RealServer         `json:"real_server,omitempty"`
+	RealServerHost     *model.RealServerHost     `json:"real_server_host,omitempty"`
+	HAProxySettings    *HAProxySettings          `json:"haproxy_settings,omitempty"`
+	HAProxyFrontend    *HAProxyFrontend          `json:"haproxy_frontend,omitempty"`
 }
 
 // HAProxySettings are an haproxy host's global and defaults sections.
@@ -254,6 +260,14 @@ func (o *Object) check() error {
 	}
 	if o.ID == "" {
 		return fmt.Errorf("object of kind %s: empty id", o.Kind)
+	}
+	if g := o.VirtualServerGroup; g != nil {
+		if o.Kind != KindVirtualServer {
+			return fmt.Errorf("object %s: only a virtual_server object carries a virtual_server_group", o.Key)
+		}
+		if o.VirtualServer.Group != g.Name {
+			return fmt.Errorf("object %s: carries virtual_server_group %q but its virtual server names group %q", o.Key, g.Name, o.VirtualServer.Group)
+		}
 	}
 	return nil
 }

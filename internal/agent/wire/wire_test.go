@@ -19,6 +19,9 @@ func TestRequestRoundTrip(t *testing.T) {
 				Name: "VI_1", VirtualRouterID: 51, Priority: 120, Authentication: &model.VRRPAuth{Type: "PASS", Password: "pw"},
 				VirtualIPs: []model.VirtualIP{{Prefix: netip.MustParsePrefix("10.0.0.10/24")}},
 			}}}},
+			{Key: Key{KindVirtualServer, "group/web/tcp"}, VirtualServer: &model.VirtualServer{Group: "web"},
+				VirtualServerGroup: &model.VirtualServerGroup{Name: "web", Members: []model.VSGroupMember{
+					{Address: netip.MustParseAddr("10.0.0.40"), RangeEnd: 41, Port: 80}, {Fwmark: 7}}}},
 			{Key: Key{KindRealServer, "tcp/10.0.0.10:80/10.0.1.1:80"}, RealServer: &model.RealServer{Address: netip.MustParseAddr("10.0.1.1"), Weight: &w}},
 		},
 		Delete: []Key{{KindVirtualServer, "udp/10.0.0.10:53"}},
@@ -44,6 +47,12 @@ func TestReadRequestRefuses(t *testing.T) {
 		"unknown kind":  `{"version":1,"verb":"apply","put":[{"kind":"nginx","id":"x"}]}`,
 		"empty id":      `{"version":1,"verb":"apply","put":[{"kind":"director","id":"","director":{}}]}`,
 		"not json":      `verb=apply`,
+		"group on a director": `{"version":1,"verb":"apply","put":[{"kind":"director","id":"director","director":{},` +
+			`"virtual_server_group":{"Name":"web"}}]}`,
+		"group not named": `{"version":1,"verb":"apply","put":[{"kind":"virtual_server","id":"tcp/10.0.0.10:80",` +
+			`"virtual_server":{"Address":"10.0.0.10","Port":80},"virtual_server_group":{"Name":"web"}}]}`,
+		"another group": `{"version":1,"verb":"apply","put":[{"kind":"virtual_server","id":"group/web/tcp",` +
+			`"virtual_server":{"Group":"web"},"virtual_server_group":{"Name":"api"}}]}`,
 	} {
 		if _, err := ReadRequest(strings.NewReader(body)); err == nil {
 			t.Errorf("%s: accepted %s", name, body)
