@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -62,6 +63,7 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 	vsIndex := map[string]int{}
 	cfg := &model.KeepalivedConfig{}
 	var vsObjs []wire.Object
+	groupFrom := map[string]wire.Key{}
 	for i := range list {
 		o := &list[i]
 		switch o.Kind {
@@ -81,6 +83,9 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 			}
 			if vs.Key() != o.ID {
 				return badRequest(o.Key.String(), fmt.Errorf("the id of a virtual server is its key %q", vs.Key()))
+			}
+			if werr := addGroup(cfg, groupFrom, o); werr != nil {
+				return werr
 			}
 			vsIndex[o.ID] = len(cfg.VirtualServers)
 			cfg.VirtualServers = append(cfg.VirtualServers, vs)
@@ -120,6 +125,60 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 	}
 	hc.keepalived = cfg
 	return nil
+}
+
+// addGroup adds the virtual_server_group a virtual server object carries
+// to cfg.Groups, once: objects that carry the same group (a tcp and a udp
+// service over one set of addresses) must carry the same definition.
+// from records which object brought each group.
+func addGroup(cfg *model.KeepalivedConfig, from map[string]wire.Key, o *wire.Object) *wire.Error {
+	g := o.VirtualServerGroup
+	if g == nil {
+		return nil
+	}
+	if err := (&model.KeepalivedConfig{Groups: []model.VirtualServerGroup{*g}}).Validate(nil); err != nil {
+		if errs := groupErrors(err); errs != nil {
+			return badRequest(o.Key.String(), errs)
+		}
+	}
+	prev, seen := from[g.Name]
+	if !seen {
+		from[g.Name] = o.Key
+		cp := *g
+		cp.Members = slices.Clone(g.Members)
+		cfg.Groups = append(cfg.Groups, cp)
+		return nil
+	}
+	for _, have := range cfg.Groups {
+		if have.Name == g.Name && !sameJSON(have, *g) {
+			return badRequest(o.Key.String(), fmt.Errorf("carries virtual_server_group %q with other members than %s does; "+
+				"services over one group must declare it alike", g.Name, prev))
+		}
+	}
+	return nil
+}
+
+// groupErrors keeps the errors of a group's own rules (under
+// virtual_server_group), leaving out those of the empty director the
+// check runs with.
+func groupErrors(err error) error {
+	var out model.Errors
+	for _, fe := range model.AsErrors(err) {
+		if len(fe.Path) > 0 && fe.Path[0] == "virtual_server_group" {
+			out = append(out, fe)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// sameJSON reports whether two values encode alike.
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 // objectAt names the object a composed configuration's error points at:

@@ -149,6 +149,30 @@ func ipvsCode(err error) int {
 	return wire.ExitFailed
 }
 
+// keepalivedServiceKeys are the kernel services keepalived programs for
+// vs: its own key, or for a group service one per member address and mark.
+func keepalivedServiceKeys(c *model.KeepalivedConfig, vs *model.VirtualServer) []string {
+	if vs.Group == "" {
+		return []string{vs.Key()}
+	}
+	var keys []string
+	for _, svc := range groupServices(c, vs) {
+		keys = append(keys, svc.Key())
+	}
+	return keys
+}
+
+// groupServices are the member services of a group service (none when
+// its group is not in c).
+func groupServices(c *model.KeepalivedConfig, vs *model.VirtualServer) []model.VirtualServer {
+	for i := range c.Groups {
+		if c.Groups[i].Name == vs.Group {
+			return c.Groups[i].MemberServices(vs)
+		}
+	}
+	return nil
+}
+
 // observeIPVS reads the kernel's table; a service is ours when the agent
 // programmed it or the installed keepalived config declares it.
 func (a *Agent) observeIPVS(hc *hostConfig) []wire.IPVSService {
@@ -168,7 +192,7 @@ func (a *Agent) observeIPVS(hc *hostConfig) []wire.IPVSService {
 	var declared []string
 	if hc.keepalived != nil && hc.keepalived.OwnsIPVS() {
 		for i := range hc.keepalived.VirtualServers {
-			declared = append(declared, hc.keepalived.VirtualServers[i].Key())
+			declared = append(declared, keepalivedServiceKeys(hc.keepalived, &hc.keepalived.VirtualServers[i])...)
 		}
 	}
 	return ipvs.Observe(t, func(key string) bool { return slices.Contains(owned, key) || slices.Contains(declared, key) })

@@ -1,10 +1,14 @@
 package agent
 
 import (
+	"fmt"
 	"os"
+
+	kipvs "github.com/cloudflare/ipvs"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 // resyncKeepalivedWeights puts back the weight of a keepalived-owned
@@ -37,33 +41,120 @@ func (a *Agent) resyncKeepalivedWeights(hc *hostConfig, rep *wire.ApplyReport) *
 	}
 	for i := range hc.keepalived.VirtualServers {
 		vs := &hc.keepalived.VirtualServers[i]
-		svc, err := ipvs.ServiceOf(vs)
-		if err != nil {
-			continue // a group: keepalived's alone
-		}
-		for _, ts := range table {
-			if ipvs.ServiceKey(ts.Service.Service) != ipvs.ServiceKey(svc) {
-				continue
-			}
-			for j := range vs.RealServers {
-				rs := &vs.RealServers[j]
-				if rs.MiscCheck != nil && rs.MiscCheck.Dynamic {
-					continue
+		services := []model.VirtualServer{*vs}
+		if vs.Group != "" {
+			services = groupServices(hc.keepalived, vs)
+			// Only a keepalived that was neither started nor reloaded by
+			// this apply has programmed all it will: otherwise it may
+			// still be adding members itself.
+			if len(vs.RealServers) > 0 && rep.Reloads["keepalived"] == 0 {
+				n, err := repairGroupServices(c, table, services)
+				rep.Netlink += n
+				if err != nil {
+					return fail(fmt.Errorf("virtual server %s: %w", vs.Key(), err))
 				}
-				want := ipvs.DestinationOf(vs, rs)
-				for _, d := range ts.Destinations {
-					if ipvs.DestinationKey(d.Destination) != ipvs.DestinationKey(want) || d.Weight == 0 || d.Weight == want.Weight {
-						continue
-					}
-					fixed := d.Destination
-					fixed.Weight = want.Weight
-					if err := c.UpdateDestination(ts.Service.Service, fixed); err != nil {
+				if n > 0 {
+					if table, err = ipvs.Read(c); err != nil {
 						return fail(err)
 					}
-					rep.Netlink++
 				}
+			}
+		}
+		for k := range services {
+			n, err := resyncWeights(c, table, &services[k])
+			rep.Netlink += n
+			if err != nil {
+				return fail(err)
 			}
 		}
 	}
 	return nil
+}
+
+// resyncWeights puts back the weights of svc's destinations (see
+// resyncKeepalivedWeights) and says how many it changed.
+func resyncWeights(c ipvs.Client, table ipvs.Table, vs *model.VirtualServer) (int, error) {
+	svc, err := ipvs.ServiceOf(vs)
+	if err != nil {
+		return 0, nil
+	}
+	n := 0
+	for _, ts := range table {
+		if ipvs.ServiceKey(ts.Service.Service) != ipvs.ServiceKey(svc) {
+			continue
+		}
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			if rs.MiscCheck != nil && rs.MiscCheck.Dynamic {
+				continue
+			}
+			want := ipvs.DestinationOf(vs, rs)
+			for _, d := range ts.Destinations {
+				if ipvs.DestinationKey(d.Destination) != ipvs.DestinationKey(want) || d.Weight == 0 || d.Weight == want.Weight {
+					continue
+				}
+				fixed := d.Destination
+				fixed.Weight = want.Weight
+				if err := c.UpdateDestination(ts.Service.Service, fixed); err != nil {
+					return n, err
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// repairGroupServices puts back the member services of a keepalived group
+// service that were removed by hand (ipvsadm -D on one member address):
+// keepalived programs a group's members when it starts and does not look
+// at them again, and a reload skips the members it already programmed, so
+// the service would stay missing while the provider plans it back
+// forever. A missing member gets the service's settings and the
+// destinations of a member that is still in the table, since keepalived
+// keeps the destinations of all members alike (health included). With no
+// member left the service is missing as a whole, which is left alone as
+// for any keepalived service. It says how many netlink requests it made.
+func repairGroupServices(c ipvs.Client, table ipvs.Table, services []model.VirtualServer) (int, error) {
+	have := map[string]*ipvs.TableService{}
+	for i := range table {
+		have[ipvs.ServiceKey(table[i].Service.Service)] = &table[i]
+	}
+	var sibling *ipvs.TableService
+	for i := range services {
+		if svc, err := ipvs.ServiceOf(&services[i]); err == nil && have[ipvs.ServiceKey(svc)] != nil {
+			sibling = have[ipvs.ServiceKey(svc)]
+			break
+		}
+	}
+	if sibling == nil {
+		return 0, nil
+	}
+	n := 0
+	for i := range services {
+		vs := &services[i]
+		svc, err := ipvs.ServiceOf(vs)
+		if err != nil || have[ipvs.ServiceKey(svc)] != nil {
+			continue
+		}
+		if err := c.CreateService(svc); err != nil {
+			return n, fmt.Errorf("putting back member service %s: %w", vs.Key(), err)
+		}
+		n++
+		var dests []kipvs.Destination
+		for _, d := range sibling.Destinations {
+			dest := d.Destination
+			if dest.FwdMethod != kipvs.Masquerade {
+				dest.Port = svc.Port // the kernel keeps a dr/tun destination on the service's port
+			}
+			dests = append(dests, dest)
+		}
+		for _, d := range dests {
+			if err := c.CreateDestination(svc, d); err != nil {
+				return n, fmt.Errorf("putting back destination %s of member service %s: %w", ipvs.DestinationKey(d), vs.Key(), err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
