@@ -157,7 +157,7 @@ func (r *directorResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply") {
+	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply", false) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
@@ -182,6 +182,15 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	stored := findDirector(obs)
+	handBuilt := false
+	if stored == nil {
+		// An import of a director set up by hand: read its keepalived.conf.
+		stored = r.client.handBuiltDirector(ctx, cfg, obs, &resp.Diagnostics)
+		handBuilt = stored != nil
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if stored == nil {
 		tflog.Info(ctx, "the director is no longer stored on the host; planning its re-creation",
 			map[string]any{"host": cfg.ID()})
@@ -189,6 +198,10 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	data.observe(cfg, r.client, stored, obs)
+	if handBuilt {
+		// The next apply takes the hand-built keepalived.conf over.
+		data.KeepalivedInSync = types.BoolValue(false)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 
@@ -196,12 +209,15 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 // drift: a put of an unchanged director restarts a stopped keepalived,
 // reinstalls an edited keepalived.conf and resets changed sysctls.
 func (r *directorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var data directorResourceModel
+	var data, prior directorResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &data)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply") {
+	// Only a director read out of sync (an imported hand-built
+	// keepalived.conf is) may take the host's file over.
+	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply", !prior.KeepalivedInSync.ValueBool()) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
@@ -267,16 +283,36 @@ func (r *directorResource) hostConfig(data *directorResourceModel, diags *diag.D
 }
 
 // applyOK puts the planned director on the host and fills in the observed
-// attributes from the apply's observation. It reports false after adding
-// the error.
-func (r *directorResource) applyOK(ctx context.Context, data *directorResourceModel, diags *diag.Diagnostics, action string) bool {
+// attributes from the apply's observation. With mayAdopt (an update of a
+// director read out of sync, as after an import), a hand-built keepalived.conf on a host that stores no
+// director is taken over. It reports false after adding the error.
+func (r *directorResource) applyOK(ctx context.Context, data *directorResourceModel, diags *diag.Diagnostics, action string, mayAdopt bool) bool {
 	cfg, ok := r.hostConfig(data, diags)
 	if !ok {
 		return false
 	}
 	d := data.directorModel.toModel()
-	obj := wire.Object{Key: directorKey, Director: &d}
-	resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+	put := []wire.Object{{Key: directorKey, Director: &d}}
+	var adopt []wire.Key
+	if mayAdopt {
+		// An imported hand-built keepalived.conf: this apply takes it over.
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			addHostError(diags, action, "Director", cfg.ID(), err)
+			return false
+		}
+		if findDirector(obs) == nil && foreignKeepalived(obs) {
+			more, keys, err := r.client.adoptKeepalived(ctx, cfg, obs)
+			if err != nil {
+				addHostError(diags, "Import", "Director", cfg.ID(), err)
+				return false
+			}
+			tflog.Info(ctx, "taking the hand-built keepalived.conf over", map[string]any{
+				"host": cfg.ID(), "objects": len(more) + 1})
+			put, adopt = append(put, more...), keys
+		}
+	}
+	resp, err := r.client.fleet.ApplyAdopting(ctx, cfg, put, nil, adopt)
 	r.client.logStats(ctx, cfg, "lvs_director")
 	if err != nil {
 		addHostError(diags, action, "Director", cfg.ID(), err)

@@ -2,11 +2,9 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -278,22 +276,6 @@ func foreignHAProxy(obs *wire.Observed) bool {
 	return st != nil && st.ConfigSHA256 != "" && !st.ConfigOurs
 }
 
-// importHAProxy runs the agent's import on a host, which reads a
-// hand-built haproxy.cfg (and keepalived.conf, IPVS table) into objects,
-// changing nothing. It is one agent call outside the fleet: only an
-// import, or the apply that adopts what was imported, needs it.
-func (c *client) importHAProxy(ctx context.Context, cfg transport.Config) (*wire.Response, error) {
-	host, err := c.pool.Host(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: import: connecting: %w", cfg.ID(), err)
-	}
-	resp, err := c.agent.Call(ctx, host, &wire.Request{Verb: wire.VerbImport})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
-}
-
 // handBuiltHAProxy is the object of key that a host's hand-built
 // haproxy.cfg holds, when the host stores none (an import of a host set up
 // by hand); nil when the file is ours or absent, or does not hold it. What
@@ -302,7 +284,7 @@ func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs
 	if !foreignHAProxy(obs) {
 		return nil
 	}
-	resp, err := c.importHAProxy(ctx, cfg)
+	resp, err := c.importHost(ctx, cfg)
 	if err != nil {
 		addHostError(diags, "Import", "HAProxy Configuration", cfg.ID(), err)
 		return nil
@@ -323,54 +305,13 @@ func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs
 	return nil
 }
 
-// adoptionWait bounds how long a frontend imported from a hand-built
-// haproxy.cfg waits for the host's lvs_haproxy to take the file over.
-const adoptionWait = 2 * time.Minute
-
-// errNotAdopted is a frontend imported from a hand-built haproxy.cfg whose
-// host's lvs_haproxy did not take the file over.
-var errNotAdopted = errors.New("haproxy.cfg on this host was written by hand and is still not taken over: the host's " +
-	"lvs_haproxy resource takes it over (with every frontend it has) in its first apply after an import; import it " +
-	"too (terraform import lvs_haproxy.NAME HOST) and apply again")
-
-// awaitHAProxyAdoption makes an update of a frontend imported from a
-// hand-built haproxy.cfg wait for the host's lvs_haproxy, which Terraform
-// updates at the same time, to take the file over: one resource adopts
-// the file, so the frontend's own version is put after the imported copy,
-// never before it. Nothing to wait for when the file is the agent's.
-func (c *client) awaitHAProxyAdoption(ctx context.Context, cfg transport.Config, key wire.Key) error {
-	obs, err := c.fleet.Observe(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if findObject(obs, key) != nil || !foreignHAProxy(obs) {
-		return nil
-	}
-	tflog.Info(ctx, "waiting for lvs_haproxy to take the hand-built haproxy.cfg over", map[string]any{"host": cfg.ID()})
-	deadline := time.Now().Add(adoptionWait)
-	for foreignHAProxy(obs) {
-		if time.Now().After(deadline) {
-			return errNotAdopted
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-		if obs, err = c.fleet.ObserveFresh(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // adoptHAProxy lists the frontends of a host's hand-built haproxy.cfg that
 // the host does not store: the apply that adopts the file puts them too, so
 // that taking the file over keeps serving every frontend it had, imported
 // into Terraform or not (a frontend's own resource, imported later, reads
 // it from the host).
 func (c *client) adoptHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed) ([]wire.Object, error) {
-	resp, err := c.importHAProxy(ctx, cfg)
+	resp, err := c.importHost(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -372,6 +372,11 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 // kernel), so that adopting it does not remove them; their
 // lvs_real_server resources, when imported too, then replace them.
 func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Config, key wire.Key) ([]wire.Key, []wire.Object, error) {
+	// A service of an imported hand-built keepalived.conf: the director's
+	// adoption of the file, in the same apply, stores it first.
+	if err := r.client.awaitKeepalivedAdoption(ctx, cfg, key); err != nil {
+		return nil, nil, err
+	}
 	obs, err := r.client.fleet.Observe(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
