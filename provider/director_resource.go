@@ -111,7 +111,13 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"`terraform plan` shows what really runs: a `sysctl` reset by hand, keepalived stopped or its " +
 			"configuration edited (`keepalived_in_sync`), or the director removed from the host (planned for " +
 			"re-creation). Destroying the resource removes the configuration, stops keepalived and restores " +
-			"the kernel settings it changed.",
+			"the kernel settings it changed.\n\n" +
+			"Import with the host, such as `10.0.0.11` (or `root@10.0.0.11:22`). On a director set up by hand, " +
+			"whose `keepalived.conf` the provider did not write, the import reads the director from that file " +
+			"(what the provider's model cannot hold is named in a warning), with `keepalived_in_sync` `false`; the " +
+			"next apply takes the file over: it renders `keepalived.conf` from the director and from every " +
+			"`virtual_server` block the file has, whether imported as an `lvs_virtual_server` or not, and reloads " +
+			"keepalived without a restart, so the MASTER keeps its virtual addresses and IPVS its services.",
 		Attributes: attrs,
 		Blocks:     blocks,
 	}
