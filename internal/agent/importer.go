@@ -75,6 +75,9 @@ type importer struct {
 	services []model.VirtualServer
 	// kaServices is how many of services came from keepalived.conf.
 	kaServices int
+	// groups are the virtual_server_groups of keepalived.conf that
+	// imported services serve, by name: their objects carry them.
+	groups map[string]model.VirtualServerGroup
 	// declared are the service keys keepalived.conf declares (groups
 	// included, member by member).
 	declared []string
@@ -105,7 +108,11 @@ func (im *importer) objects() []wire.Object {
 		rss := vs.RealServers
 		vs.RealServers = nil
 		key := vs.Key()
-		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs})
+		obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs}
+		if g, ok := im.groups[vs.Group]; ok && vs.Group != "" {
+			obj.VirtualServerGroup = &g
+		}
+		out = append(out, obj)
 		for k := range rss {
 			rs := rss[k]
 			out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: key + "/" + rs.Key(&vs)}, RealServer: &rs})
@@ -154,13 +161,9 @@ func (a *Agent) importKeepalived(im *importer) *wire.Error {
 	for _, w := range warns {
 		im.warn("%s", w)
 	}
-	// Services of a virtual_server_group have no object of their own.
+	// A group service's object carries its virtual_server_group.
 	var kept []model.VirtualServer
 	for _, vs := range cfg.VirtualServers {
-		if vs.Group != "" {
-			im.warn("%s: virtual_server group %s is not imported: virtual server groups have no object of their own; declare its members as virtual servers before adopting, or adopting removes the service", KeepalivedConf, vs.Group)
-			continue
-		}
 		if len(vs.RealServers) == 0 {
 			im.warn("%s: virtual_server %s has no real servers (keepalived ignores it); not imported", KeepalivedConf, vs.Key())
 			continue
@@ -178,7 +181,19 @@ func (a *Agent) importKeepalived(im *importer) *wire.Error {
 			}
 		}
 	}
-	cfg.VirtualServers, cfg.Groups = kept, nil
+	var groups []model.VirtualServerGroup
+	for _, g := range cfg.Groups {
+		if !slices.ContainsFunc(kept, func(vs model.VirtualServer) bool { return vs.Group == g.Name }) {
+			im.warn("%s: virtual_server_group %s is not imported: no imported virtual_server serves it", KeepalivedConf, g.Name)
+			continue
+		}
+		groups = append(groups, g)
+		if im.groups == nil {
+			im.groups = map[string]model.VirtualServerGroup{}
+		}
+		im.groups[g.Name] = g
+	}
+	cfg.VirtualServers, cfg.Groups = kept, groups
 	if err := cfg.Validate(nil); err != nil {
 		return fail(fmt.Errorf("the imported configuration is not valid for lvs-agent, so it could not be adopted: %w", err))
 	}
@@ -247,9 +262,14 @@ func (a *Agent) importIPVS(im *importer) *wire.Error {
 	if err != nil {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Message: err.Error()}
 	}
-	for k := range stored {
+	for k, o := range stored {
 		if k.Kind == wire.KindVirtualServer {
 			owned = append(owned, k.ID)
+			if g := o.VirtualServerGroup; g != nil && o.VirtualServer != nil {
+				for _, svc := range g.MemberServices(o.VirtualServer) {
+					owned = append(owned, svc.Key())
+				}
+			}
 		}
 	}
 	for _, ts := range table {

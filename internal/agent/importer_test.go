@@ -235,8 +235,9 @@ func TestImportAndAdoptHandBuiltFiles(t *testing.T) {
 }
 
 // TestImportWarnsWhatObjectsCannotCarry: listen sections, extra
-// use_backend rules, shared backends and virtual server groups do not fit
-// the objects; the import says what it did with each.
+// use_backend rules, shared backends and a virtual server group no service
+// serves do not fit the objects; the import says what it did with each. A
+// group a service serves travels with that service's object.
 func TestImportWarnsWhatObjectsCannotCarry(t *testing.T) {
 	f, a := newFakeHost(t)
 	writeFile(t, f.root, KeepalivedConf, `vrrp_instance VI_1 {
@@ -249,6 +250,10 @@ func TestImportWarnsWhatObjectsCannotCarry(t *testing.T) {
 }
 virtual_server_group G {
     192.168.0.10 443
+    192.168.0.11-12 443
+}
+virtual_server_group H {
+    192.168.0.20 443
 }
 virtual_server group G {
     lvs_method DR
@@ -284,7 +289,7 @@ listen stats
 	}
 	joined := strings.Join(resp.Warnings, "\n")
 	for _, w := range []string{
-		"virtual_server group G is not imported",
+		"virtual_server_group H is not imported: no imported virtual_server serves it",
 		`frontend a: "use_backend api if is_api" is not imported`,
 		"frontend b gets a copy named web_b",
 		`frontend b: "use_backend %[req.hdr(host),lower]" is not imported`,
@@ -296,13 +301,21 @@ listen stats
 		}
 	}
 	var fronts []string
-	for _, o := range resp.Imported {
+	var group *wire.Object
+	for i, o := range resp.Imported {
+		if o.ID == "group/G/tcp" {
+			group = &resp.Imported[i]
+		}
 		if o.Kind == wire.KindHAProxyFrontend {
 			fronts = append(fronts, o.ID+"->"+o.HAProxyFrontend.Backend.Name)
 		}
 	}
 	if want := []string{"a->web", "b->web_b", "stats->stats"}; !slices.Equal(fronts, want) {
 		t.Errorf("frontends %q, want %q", fronts, want)
+	}
+	if group == nil || group.VirtualServerGroup == nil || group.VirtualServerGroup.Name != "G" ||
+		len(group.VirtualServerGroup.Members) != 2 || group.VirtualServerGroup.Members[1].RangeEnd != 12 {
+		t.Errorf("the group service's object %+v, want it carrying group G with its two members", group)
 	}
 	// The objects apply as they are (adopting the files).
 	var adopt []wire.Key
