@@ -163,6 +163,8 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
 		func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) },
+		func() *wire.Error { return a.removeGroupLeftovers(old, hc, rep) },
+		func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) },
 		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
 		func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) },
 		func() *wire.Error {

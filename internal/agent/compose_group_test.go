@@ -154,3 +154,38 @@ func TestKeepalivedGroupMembersAreOursAndRepaired(t *testing.T) {
 		t.Errorf("an apply with every member in place wrote %v", w)
 	}
 }
+
+// keepalived, reloaded with fewer group members, leaves the removed
+// members' services in the kernel: the apply removes them, and no other.
+func TestKeepalivedGroupLeftoversAreRemoved(t *testing.T) {
+	_, a, table := netlinkHost(t)
+	vsO := groupVSObj("tcp")
+	rs := groupRSObj(vsO.ID, "192.168.1.10")
+	mustApply(t, a, []wire.Object{directorObj(100), vsO, rs})
+	for _, m := range vsO.VirtualServerGroup.MemberServices(vsO.VirtualServer) {
+		svc, err := ipvs.ServiceOf(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table.Seed(svc) // as keepalived leaves them: without destinations
+	}
+	foreign := model.VirtualServer{Address: netip.MustParseAddr("192.168.0.99"), Port: 80}
+	fsvc, _ := ipvs.ServiceOf(&foreign)
+	table.Seed(fsvc)
+
+	smaller := groupVSObj("tcp")
+	smaller.VirtualServerGroup.Members = smaller.VirtualServerGroup.Members[:1]
+	mustApply(t, a, []wire.Object{smaller})
+	got, err := ipvs.Read(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, ts := range got {
+		keys = append(keys, ipvs.ServiceKey(ts.Service.Service))
+	}
+	slices.Sort(keys)
+	if want := []string{"tcp/192.168.0.40:80", "tcp/192.168.0.99:80"}; !slices.Equal(keys, want) {
+		t.Errorf("table %v, want %v: the removed members gone, the kept member and the foreign service left", keys, want)
+	}
+}

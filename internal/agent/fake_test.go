@@ -37,6 +37,8 @@ type fakeHost struct {
 	// dieOnSignal makes the daemon exit on the next reload signal
 	// (keepalived with virtual servers on a kernel without IPVS).
 	dieOnSignal map[string]bool
+	// vrrpDump, when set, is keepalived's JSON dump; else VI_1 is MASTER.
+	vrrpDump string
 }
 
 func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
@@ -98,7 +100,11 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, 
 	case name == "keepalived" && len(args) == 1 && args[0] == "--signum=JSON":
 		return "36\n", "", nil
 	case name == "keepalived":
-		return "", "", f.start(KeepalivedPid, name, args)
+		if err := f.start(KeepalivedPid, name, args); err != nil {
+			return "", "", err
+		}
+		f.holdVIPs()
+		return "", "", nil
 	case name == "haproxy" && len(args) > 0 && args[0] == "-W":
 		return "", "", f.start(HAProxyPid, name, args)
 	}
@@ -144,8 +150,13 @@ func (f *fakeHost) Signal(pid int, sig syscall.Signal) error {
 	case f.dieOnSignal[cmd[0]]:
 		delete(f.procs, pid)
 		f.dieOnSignal[cmd[0]] = false
+	case cmd[0] == "keepalived" && sig == syscall.SIGHUP:
+		f.holdVIPs()
 	case sig == 36:
 		dump := `[{"data":{"iname":"VI_1","state":2}}]`
+		if f.vrrpDump != "" {
+			dump = f.vrrpDump
+		}
 		return os.WriteFile(filepath.Join(f.root, keepalivedJSON), []byte(dump), 0o600)
 	}
 	return nil
@@ -159,6 +170,29 @@ func (f *fakeHost) Cmdline(pid int) ([]string, error) {
 		return nil, syscall.ESRCH
 	}
 	return cmd, nil
+}
+
+// holdVIPs plays keepalived MASTER of every instance (the JSON dump says
+// so): its VIPs go on their devices when it starts or reloads.
+func (f *fakeHost) holdVIPs() {
+	conf, err := os.ReadFile(filepath.Join(f.root, KeepalivedConf))
+	if err != nil {
+		return
+	}
+	in := false
+	for _, line := range strings.Split(string(conf), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 2 && fields[0] == "virtual_ipaddress" && fields[1] == "{":
+			in = true
+		case len(fields) == 1 && fields[0] == "}":
+			in = false
+		case in && len(fields) >= 3 && fields[1] == "dev":
+			if p, err := netip.ParsePrefix(fields[0]); err == nil {
+				_, _ = f.addrs.Ensure(fields[2], p)
+			}
+		}
+	}
 }
 
 // take returns and forgets the commands and signals recorded so far.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -157,4 +158,71 @@ func repairGroupServices(c ipvs.Client, table ipvs.Table, services []model.Virtu
 		}
 	}
 	return n, nil
+}
+
+// removeGroupLeftovers removes the member services of keepalived groups
+// that the stored objects declared before this apply and no longer do:
+// keepalived 2.2, reloaded with a group that lost members (or with a group
+// service gone), removes their destinations but leaves the services
+// themselves in the kernel, where they would stay foreign forever. Only
+// services keepalived programmed for us are touched.
+func (a *Agent) removeGroupLeftovers(old map[wire.Key]wire.Object, hc *hostConfig, rep *wire.ApplyReport) *wire.Error {
+	if a.IPVS == nil {
+		return nil
+	}
+	oldHC, werr := compose(old)
+	if werr != nil {
+		return nil // what was stored composed when it was stored; nothing known to clean
+	}
+	gone := map[string]bool{}
+	for _, k := range groupMemberKeys(oldHC) {
+		gone[k] = true
+	}
+	for _, k := range groupMemberKeys(hc) {
+		delete(gone, k)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(a.path("/proc/net/ip_vs")); err != nil {
+		return nil
+	}
+	const step = "remove keepalived group leftovers"
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: ipvsCode(err), Step: step, Object: "director director", Message: err.Error()}
+	}
+	c, err := a.IPVS()
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	table, err := ipvs.Read(c)
+	if err != nil {
+		return fail(err)
+	}
+	for _, ts := range table {
+		if !gone[ipvs.ServiceKey(ts.Service.Service)] {
+			continue
+		}
+		if err := c.RemoveService(ts.Service.Service); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fail(fmt.Errorf("removing member service %s: %w", ipvs.ServiceKey(ts.Service.Service), err))
+		}
+		rep.Netlink++
+	}
+	return nil
+}
+
+// groupMemberKeys are the kernel services of the group services keepalived
+// programs for hc.
+func groupMemberKeys(hc *hostConfig) []string {
+	if hc == nil || hc.keepalived == nil || !hc.keepalived.OwnsIPVS() {
+		return nil
+	}
+	var keys []string
+	for i := range hc.keepalived.VirtualServers {
+		if vs := &hc.keepalived.VirtualServers[i]; vs.Group != "" && len(vs.RealServers) > 0 {
+			keys = append(keys, keepalivedServiceKeys(hc.keepalived, vs)...)
+		}
+	}
+	return keys
 }

@@ -58,6 +58,7 @@ func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig) *wire.Dae
 	if st.Running && hc.keepalived != nil && len(hc.keepalived.Director.Instances) > 0 {
 		if pid, err := a.pid(d); err == nil {
 			st.VRRP = a.vrrpStates(ctx, pid)
+			st.MissingVIPs = a.observeMissingVIPs(hc, st.VRRP)
 		}
 	}
 	return st

@@ -217,6 +217,11 @@ type DaemonState struct {
 	ConfigSHA256  string `json:"config_sha256,omitempty"`
 	// VRRP maps instance name to MASTER, BACKUP or FAULT (keepalived).
 	VRRP map[string]string `json:"vrrp,omitempty"`
+	// MissingVIPs maps a VRRP instance keepalived reports MASTER to the
+	// virtual addresses (prefixes) that are not on their device: removed by
+	// hand in a way keepalived did not see (it re-adds what it sees removed).
+	// BACKUP and FAULT instances hold no VIPs and are never listed.
+	MissingVIPs map[string][]string `json:"missing_vips,omitempty"`
 	// Servers maps backend/server to UP, DOWN, MAINT (haproxy).
 	Servers map[string]string `json:"servers,omitempty"`
 }
