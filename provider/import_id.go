@@ -31,12 +31,13 @@ type vsIdentity struct {
 	Protocol string
 	Fwmark   uint32
 	Family   string // inet or inet6, for fwmark services
+	Group    string // a keepalived virtual_server_group's name: group/NAME/PROTOCOL
 }
 
 // virtualServer returns a model virtual server with only the identity set
 // (protocol and family as the key spells them).
 func (id vsIdentity) virtualServer() model.VirtualServer {
-	return model.VirtualServer{Address: id.Address, Port: id.Port, Protocol: id.Protocol, Fwmark: id.Fwmark, Family: id.Family}
+	return model.VirtualServer{Address: id.Address, Port: id.Port, Protocol: id.Protocol, Fwmark: id.Fwmark, Family: id.Family, Group: id.Group}
 }
 
 // key is the identity's model key.
@@ -80,6 +81,12 @@ func parseVSKey(key string) (vsIdentity, error) {
 		return vsIdentity{}, fmt.Errorf("virtual server %q: want PROTOCOL/ADDRESS:PORT (tcp/10.0.0.10:80) or fwmark/MARK", key)
 	}
 	switch kind {
+	case "group":
+		name, proto, ok := strings.Cut(rest, "/")
+		if !ok || name == "" || !slices.Contains(model.Protocols, proto) {
+			return vsIdentity{}, fmt.Errorf("virtual server %q: want group/NAME/PROTOCOL, such as group/web/tcp", key)
+		}
+		return vsIdentity{Group: name, Protocol: proto}, nil
 	case "fwmark", "fwmark6":
 		mark, err := strconv.ParseUint(rest, 10, 32)
 		if err != nil || mark == 0 {

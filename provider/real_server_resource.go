@@ -650,7 +650,7 @@ func observeRealServer(obs *wire.Observed, id rsID) (*model.RealServer, string, 
 	if k != nil {
 		for i := range k.Service.RealServers {
 			d := &k.Service.RealServers[i]
-			if d.Key(&k.Service) == id.destKey() {
+			if d.Key(&k.Service) == destKeyIn(id, k) {
 				dest = d
 			}
 		}
@@ -877,6 +877,16 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	}
 }
 
+// destKeyIn is the real server's destination key in the kernel service k:
+// a real server without a port of its own under a group service is at the
+// port of each member service (a fwmark service's is 0, as the id's).
+func destKeyIn(id rsID, k *wire.IPVSService) string {
+	if id.Port == 0 && k != nil {
+		return netip.AddrPortFrom(id.Address, uint16(k.Service.Port)).String()
+	}
+	return id.destKey()
+}
+
 // activeConns counts the active connections of the server on a director.
 func activeConns(obs *wire.Observed, rid rsID) int {
 	k := kernelService(obs, rid.VS.key())
@@ -884,7 +894,7 @@ func activeConns(obs *wire.Observed, rid rsID) int {
 		return 0
 	}
 	for _, d := range k.Destinations {
-		if d.Key == rid.destKey() {
+		if d.Key == destKeyIn(rid, k) {
 			return d.ActiveConns
 		}
 	}

@@ -54,67 +54,72 @@ type virtualServerResourceModel struct {
 	Directors  types.Set    `tfsdk:"directors"`
 	Connection *sshModel    `tfsdk:"ssh"`
 
-	Address                iptypes.IPAddress `tfsdk:"address"`
-	Port                   types.Int64       `tfsdk:"port"`
-	Protocol               types.String      `tfsdk:"protocol"`
-	Fwmark                 types.Int64       `tfsdk:"fwmark"`
-	Family                 types.String      `tfsdk:"family"`
-	Scheduler              types.String      `tfsdk:"scheduler"`
-	SchedulerPort          types.Bool        `tfsdk:"scheduler_port"`
-	SchedulerFallback      types.Bool        `tfsdk:"scheduler_fallback"`
-	OnePacket              types.Bool        `tfsdk:"one_packet"`
-	PersistenceTimeout     types.Int64       `tfsdk:"persistence_timeout"`
-	PersistenceGranularity types.Int64       `tfsdk:"persistence_granularity"`
-	ForwardingMethod       types.String      `tfsdk:"forwarding_method"`
-	TunnelType             types.String      `tfsdk:"tunnel_type"`
-	TunnelPort             types.Int64       `tfsdk:"tunnel_port"`
-	DelayLoop              types.Int64       `tfsdk:"delay_loop"`
-	Retry                  types.Int64       `tfsdk:"retry"`
-	DelayBeforeRetry       types.Int64       `tfsdk:"delay_before_retry"`
-	ConnectTimeout         types.Int64       `tfsdk:"connect_timeout"`
-	VirtualHost            types.String      `tfsdk:"virtualhost"`
-	Quorum                 types.Int64       `tfsdk:"quorum"`
-	Hysteresis             types.Int64       `tfsdk:"hysteresis"`
-	QuorumUp               types.String      `tfsdk:"quorum_up"`
-	QuorumDown             types.String      `tfsdk:"quorum_down"`
-	Alpha                  types.Bool        `tfsdk:"alpha"`
-	Omega                  types.Bool        `tfsdk:"omega"`
-	InhibitOnFailure       types.Bool        `tfsdk:"inhibit_on_failure"`
-	SorryServer            *sorryServerModel `tfsdk:"sorry_server"`
-	Managed                types.Bool        `tfsdk:"managed"`
+	Address                iptypes.IPAddress        `tfsdk:"address"`
+	Port                   types.Int64              `tfsdk:"port"`
+	Protocol               types.String             `tfsdk:"protocol"`
+	Fwmark                 types.Int64              `tfsdk:"fwmark"`
+	Family                 types.String             `tfsdk:"family"`
+	Scheduler              types.String             `tfsdk:"scheduler"`
+	SchedulerPort          types.Bool               `tfsdk:"scheduler_port"`
+	SchedulerFallback      types.Bool               `tfsdk:"scheduler_fallback"`
+	OnePacket              types.Bool               `tfsdk:"one_packet"`
+	PersistenceTimeout     types.Int64              `tfsdk:"persistence_timeout"`
+	PersistenceGranularity types.Int64              `tfsdk:"persistence_granularity"`
+	ForwardingMethod       types.String             `tfsdk:"forwarding_method"`
+	TunnelType             types.String             `tfsdk:"tunnel_type"`
+	TunnelPort             types.Int64              `tfsdk:"tunnel_port"`
+	DelayLoop              types.Int64              `tfsdk:"delay_loop"`
+	Retry                  types.Int64              `tfsdk:"retry"`
+	DelayBeforeRetry       types.Int64              `tfsdk:"delay_before_retry"`
+	ConnectTimeout         types.Int64              `tfsdk:"connect_timeout"`
+	VirtualHost            types.String             `tfsdk:"virtualhost"`
+	Quorum                 types.Int64              `tfsdk:"quorum"`
+	Hysteresis             types.Int64              `tfsdk:"hysteresis"`
+	QuorumUp               types.String             `tfsdk:"quorum_up"`
+	QuorumDown             types.String             `tfsdk:"quorum_down"`
+	Alpha                  types.Bool               `tfsdk:"alpha"`
+	Omega                  types.Bool               `tfsdk:"omega"`
+	InhibitOnFailure       types.Bool               `tfsdk:"inhibit_on_failure"`
+	SorryServer            *sorryServerModel        `tfsdk:"sorry_server"`
+	Group                  *virtualServerGroupModel `tfsdk:"group"`
+	Managed                types.Bool               `tfsdk:"managed"`
 }
 
 // virtualServerResourceSchema is the schema of lvs_virtual_server.
 func virtualServerResourceSchema() schema.Schema {
 	specs := virtualServerAttributes()
-	delete(specs, "group") // groups live in keepalived.conf only; not stored per object by the agent
+	delete(specs, "group") // the `group` block instead
 	attrs := resourceAttributes(specs)
 	attrs["id"] = schema.StringAttribute{
 		Computed: true,
 		MarkdownDescription: "`KEY@DIRECTORS`: the service's key on each director (`tcp/10.0.0.10:80`, " +
-			"`udp/[2001:db8::10]:53`, `fwmark/7`, `fwmark6/7`) and its directors, sorted and comma-separated: " +
+			"`udp/[2001:db8::10]:53`, `fwmark/7`, `fwmark6/7`, `group/NAME/tcp`) and its directors, sorted and comma-separated: " +
 			"`tcp/10.0.0.10:80@10.0.0.2,10.0.0.3`. The import ID; `lvs_real_server.virtual_server_id` takes it.",
 	}
 	attrs["directors"] = directorsAttribute("service")
 	attrs["managed"] = managedAttribute("service")
 	return schema.Schema{
-		MarkdownDescription: "One IPVS virtual service (a VIP, port and protocol, or a firewall mark) with its " +
+		MarkdownDescription: "One IPVS virtual service (a VIP, port and protocol, a firewall mark, or a keepalived " +
+			"virtual_server_group of several addresses and marks) with its " +
 			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
 			"every director in `directors`. Each director must be an `lvs_director`: its `engine` decides who " +
 			"programs the kernel's table (keepalived, from the generated `keepalived.conf`, or the agent over " +
 			"netlink). The real servers are `lvs_real_server` resources that name this one's `id`.\n\n" +
-			"Changing the address, port, protocol, fwmark or family replaces the service; every other setting, and " +
+			"Changing the address, port, protocol, fwmark, family or group name replaces the service; every other " +
+			"setting (a group's members too), and " +
 			"the list of directors, changes in place (the service is put on added directors and removed from " +
 			"removed ones, with its real servers).\n\n" +
 			"Read reports what the directors really run: the kernel's IPVS table for the scheduler, its flags and " +
 			"persistence (a hand edit such as `ipvsadm -E -s rr` shows in the plan), the stored description for " +
-			"the rest. A service removed from a director by hand is planned to be put back on it; a director that " +
+			"the rest. A group member whose kernel service was removed by hand is planned back, and the apply puts " +
+			"it back. A service removed from a director by hand is planned to be put back on it; a director that " +
 			"cannot be reached is an error, never a removal.\n\n" +
 			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`. " +
 			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply.",
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
+			"group":             groupBlockSchema(),
 			connectionBlockName: directorsConnectionBlock(),
 		},
 	}
@@ -189,7 +194,11 @@ func (r *virtualServerResource) ValidateConfig(ctx context.Context, req resource
 		return
 	}
 	vs := data.toModel()
-	addConfigErrors(ctx, &resp.Diagnostics, req.Config, vs.Validate(nil))
+	if vs.Group != "" {
+		addConfigErrors(ctx, &resp.Diagnostics, req.Config, groupServiceErrors(&vs, data.groupModel(), ""))
+	} else {
+		addConfigErrors(ctx, &resp.Diagnostics, req.Config, vs.Validate(nil))
+	}
 	var dirs []string
 	resp.Diagnostics.Append(data.Directors.ElementsAs(ctx, &dirs, false)...)
 	for _, d := range dirs {
@@ -254,6 +263,9 @@ func vsIdentityChanges(state, plan *virtualServerResourceModel) path.Paths {
 		orDefault(plan.Protocol.ValueString(), protocolDefault(plan)) != orDefault(state.Protocol.ValueString(), protocolDefault(state)))
 	add("fwmark", plan.Fwmark.IsUnknown(), plan.Fwmark.ValueInt64() != state.Fwmark.ValueInt64())
 	add("family", plan.Family.IsUnknown(), orDefault(plan.Family.ValueString(), "inet") != orDefault(state.Family.ValueString(), "inet"))
+	if (plan.Group == nil) != (state.Group == nil) || plan.Group != nil && (plan.Group.Name.IsUnknown() || plan.groupName() != state.groupName()) {
+		out = append(out, path.Root("group").AtName("name"))
+	}
 	return out
 }
 
@@ -268,7 +280,8 @@ func protocolDefault(m *virtualServerResourceModel) string {
 
 // key is the service's key, when the identity is known.
 func (m *virtualServerResourceModel) key() (string, bool) {
-	for _, unknown := range []bool{m.Address.IsUnknown(), m.Port.IsUnknown(), m.Protocol.IsUnknown(), m.Fwmark.IsUnknown(), m.Family.IsUnknown()} {
+	groupUnknown := m.Group != nil && m.Group.Name.IsUnknown()
+	for _, unknown := range []bool{m.Address.IsUnknown(), m.Port.IsUnknown(), m.Protocol.IsUnknown(), m.Fwmark.IsUnknown(), m.Family.IsUnknown(), groupUnknown} {
 		if unknown {
 			return "", false
 		}
@@ -311,8 +324,13 @@ func (r *virtualServerResource) Update(ctx context.Context, req resource.UpdateR
 // removes it from the directors old names and data does not.
 func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, old, data *virtualServerResourceModel, diags *diag.Diagnostics, action string) {
 	vs := data.toModel()
-	if err := vs.Validate(nil); err != nil {
-		addConfigErrors(ctx, diags, conf, err)
+	group := data.groupModel()
+	verr := vs.Validate(nil)
+	if vs.Group != "" {
+		verr = groupServiceErrors(&vs, group, "")
+	}
+	if verr != nil {
+		addConfigErrors(ctx, diags, conf, verr)
 		return
 	}
 	key := vs.Key()
@@ -339,7 +357,10 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 			}
 		}
 	}
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs}
+	obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs, VirtualServerGroup: group}
+	if group != nil && !r.groupEngineAllows(ctx, conf, &vs, group, cfgs, diags) {
+		return
+	}
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
 		var adopt []wire.Key
 		var dests []wire.Object
@@ -363,6 +384,26 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	}
 	data.ID = types.StringValue(joinID(key, dirs))
 	data.Managed = types.BoolValue(true)
+}
+
+// groupEngineAllows refuses a group service on a director whose engine
+// cannot run it (netlink), with the model's reason at `group`, before
+// anything is sent; the engine comes from the directors' observations.
+func (r *virtualServerResource) groupEngineAllows(ctx context.Context, conf tfsdk.Config, vs *model.VirtualServer, g *model.VirtualServerGroup, cfgs []transport.Config, diags *diag.Diagnostics) bool {
+	for _, cfg := range cfgs {
+		obs, err := r.client.fleet.Observe(ctx, cfg)
+		if err != nil {
+			continue // the apply reports the host
+		}
+		if engine := directorEngine(obs); engine != "" && engine != model.DefaultEngine {
+			if err := groupServiceErrors(vs, g, engine); err != nil {
+				tflog.Info(ctx, "group service refused by the director's engine", map[string]any{"host": cfg.ID(), "engine": engine})
+				addConfigErrors(ctx, diags, conf, err)
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // adoptions looks at the director for the service's IPVS entry running
@@ -434,6 +475,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	observed := make([]*model.VirtualServer, len(cfgs))
+	observedGroups := make([]*model.VirtualServerGroup, len(cfgs))
 	stored := make([]bool, len(cfgs))
 	var mu sync.Mutex
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
@@ -441,8 +483,14 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		if err != nil {
 			return err
 		}
-		got, err := observeVirtualServer(obs, key)
-		if err != nil {
+		var got *model.VirtualServer
+		var gotGroup *model.VirtualServerGroup
+		if vs.Group != "" {
+			if !obs.IPVSAvailable {
+				return fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): virtual servers need the ip_vs module", hostLabel(obs))
+			}
+			got, gotGroup = observeGroupService(obs, key, &vs, data.groupModel())
+		} else if got, err = observeVirtualServer(obs, key); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -450,6 +498,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
 				observed[i] = got
+				observedGroups[i] = gotGroup
 				stored[i] = storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}) != nil
 			}
 		}
@@ -481,6 +530,10 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			continue
 		}
 		cand := data.withObserved(got)
+		if vs.Group != "" {
+			cand.Family = keepString(data.Family, got.Family, "inet")
+			cand.Group = keepGroup(data.Group, observedGroups[i])
+		}
 		if !reflect.DeepEqual(cand, data) {
 			cand.Managed = next.Managed
 			next, drifted = cand, true
@@ -530,12 +583,18 @@ func (r *virtualServerResource) ImportState(ctx context.Context, req resource.Im
 	set := func(name string, v any) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
 	}
-	if id.Fwmark != 0 {
+	switch {
+	case id.Group != "":
+		set("group", &virtualServerGroupModel{Name: types.StringValue(id.Group)})
+		if id.Protocol != model.DefaultProtocol {
+			set("protocol", types.StringValue(id.Protocol))
+		}
+	case id.Fwmark != 0:
 		set("fwmark", types.Int64Value(int64(id.Fwmark)))
 		if id.Family != "inet" {
 			set("family", types.StringValue(id.Family))
 		}
-	} else {
+	default:
 		set("address", iptypes.NewIPAddressValue(id.Address.String()))
 		set("port", types.Int64Value(int64(id.Port)))
 		if id.Protocol != model.DefaultProtocol {
@@ -559,6 +618,9 @@ func (m *virtualServerResourceModel) toModel() model.VirtualServer {
 		DelayBeforeRetry: m.DelayBeforeRetry, ConnectTimeout: m.ConnectTimeout, VirtualHost: m.VirtualHost,
 		Quorum: m.Quorum, Hysteresis: m.Hysteresis, QuorumUp: m.QuorumUp, QuorumDown: m.QuorumDown,
 		Alpha: m.Alpha, Omega: m.Omega, InhibitOnFailure: m.InhibitOnFailure, SorryServer: m.SorryServer,
+	}
+	if m.Group != nil {
+		v.Group = m.Group.Name
 	}
 	return v.toModel()
 }
@@ -659,8 +721,17 @@ func hostLabel(obs *wire.Observed) string {
 	return "the director"
 }
 
-// kernelService is the kernel's service of key in the observation, or nil.
+// kernelService is the kernel's service of key in the observation, or
+// nil; for a group service, the first of its member services that runs.
 func kernelService(obs *wire.Observed, key string) *wire.IPVSService {
+	if strings.HasPrefix(key, "group/") {
+		return groupMemberService(obs, key)
+	}
+	return kernelServiceOf(obs, key)
+}
+
+// kernelServiceOf is the kernel's service of exactly key, or nil.
+func kernelServiceOf(obs *wire.Observed, key string) *wire.IPVSService {
 	for i := range obs.IPVS {
 		if obs.IPVS[i].Service.Key() == key {
 			return &obs.IPVS[i]

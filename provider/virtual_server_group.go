@@ -1,0 +1,189 @@
+package provider
+
+import (
+	"reflect"
+
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
+)
+
+// A group service of lvs_virtual_server: the `group` block holds the
+// keepalived virtual_server_group the service serves, which travels with
+// the service's wire object (wire.Object.VirtualServerGroup). The kernel
+// runs one IPVS service per member address (ranges expanded) and fwmark;
+// Read compares against those.
+
+// groupBlockSchema is lvs_virtual_server's `group` block.
+func groupBlockSchema() schema.Block {
+	b := virtualServerGroupBlock()
+	b.single = true
+	b.description = "A keepalived `virtual_server_group` this service serves: several addresses, address ranges " +
+		"and firewall marks, each a kernel IPVS service with the same settings and real servers. Exactly one of " +
+		"`address` (with `port`), `fwmark` and this block identifies the service. Changing `name` replaces the " +
+		"service; the members change in place. Groups are a keepalived feature: a director with " +
+		"`engine = \"netlink\"` refuses them."
+	return b.resourceBlock()
+}
+
+// groupModel maps the `group` block into the model; nil without one.
+func (m *virtualServerResourceModel) groupModel() *model.VirtualServerGroup {
+	if m.Group == nil {
+		return nil
+	}
+	g := m.Group.toModel()
+	return &g
+}
+
+// groupName is the name of the `group` block, "" without one.
+func (m *virtualServerResourceModel) groupName() string {
+	if m.Group == nil {
+		return ""
+	}
+	return m.Group.Name.ValueString()
+}
+
+// groupServiceErrors checks a group service with its group as a director
+// of engine ("" for keepalived) would, with the paths of lvs_virtual_server:
+// the service's at the root, the group's under `group`.
+func groupServiceErrors(vs *model.VirtualServer, g *model.VirtualServerGroup, engine string) error {
+	cfg := model.KeepalivedConfig{Director: model.Director{Engine: engine}, VirtualServers: []model.VirtualServer{*vs}}
+	if g != nil {
+		cfg.Groups = []model.VirtualServerGroup{*g}
+	}
+	var out model.Errors
+	for _, fe := range model.AsErrors(cfg.Validate(nil)) {
+		if len(fe.Path) < 2 {
+			continue
+		}
+		var p model.Path
+		switch fe.Path[0] {
+		case "virtual_server":
+			p = fe.Path[2:]
+		case "virtual_server_group":
+			p = append(model.Path{"group"}, fe.Path[2:]...)
+		default:
+			continue // the stand-in director's
+		}
+		out = append(out, &model.FieldError{Path: p, Msg: fe.Msg})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// observeGroupService is a group service as one director runs it: the
+// stored description (or, when the director does not store it, prior)
+// with the scheduler, flags and persistence of its member services in the
+// kernel, where one differs; and the group with only the members whose
+// services are all in the kernel, so that a member removed by hand shows
+// in the plan. nil when no member runs.
+func observeGroupService(obs *wire.Observed, key string, prior *model.VirtualServer, priorGroup *model.VirtualServerGroup) (*model.VirtualServer, *model.VirtualServerGroup) {
+	vs, g := *prior, priorGroup
+	if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}); o != nil && o.VirtualServer != nil && o.VirtualServerGroup != nil {
+		vs, g = *o.VirtualServer, o.VirtualServerGroup
+	}
+	if g == nil {
+		return nil, nil
+	}
+	vs.RealServers = nil
+	seen := model.VirtualServerGroup{Name: g.Name}
+	settled := false
+	for i := range g.Members {
+		m := &g.Members[i]
+		all := true
+		for _, svc := range m.Services(&vs) {
+			k := kernelServiceOf(obs, svc.Key())
+			if k == nil {
+				all = false
+				continue
+			}
+			ks := &k.Service
+			if !settled && !sameSettings(&vs, ks) {
+				vs.Scheduler = ks.Scheduler
+				vs.SchedulerPort, vs.SchedulerFallback, vs.OnePacket = ks.SchedulerPort, ks.SchedulerFallback, ks.OnePacket
+				vs.PersistenceTimeout, vs.PersistenceGranularity = ks.PersistenceTimeout, ks.PersistenceGranularity
+				settled = true
+			}
+		}
+		if all {
+			seen.Members = append(seen.Members, *m)
+		}
+	}
+	if len(seen.Members) == 0 {
+		return nil, nil
+	}
+	return &vs, &seen
+}
+
+// sameSettings reports whether the kernel service k has the scheduler,
+// flags and persistence of vs.
+func sameSettings(vs, k *model.VirtualServer) bool {
+	eff := func(p int, v6 bool) int {
+		if p == 0 {
+			if v6 {
+				return 128
+			}
+			return 32
+		}
+		return p
+	}
+	return vs.EffectiveScheduler() == k.EffectiveScheduler() && vs.SchedulerPort == k.SchedulerPort &&
+		vs.SchedulerFallback == k.SchedulerFallback && vs.OnePacket == k.OnePacket &&
+		vs.PersistenceTimeout == k.PersistenceTimeout &&
+		eff(vs.PersistenceGranularity, vs.IsIPv6()) == eff(k.PersistenceGranularity, k.IsIPv6())
+}
+
+// groupMemberService is the first member service of the stored group
+// service key that runs in the kernel: the real servers of a group
+// service are the destinations of each member service alike. nil when
+// the director does not store the service or no member runs.
+func groupMemberService(obs *wire.Observed, key string) *wire.IPVSService {
+	o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+	if o == nil || o.VirtualServer == nil || o.VirtualServerGroup == nil {
+		return nil
+	}
+	for _, svc := range o.VirtualServerGroup.MemberServices(o.VirtualServer) {
+		if k := kernelServiceOf(obs, svc.Key()); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// keepGroup maps an observed group back to the `group` block: the prior
+// block when both hold the same members, else the observed members.
+func keepGroup(prior *virtualServerGroupModel, obs *model.VirtualServerGroup) *virtualServerGroupModel {
+	if obs == nil {
+		return prior
+	}
+	if prior != nil {
+		p := prior.toModel()
+		if reflect.DeepEqual(p.Members, obs.Members) {
+			return prior
+		}
+	}
+	out := &virtualServerGroupModel{Name: types.StringValue(obs.Name)}
+	if prior != nil {
+		out.Name = prior.Name
+	}
+	for i, m := range obs.Members {
+		var pm *vsGroupMember
+		if prior != nil && i < len(prior.Members) {
+			pm = &prior.Members[i]
+		} else {
+			pm = &vsGroupMember{Address: iptypes.NewIPAddressNull(), RangeEnd: types.Int64Null(), Port: types.Int64Null(), Fwmark: types.Int64Null()}
+		}
+		out.Members = append(out.Members, vsGroupMember{
+			Address:  keepAddr(pm.Address, m.Address),
+			RangeEnd: keepInt(pm.RangeEnd, m.RangeEnd),
+			Port:     keepInt(pm.Port, m.Port),
+			Fwmark:   keepInt(pm.Fwmark, int(m.Fwmark)),
+		})
+	}
+	return out
+}
