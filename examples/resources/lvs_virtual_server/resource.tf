@@ -36,3 +36,27 @@ resource "lvs_virtual_server" "mail" {
     private_key_path = "~/.ssh/lb_deploy"
   }
 }
+
+# A keepalived virtual_server_group: one service over several VIPs (an
+# address, a range of four) on port 443, each a kernel IPVS service with
+# the same scheduler and real servers. Members change in place; the
+# directors must use the keepalived engine.
+resource "lvs_virtual_server" "tls" {
+  directors = [lvs_director.lb1.id, lvs_director.lb2.id]
+
+  scheduler         = "wrr"
+  forwarding_method = "dr"
+
+  group {
+    name = "tls"
+    member {
+      address = "192.0.2.20"
+      port    = 443
+    }
+    member {
+      address   = "192.0.2.21"
+      range_end = 24
+      port      = 443
+    }
+  }
+}
