@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -22,7 +24,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 // groupVSModel is a group service "web" over 10.0.0.40:80 and the range
@@ -291,3 +295,36 @@ func TestAccVirtualServer_group(t *testing.T) {
 	})
 }
 
+
+// A group service on a netlink director is refused at `group` with the
+// model's reason, before anything is sent to the director.
+func TestGroupServiceRefusedOnNetlinkDirector(t *testing.T) {
+	ctx := context.Background()
+	f := newHostsFake()
+	f.obs["dir1"] = directorObservation("netlink", nil)
+	r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{Window: time.Millisecond})}}
+	plan := groupVSModel()
+	plan.Directors, _ = types.SetValueFrom(ctx, types.StringType, []string{"dir1"})
+	plan.ID, plan.Managed = types.StringUnknown(), types.BoolUnknown()
+	st := tfsdk.State{Schema: virtualServerResourceSchema()}
+	if d := st.Set(ctx, &plan); d.HasError() {
+		t.Fatal(d)
+	}
+	var diags diag.Diagnostics
+	r.apply(ctx, tfsdk.Config{Schema: st.Schema, Raw: st.Raw}, nil, &plan, &diags, "Create")
+	if !diags.HasError() {
+		t.Fatal("a group service was accepted by a netlink director")
+	}
+	var found bool
+	for _, d := range diags.Errors() {
+		if wp, ok := d.(diag.DiagnosticWithPath); ok && wp.Path().Equal(path.Root("group")) && strings.Contains(d.Detail(), "keepalived feature") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("diagnostics %v, want the model's refusal at group", diags)
+	}
+	if a := f.applies("dir1"); len(a) != 0 {
+		t.Errorf("applies sent: %+v", a)
+	}
+}
