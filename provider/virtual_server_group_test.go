@@ -295,7 +295,6 @@ func TestAccVirtualServer_group(t *testing.T) {
 	})
 }
 
-
 // A group service on a netlink director is refused at `group` with the
 // model's reason, before anything is sent to the director.
 func TestGroupServiceRefusedOnNetlinkDirector(t *testing.T) {
