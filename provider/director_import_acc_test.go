@@ -268,3 +268,143 @@ resource "lvs_director" "dir1" {
 		},
 	})
 }
+
+// handBuiltKeepalivedService is a keepalived-engine director set up by
+// hand on the VM: a DR service with two real servers (no health checks,
+// so both stay in the table).
+const handBuiltKeepalivedService = `! hand-built director
+virtual_server 10.0.0.40 80 {
+    delay_loop 5
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    real_server 192.168.1.40 80 {
+        weight 3
+    }
+    real_server 192.168.1.41 80 {
+        weight 2
+    }
+}
+`
+
+// TestAccDirector_adoptHandBuiltService imports a VM director whose
+// keepalived.conf, written and started by hand, programs an IPVS service,
+// and one lvs_virtual_server of it; the apply takes the file over with the
+// service in it: the service and both its real servers (one not in
+// Terraform) never leave the kernel's table, keepalived is reloaded, not
+// restarted, and the plan is empty after.
+func TestAccDirector_adoptHandBuiltService(t *testing.T) {
+	d := startVMDirector(t, "accadopt")
+	dirID := "root@" + d.host + ":" + d.port
+	d.run("systemctl stop keepalived 2>/dev/null; mkdir -p /etc/keepalived && cat > /etc/keepalived/keepalived.conf <<'EOF'\n" +
+		handBuiltKeepalivedService + "EOF\nkeepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid")
+	want := []string{"-A -t 10.0.0.40:80 -s wrr", "-a -t 10.0.0.40:80 -r 192.168.1.40:80 -g -w 3",
+		"-a -t 10.0.0.40:80 -r 192.168.1.41:80 -g -w 2"}
+	d.waitFor("ipvsadm-save -n", want[2])()
+	t.Logf("table of the hand-started keepalived:\n%s", d.run("ipvsadm-save -n"))
+	config := d.configEngine("keepalived", `
+resource "lvs_virtual_server" "web" {
+  directors         = [lvs_director.d1.id]
+  address           = "10.0.0.40"
+  port              = 80
+  scheduler         = "wrr"
+  forwarding_method = "dr"
+  delay_loop        = 5
+}
+`)
+	var pid string
+	var stop chan struct{}
+	var done chan struct{}
+	var samples, missing int
+	var firstBad string
+	watch := func() {
+		stop, done = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				res, err := d.vm.Run(ctx, "ipvsadm-save -n", nil)
+				cancel()
+				if err != nil {
+					continue
+				}
+				samples++
+				for _, w := range want {
+					if !strings.Contains(res.Stdout, w) {
+						missing++
+						if firstBad == "" {
+							firstBad = res.Stdout
+						}
+						break
+					}
+				}
+			}
+		}()
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:             config,
+				ResourceName:       "lvs_director.d1",
+				ImportState:        true,
+				ImportStateId:      dirID,
+				ImportStatePersist: true,
+				ImportStateCheck: func(s []*terraform.InstanceState) error {
+					st := importedWith(s, "id", dirID)
+					if st == nil || st.Attributes["keepalived_in_sync"] != "false" {
+						return fmt.Errorf("imported director: %v", s)
+					}
+					return nil
+				},
+			},
+			{
+				Config:             config,
+				ResourceName:       "lvs_virtual_server.web",
+				ImportState:        true,
+				ImportStateId:      "tcp/10.0.0.40:80@" + dirID,
+				ImportStatePersist: true,
+			},
+			{
+				PreConfig: func() {
+					pid = strings.TrimSpace(d.run("cat /run/keepalived.pid"))
+					watch()
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("lvs_director.d1", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("lvs_virtual_server.web", plancheck.ResourceActionUpdate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					time.Sleep(2 * time.Second)
+					close(stop)
+					<-done
+					t.Logf("IPVS table read %d times during the adoption, incomplete %d", samples, missing)
+					if missing > 0 || samples < 3 {
+						return fmt.Errorf("the service was incomplete in %d of %d reads of the table during the adoption, "+
+							"want 0 of at least 3; first:\n%s", missing, samples, firstBad)
+					}
+					if now := strings.TrimSpace(d.run("cat /run/keepalived.pid")); now != pid {
+						return fmt.Errorf("keepalived pid %s -> %s: restarted, not reloaded", pid, now)
+					}
+					if conf := d.run("cat /etc/keepalived/keepalived.conf"); !strings.HasPrefix(conf, render.ManagedMarker) ||
+						!strings.Contains(conf, "192.168.1.41") {
+						return fmt.Errorf("keepalived.conf after the adoption is not ours or lacks the real server not in Terraform:\n%s", conf)
+					}
+					return d.expectRules(want...)(nil)
+				},
+			},
+			{ResourceName: "lvs_director.d1", ImportState: true, ImportStateId: d.host + ":" + d.port, ImportStateVerify: true},
+			{ResourceName: "lvs_virtual_server.web", ImportState: true, ImportStateVerify: true},
+		},
+	})
+}
