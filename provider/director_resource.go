@@ -87,10 +87,12 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	}
 	attrs["keepalived_in_sync"] = schema.BoolAttribute{
 		Computed: true,
-		MarkdownDescription: "Whether keepalived runs with the configuration the provider rendered: `false` when " +
-			"the daemon was stopped or `keepalived.conf` was edited by hand. Always planned as `true`, so such " +
-			"a change shows in `terraform plan` and `terraform apply` repairs it (restarts keepalived, or " +
-			"reinstalls its configuration). Which instance is MASTER is status, not drift: see the " +
+		MarkdownDescription: "Whether keepalived runs with the configuration the provider rendered, its MASTER " +
+			"instances holding their virtual addresses: `false` when the daemon was stopped, `keepalived.conf` " +
+			"was edited by hand, or a virtual address is missing on an instance keepalived reports MASTER. " +
+			"Always planned as `true`, so such a change shows in `terraform plan` and `terraform apply` repairs " +
+			"it (restarts keepalived, reinstalls its configuration, or puts the missing virtual addresses back " +
+			"on their devices, without a reload). Which instance is MASTER is status, not drift: see the " +
 			"`lvs_director_status` data source.",
 	}
 	attrs["derived_sysctls_in_sync"] = schema.BoolAttribute{
@@ -108,9 +110,11 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"(through its agent, over SSH) and rebuilds `keepalived.conf` from it together with the host's " +
 			"virtual servers; the configuration is checked by `keepalived -t` before it is installed, and " +
 			"keepalived is reloaded, not restarted.\n\n" +
-			"`terraform plan` shows what really runs: a `sysctl` reset by hand, keepalived stopped or its " +
-			"configuration edited (`keepalived_in_sync`), or the director removed from the host (planned for " +
-			"re-creation). Destroying the resource removes the configuration, stops keepalived and restores " +
+			"`terraform plan` shows what really runs: a `sysctl` reset by hand, keepalived stopped, its " +
+			"configuration edited or a virtual address removed from a MASTER (`keepalived_in_sync`), or the " +
+			"director removed from the host (planned for re-creation). keepalived itself puts back a virtual " +
+			"address it sees removed (its instance drops to BACKUP and takes MASTER back within a second); the " +
+			"plan shows one it missed. Destroying the resource removes the configuration, stops keepalived and restores " +
 			"the kernel settings it changed.\n\n" +
 			"Import with the host, such as `10.0.0.11` (or `root@10.0.0.11:22`). On a director set up by hand, " +
 			"whose `keepalived.conf` the provider did not write, the import reads the director from that file " +
@@ -362,10 +366,11 @@ func findDirector(obs *wire.Observed) *model.Director {
 }
 
 // keepalivedInSync is whether keepalived runs the configuration the host's
-// stored objects render to.
+// stored objects render to, and every instance it reports MASTER holds its
+// virtual addresses (one removed by hand where keepalived missed it is not).
 func keepalivedInSync(obs *wire.Observed) bool {
 	k := obs.Keepalived
-	return k != nil && k.Running && k.ConfigMatches
+	return k != nil && k.Running && k.ConfigMatches && len(k.MissingVIPs) == 0
 }
 
 // observe sets the state from what the host stores and runs: the stored
