@@ -49,6 +49,7 @@ type directorStatusModel struct {
 	HAProxyRunning    types.Bool          `tfsdk:"haproxy_running"`
 	HAProxyInSync     types.Bool          `tfsdk:"haproxy_in_sync"`
 	VRRP              map[string]string   `tfsdk:"vrrp"`
+	MissingVIPs       map[string][]string `tfsdk:"missing_vips"`
 	HAProxyServers    map[string]string   `tfsdk:"haproxy_servers"`
 	IPVS              []ipvsServiceStatus `tfsdk:"ipvs"`
 	Objects           []types.String      `tfsdk:"objects"`
@@ -113,6 +114,13 @@ func (d *directorStatusDataSource) Schema(_ context.Context, _ datasource.Schema
 				Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "VRRP state per instance name, as keepalived reports it: `MASTER`, `BACKUP` or " +
 					"`FAULT`. Empty when keepalived does not run.",
+			},
+			"missing_vips": schema.MapAttribute{
+				Computed: true, ElementType: types.ListType{ElemType: types.StringType},
+				MarkdownDescription: "Virtual addresses (`10.0.0.10/24`) missing on their device, per instance keepalived " +
+					"reports `MASTER`: removed by hand where keepalived did not see it (it puts back one it sees " +
+					"removed). The director's `keepalived_in_sync` is then `false`, and an apply puts them back. " +
+					"Empty when none is missing; `BACKUP` and `FAULT` instances hold none.",
 			},
 			"haproxy_servers": schema.MapAttribute{
 				Computed: true, ElementType: types.StringType,
@@ -204,6 +212,12 @@ func (m *directorStatusModel) setStatus(obs *wire.Observed) {
 	if ka != nil {
 		for k, v := range ka.VRRP {
 			m.VRRP[k] = v
+		}
+	}
+	m.MissingVIPs = map[string][]string{}
+	if ka != nil {
+		for k, v := range ka.MissingVIPs {
+			m.MissingVIPs[k] = append([]string{}, v...)
 		}
 	}
 	m.HAProxyServers = map[string]string{}

@@ -50,8 +50,9 @@ func TestDirectorStatusHealth(t *testing.T) {
 			Service:      model.VirtualServer{Fwmark: 7, Scheduler: "rr"},
 			Destinations: []wire.IPVSDestination{{Key: "192.168.2.1:0", Weight: 1}},
 		}},
-		Keepalived: &wire.DaemonState{Running: true, ConfigMatches: true, VRRP: map[string]string{"VI_1": "MASTER"}},
-		HAProxy:    &wire.DaemonState{Running: true, ConfigMatches: false, Servers: map[string]string{"web/a": "DOWN"}},
+		Keepalived: &wire.DaemonState{Running: true, ConfigMatches: true, VRRP: map[string]string{"VI_1": "MASTER"},
+			MissingVIPs: map[string][]string{"VI_1": {"10.0.0.10/24"}}},
+		HAProxy: &wire.DaemonState{Running: true, ConfigMatches: false, Servers: map[string]string{"web/a": "DOWN"}},
 	}
 	var m directorStatusModel
 	m.setStatus(obs)
@@ -62,6 +63,9 @@ func TestDirectorStatusHealth(t *testing.T) {
 	}
 	if m.VRRP["VI_1"] != "MASTER" || m.HAProxyServers["web/a"] != "DOWN" {
 		t.Errorf("vrrp %v, haproxy servers %v", m.VRRP, m.HAProxyServers)
+	}
+	if got := m.MissingVIPs["VI_1"]; len(got) != 1 || got[0] != "10.0.0.10/24" || len(m.MissingVIPs) != 1 {
+		t.Errorf("missing VIPs %v", m.MissingVIPs)
 	}
 	if len(m.IPVS) != 2 {
 		t.Fatalf("ipvs: %+v", m.IPVS)

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
@@ -80,6 +81,14 @@ func TestAccDirector_vipRemovedFromMaster(t *testing.T) {
 	// peer would take over.
 	config := strings.ReplaceAll(directorPair(a, 100, 1), "advert_int        = 1", "advert_int        = 3")
 	vip := a.vip(100)
+	// With the status of dir1, read at plan time: before the repair.
+	withStatus := config + fmt.Sprintf(`
+data "lvs_director_status" "dir1" {
+  ssh {
+    host = %q
+  }
+}
+`, a.addr("dir1"))
 	var pid string
 	var from int
 
@@ -124,7 +133,11 @@ func TestAccDirector_vipRemovedFromMaster(t *testing.T) {
 					}
 					from = a.configures()
 				},
-				Config: config,
+				Config: withStatus,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("missing_vips"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"VI_1": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(vip + "/24")})})),
+				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("lvs_director.dir1", plancheck.ResourceActionUpdate),
@@ -150,7 +163,10 @@ func TestAccDirector_vipRemovedFromMaster(t *testing.T) {
 				},
 			},
 			{
-				Config: config,
+				Config: withStatus,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_director_status.dir1", tfjsonpath.New("missing_vips"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
