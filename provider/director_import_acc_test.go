@@ -289,7 +289,7 @@ virtual_server 10.0.0.40 80 {
 
 // TestAccDirector_adoptHandBuiltService imports a VM director whose
 // keepalived.conf, written and started by hand, programs an IPVS service,
-// and one lvs_virtual_server of it; the apply takes the file over with the
+// and one lvs_virtual_server of it with one of its two lvs_real_servers; the apply takes the file over with the
 // service in it: the service and both its real servers (one not in
 // Terraform) never leave the kernel's table, keepalived is reloaded, not
 // restarted, and the plan is empty after.
@@ -310,6 +310,12 @@ resource "lvs_virtual_server" "web" {
   scheduler         = "wrr"
   forwarding_method = "dr"
   delay_loop        = 5
+}
+
+resource "lvs_real_server" "rs40" {
+  virtual_server_id = lvs_virtual_server.web.id
+  address           = "192.168.1.40"
+  weight            = 3
 }
 `)
 	var pid string
@@ -371,6 +377,15 @@ resource "lvs_virtual_server" "web" {
 				ImportStateId:      "tcp/10.0.0.40:80@" + dirID,
 				ImportStatePersist: true,
 			},
+			// One of its real servers too: its first apply waits for the
+			// director's adoption, which stores its virtual server.
+			{
+				Config:             config,
+				ResourceName:       "lvs_real_server.rs40",
+				ImportState:        true,
+				ImportStateId:      "tcp/10.0.0.40:80/192.168.1.40:80@" + dirID,
+				ImportStatePersist: true,
+			},
 			{
 				PreConfig: func() {
 					pid = strings.TrimSpace(d.run("cat /run/keepalived.pid"))
@@ -405,6 +420,7 @@ resource "lvs_virtual_server" "web" {
 			},
 			{ResourceName: "lvs_director.d1", ImportState: true, ImportStateId: d.host + ":" + d.port, ImportStateVerify: true},
 			{ResourceName: "lvs_virtual_server.web", ImportState: true, ImportStateVerify: true},
+			{ResourceName: "lvs_real_server.rs40", ImportState: true, ImportStateVerify: true},
 		},
 	})
 }

@@ -457,6 +457,15 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	}
 	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
+		// A real server imported from a hand-built keepalived.conf (an
+		// update, the first after the import): the director's adoption of
+		// the file, in the same apply, stores its virtual server (and a copy
+		// of it) first.
+		if old != nil {
+			if err := r.client.awaitKeepalivedAdoption(ctx, cfg, obj.Key); err != nil {
+				return err
+			}
+		}
 		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
 		return err
 	}) {
