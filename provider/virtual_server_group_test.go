@@ -310,7 +310,7 @@ func TestGroupServiceRefusedOnNetlinkDirector(t *testing.T) {
 		t.Fatal(d)
 	}
 	var diags diag.Diagnostics
-	r.apply(ctx, tfsdk.Config{Schema: st.Schema, Raw: st.Raw}, nil, &plan, &diags, "Create")
+	r.apply(ctx, tfsdk.Config(st), nil, &plan, &diags, "Create")
 	if !diags.HasError() {
 		t.Fatal("a group service was accepted by a netlink director")
 	}

@@ -77,7 +77,8 @@ func (a *Agent) resyncKeepalivedWeights(hc *hostConfig, rep *wire.ApplyReport) *
 func resyncWeights(c ipvs.Client, table ipvs.Table, vs *model.VirtualServer) (int, error) {
 	svc, err := ipvs.ServiceOf(vs)
 	if err != nil {
-		return 0, nil
+		// A service IPVS cannot hold is in no table: nothing to resync.
+		return 0, nil //nolint:nilerr // not a failure of the resync
 	}
 	n := 0
 	for _, ts := range table {
