@@ -79,7 +79,7 @@ func fullKeepalived() keepalivedConfigModel {
 				{Fwmark: num(7)},
 			},
 		}},
-		VirtualServers: []virtualServerModel{{
+		VirtualServers: []virtualServerModel{{virtualServerSettings: virtualServerSettings{
 			Address: ip("10.0.0.10"), Port: num(443), Protocol: str("tcp"),
 			Scheduler: str("sh"), SchedulerPort: flag(true), SchedulerFallback: flag(true),
 			OnePacket: flag(false), PersistenceTimeout: num(300), PersistenceGranularity: num(24),
@@ -88,7 +88,7 @@ func fullKeepalived() keepalivedConfigModel {
 			VirtualHost: str("www.example.com"), Quorum: num(2), Hysteresis: num(1),
 			QuorumUp: str("/bin/up"), QuorumDown: str("/bin/down"),
 			Alpha: flag(true), Omega: flag(true), InhibitOnFailure: flag(true),
-			SorryServer: &sorryServerModel{Address: ip("10.0.0.99"), Port: num(443), ForwardingMethod: str("nat"), Inhibit: flag(true)},
+			SorryServer: &sorryServerModel{Address: ip("10.0.0.99"), Port: num(443), ForwardingMethod: str("nat"), Inhibit: flag(true)}},
 			RealServers: []realServerModel{
 				{
 					Address: ip("10.0.0.21"), Port: num(443), Weight: num(0), ForwardingMethod: str("dr"),
@@ -111,7 +111,7 @@ func fullKeepalived() keepalivedConfigModel {
 				{Address: ip("10.0.0.24"), MiscCheck: &miscCheckModel{Script: str("/bin/check"), Timeout: num(5), Dynamic: flag(true), User: str("nobody")}},
 			},
 		}, {
-			Fwmark: num(math.MaxUint32), Family: str("inet6"),
+			virtualServerSettings: virtualServerSettings{Fwmark: num(math.MaxUint32), Family: str("inet6")},
 		}},
 	}
 }

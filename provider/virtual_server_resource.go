@@ -54,35 +54,9 @@ type virtualServerResourceModel struct {
 	Directors  types.Set    `tfsdk:"directors"`
 	Connection *sshModel    `tfsdk:"ssh"`
 
-	Address                iptypes.IPAddress        `tfsdk:"address"`
-	Port                   types.Int64              `tfsdk:"port"`
-	Protocol               types.String             `tfsdk:"protocol"`
-	Fwmark                 types.Int64              `tfsdk:"fwmark"`
-	Family                 types.String             `tfsdk:"family"`
-	Scheduler              types.String             `tfsdk:"scheduler"`
-	SchedulerPort          types.Bool               `tfsdk:"scheduler_port"`
-	SchedulerFallback      types.Bool               `tfsdk:"scheduler_fallback"`
-	OnePacket              types.Bool               `tfsdk:"one_packet"`
-	PersistenceTimeout     types.Int64              `tfsdk:"persistence_timeout"`
-	PersistenceGranularity types.Int64              `tfsdk:"persistence_granularity"`
-	ForwardingMethod       types.String             `tfsdk:"forwarding_method"`
-	TunnelType             types.String             `tfsdk:"tunnel_type"`
-	TunnelPort             types.Int64              `tfsdk:"tunnel_port"`
-	DelayLoop              types.Int64              `tfsdk:"delay_loop"`
-	Retry                  types.Int64              `tfsdk:"retry"`
-	DelayBeforeRetry       types.Int64              `tfsdk:"delay_before_retry"`
-	ConnectTimeout         types.Int64              `tfsdk:"connect_timeout"`
-	VirtualHost            types.String             `tfsdk:"virtualhost"`
-	Quorum                 types.Int64              `tfsdk:"quorum"`
-	Hysteresis             types.Int64              `tfsdk:"hysteresis"`
-	QuorumUp               types.String             `tfsdk:"quorum_up"`
-	QuorumDown             types.String             `tfsdk:"quorum_down"`
-	Alpha                  types.Bool               `tfsdk:"alpha"`
-	Omega                  types.Bool               `tfsdk:"omega"`
-	InhibitOnFailure       types.Bool               `tfsdk:"inhibit_on_failure"`
-	SorryServer            *sorryServerModel        `tfsdk:"sorry_server"`
-	Group                  *virtualServerGroupModel `tfsdk:"group"`
-	Managed                types.Bool               `tfsdk:"managed"`
+	virtualServerSettings
+	Group   *virtualServerGroupModel `tfsdk:"group"`
+	Managed types.Bool               `tfsdk:"managed"`
 }
 
 // virtualServerResourceSchema is the schema of lvs_virtual_server.
@@ -609,20 +583,11 @@ func (r *virtualServerResource) ImportState(ctx context.Context, req resource.Im
 
 // toModel maps the resource into the model's virtual server.
 func (m *virtualServerResourceModel) toModel() model.VirtualServer {
-	v := virtualServerModel{
-		Address: m.Address, Port: m.Port, Protocol: m.Protocol, Fwmark: m.Fwmark, Family: m.Family,
-		Group: types.StringNull(), Scheduler: m.Scheduler, SchedulerPort: m.SchedulerPort,
-		SchedulerFallback: m.SchedulerFallback, OnePacket: m.OnePacket, PersistenceTimeout: m.PersistenceTimeout,
-		PersistenceGranularity: m.PersistenceGranularity, ForwardingMethod: m.ForwardingMethod,
-		TunnelType: m.TunnelType, TunnelPort: m.TunnelPort, DelayLoop: m.DelayLoop, Retry: m.Retry,
-		DelayBeforeRetry: m.DelayBeforeRetry, ConnectTimeout: m.ConnectTimeout, VirtualHost: m.VirtualHost,
-		Quorum: m.Quorum, Hysteresis: m.Hysteresis, QuorumUp: m.QuorumUp, QuorumDown: m.QuorumDown,
-		Alpha: m.Alpha, Omega: m.Omega, InhibitOnFailure: m.InhibitOnFailure, SorryServer: m.SorryServer,
-	}
+	vs := m.virtualServerSettings.toModel()
 	if m.Group != nil {
-		v.Group = m.Group.Name
+		vs.Group = m.Group.Name.ValueString()
 	}
-	return v.toModel()
+	return vs
 }
 
 // withObserved returns m with every described attribute replaced by what

@@ -396,7 +396,7 @@ resource "lvs_virtual_server" "theirs" {
 
 // vsModel is a resource value with every attribute null but the identity.
 func vsModel() virtualServerResourceModel {
-	return virtualServerResourceModel{
+	return virtualServerResourceModel{virtualServerSettings: virtualServerSettings{
 		Address: iptypes.NewIPAddressValue("10.0.0.10"), Port: types.Int64Value(80), Protocol: types.StringNull(),
 		Fwmark: types.Int64Null(), Family: types.StringNull(), Scheduler: types.StringNull(), SchedulerPort: types.BoolNull(),
 		SchedulerFallback: types.BoolNull(), OnePacket: types.BoolNull(), PersistenceTimeout: types.Int64Null(),
@@ -405,7 +405,7 @@ func vsModel() virtualServerResourceModel {
 		ConnectTimeout: types.Int64Null(), VirtualHost: types.StringNull(), Quorum: types.Int64Null(), Hysteresis: types.Int64Null(),
 		QuorumUp: types.StringNull(), QuorumDown: types.StringNull(), Alpha: types.BoolNull(), Omega: types.BoolNull(),
 		InhibitOnFailure: types.BoolNull(),
-	}
+	}}
 }
 
 func TestVirtualServerIdentityChanges(t *testing.T) {

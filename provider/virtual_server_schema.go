@@ -118,12 +118,20 @@ func virtualServerGroupBlock() blockSpec {
 
 // virtualServerModel is the Terraform value of the virtual server shape.
 type virtualServerModel struct {
+	virtualServerSettings
+	Group       types.String      `tfsdk:"group"`
+	RealServers []realServerModel `tfsdk:"real_server"`
+}
+
+// virtualServerSettings are the attributes the lvs_virtual_server resource
+// shares with the virtual_server blocks of lvs_keepalived_config: all but
+// the group (a name there, a block in the resource) and the real servers.
+type virtualServerSettings struct {
 	Address                iptypes.IPAddress `tfsdk:"address"`
 	Port                   types.Int64       `tfsdk:"port"`
 	Protocol               types.String      `tfsdk:"protocol"`
 	Fwmark                 types.Int64       `tfsdk:"fwmark"`
 	Family                 types.String      `tfsdk:"family"`
-	Group                  types.String      `tfsdk:"group"`
 	Scheduler              types.String      `tfsdk:"scheduler"`
 	SchedulerPort          types.Bool        `tfsdk:"scheduler_port"`
 	SchedulerFallback      types.Bool        `tfsdk:"scheduler_fallback"`
@@ -146,7 +154,6 @@ type virtualServerModel struct {
 	Omega                  types.Bool        `tfsdk:"omega"`
 	InhibitOnFailure       types.Bool        `tfsdk:"inhibit_on_failure"`
 	SorryServer            *sorryServerModel `tfsdk:"sorry_server"`
-	RealServers            []realServerModel `tfsdk:"real_server"`
 }
 
 type sorryServerModel struct {
@@ -170,13 +177,23 @@ type vsGroupMember struct {
 
 // toModel maps the virtual server shape, with its real servers, into the model.
 func (m *virtualServerModel) toModel() model.VirtualServer {
+	vs := m.virtualServerSettings.toModel()
+	vs.Group = m.Group.ValueString()
+	for i := range m.RealServers {
+		vs.RealServers = append(vs.RealServers, m.RealServers[i].toModel())
+	}
+	return vs
+}
+
+// toModel maps the shared settings into the model's virtual server,
+// without group and real servers.
+func (m *virtualServerSettings) toModel() model.VirtualServer {
 	vs := model.VirtualServer{
 		Address:                addrOf(m.Address),
 		Port:                   intOf(m.Port),
 		Protocol:               m.Protocol.ValueString(),
 		Fwmark:                 markOf(m.Fwmark),
 		Family:                 m.Family.ValueString(),
-		Group:                  m.Group.ValueString(),
 		Scheduler:              m.Scheduler.ValueString(),
 		SchedulerPort:          m.SchedulerPort.ValueBool(),
 		SchedulerFallback:      m.SchedulerFallback.ValueBool(),
@@ -206,9 +223,6 @@ func (m *virtualServerModel) toModel() model.VirtualServer {
 			ForwardingMethod: s.ForwardingMethod.ValueString(),
 			Inhibit:          s.Inhibit.ValueBool(),
 		}
-	}
-	for i := range m.RealServers {
-		vs.RealServers = append(vs.RealServers, m.RealServers[i].toModel())
 	}
 	return vs
 }
