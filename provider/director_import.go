@@ -115,7 +115,7 @@ func keepalivedAdoption(imported []wire.Object, obs *wire.Observed) ([]wire.Obje
 		if o.Kind != wire.KindVirtualServer && o.Kind != wire.KindRealServer {
 			continue
 		}
-		if storedObject(obs, o.Key) != nil {
+		if findObject(obs, o.Key) != nil {
 			continue
 		}
 		put = append(put, o)
@@ -124,6 +124,31 @@ func keepalivedAdoption(imported []wire.Object, obs *wire.Observed) ([]wire.Obje
 		}
 	}
 	return put, adopt
+}
+
+// handBuiltService is the virtual server of key in a director's hand-built
+// keepalived.conf, when the director stores none (an import before the
+// director's adoption of the file); nil when the service is stored, the
+// file is ours or absent, or it does not declare the service. The IPVS
+// table says as much for a plain service; a group service needs the file,
+// which alone says which addresses are its members.
+func (c *client) handBuiltService(ctx context.Context, cfg transport.Config, obs *wire.Observed, key string) (*wire.Object, error) {
+	k := wire.Key{Kind: wire.KindVirtualServer, ID: key}
+	if findObject(obs, k) != nil || !foreignKeepalived(obs) {
+		return nil, nil
+	}
+	resp, err := c.importHost(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for i := range resp.Imported {
+		if o := &resp.Imported[i]; o.Key == k && o.VirtualServer != nil {
+			tflog.Info(ctx, "virtual server read from a hand-built keepalived.conf; the director's next apply takes the file over",
+				map[string]any{"host": cfg.ID(), "object": k.String()})
+			return o, nil
+		}
+	}
+	return nil, nil
 }
 
 // importHost runs the agent's import on a host, which reads a hand-built

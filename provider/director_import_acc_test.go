@@ -285,11 +285,25 @@ virtual_server 10.0.0.40 80 {
         weight 2
     }
 }
+virtual_server_group web2 {
+    10.0.0.50 80
+    10.0.0.51 80
+}
+virtual_server group web2 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 192.168.1.50 80 {
+        weight 1
+    }
+}
 `
 
 // TestAccDirector_adoptHandBuiltService imports a VM director whose
 // keepalived.conf, written and started by hand, programs an IPVS service,
-// and one lvs_virtual_server of it with one of its two lvs_real_servers; the apply takes the file over with the
+// and one lvs_virtual_server of it with one of its two lvs_real_servers,
+// and a group service (virtual_server_group) with its lvs_virtual_server; the apply takes the file over with the
 // service in it: the service and both its real servers (one not in
 // Terraform) never leave the kernel's table, keepalived is reloaded, not
 // restarted, and the plan is empty after.
@@ -299,8 +313,12 @@ func TestAccDirector_adoptHandBuiltService(t *testing.T) {
 	d.run("systemctl stop keepalived 2>/dev/null; mkdir -p /etc/keepalived && cat > /etc/keepalived/keepalived.conf <<'EOF'\n" +
 		handBuiltKeepalivedService + "EOF\nkeepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid")
 	want := []string{"-A -t 10.0.0.40:80 -s wrr", "-a -t 10.0.0.40:80 -r 192.168.1.40:80 -g -w 3",
-		"-a -t 10.0.0.40:80 -r 192.168.1.41:80 -g -w 2"}
-	d.waitFor("ipvsadm-save -n", want[2])()
+		"-a -t 10.0.0.40:80 -r 192.168.1.41:80 -g -w 2",
+		"-A -t 10.0.0.50:80 -s rr", "-a -t 10.0.0.50:80 -r 192.168.1.50:80 -g -w 1",
+		"-A -t 10.0.0.51:80 -s rr", "-a -t 10.0.0.51:80 -r 192.168.1.50:80 -g -w 1"}
+	for _, w := range want {
+		d.waitFor("ipvsadm-save -n", w)()
+	}
 	t.Logf("table of the hand-started keepalived:\n%s", d.run("ipvsadm-save -n"))
 	config := d.configEngine("keepalived", `
 resource "lvs_virtual_server" "web" {
@@ -310,6 +328,24 @@ resource "lvs_virtual_server" "web" {
   scheduler         = "wrr"
   forwarding_method = "dr"
   delay_loop        = 5
+}
+
+resource "lvs_virtual_server" "grp" {
+  directors         = [lvs_director.d1.id]
+  scheduler         = "rr"
+  forwarding_method = "dr"
+  delay_loop        = 5
+  group {
+    name = "web2"
+    member {
+      address = "10.0.0.50"
+      port    = 80
+    }
+    member {
+      address = "10.0.0.51"
+      port    = 80
+    }
+  }
 }
 
 resource "lvs_real_server" "rs40" {
@@ -377,6 +413,14 @@ resource "lvs_real_server" "rs40" {
 				ImportStateId:      "tcp/10.0.0.40:80@" + dirID,
 				ImportStatePersist: true,
 			},
+			// A group service, which only the file can describe.
+			{
+				Config:             config,
+				ResourceName:       "lvs_virtual_server.grp",
+				ImportState:        true,
+				ImportStateId:      "group/web2/tcp@" + dirID,
+				ImportStatePersist: true,
+			},
 			// One of its real servers too: its first apply waits for the
 			// director's adoption, which stores its virtual server.
 			{
@@ -396,6 +440,7 @@ resource "lvs_real_server" "rs40" {
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("lvs_director.d1", plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("lvs_virtual_server.web", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("lvs_virtual_server.grp", plancheck.ResourceActionUpdate),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -420,6 +465,7 @@ resource "lvs_real_server" "rs40" {
 			},
 			{ResourceName: "lvs_director.d1", ImportState: true, ImportStateId: d.host + ":" + d.port, ImportStateVerify: true},
 			{ResourceName: "lvs_virtual_server.web", ImportState: true, ImportStateVerify: true},
+			{ResourceName: "lvs_virtual_server.grp", ImportState: true, ImportStateVerify: true},
 			{ResourceName: "lvs_real_server.rs40", ImportState: true, ImportStateVerify: true},
 		},
 	})

@@ -329,7 +329,7 @@ func (r *realServerResource) storedVirtualServer(ctx context.Context, id vsID, c
 			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
 			continue
 		}
-		if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.key()}); o != nil && o.VirtualServer != nil {
+		if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.key()}); o != nil && o.VirtualServer != nil {
 			vs := *o.VirtualServer
 			vs.RealServers = nil
 			return &vs
@@ -555,7 +555,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				observed[i] = seen{got, method, storedObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}) != nil}
+				observed[i] = seen{got, method, findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}) != nil}
 			}
 		}
 		return nil
@@ -610,7 +610,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 // hostSideInSync reports whether the host stores the server's real-server
 // side and runs it: its addresses present, its sysctls at their values.
 func hostSideInSync(obs *wire.Observed, id string) bool {
-	o := storedObject(obs, wire.Key{Kind: wire.KindRealServerHost, ID: id})
+	o := findObject(obs, wire.Key{Kind: wire.KindRealServerHost, ID: id})
 	if o == nil || o.RealServerHost == nil {
 		return false
 	}
@@ -646,9 +646,9 @@ func observeRealServer(obs *wire.Observed, id rsID) (*model.RealServer, string, 
 	}
 	vsKey := id.VS.key()
 	k := kernelService(obs, vsKey)
-	stored := storedObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.objectID()})
+	stored := findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.objectID()})
 	var vs model.VirtualServer
-	if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: vsKey}); o != nil && o.VirtualServer != nil {
+	if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: vsKey}); o != nil && o.VirtualServer != nil {
 		vs = *o.VirtualServer
 	} else if k != nil {
 		vs = k.Service

@@ -84,7 +84,7 @@ func groupServiceErrors(vs *model.VirtualServer, g *model.VirtualServerGroup, en
 // in the plan. nil when no member runs.
 func observeGroupService(obs *wire.Observed, key string, prior *model.VirtualServer, priorGroup *model.VirtualServerGroup) (*model.VirtualServer, *model.VirtualServerGroup) {
 	vs, g := *prior, priorGroup
-	if o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}); o != nil && o.VirtualServer != nil && o.VirtualServerGroup != nil {
+	if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}); o != nil && o.VirtualServer != nil && o.VirtualServerGroup != nil {
 		vs, g = *o.VirtualServer, o.VirtualServerGroup
 	}
 	if g == nil {
@@ -143,7 +143,7 @@ func sameSettings(vs, k *model.VirtualServer) bool {
 // service are the destinations of each member service alike. nil when
 // the director does not store the service or no member runs.
 func groupMemberService(obs *wire.Observed, key string) *wire.IPVSService {
-	o := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+	o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
 	if o == nil || o.VirtualServer == nil || o.VirtualServerGroup == nil {
 		return nil
 	}

@@ -89,7 +89,10 @@ func virtualServerResourceSchema() schema.Schema {
 			"it back. A service removed from a director by hand is planned to be put back on it; a director that " +
 			"cannot be reached is an error, never a removal.\n\n" +
 			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`. " +
-			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply.",
+			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply. A service " +
+			"of a hand-written `keepalived.conf` (a `virtual_server` block, a group service with its " +
+			"`virtual_server_group` included) is read from that file; the apply that takes the file over is the " +
+			"director's (`terraform import lvs_director`), and this one's waits for it.",
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
@@ -396,7 +399,7 @@ func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Con
 	if err != nil {
 		return nil, nil, err
 	}
-	if storedObject(obs, key) != nil {
+	if findObject(obs, key) != nil {
 		return nil, nil, nil
 	}
 	s := kernelService(obs, key.ID)
@@ -407,7 +410,7 @@ func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Con
 	for i := range s.Service.RealServers {
 		rs := s.Service.RealServers[i]
 		k := wire.Key{Kind: wire.KindRealServer, ID: key.ID + "/" + rs.Key(&s.Service)}
-		if storedObject(obs, k) == nil {
+		if findObject(obs, k) == nil {
 			puts = append(puts, wire.Object{Key: k, RealServer: &rs})
 		}
 	}
@@ -463,7 +466,15 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			if !obs.IPVSAvailable {
 				return fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): virtual servers need the ip_vs module", hostLabel(obs))
 			}
-			got, gotGroup = observeGroupService(obs, key, &vs, data.groupModel())
+			prior, priorGroup := &vs, data.groupModel()
+			hb, err := r.client.handBuiltService(ctx, cfg, obs, key)
+			if err != nil {
+				return err
+			}
+			if hb != nil {
+				prior, priorGroup = hb.VirtualServer, hb.VirtualServerGroup
+			}
+			got, gotGroup = observeGroupService(obs, key, prior, priorGroup)
 		} else if got, err = observeVirtualServer(obs, key); err != nil {
 			return err
 		}
@@ -473,7 +484,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			if cfgs[i].ID() == cfg.ID() {
 				observed[i] = got
 				observedGroups[i] = gotGroup
-				stored[i] = storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}) != nil
+				stored[i] = findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}) != nil
 			}
 		}
 		return nil
@@ -663,7 +674,7 @@ func observeVirtualServer(obs *wire.Observed, key string) (*model.VirtualServer,
 	if k == nil {
 		return nil, nil
 	}
-	stored := storedObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+	stored := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
 	var vs model.VirtualServer
 	if stored != nil && stored.VirtualServer != nil {
 		vs = *stored.VirtualServer
@@ -700,16 +711,6 @@ func kernelServiceOf(obs *wire.Observed, key string) *wire.IPVSService {
 	for i := range obs.IPVS {
 		if obs.IPVS[i].Service.Key() == key {
 			return &obs.IPVS[i]
-		}
-	}
-	return nil
-}
-
-// storedObject is the object of key stored on the host, or nil.
-func storedObject(obs *wire.Observed, key wire.Key) *wire.Object {
-	for i := range obs.Objects {
-		if obs.Objects[i].Key == key {
-			return &obs.Objects[i]
 		}
 	}
 	return nil
