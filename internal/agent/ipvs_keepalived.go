@@ -24,22 +24,13 @@ func (a *Agent) resyncKeepalivedWeights(hc *hostConfig, rep *wire.ApplyReport) *
 	if hc.keepalived == nil || !hc.keepalived.OwnsIPVS() || len(hc.keepalived.VirtualServers) == 0 || a.IPVS == nil {
 		return nil
 	}
-	if _, err := os.Stat(a.path("/proc/net/ip_vs")); err != nil {
-		return nil // keepalived reports a kernel without IPVS itself
-	}
 	const step = "resync keepalived weights"
-	fail := func(err error) *wire.Error {
-		return &wire.Error{Code: ipvsCode(err), Step: step, Object: "director director", Message: err.Error()}
-	}
-	c, err := a.IPVS()
-	if err != nil {
-		return fail(err)
+	fail := keepalivedIPVSFailure(step)
+	c, table, werr := a.keepalivedIPVSTable(step)
+	if c == nil {
+		return werr
 	}
 	defer c.Close()
-	table, err := ipvs.Read(c)
-	if err != nil {
-		return fail(err)
-	}
 	for i := range hc.keepalived.VirtualServers {
 		vs := &hc.keepalived.VirtualServers[i]
 		services := []model.VirtualServer{*vs}
@@ -185,22 +176,13 @@ func (a *Agent) removeGroupLeftovers(old map[wire.Key]wire.Object, hc *hostConfi
 	if len(gone) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(a.path("/proc/net/ip_vs")); err != nil {
-		return nil
-	}
 	const step = "remove keepalived group leftovers"
-	fail := func(err error) *wire.Error {
-		return &wire.Error{Code: ipvsCode(err), Step: step, Object: "director director", Message: err.Error()}
-	}
-	c, err := a.IPVS()
-	if err != nil {
-		return fail(err)
+	fail := keepalivedIPVSFailure(step)
+	c, table, werr := a.keepalivedIPVSTable(step)
+	if c == nil {
+		return werr
 	}
 	defer c.Close()
-	table, err := ipvs.Read(c)
-	if err != nil {
-		return fail(err)
-	}
 	for _, ts := range table {
 		if !gone[ipvs.ServiceKey(ts.Service.Service)] {
 			continue
@@ -226,4 +208,39 @@ func groupMemberKeys(hc *hostConfig) []string {
 		}
 	}
 	return keys
+}
+
+// keepalivedIPVSFailure makes the error of a step that corrects the table
+// keepalived programs.
+func keepalivedIPVSFailure(step string) func(error) *wire.Error {
+	return func(err error) *wire.Error {
+		return &wire.Error{Code: ipvsCode(err), Step: step, Object: "director director", Message: err.Error()}
+	}
+}
+
+// keepalivedIPVSTable opens the kernel's IPVS table for a step that
+// corrects what keepalived programs. The client is nil when there is
+// nothing to correct: a kernel without IPVS (keepalived reports it
+// itself), or a failure, which the error says. The caller closes it.
+func (a *Agent) keepalivedIPVSTable(step string) (ipvs.Client, ipvs.Table, *wire.Error) {
+	if !a.hasIPVS() {
+		return nil, nil, nil
+	}
+	fail := keepalivedIPVSFailure(step)
+	c, err := a.IPVS()
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	table, err := ipvs.Read(c)
+	if err != nil {
+		c.Close()
+		return nil, nil, fail(err)
+	}
+	return c, table, nil
+}
+
+// hasIPVS reports whether the kernel has IPVS (/proc/net/ip_vs).
+func (a *Agent) hasIPVS() bool {
+	_, err := os.Stat(a.path("/proc/net/ip_vs"))
+	return err == nil
 }

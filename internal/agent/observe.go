@@ -21,8 +21,7 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 
 		AgentVersion: a.Version,
 	}
-	_, err := os.Stat(a.path("/proc/net/ip_vs"))
-	obs.IPVSAvailable = err == nil
+	obs.IPVSAvailable = a.hasIPVS()
 	hc, werr := compose(objs)
 	if werr != nil {
 		// Stored objects always composed when they were stored; report
