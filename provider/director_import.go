@@ -33,37 +33,50 @@ func foreignKeepalived(obs *wire.Observed) bool {
 	return st != nil && st.ConfigSHA256 != "" && !st.ConfigOurs
 }
 
+// handBuiltObject is the object of key that a host's hand-built file
+// holds (foreign says whether the file is hand-built), with the import's
+// warnings, when the host stores no such object: a resource imported
+// before the apply that takes the file over. nil when the host stores it,
+// the file is ours or absent, or it does not hold it. One agent import,
+// only in that case.
+func (c *client) handBuiltObject(ctx context.Context, cfg transport.Config, obs *wire.Observed, key wire.Key, foreign func(*wire.Observed) bool) (*wire.Object, []string, error) {
+	if findObject(obs, key) != nil || !foreign(obs) {
+		return nil, nil, nil
+	}
+	resp, err := c.importHost(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range resp.Imported {
+		if o := &resp.Imported[i]; o.Key == key {
+			tflog.Info(ctx, "read from a hand-built configuration file; the next apply takes the file over",
+				map[string]any{"host": cfg.ID(), "object": key.String()})
+			return o, resp.Warnings, nil
+		}
+	}
+	return nil, nil, nil
+}
+
 // handBuiltDirector is the director a host's hand-built keepalived.conf
 // holds, when the host stores none (an import of a director set up by
 // hand); nil when the file is ours or absent, or holds no director. What
 // the import leaves out is said in a warning.
 func (c *client) handBuiltDirector(ctx context.Context, cfg transport.Config, obs *wire.Observed, diags *diag.Diagnostics) *model.Director {
-	if findDirector(obs) != nil || !foreignKeepalived(obs) {
-		return nil
-	}
-	resp, err := c.importHost(ctx, cfg)
+	o, warnings, err := c.handBuiltObject(ctx, cfg, obs, directorKey, foreignKeepalived)
 	if err != nil {
 		addHostError(diags, "Import", "Director", cfg.ID(), err)
 		return nil
 	}
-	var d *model.Director
-	for i := range resp.Imported {
-		if o := &resp.Imported[i]; o.Key == directorKey && o.Director != nil {
-			d = o.Director
-		}
-	}
-	if d == nil {
+	if o == nil || o.Director == nil {
 		return nil
 	}
-	tflog.Info(ctx, "director read from a hand-built keepalived.conf; the next apply takes the file over",
-		map[string]any{"host": cfg.ID(), "object": directorKey.String()})
-	if warns := directorImportWarnings(resp.Warnings); len(warns) > 0 {
+	if warns := directorImportWarnings(warnings); len(warns) > 0 {
 		diags.AddWarning("Hand-Built keepalived.conf Imported With Changes",
 			fmt.Sprintf("Host: %s\nObject: %s\n\nThe apply that takes %s over renders it from the imported director "+
 				"and virtual servers. What they cannot hold was left out:\n- %s",
 				cfg.ID(), directorKey, keepalivedConfPath, strings.Join(warns, "\n- ")))
 	}
-	return d
+	return o.Director
 }
 
 // directorImportWarnings are the warnings of a host import that concern
@@ -133,22 +146,11 @@ func keepalivedAdoption(imported []wire.Object, obs *wire.Observed) ([]wire.Obje
 // table says as much for a plain service; a group service needs the file,
 // which alone says which addresses are its members.
 func (c *client) handBuiltService(ctx context.Context, cfg transport.Config, obs *wire.Observed, key string) (*wire.Object, error) {
-	k := wire.Key{Kind: wire.KindVirtualServer, ID: key}
-	if findObject(obs, k) != nil || !foreignKeepalived(obs) {
-		return nil, nil
-	}
-	resp, err := c.importHost(ctx, cfg)
-	if err != nil {
+	o, _, err := c.handBuiltObject(ctx, cfg, obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}, foreignKeepalived)
+	if err != nil || o == nil || o.VirtualServer == nil {
 		return nil, err
 	}
-	for i := range resp.Imported {
-		if o := &resp.Imported[i]; o.Key == k && o.VirtualServer != nil {
-			tflog.Info(ctx, "virtual server read from a hand-built keepalived.conf; the director's next apply takes the file over",
-				map[string]any{"host": cfg.ID(), "object": k.String()})
-			return o, nil
-		}
-	}
-	return nil, nil
+	return o, nil
 }
 
 // importHost runs the agent's import on a host, which reads a hand-built

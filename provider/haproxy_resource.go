@@ -281,28 +281,18 @@ func foreignHAProxy(obs *wire.Observed) bool {
 // by hand); nil when the file is ours or absent, or does not hold it. What
 // the import leaves out is said in warnings.
 func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed, key wire.Key, diags *diag.Diagnostics) *wire.Object {
-	if !foreignHAProxy(obs) {
-		return nil
-	}
-	resp, err := c.importHost(ctx, cfg)
+	o, warnings, err := c.handBuiltObject(ctx, cfg, obs, key, foreignHAProxy)
 	if err != nil {
 		addHostError(diags, "Import", "HAProxy Configuration", cfg.ID(), err)
 		return nil
 	}
-	for i := range resp.Imported {
-		if o := &resp.Imported[i]; o.Key == key {
-			tflog.Info(ctx, "read from a hand-built haproxy.cfg; the next apply takes the file over",
-				map[string]any{"host": cfg.ID(), "object": key.String()})
-			if len(resp.Warnings) > 0 {
-				diags.AddWarning("Hand-Built haproxy.cfg Imported With Changes",
-					fmt.Sprintf("Host: %s\nObject: %s\n\nThe apply that takes %s over renders it from the imported objects. "+
-						"What they cannot hold was left out:\n- %s", cfg.ID(), key, "/etc/haproxy/haproxy.cfg",
-						strings.Join(resp.Warnings, "\n- ")))
-			}
-			return o
-		}
+	if o != nil && len(warnings) > 0 {
+		diags.AddWarning("Hand-Built haproxy.cfg Imported With Changes",
+			fmt.Sprintf("Host: %s\nObject: %s\n\nThe apply that takes %s over renders it from the imported objects. "+
+				"What they cannot hold was left out:\n- %s", cfg.ID(), key, "/etc/haproxy/haproxy.cfg",
+				strings.Join(warnings, "\n- ")))
 	}
-	return nil
+	return o
 }
 
 // adoptHAProxy lists the frontends of a host's hand-built haproxy.cfg that
