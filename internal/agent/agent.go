@@ -56,6 +56,11 @@ type Agent struct {
 	// Self is the host path of the running agent binary: the boot hook
 	// runs it through CurrentLink. Empty installs no boot hook (tests).
 	Self string
+	// CrashAt names an apply step (ApplySteps) before which Crash is
+	// called: the crash tests' hook, set from LVS_AGENT_TEST_CRASH_AT by
+	// the binary. Crash kills the process as SIGKILL would.
+	CrashAt string
+	Crash   func()
 }
 
 // Handle serves req and returns the response with the process exit code.
@@ -106,11 +111,29 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 		return nil, werr
 	}
 	defer unlock()
-	objs, err := newStore(a.Root).load()
+	st := newStore(a.Root)
+	objs, err := st.load()
 	if err != nil {
 		return nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
-	return a.observe(ctx, objs), nil
+	pend, err := st.pending()
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
+	}
+	if pend == nil {
+		return a.observe(ctx, objs), nil
+	}
+	// An apply stopped part-way: report what it set out to store (the
+	// objects Terraform last asked for), and the daemons as out of sync,
+	// so the plan has an update that lets the next apply finish it.
+	obs := a.observe(ctx, pend.apply(objs))
+	obs.Interrupted = fmt.Sprintf("an apply started at %s stopped before it finished (killed, cut off or rebooted); the next apply completes it", pend.Started.Format(time.RFC3339))
+	for _, d := range []*wire.DaemonState{obs.Keepalived, obs.HAProxy} {
+		if d != nil && d.ConfigSHA256 != "" {
+			d.ConfigMatches = false
+		}
+	}
+	return obs, nil
 }
 
 func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, *wire.Error) {
@@ -124,8 +147,24 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	if err != nil {
 		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
-	objs := maps.Clone(old)
 	rep := &wire.ApplyReport{Reloads: map[string]int{}}
+	// An apply that stopped part-way left its journal: roll it forward
+	// first, so this one apply converges the host to what both wanted.
+	pend, err := st.pending()
+	if err != nil {
+		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
+	}
+	objs := maps.Clone(old)
+	if pend != nil {
+		objs = pend.apply(old)
+		rep.Recovered = pend.Started.Format(time.RFC3339)
+		for _, k := range pend.Delete {
+			rep.Changed = append(rep.Changed, k)
+		}
+		for _, o := range pend.Put {
+			rep.Changed = append(rep.Changed, o.Key)
+		}
+	}
 	for _, k := range req.Delete {
 		if _, ok := objs[k]; ok {
 			delete(objs, k)
@@ -157,32 +196,84 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	defer hp.cleanup()
 
 	var tx txn
-	steps := []func() *wire.Error{
-		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
-		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
-		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
-		func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) },
-		func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) },
-		func() *wire.Error { return a.removeGroupLeftovers(old, hc, rep) },
-		func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) },
-		func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) },
-		func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) },
-		func() *wire.Error {
+	steps := []applyStep{
+		{StepJournal, func() *wire.Error {
+			if err := st.begin(diff(old, objs), time.Now()); err != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: "write journal", Message: err.Error()}
+			}
+			return nil
+		}},
+		{StepSysctls, func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) }},
+		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
+		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) }},
+		{StepKeepalived, func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) }},
+		{StepKeepalivedWeights, func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) }},
+		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(old, hc, rep) }},
+		{StepVRRPVIPs, func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) }},
+		{StepHAProxy, func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) }},
+		{StepBootHook, func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) }},
+		{StepStore, func() *wire.Error {
 			if err := st.save(old, objs); err != nil {
 				return &wire.Error{Code: wire.ExitFailed, Step: "store objects", Message: err.Error()}
 			}
 			return nil
-		},
+		}},
+		{StepFinish, func() *wire.Error {
+			// The store holds the change: the journal has done its work.
+			// Should removing it fail, the next apply rolls forward a
+			// change that is already made, which changes nothing.
+			if err := st.finish(); err != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: "remove journal", Message: err.Error()}
+			}
+			return nil
+		}},
 	}
 	for _, step := range steps {
-		if werr := step(); werr != nil {
+		if a.CrashAt == step.name && a.Crash != nil {
+			a.Crash()
+		}
+		if werr := step.run(); werr != nil {
 			if err := tx.rollback(); err != nil {
 				werr.Detail = joinDetail(werr.Detail, "undoing the steps before it also failed: "+err.Error())
+			}
+			// This request's change did not happen and must never be
+			// rolled forward: the journal goes back to what it was (the
+			// interrupted apply's change, or none).
+			if err := st.revert(pend); err != nil {
+				werr.Detail = joinDetail(werr.Detail, "resetting the journal also failed: "+err.Error())
 			}
 			return nil, nil, werr
 		}
 	}
 	return rep, a.observe(ctx, objs), nil
+}
+
+// The steps of an apply, in order. The names are stable: they are what a
+// crash test (Agent.CrashAt) stops at.
+const (
+	StepJournal           = "journal"
+	StepSysctls           = "sysctls"
+	StepAddresses         = "addresses"
+	StepIPVS              = "ipvs"
+	StepKeepalived        = "keepalived"
+	StepKeepalivedWeights = "keepalived-weights"
+	StepGroupLeftovers    = "group-leftovers"
+	StepVRRPVIPs          = "vrrp-vips"
+	StepHAProxy           = "haproxy"
+	StepBootHook          = "boot-hook"
+	StepStore             = "store"
+	StepFinish            = "finish"
+)
+
+// ApplySteps are the step names in the order an apply runs them.
+var ApplySteps = []string{
+	StepJournal, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepKeepalivedWeights,
+	StepGroupLeftovers, StepVRRPVIPs, StepHAProxy, StepBootHook, StepStore, StepFinish,
+}
+
+type applyStep struct {
+	name string
+	run  func() *wire.Error
 }
 
 // sameObject reports whether two documents are equal as stored.

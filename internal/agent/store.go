@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 )
@@ -19,6 +20,9 @@ const (
 	StateDir   = "/var/lib/lvs-agent"
 	objectsDir = StateDir + "/objects"
 	lockFile   = StateDir + "/lock"
+	// journalFile holds the change an apply is making, written before its
+	// first step touches the host and removed after the store is saved.
+	journalFile = StateDir + "/journal.json"
 )
 
 // Object documents hold VRRP passwords: only root reads them.
@@ -30,12 +34,108 @@ const (
 // store keeps one desired-state document per object under
 // <root>/var/lib/lvs-agent/objects/<kind>/<escaped id>.json.
 type store struct {
-	dir string
+	dir     string
+	journal string
 }
 
 func newStore(root string) *store {
-	return &store{dir: filepath.Join(root, objectsDir)}
+	return &store{dir: filepath.Join(root, objectsDir), journal: filepath.Join(root, journalFile)}
 }
+
+// journalFormat is the version of the journal document.
+const journalFormat = 1
+
+// journal is the change an apply set out to make: the objects it puts and
+// the keys it deletes, relative to the stored set. An apply writes it
+// (durably) before its first step changes the host and removes it after
+// the store is saved, so a journal found at the start of a run means the
+// last apply stopped part-way (killed, SSH cut, host rebooted): some of its
+// steps may have run, its objects were not (all) stored. The next apply
+// rolls it forward: it applies the stored set with the journal's change
+// and then its own request, so a single apply converges, and a step that
+// had already run is idempotent (every step rebuilds from all objects).
+type journal struct {
+	Format  int           `json:"format"`
+	Started time.Time     `json:"started"`
+	Put     []wire.Object `json:"put,omitempty"`
+	Delete  []wire.Key    `json:"delete,omitempty"`
+}
+
+// pending returns the journal of an apply that did not finish, or nil.
+func (s *store) pending() (*journal, error) {
+	data, err := os.ReadFile(s.journal)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var j journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", s.journal, err)
+	}
+	if j.Format != journalFormat {
+		return nil, fmt.Errorf("journal %s: format %d, this agent reads format %d", s.journal, j.Format, journalFormat)
+	}
+	return &j, nil
+}
+
+// apply returns objs with the journal's change made (objs is not modified).
+func (j *journal) apply(objs map[wire.Key]wire.Object) map[wire.Key]wire.Object {
+	out := make(map[wire.Key]wire.Object, len(objs)+len(j.Put))
+	for k, o := range objs {
+		out[k] = o
+	}
+	for _, k := range j.Delete {
+		delete(out, k)
+	}
+	for _, o := range j.Put {
+		out[o.Key] = o
+	}
+	return out
+}
+
+// diff is the journal that turns old into objs.
+func diff(old, objs map[wire.Key]wire.Object) *journal {
+	j := &journal{Format: journalFormat}
+	for _, o := range sortedObjects(objs) {
+		if prev, ok := old[o.Key]; !ok || !sameObject(prev, o) {
+			j.Put = append(j.Put, o)
+		}
+	}
+	for _, o := range sortedObjects(old) {
+		if _, keep := objs[o.Key]; !keep {
+			j.Delete = append(j.Delete, o.Key)
+		}
+	}
+	return j
+}
+
+// begin records j durably before the apply touches the host.
+func (s *store) begin(j *journal, now time.Time) error {
+	j.Started = now.UTC()
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.journal), secretDirMode); err != nil {
+		return err
+	}
+	return writeAtomic(s.journal, data, secretFileMode)
+}
+
+// revert puts back the journal found at the start of a failed apply (nil:
+// none), so that only a change that was once asked for and not refused is
+// rolled forward.
+func (s *store) revert(pend *journal) error {
+	if pend == nil {
+		return s.finish()
+	}
+	return s.begin(pend, pend.Started)
+}
+
+// finish removes the journal once the store holds its change.
+func (s *store) finish() error { return removeDurably(s.journal) }
 
 // fileName escapes an object ID into one safe path component: every byte
 // but letters, digits, '-', '_' and '.' is %XX-escaped, and a leading dot

@@ -160,10 +160,13 @@ func (e *Error) Error() string {
 // ApplyReport says what an apply did, for the provider's debug logs and the
 // cost-per-host accounting.
 type ApplyReport struct {
-	Changed []Key          `json:"changed,omitempty"`
-	Reloads map[string]int `json:"reloads,omitempty"` // daemon -> reloads done (0 or 1)
-	Netlink int            `json:"netlink_ops,omitempty"`
-	Files   []string       `json:"files,omitempty"` // files written
+	Changed []Key `json:"changed,omitempty"`
+	// Recovered is the start time (RFC 3339) of an earlier apply that had
+	// stopped part-way and that this one completed (rolled forward).
+	Recovered string         `json:"recovered,omitempty"`
+	Reloads   map[string]int `json:"reloads,omitempty"` // daemon -> reloads done (0 or 1)
+	Netlink   int            `json:"netlink_ops,omitempty"`
+	Files     []string       `json:"files,omitempty"` // files written
 }
 
 // Observed is what a host really runs, in the model's terms.
@@ -174,6 +177,10 @@ type Observed struct {
 	// AgentVersion is the version of the agent that observed, so that a
 	// read served from an observation can report it.
 	AgentVersion string `json:"agent_version,omitempty"`
+	// Interrupted says that the last apply stopped part-way (its journal
+	// is still on the host); Objects are then what it set out to store, and
+	// the next apply completes it.
+	Interrupted string `json:"interrupted,omitempty"`
 	// IPVSAvailable is false when the kernel has no IPVS.
 	IPVSAvailable bool `json:"ipvs_available"`
 	// Objects are the desired-state documents stored on the host.

@@ -42,6 +42,10 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 )
 
+// crashEnv names an apply step (agent.ApplySteps) before which the agent
+// kills itself: for the crash tests only.
+const crashEnv = "LVS_AGENT_TEST_CRASH_AT"
+
 // version is set at build time: -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -69,6 +73,10 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A cut SSH connection must not stop an apply between two steps: the
+	// agent finishes it (and its response goes nowhere). Were it stopped
+	// anyway, its journal lets the next apply complete it.
+	signal.Ignore(syscall.SIGHUP)
 
 	a := &agent.Agent{
 		Root:    *root,
@@ -78,6 +86,9 @@ func run() int {
 		Sysctl:  sysctl.New(*root),
 		Settle:  *settle,
 		Self:    self(),
+		// The crash tests' hook: die as if SIGKILLed before the named step.
+		CrashAt: os.Getenv(crashEnv),
+		Crash:   func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) },
 		IPVS:    ipvs.Open,
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
