@@ -202,4 +202,3 @@ func objectsJSON(objs []wire.Object) string {
 	b, _ := json.Marshal(objs)
 	return string(b)
 }
-
