@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -78,5 +79,54 @@ func TestJournalBeginPendingRevert(t *testing.T) {
 	}
 	if _, err := st.pending(); err == nil {
 		t.Error("a journal of an unknown format was taken as none")
+	}
+}
+
+// A host whose store an older provider wrote (format 1) is read, and the
+// next save rewrites each document in the current format, even unchanged.
+func TestStoreUpgradesFormat1(t *testing.T) {
+	root := t.TempDir()
+	st := newStore(root)
+	fixtures, _ := filepath.Glob("wire/testdata/store-v1/*/*.json")
+	if len(fixtures) == 0 {
+		t.Fatal("no format 1 fixtures")
+	}
+	for _, f := range fixtures {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(st.dir, filepath.Base(filepath.Dir(f)), filepath.Base(f))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err := st.load()
+	if err != nil || len(objs) != len(fixtures) {
+		t.Fatalf("load of a format 1 store: %d objects, %v", len(objs), err)
+	}
+	if err := st.save(objs, objs); err != nil {
+		t.Fatal(err)
+	}
+	for k := range objs {
+		data, err := os.ReadFile(st.path(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, format, err := wire.UnmarshalStored(data); err != nil || format != wire.StoredFormat {
+			t.Errorf("%s after save: format %d, %v; want it rewritten in format %d", k, format, err, wire.StoredFormat)
+		}
+	}
+	again, err := newStore(root).load()
+	if err != nil || len(again) != len(objs) {
+		t.Fatalf("reload: %d objects, %v", len(again), err)
+	}
+	for k, o := range objs {
+		if !sameObject(o, again[k]) {
+			t.Errorf("%s changed in the upgrade", k)
+		}
 	}
 }

@@ -36,6 +36,8 @@ const (
 type store struct {
 	dir     string
 	journal string
+	// current holds the keys load read in the current format.
+	current map[wire.Key]bool
 }
 
 func newStore(root string) *store {
@@ -159,9 +161,10 @@ func (s *store) path(k wire.Key) string {
 	return filepath.Join(s.dir, string(k.Kind), fileName(k.ID))
 }
 
-// load reads every stored object, keyed.
+// load reads every stored object, keyed, whatever format stored it.
 func (s *store) load() (map[wire.Key]wire.Object, error) {
 	out := map[wire.Key]wire.Object{}
+	s.current = map[wire.Key]bool{}
 	kinds, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
@@ -182,10 +185,11 @@ func (s *store) load() (map[wire.Key]wire.Object, error) {
 			if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
 				continue
 			}
-			o, err := s.read(filepath.Join(s.dir, kd.Name(), name))
+			o, format, err := s.read(filepath.Join(s.dir, kd.Name(), name))
 			if err != nil {
 				return nil, err
 			}
+			s.current[o.Key] = format == wire.StoredFormat
 			if want, _ := url.PathUnescape(strings.TrimSuffix(name, ".json")); o.Kind != wire.Kind(kd.Name()) || want != o.ID {
 				return nil, fmt.Errorf("stored object %s/%s holds %s", kd.Name(), name, o.Key)
 			}
@@ -195,28 +199,30 @@ func (s *store) load() (map[wire.Key]wire.Object, error) {
 	return out, nil
 }
 
-func (s *store) read(path string) (wire.Object, error) {
-	var o wire.Object
+func (s *store) read(path string) (wire.Object, int, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return o, err
+		return wire.Object{}, 0, err
 	}
-	if err := json.Unmarshal(data, &o); err != nil {
-		return o, fmt.Errorf("stored object %s: %w", path, err)
+	o, format, err := wire.UnmarshalStored(data)
+	if err != nil {
+		return o, format, fmt.Errorf("stored object %s: %w", path, err)
 	}
-	return o, nil
+	return o, format, nil
 }
 
 // save makes the stored set equal to objs: writes what changed, removes
 // what is gone. Each write is atomic.
 func (s *store) save(old, objs map[wire.Key]wire.Object) error {
 	for k, o := range objs {
-		data, err := json.MarshalIndent(o, "", "  ")
+		data, err := wire.MarshalStored(o)
 		if err != nil {
 			return fmt.Errorf("object %s: %w", k, err)
 		}
+		// An unchanged object is left as it is on disk, unless an older
+		// format wrote it: an apply upgrades what it finds.
 		if prev, ok := old[k]; ok {
-			if pd, _ := json.MarshalIndent(prev, "", "  "); string(pd) == string(data) {
+			if pd, _ := wire.MarshalStored(prev); string(pd) == string(data) && s.current[k] {
 				continue
 			}
 		}

@@ -9,25 +9,25 @@ import (
 // the sysctls it needs, and which engine owns its IPVS table.
 type Director struct {
 	// Interface is the default interface of VRRP instances that name none.
-	Interface string
+	Interface string `json:"interface,omitempty"`
 	// RouterID names this director in keepalived's global_defs and in
 	// notification mails; defaults to the host name.
-	RouterID string
+	RouterID string `json:"router_id,omitempty"`
 	// ScriptUser runs vrrp_script and checker scripts (global_defs
 	// script_user); "root" when scripts run and none is given, since
 	// keepalived's own default user does not exist on Debian.
 	// EnableScriptSecurity is implied whenever scripts run (keepalived
 	// refuses them without it); with it keepalived refuses scripts
 	// writable by non-root users.
-	ScriptUser           string
-	EnableScriptSecurity bool
+	ScriptUser           string `json:"script_user,omitempty"`
+	EnableScriptSecurity bool   `json:"enable_script_security,omitempty"`
 	// Engine owns the director's IPVS table: "keepalived" (default) or "netlink".
-	Engine string
+	Engine string `json:"engine,omitempty"`
 
-	Instances  []VRRPInstance
-	SyncGroups []VRRPSyncGroup
+	Instances  []VRRPInstance  `json:"instances,omitempty"`
+	SyncGroups []VRRPSyncGroup `json:"sync_groups,omitempty"`
 	// Sysctls are extra kernel settings, applied after the derived ones.
-	Sysctls []Sysctl
+	Sysctls []Sysctl `json:"sysctls,omitempty"`
 }
 
 // MaxVRRP3AdvertInt is the longest VRRPv3 advertisement interval, in
@@ -45,101 +45,101 @@ const DefaultEngine = "keepalived"
 // VRRPInstance is one keepalived vrrp_instance: a virtual router on one
 // interface that holds VirtualIPs while it is MASTER.
 type VRRPInstance struct {
-	Name string
+	Name string `json:"name,omitempty"`
 	// Interface defaults to the director's.
-	Interface string
+	Interface string `json:"interface,omitempty"`
 	// State is the initial state, MASTER or BACKUP; the priority decides the
 	// election.
-	State           string
-	VirtualRouterID int
-	Priority        int
+	State           string `json:"state,omitempty"`
+	VirtualRouterID int    `json:"virtual_router_id,omitempty"`
+	Priority        int    `json:"priority,omitempty"`
 	// AdvertInt is the advertisement interval in seconds; fractions need
 	// VRRP version 3. Zero means 1.
-	AdvertInt float64
+	AdvertInt float64 `json:"advert_int,omitempty"`
 	// Version is the VRRP protocol version, 2 or 3; zero means 2.
-	Version int
+	Version int `json:"version,omitempty"`
 	// Authentication is VRRPv2 only.
-	Authentication *VRRPAuth
+	Authentication *VRRPAuth `json:"authentication,omitempty"`
 	// UnicastSrcIP and UnicastPeers switch the instance from multicast to
 	// unicast adverts.
-	UnicastSrcIP netip.Addr
-	UnicastPeers []netip.Addr
-	VirtualIPs   []VirtualIP
-	TrackScripts []TrackScript
-	TrackIfaces  []TrackInterface
+	UnicastSrcIP netip.Addr       `json:"unicast_src_ip,omitempty"`
+	UnicastPeers []netip.Addr     `json:"unicast_peers,omitempty"`
+	VirtualIPs   []VirtualIP      `json:"virtual_ips,omitempty"`
+	TrackScripts []TrackScript    `json:"track_scripts,omitempty"`
+	TrackIfaces  []TrackInterface `json:"track_ifaces,omitempty"`
 	// NoPreempt keeps a lower-priority MASTER in place when a higher one
 	// returns; it needs initial state BACKUP.
-	NoPreempt bool
+	NoPreempt bool `json:"no_preempt,omitempty"`
 	// PreemptDelay delays preemption after startup, in seconds.
-	PreemptDelay int
+	PreemptDelay int `json:"preempt_delay,omitempty"`
 	// Gratuitous ARP after becoming MASTER: delay before the second burst,
 	// adverts per burst, and refresh interval (seconds; zero leaves
 	// keepalived's defaults).
-	GarpMasterDelay   int
-	GarpMasterRepeat  int
-	GarpMasterRefresh int
-	Notify            Notify
+	GarpMasterDelay   int    `json:"garp_master_delay,omitempty"`
+	GarpMasterRepeat  int    `json:"garp_master_repeat,omitempty"`
+	GarpMasterRefresh int    `json:"garp_master_refresh,omitempty"`
+	Notify            Notify `json:"notify,omitempty"`
 }
 
 // VRRPAuth is VRRPv2 authentication. Password is a secret: at most 8
 // characters are carried by the protocol.
 type VRRPAuth struct {
-	Type     string
-	Password string
+	Type     string `json:"type,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 // VirtualIP is one address a VRRP instance holds while MASTER.
 type VirtualIP struct {
 	// Prefix is the address with its prefix length (10.0.0.10/24). A bare
 	// address is taken as /32 or /128.
-	Prefix netip.Prefix
+	Prefix netip.Prefix `json:"prefix,omitempty"`
 	// Device defaults to the instance's interface.
-	Device string
+	Device string `json:"device,omitempty"`
 	// Label is an interface label (eth0:1) for tools that still read them.
-	Label string
+	Label string `json:"label,omitempty"`
 }
 
 // TrackScript is a health script that adjusts (or, with zero weight,
 // faults) the instances that track it. Scripts of the same name on
 // several instances must be the same script.
 type TrackScript struct {
-	Name   string
-	Script string
+	Name   string `json:"name,omitempty"`
+	Script string `json:"script,omitempty"`
 	// Interval between runs in seconds; zero means keepalived's 1.
-	Interval int
+	Interval int `json:"interval,omitempty"`
 	// Timeout of one run in seconds; zero means the interval.
-	Timeout int
+	Timeout int `json:"timeout,omitempty"`
 	// Weight is added to the priority while the script succeeds (positive)
 	// or subtracted while it fails (negative); zero faults the instance.
-	Weight int
+	Weight int `json:"weight,omitempty"`
 	// Fall and Rise are how many results in a row change the state.
-	Fall int
-	Rise int
+	Fall int `json:"fall,omitempty"`
+	Rise int `json:"rise,omitempty"`
 }
 
 // TrackInterface faults (weight 0) or re-weights the instance while the
 // interface is down.
 type TrackInterface struct {
-	Name   string
-	Weight int
+	Name   string `json:"name,omitempty"`
+	Weight int    `json:"weight,omitempty"`
 }
 
 // Notify holds the scripts keepalived runs on state transitions.
 type Notify struct {
-	Master string
-	Backup string
-	Fault  string
-	Stop   string
+	Master string `json:"master,omitempty"`
+	Backup string `json:"backup,omitempty"`
+	Fault  string `json:"fault,omitempty"`
+	Stop   string `json:"stop,omitempty"`
 	// Any runs on every transition with the instance, state and priority
 	// appended as arguments.
-	Any string
+	Any string `json:"any,omitempty"`
 }
 
 // VRRPSyncGroup makes several instances change state together.
 type VRRPSyncGroup struct {
-	Name      string
-	Instances []string
-	Notify    Notify
+	Name      string   `json:"name,omitempty"`
+	Instances []string `json:"instances,omitempty"`
+	Notify    Notify   `json:"notify,omitempty"`
 }
 
 // Validate checks the director's own rules; p is where it sits.

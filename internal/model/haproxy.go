@@ -9,27 +9,27 @@ import (
 
 // HAProxyConfig is one host's haproxy.cfg.
 type HAProxyConfig struct {
-	Global    HAProxyGlobal
-	Defaults  HAProxyDefaults
-	Frontends []HAProxyFrontend
-	Backends  []HAProxyBackend
-	Listens   []HAProxyListen
+	Global    HAProxyGlobal     `json:"global,omitempty"`
+	Defaults  HAProxyDefaults   `json:"defaults,omitempty"`
+	Frontends []HAProxyFrontend `json:"frontends,omitempty"`
+	Backends  []HAProxyBackend  `json:"backends,omitempty"`
+	Listens   []HAProxyListen   `json:"listens,omitempty"`
 }
 
 // HAProxyGlobal is the global section.
 type HAProxyGlobal struct {
-	Maxconn  int
-	Nbthread int
-	User     string
-	Group    string
-	Chroot   string
-	Logs     []HAProxyLog
+	Maxconn  int          `json:"maxconn,omitempty"`
+	Nbthread int          `json:"nbthread,omitempty"`
+	User     string       `json:"user,omitempty"`
+	Group    string       `json:"group,omitempty"`
+	Chroot   string       `json:"chroot,omitempty"`
+	Logs     []HAProxyLog `json:"logs,omitempty"`
 	// StatsSocket is the path of the admin socket (the agent uses it to
 	// read server states); empty means /run/haproxy/admin.sock.
-	StatsSocket string
+	StatsSocket string `json:"stats_socket,omitempty"`
 	// Options are extra global directives, one per line, each a keyword
 	// and its arguments (tune.ssl.default-dh-param 2048).
-	Options []string
+	Options []string `json:"options,omitempty"`
 }
 
 // DefaultStatsSocket is the admin socket when HAProxyGlobal.StatsSocket is empty.
@@ -38,117 +38,117 @@ const DefaultStatsSocket = "/run/haproxy/admin.sock"
 // HAProxyLog is one log target.
 type HAProxyLog struct {
 	// Address is a syslog target: /dev/log, 127.0.0.1:514, stdout.
-	Address  string
-	Facility string
-	Level    string
+	Address  string `json:"address,omitempty"`
+	Facility string `json:"facility,omitempty"`
+	Level    string `json:"level,omitempty"`
 }
 
 // HAProxyTimeouts are the timeouts of a section, in milliseconds; zero
 // leaves haproxy's default (or the defaults section's).
 type HAProxyTimeouts struct {
-	Connect       int
-	Client        int
-	Server        int
-	Queue         int
-	HTTPRequest   int
-	HTTPKeepAlive int
-	Check         int
-	Tunnel        int
-	ClientFin     int
-	ServerFin     int
+	Connect       int `json:"connect,omitempty"`
+	Client        int `json:"client,omitempty"`
+	Server        int `json:"server,omitempty"`
+	Queue         int `json:"queue,omitempty"`
+	HTTPRequest   int `json:"http_request,omitempty"`
+	HTTPKeepAlive int `json:"http_keep_alive,omitempty"`
+	Check         int `json:"check,omitempty"`
+	Tunnel        int `json:"tunnel,omitempty"`
+	ClientFin     int `json:"client_fin,omitempty"`
+	ServerFin     int `json:"server_fin,omitempty"`
 }
 
 // HAProxyDefaults is the defaults section.
 type HAProxyDefaults struct {
-	Mode       string
-	Maxconn    int
-	Retries    int
-	Timeouts   HAProxyTimeouts
-	Redispatch bool
+	Mode       string          `json:"mode,omitempty"`
+	Maxconn    int             `json:"maxconn,omitempty"`
+	Retries    int             `json:"retries,omitempty"`
+	Timeouts   HAProxyTimeouts `json:"timeouts,omitempty"`
+	Redispatch bool            `json:"redispatch,omitempty"`
 	// Log makes proxies use the global log targets ("log global").
-	LogGlobal bool
+	LogGlobal bool `json:"log_global,omitempty"`
 	// Options are extra "option" names (httplog, dontlognull, forwardfor).
-	Options []string
+	Options []string `json:"options,omitempty"`
 }
 
 // HAProxyBind is one listening address.
 type HAProxyBind struct {
 	// Address is empty (or 0.0.0.0 / ::) for every address.
-	Address netip.Addr
-	Port    int
+	Address netip.Addr `json:"address,omitempty"`
+	Port    int        `json:"port,omitempty"`
 	// Options follow the address on the bind line (ssl crt /etc/x.pem, transparent).
-	Options string
+	Options string `json:"options,omitempty"`
 }
 
 // HAProxyACL is a named condition (acl is_api path_beg /api).
 type HAProxyACL struct {
-	Name      string
-	Criterion string
+	Name      string `json:"name,omitempty"`
+	Criterion string `json:"criterion,omitempty"`
 }
 
 // HAProxyUseBackend routes requests matching a condition to a backend.
 type HAProxyUseBackend struct {
-	Backend string
+	Backend string `json:"backend,omitempty"`
 	// Cond is "if" (default) or "unless".
-	Cond      string
-	Condition string
+	Cond      string `json:"cond,omitempty"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // HAProxyFrontend is one frontend section.
 type HAProxyFrontend struct {
-	Name           string
-	Binds          []HAProxyBind
-	Mode           string
-	Maxconn        int
-	DefaultBackend string
-	ACLs           []HAProxyACL
-	UseBackends    []HAProxyUseBackend
-	Timeouts       HAProxyTimeouts
+	Name           string              `json:"name,omitempty"`
+	Binds          []HAProxyBind       `json:"binds,omitempty"`
+	Mode           string              `json:"mode,omitempty"`
+	Maxconn        int                 `json:"maxconn,omitempty"`
+	DefaultBackend string              `json:"default_backend,omitempty"`
+	ACLs           []HAProxyACL        `json:"acls,omitempty"`
+	UseBackends    []HAProxyUseBackend `json:"use_backends,omitempty"`
+	Timeouts       HAProxyTimeouts     `json:"timeouts,omitempty"`
 	// Options are extra directives, one per line, each a keyword and its
 	// arguments (option forwardfor, http-request set-header X-Forwarded-Proto
 	// https). They come after the acl lines, so they may use the ACLs.
-	Options []string
+	Options []string `json:"options,omitempty"`
 }
 
 // HAProxyServer is one server line of a backend.
 type HAProxyServer struct {
-	Name    string
-	Address netip.Addr
-	Port    int
-	Weight  *int
-	Check   bool
+	Name    string     `json:"name,omitempty"`
+	Address netip.Addr `json:"address,omitempty"`
+	Port    int        `json:"port,omitempty"`
+	Weight  *int       `json:"weight,omitempty"`
+	Check   bool       `json:"check,omitempty"`
 	// Inter, Fall and Rise tune the health check (inter in milliseconds).
-	Inter   int
-	Fall    int
-	Rise    int
-	Backup  bool
-	Maxconn int
+	Inter   int  `json:"inter,omitempty"`
+	Fall    int  `json:"fall,omitempty"`
+	Rise    int  `json:"rise,omitempty"`
+	Backup  bool `json:"backup,omitempty"`
+	Maxconn int  `json:"maxconn,omitempty"`
 	// Options follow the server line (send-proxy, ssl verify none).
-	Options string
+	Options string `json:"options,omitempty"`
 }
 
 // HAProxyHTTPCheck configures option httpchk and http-check lines.
 type HAProxyHTTPCheck struct {
-	Method string
-	Path   string
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
 	// Host is sent as the Host header (HTTP/1.1 checks).
-	Host string
+	Host string `json:"host,omitempty"`
 	// ExpectStatus is a status or range the check accepts (200, 200-399).
-	ExpectStatus string
+	ExpectStatus string `json:"expect_status,omitempty"`
 }
 
 // HAProxyBackend is one backend section.
 type HAProxyBackend struct {
-	Name       string
-	Mode       string
-	Balance    string
-	BalanceArg string
-	Servers    []HAProxyServer
-	HTTPCheck  *HAProxyHTTPCheck
-	Timeouts   HAProxyTimeouts
+	Name       string            `json:"name,omitempty"`
+	Mode       string            `json:"mode,omitempty"`
+	Balance    string            `json:"balance,omitempty"`
+	BalanceArg string            `json:"balance_arg,omitempty"`
+	Servers    []HAProxyServer   `json:"servers,omitempty"`
+	HTTPCheck  *HAProxyHTTPCheck `json:"http_check,omitempty"`
+	Timeouts   HAProxyTimeouts   `json:"timeouts,omitempty"`
 	// Options are extra directives, one per line, each a keyword and its
 	// arguments (option http-server-close, http-reuse safe).
-	Options []string
+	Options []string `json:"options,omitempty"`
 }
 
 // HAProxyListen is a listen section: a frontend and its backend in one.
@@ -157,8 +157,8 @@ type HAProxyListen struct {
 	// backend settings. A separate Name field here used to shadow it, so the
 	// name the duplicate checks saw was not the one validated and rendered.
 	HAProxyBackend
-	Binds   []HAProxyBind
-	Maxconn int
+	Binds   []HAProxyBind `json:"binds,omitempty"`
+	Maxconn int           `json:"maxconn,omitempty"`
 }
 
 // HTTPMethods are the request methods an httpchk may use.

@@ -10,9 +10,9 @@ import (
 // Sysctl is one kernel setting with the reason it is there, which the
 // sysctl.d renderer writes as a comment above it.
 type Sysctl struct {
-	Key    string
-	Value  string
-	Reason string
+	Key    string `json:"key,omitempty"`
+	Value  string `json:"value,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 func (s *Sysctl) validate(errs *Errors, p Path) {
@@ -115,33 +115,33 @@ func (c *KeepalivedConfig) vrrpInterfaces() []string {
 // packets for the VIPs reach it and leave it.
 type RealServerHost struct {
 	// Method is the forwarding method the directors use towards this host.
-	Method string
+	Method string `json:"method,omitempty"`
 	// TunnelType refines tun: ipip (default) or gre. gue needs a
 	// fou receiver, which is not set up here.
-	TunnelType string
+	TunnelType string `json:"tunnel_type,omitempty"`
 	// VIPs are the virtual addresses the host must accept packets for
 	// (dr, tun).
-	VIPs []netip.Addr
+	VIPs []netip.Addr `json:"vips,omitempty"`
 	// Gateway is the director-side address replies must route through
 	// (nat): usually a VIP of the directors' inside VRRP instance.
-	Gateway netip.Addr
+	Gateway netip.Addr `json:"gateway,omitempty"`
 }
 
 // HostAddress is an address to put on a device.
 type HostAddress struct {
-	Prefix netip.Prefix
-	Device string
+	Prefix netip.Prefix `json:"prefix,omitempty"`
+	Device string       `json:"device,omitempty"`
 }
 
 // HostSetup is what a real-server host needs: addresses, a tunnel device,
 // a default gateway, and sysctls.
 type HostSetup struct {
-	Addresses []HostAddress
+	Addresses []HostAddress `json:"addresses,omitempty"`
 	// TunnelDevice is brought up (and its module loaded) before addresses
 	// are put on it: tunl0 for ipip, gre0 for gre, ip6tnl0 for IPv6.
-	TunnelDevice string
-	Gateway      netip.Addr
-	Sysctls      []Sysctl
+	TunnelDevice string     `json:"tunnel_device,omitempty"`
+	Gateway      netip.Addr `json:"gateway,omitempty"`
+	Sysctls      []Sysctl   `json:"sysctls,omitempty"`
 }
 
 // Validate checks a real-server host description; p is where it sits.

@@ -9,90 +9,90 @@ import (
 // or a keepalived virtual_server_group, with the real servers behind it.
 type VirtualServer struct {
 	// Exactly one of Address (with Port), Fwmark or Group identifies the service.
-	Address  netip.Addr
-	Port     int
-	Protocol string // tcp (default), udp or sctp
-	Fwmark   uint32
+	Address  netip.Addr `json:"address,omitempty"`
+	Port     int        `json:"port,omitempty"`
+	Protocol string     `json:"protocol,omitempty"` // tcp (default), udp or sctp
+	Fwmark   uint32     `json:"fwmark,omitempty"`
 	// Family is the address family of a fwmark service: inet (default) or inet6.
-	Family string
+	Family string `json:"family,omitempty"`
 	// Group names a VirtualServerGroup of the same configuration.
-	Group string
+	Group string `json:"group,omitempty"`
 
-	Scheduler string // default wlc
+	Scheduler string `json:"scheduler,omitempty"` // default wlc
 	// SchedulerPort and SchedulerFallback are the sh/mh flags: hash the
 	// port too, and fall back to another server when the chosen one is
 	// unavailable.
-	SchedulerPort     bool
-	SchedulerFallback bool
+	SchedulerPort     bool `json:"scheduler_port,omitempty"`
+	SchedulerFallback bool `json:"scheduler_fallback,omitempty"`
 	// OnePacket schedules each UDP datagram on its own (ops).
-	OnePacket bool
+	OnePacket bool `json:"one_packet,omitempty"`
 
 	// PersistenceTimeout (seconds) keeps a client on one real server; zero
 	// disables persistence. PersistenceGranularity is the prefix length
 	// that groups clients (24 groups a /24; zero means a single address).
-	PersistenceTimeout     int
-	PersistenceGranularity int
+	PersistenceTimeout     int `json:"persistence_timeout,omitempty"`
+	PersistenceGranularity int `json:"persistence_granularity,omitempty"`
 
 	// ForwardingMethod is the default for the real servers: nat (default),
 	// dr or tun. TunnelType and TunnelPort refine tun.
-	ForwardingMethod string
-	TunnelType       string
-	TunnelPort       int
+	ForwardingMethod string `json:"forwarding_method,omitempty"`
+	TunnelType       string `json:"tunnel_type,omitempty"`
+	TunnelPort       int    `json:"tunnel_port,omitempty"`
 
 	// SorryServer receives traffic while every real server is down.
-	SorryServer *SorryServer
+	SorryServer *SorryServer `json:"sorry_server,omitempty"`
 
 	// HealthCheck defaults, inherited by the real servers' checkers.
-	DelayLoop        int
-	Retry            int
-	DelayBeforeRetry int
-	ConnectTimeout   int
+	DelayLoop        int `json:"delay_loop,omitempty"`
+	Retry            int `json:"retry,omitempty"`
+	DelayBeforeRetry int `json:"delay_before_retry,omitempty"`
+	ConnectTimeout   int `json:"connect_timeout,omitempty"`
 	// VirtualHost is the default Host header of HTTP_GET/SSL_GET checks.
-	VirtualHost string
+	VirtualHost string `json:"virtual_host,omitempty"`
 
 	// Quorum is the summed weight of healthy real servers below which the
 	// service is considered down (QuorumDown runs, the sorry server takes
 	// over); Hysteresis dampens flapping around it.
-	Quorum     int
-	Hysteresis int
-	QuorumUp   string
-	QuorumDown string
+	Quorum     int    `json:"quorum,omitempty"`
+	Hysteresis int    `json:"hysteresis,omitempty"`
+	QuorumUp   string `json:"quorum_up,omitempty"`
+	QuorumDown string `json:"quorum_down,omitempty"`
 	// Alpha starts real servers as down until their first check passes;
 	// Omega runs notify_down of every real server when the service is removed.
-	Alpha bool
-	Omega bool
+	Alpha bool `json:"alpha,omitempty"`
+	Omega bool `json:"omega,omitempty"`
 	// InhibitOnFailure sets a failed real server's weight to 0 instead of
 	// removing it (existing connections drain); real servers may override.
-	InhibitOnFailure bool
+	InhibitOnFailure bool `json:"inhibit_on_failure,omitempty"`
 
-	RealServers []RealServer
+	RealServers []RealServer `json:"real_servers,omitempty"`
 }
 
 // SorryServer is the fallback destination of a virtual server.
 type SorryServer struct {
-	Address          netip.Addr
-	Port             int
-	ForwardingMethod string
+	Address          netip.Addr `json:"address,omitempty"`
+	Port             int        `json:"port,omitempty"`
+	ForwardingMethod string     `json:"forwarding_method,omitempty"`
 	// Inhibit keeps the sorry server in the table with weight 0 while real
 	// servers are up.
-	Inhibit bool
+	Inhibit bool `json:"inhibit,omitempty"`
 }
 
 // VirtualServerGroup is a keepalived virtual_server_group: several
 // addresses, address ranges and firewall marks served as one service.
 type VirtualServerGroup struct {
-	Name    string
-	Members []VSGroupMember
+	Name    string          `json:"name,omitempty"`
+	Members []VSGroupMember `json:"members,omitempty"`
 }
 
 // VSGroupMember is one address (or address range) with port, or one fwmark.
 type VSGroupMember struct {
-	Address netip.Addr
+	Address netip.Addr `json:"address,omitempty"`
 	// RangeEnd, when set, makes the member the range from Address to this
 	// value of the last octet (IPv4) or last 16-bit group (IPv6).
-	RangeEnd int
-	Port     int
-	Fwmark   uint32
+	RangeEnd int    `json:"range_end,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	Fwmark   uint32 `json:"fwmark,omitempty"`
 }
 
 // MaxPersistenceTimeout is the longest persistence, in seconds, that

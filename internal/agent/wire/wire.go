@@ -9,16 +9,19 @@ package wire
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 // Version is the protocol version. An agent refuses requests of another
 // version with ExitBadRequest, so a provider never drives an agent it does
-// not understand.
-const Version = 1
+// not understand. Version 2: the model's values by their json tags
+// (snake_case), as in stored documents of format 2.
+const Version = 2
 
 // Verb is what the agent is asked to do.
 type Verb string
@@ -181,6 +184,11 @@ type Observed struct {
 	// is still on the host); Objects are then what it set out to store, and
 	// the next apply completes it.
 	Interrupted string `json:"interrupted,omitempty"`
+	// Errors maps a section of the observation (ObserveIPVS,
+	// ObserveAddresses, ObserveSysctls) to the error that kept it from
+	// being read. A section that failed is unknown, never empty: what it
+	// would list is not "gone" (see Err).
+	Errors map[string]string `json:"errors,omitempty"`
 	// IPVSAvailable is false when the kernel has no IPVS.
 	IPVSAvailable bool `json:"ipvs_available"`
 	// Objects are the desired-state documents stored on the host.
@@ -193,6 +201,32 @@ type Observed struct {
 	IPVS       []IPVSService `json:"ipvs,omitempty"`
 	Keepalived *DaemonState  `json:"keepalived,omitempty"`
 	HAProxy    *DaemonState  `json:"haproxy,omitempty"`
+}
+
+// The sections of an observation that can fail on their own.
+const (
+	ObserveIPVS      = "ipvs"
+	ObserveAddresses = "addresses"
+	ObserveSysctls   = "sysctls"
+)
+
+// Err is nil when every section of the observation was read; otherwise an
+// error naming each section that failed and why, sorted by section. A
+// reader must not take a failed section's absence as removal.
+func (o *Observed) Err() error {
+	if len(o.Errors) == 0 {
+		return nil
+	}
+	sections := make([]string, 0, len(o.Errors))
+	for s := range o.Errors {
+		sections = append(sections, s)
+	}
+	sort.Strings(sections)
+	errs := make([]error, len(sections))
+	for i, s := range sections {
+		errs[i] = fmt.Errorf("observe %s: %s", s, o.Errors[s])
+	}
+	return errors.Join(errs...)
 }
 
 // IPVSService is one kernel IPVS service as read back.
