@@ -203,8 +203,11 @@ func (a *Agent) applyGateway(m Addresses, st *addrState, gw netip.Addr, undo *[]
 
 // observeAddresses lists the addresses on every device the stored
 // objects, or what the agent applied before, put addresses on.
-func (a *Agent) observeAddresses(hc *hostConfig) []model.HostAddress {
-	st, _, _ := a.loadAddrState()
+func (a *Agent) observeAddresses(hc *hostConfig) ([]model.HostAddress, error) {
+	st, _, err := a.loadAddrState()
+	if err != nil {
+		return nil, err
+	}
 	var devs []string
 	add := func(list []model.HostAddress) {
 		for _, ha := range list {
@@ -218,23 +221,26 @@ func (a *Agent) observeAddresses(hc *hostConfig) []model.HostAddress {
 	}
 	add(st.Addresses)
 	if len(devs) == 0 || a.Addrs == nil {
-		return nil
+		return nil, nil
 	}
 	m, err := a.Addrs()
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("opening the host's addresses: %w", err)
 	}
 	defer m.Close()
 	slices.Sort(devs)
 	var out []model.HostAddress
 	for _, dev := range devs {
 		list, err := m.List(dev)
+		if errors.Is(err, hostaddr.ErrNoDevice) {
+			continue // no device, so none of its addresses: they are gone
+		}
 		if err != nil {
-			continue
+			return nil, err
 		}
 		for _, p := range list {
 			out = append(out, model.HostAddress{Prefix: p, Device: dev})
 		}
 	}
-	return out
+	return out, nil
 }

@@ -175,25 +175,28 @@ func groupServices(c *model.KeepalivedConfig, vs *model.VirtualServer) []model.V
 
 // observeIPVS reads the kernel's table; a service is ours when the agent
 // programmed it or the installed keepalived config declares it.
-func (a *Agent) observeIPVS(hc *hostConfig) []wire.IPVSService {
+func (a *Agent) observeIPVS(hc *hostConfig) ([]wire.IPVSService, error) {
 	if a.IPVS == nil {
-		return nil
+		return nil, nil
 	}
 	c, err := a.IPVS()
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("opening the IPVS table: %w", err)
 	}
 	defer c.Close()
 	t, err := ipvs.Read(c)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("reading the IPVS table: %w", err)
 	}
-	owned, _, _ := a.loadOwned()
+	owned, _, err := a.loadOwned()
+	if err != nil {
+		return nil, err
+	}
 	var declared []string
 	if hc.keepalived != nil && hc.keepalived.OwnsIPVS() {
 		for i := range hc.keepalived.VirtualServers {
 			declared = append(declared, keepalivedServiceKeys(hc.keepalived, &hc.keepalived.VirtualServers[i])...)
 		}
 	}
-	return ipvs.Observe(t, func(key string) bool { return slices.Contains(owned, key) || slices.Contains(declared, key) })
+	return ipvs.Observe(t, func(key string) bool { return slices.Contains(owned, key) || slices.Contains(declared, key) }), nil
 }

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
@@ -28,17 +30,38 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 		// the daemons without a wanted config.
 		hc = &hostConfig{}
 	}
+	failed := func(section string, err error) {
+		if obs.Errors == nil {
+			obs.Errors = map[string]string{}
+		}
+		obs.Errors[section] = err.Error()
+	}
 	if len(hc.sysctls) > 0 {
 		obs.Sysctls = map[string]string{}
+		var errs []error
 		for _, s := range hc.sysctls {
-			if v, err := a.Sysctl.Get(s.Key); err == nil {
+			v, err := a.Sysctl.Get(s.Key)
+			switch {
+			case err == nil:
 				obs.Sysctls[s.Key] = v
+			case !errors.Is(err, sysctl.ErrUnknownKey):
+				// A sysctl the kernel lacks (its module not loaded yet) has
+				// no value; one that could not be read is unknown.
+				errs = append(errs, err)
 			}
 		}
+		if err := errors.Join(errs...); err != nil {
+			failed(wire.ObserveSysctls, err)
+		}
 	}
-	obs.Addresses = a.observeAddresses(hc)
+	var err error
+	if obs.Addresses, err = a.observeAddresses(hc); err != nil {
+		failed(wire.ObserveAddresses, err)
+	}
 	if obs.IPVSAvailable {
-		obs.IPVS = a.observeIPVS(hc)
+		if obs.IPVS, err = a.observeIPVS(hc); err != nil {
+			failed(wire.ObserveIPVS, err)
+		}
 	}
 	obs.Keepalived = a.observeKeepalived(ctx, hc)
 	obs.HAProxy = a.observeHAProxy(ctx, hc)

@@ -185,6 +185,13 @@ func (f *Fleet) Observe(ctx context.Context, cfg transport.Config) (*wire.Observ
 	if err == nil && (resp == nil || resp.Observed == nil) {
 		err = fmt.Errorf("%s: observe: the agent returned no observation", h.id)
 	}
+	// A section the agent could not read is unknown: every read of the
+	// host fails with it rather than take what it lacks as removed.
+	if err == nil {
+		if oerr := resp.Observed.Err(); oerr != nil {
+			err = fmt.Errorf("%s: %w", h.id, oerr)
+		}
+	}
 	h.mu.Lock()
 	h.stats.Observes++
 	c.err = err
@@ -287,7 +294,9 @@ func (f *Fleet) flushAfter(h *host, window time.Duration) {
 				h.stats.Reloads[d] += n
 			}
 		}
-		if b.err == nil && b.resp != nil && b.resp.Observed != nil && h.pending == nil {
+		// An observation with a section that failed is not kept: the next
+		// read observes again, and fails if the section still does.
+		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil && h.pending == nil {
 			h.obs, h.obsAt = b.resp.Observed, f.opts.Now()
 		}
 		stats := h.stats

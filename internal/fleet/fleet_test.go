@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +272,36 @@ func TestObserveFreshSkipsTheCache(t *testing.T) {
 	}
 	if n := len(rec.requests()); n != 2 {
 		t.Fatalf("%d agent calls, want 2 (each fresh observation; the plain read reuses the last)", n)
+	}
+}
+
+// sectionFailer answers every observe with an observation whose IPVS
+// section failed.
+type sectionFailer struct{ recorder }
+
+func (s *sectionFailer) Call(ctx context.Context, run Runner, req *wire.Request) (*wire.Response, error) {
+	resp, err := s.recorder.Call(ctx, run, req)
+	if resp != nil && resp.Observed != nil {
+		resp.Observed.Errors = map[string]string{wire.ObserveIPVS: "reading the IPVS table: netlink: message truncated"}
+	}
+	return resp, err
+}
+
+// An observation with a failed section is an error for every read of the
+// host, naming the host and the section, and it is never cached.
+func TestObservationWithAFailedSectionIsAnError(t *testing.T) {
+	sf := &sectionFailer{}
+	f := New(dialer{}, sf, Options{})
+	for range 2 {
+		obs, err := f.Observe(context.Background(), dir1)
+		if err == nil || obs != nil {
+			t.Fatalf("Observe = %v, %v; want an error", obs, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, dir1.ID()) || !strings.Contains(msg, "observe ipvs") || !strings.Contains(msg, "truncated") {
+			t.Errorf("error %q does not name the host, the section and the cause", msg)
+		}
+	}
+	if n := len(sf.requests()); n != 2 {
+		t.Errorf("%d agent calls for two reads, want 2 (a failed observation is not reused)", n)
 	}
 }
