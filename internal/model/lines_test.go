@@ -203,3 +203,57 @@ func TestHAProxyTextBounds(t *testing.T) {
 		t.Fatalf("text at the bounds refused:\n%v", errs)
 	}
 }
+
+// TestHAProxyTextFieldBounds sets each group of haproxy free-text fields
+// to MaxTextLen bytes (accepted) and one byte more, and to
+// MaxHAProxyTextWords words and one more where words are free (refused
+// at its path). The default bound of checkText, checkWord and
+// checkHAProxyText is what reaches them.
+func TestHAProxyTextFieldBounds(t *testing.T) {
+	fields := []struct {
+		path  string
+		words bool // the field takes several words
+		set   func(c *HAProxyConfig, v string)
+	}{
+		{"frontend[0].acl[0].criterion", true, func(c *HAProxyConfig, v string) { c.Frontends[0].ACLs[0].Criterion = v }},
+		{"frontend[0].use_backend[0].condition", true, func(c *HAProxyConfig, v string) { c.Frontends[0].UseBackends[0].Condition = v }},
+		{"frontend[0].bind[0].options", true, func(c *HAProxyConfig, v string) { c.Frontends[0].Binds[0].Options = v }},
+		{"backend[0].server[0].options", true, func(c *HAProxyConfig, v string) { c.Backends[0].Servers[0].Options = v }},
+		{"defaults.options[0]", true, func(c *HAProxyConfig, v string) { c.Defaults.Options = []string{v} }},
+		{"global.log[0].address", false, func(c *HAProxyConfig, v string) { c.Global.Logs[0].Address = v }},
+		{"global.chroot", false, func(c *HAProxyConfig, v string) { c.Global.Chroot = v }},
+	}
+	word := func(n int) string { return "/" + strings.Repeat("w", n-1) }
+	words := func(n int) string { return "send-proxy" + strings.Repeat(" x", n-1) }
+	for _, f := range fields {
+		t.Run(f.path, func(t *testing.T) {
+			refusedWith := func(v, msg string) {
+				t.Helper()
+				c := webHAProxy()
+				f.set(c, v)
+				for _, e := range AsErrors(c.Validate(nil)) {
+					if e.Path.String() == f.path && strings.Contains(e.Msg, msg) {
+						return
+					}
+				}
+				t.Errorf("%d bytes, %d words: want an error at %s with %q", len(v), len(strings.Fields(v)), f.path, msg)
+			}
+			accepted := func(v string) {
+				t.Helper()
+				c := webHAProxy()
+				f.set(c, v)
+				for _, e := range AsErrors(c.Validate(nil)) {
+					if e.Path.String() == f.path {
+						t.Errorf("%d bytes, %d words refused: %v", len(v), len(strings.Fields(v)), e)
+					}
+				}
+			}
+			accepted(word(MaxTextLen))
+			refusedWith(word(MaxTextLen+1), "961 bytes long; at most 960")
+			if f.words {
+				accepted(words(MaxHAProxyTextWords))
+				refusedWith(words(MaxHAProxyTextWords+1), "41 words; at most 40")
+			}
+		})
+	}
+}
