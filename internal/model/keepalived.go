@@ -79,7 +79,7 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 					errs.add(vp.At("persistence_timeout"), "must be set: member[%d] of group %s has port 0 (all ports), which IPVS accepts for persistent services only", k, quote(vs.Group))
 				}
 				for _, key := range m.keys(vs.EffectiveProtocol()) {
-					claim(vp.At("group"), key, me+" through group "+vs.Group)
+					claim(vp.At("group"), key, me+" through group "+short(vs.Group))
 				}
 			}
 		case vs.Address.IsValid():

@@ -158,6 +158,24 @@ func TestLongValuesQuotedShort(t *testing.T) {
 	if n := len(errs.Error()); n > 512*len(errs) {
 		t.Errorf("%d errors make %d bytes of text", len(errs), n)
 	}
+
+	// A group of that name, served twice: the second claim names the first.
+	g := drConfig()
+	g.Groups = []VirtualServerGroup{{Name: huge, Members: []VSGroupMember{{Address: netip.MustParseAddr("192.168.0.10"), Port: 443}}}}
+	for range 2 {
+		g.VirtualServers = append(g.VirtualServers, VirtualServer{Group: huge, RealServers: []RealServer{{Address: netip.MustParseAddr("192.168.0.21")}}})
+	}
+	gerrs := AsErrors(g.Validate(nil))
+	claimed := false
+	for _, e := range gerrs {
+		claimed = claimed || strings.Contains(e.Msg, "is already served by virtual_server[1] through group")
+		if len(e.Msg) > 512 {
+			t.Errorf("%s: message of %d bytes: %.300s", e.Path, len(e.Msg), e.Msg)
+		}
+	}
+	if !claimed {
+		t.Errorf("no duplicate claim reported:\n%.2000v", gerrs)
+	}
 }
 
 func TestQuote(t *testing.T) {
