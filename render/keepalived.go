@@ -32,6 +32,12 @@ const ManagedMarker = "# Managed by terraform-provider-lvs; do not edit: changes
 // VRRP version. Instances, services, groups and real servers keep the
 // model's order; vrrp_script blocks are sorted by name.
 //
+// Every list is written one item per line, in the block form keepalived
+// 2.2 reads (group, unicast_peer, virtual_ipaddress, track_interface,
+// track_script, virtual_server_group members), so no list's length adds
+// up on a line; with the model's bounds on each value, every line stays
+// within model.KeepalivedMaxLine (checked again by checkLines).
+//
 // A virtual server without real servers is left out until its first one
 // exists: keepalived ignores such a service (and keepalived -t exits 5 on
 // it, "has no real servers - ignoring"), sorry server or not.

@@ -178,6 +178,9 @@ func FuzzKeepalived(f *testing.F) {
 		if err != nil {
 			t.Fatalf("the model accepts the configuration but rendering fails: %v", err)
 		}
+		if err := kaLinesWithin(out); err != nil {
+			t.Fatalf("%v\n%s", err, kaNumbered(out))
+		}
 		root, err := parseKeepalivedConf(out)
 		if err != nil {
 			t.Fatalf("rendering does not parse: %v\n%s", err, kaNumbered(out))
@@ -196,6 +199,64 @@ func FuzzKeepalived(f *testing.F) {
 		}
 		if err := kaSameShape(root, wantRoot); err != nil {
 			t.Fatalf("fuzz text changed the file's shape: %v\n%s\n--- with placeholders ---\n%s", err, kaNumbered(out), want)
+		}
+	})
+}
+
+// kaLinesWithin checks, independently of the renderer's own checkLines,
+// that keepalived reads every line of text whole: at most
+// model.KeepalivedMaxLine bytes before the newline.
+func kaLinesWithin(text string) error {
+	for i, l := range strings.Split(text, "\n") {
+		if len(l) > model.KeepalivedMaxLine {
+			return fmt.Errorf("line %d is %d bytes, more than keepalived reads as one line (%d)", i+1, len(l), model.KeepalivedMaxLine)
+		}
+	}
+	return nil
+}
+
+// kaLong repeats s to at most max bytes: rep times, or fewer when s is long.
+func kaLong(s string, rep uint16, max int) string {
+	if s == "" {
+		return ""
+	}
+	n := int(rep)
+	if n*len(s) > max {
+		n = max/len(s) + 1
+	}
+	v := strings.Repeat(s, n)
+	if len(v) > max {
+		v = v[:max]
+	}
+	return v
+}
+
+// FuzzKeepalivedLines proves the line bound: long text (a fuzz string
+// repeated up to 4 KB) in any set of keepalived.conf's text fields is
+// either refused by the model or rendered, and rendered, keepalived reads
+// every line of it whole. The case (a ~2,000-byte notify_master
+// with a directive after byte 1023) is among the seeds.
+func FuzzKeepalivedLines(f *testing.F) {
+	for _, s := range []string{"x", "/bin/true ", "a b", " garp_master_delay 77 ", "é", "/p/"} {
+		for _, rep := range []uint16{1, 100, 900, 960, 961, 1023, 2000, 4096} {
+			f.Add(s, rep, ^uint64(0))
+			for i := range kaTextFields {
+				f.Add(s, rep, uint64(1)<<i)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, rep uint16, mask uint64) {
+		v := kaLong(s, rep, 4096)
+		cfg := kaFuzzConfig(v, "", mask, 0, 0, 0, false)
+		if cfg.Validate(nil) != nil {
+			return
+		}
+		out, err := Keepalived(cfg)
+		if err != nil {
+			t.Fatalf("the model accepts %d bytes of text but rendering fails: %v", len(v), err)
+		}
+		if err := kaLinesWithin(out); err != nil {
+			t.Fatalf("%v\n%s", err, kaNumbered(out))
 		}
 	})
 }

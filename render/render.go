@@ -37,7 +37,8 @@ func newTemplateSet() *pongo2.TemplateSet {
 
 // execute renders the named template with ctx and tidies blank lines: at
 // most one empty line in a row, none at the start, exactly one newline at
-// the end.
+// the end. A file whose daemon would read a line other than it is written
+// (too long, too many words: see checkLines) is an error, never output.
 func execute(name string, ctx pongo2.Context) (string, error) {
 	tpl, err := newTemplateSet().FromFile("templates/" + name)
 	if err != nil {
@@ -47,7 +48,11 @@ func execute(name string, ctx pongo2.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("render: executing template %s: %w", name, err)
 	}
-	return tidy(out), nil
+	text := tidy(out)
+	if err := checkLines(name, text); err != nil {
+		return "", err
+	}
+	return text, nil
 }
 
 func tidy(s string) string {

@@ -167,19 +167,19 @@ func (d *Director) Validate(p Path) error {
 		ip := p.At("vrrp_instance", i)
 		in.validate(&errs, ip, d.Interface)
 		if j, dup := names[in.Name]; dup && in.Name != "" {
-			errs.add(ip.At("name"), "%q is already the name of vrrp_instance[%d]; instance names must be unique", in.Name, j)
+			errs.add(ip.At("name"), "%s is already the name of vrrp_instance[%d]; instance names must be unique", quote(in.Name), j)
 		} else {
 			names[in.Name] = i
 		}
 		key := vrid{iface: in.iface(d.Interface), id: in.VirtualRouterID, v6: in.isIPv6()}
 		if j, dup := vrids[key]; dup {
-			errs.add(ip.At("virtual_router_id"), "%d is already used by vrrp_instance[%d] on interface %q; each virtual router on an interface needs its own id", in.VirtualRouterID, j, key.iface)
+			errs.add(ip.At("virtual_router_id"), "%d is already used by vrrp_instance[%d] on interface %s; each virtual router on an interface needs its own id", in.VirtualRouterID, j, quote(key.iface))
 		} else {
 			vrids[key] = i
 		}
 		for k, ts := range in.TrackScripts {
 			if prev, seen := scripts[ts.Name]; seen && prev != ts {
-				errs.add(ip.At("track_script", k, "name"), "track script %q is defined differently by another instance; scripts of one name must be identical", ts.Name)
+				errs.add(ip.At("track_script", k, "name"), "track script %s is defined differently by another instance; scripts of one name must be identical", quote(ts.Name))
 			}
 			scripts[ts.Name] = ts
 		}
@@ -191,7 +191,7 @@ func (d *Director) Validate(p Path) error {
 		gp := p.At("vrrp_sync_group", i)
 		checkName(&errs, gp.At("name"), g.Name)
 		if groupNames[g.Name] {
-			errs.add(gp.At("name"), "%q is already the name of another sync group", g.Name)
+			errs.add(gp.At("name"), "%s is already the name of another sync group", quote(g.Name))
 		}
 		groupNames[g.Name] = true
 		g.Notify.validate(&errs, gp)
@@ -203,22 +203,22 @@ func (d *Director) Validate(p Path) error {
 			idx, ok := names[name]
 			switch {
 			case !ok:
-				errs.add(ipath, "%q is not the name of a vrrp_instance of this director", name)
+				errs.add(ipath, "%s is not the name of a vrrp_instance of this director", quote(name))
 				continue
 			case inGroup[name] > 0:
-				errs.add(ipath, "instance %q is already in another sync group; an instance can be in one group only", name)
+				errs.add(ipath, "instance %s is already in another sync group; an instance can be in one group only", quote(name))
 				continue
 			}
 			inGroup[name] = i + 1
 			in := d.Instances[idx]
 			for t, ts := range in.TrackScripts {
 				if ts.Weight != 0 {
-					errs.add(p.At("vrrp_instance", idx, "track_script", t, "weight"), "instance %q is in sync group %q, where keepalived ignores tracking weights; use weight 0", name, g.Name)
+					errs.add(p.At("vrrp_instance", idx, "track_script", t, "weight"), "instance %s is in sync group %s, where keepalived ignores tracking weights; use weight 0", quote(name), quote(g.Name))
 				}
 			}
 			for t, ti := range in.TrackIfaces {
 				if ti.Weight != 0 {
-					errs.add(p.At("vrrp_instance", idx, "track_interface", t, "weight"), "instance %q is in sync group %q, where keepalived ignores tracking weights; use weight 0", name, g.Name)
+					errs.add(p.At("vrrp_instance", idx, "track_interface", t, "weight"), "instance %s is in sync group %s, where keepalived ignores tracking weights; use weight 0", quote(name), quote(g.Name))
 				}
 			}
 		}
@@ -402,7 +402,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 		errs.add(p.At("unicast_src_ip"), "needs unicast_peers: without peers the instance sends multicast adverts")
 	}
 	if in.UnicastSrcIP.IsValid() && len(in.VirtualIPs) > 0 && in.UnicastSrcIP.Is6() != fam6 {
-		errs.add(p.At("unicast_src_ip"), "%s is of another address family than the virtual addresses", in.UnicastSrcIP)
+		errs.add(p.At("unicast_src_ip"), "%s is of another address family than the virtual addresses", quoteAddr(in.UnicastSrcIP))
 	}
 	peers := map[netip.Addr]bool{}
 	for i, a := range in.UnicastPeers {
@@ -413,13 +413,13 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 		}
 		checkNoZone(errs, pp, a)
 		if len(in.VirtualIPs) > 0 && a.Is6() != fam6 {
-			errs.add(pp, "%s is of another address family than the virtual addresses", a)
+			errs.add(pp, "%s is of another address family than the virtual addresses", quoteAddr(a))
 		}
 		if a == in.UnicastSrcIP {
-			errs.add(pp, "%s is the unicast_src_ip itself", a)
+			errs.add(pp, "%s is the unicast_src_ip itself", quoteAddr(a))
 		}
 		if peers[a] {
-			errs.add(pp, "%s is listed twice", a)
+			errs.add(pp, "%s is listed twice", quoteAddr(a))
 		}
 		peers[a] = true
 	}
@@ -441,7 +441,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 		tp := p.At("track_interface", i)
 		checkInterface(errs, tp.At("name"), ti.Name)
 		if ifaces[ti.Name] {
-			errs.add(tp.At("name"), "%q is tracked twice", ti.Name)
+			errs.add(tp.At("name"), "%s is tracked twice", quote(ti.Name))
 		}
 		ifaces[ti.Name] = true
 		checkRange(errs, tp.At("weight"), ti.Weight, -253, 253)

@@ -75,7 +75,7 @@ func quoteList(allowed []string) string {
 // checkEnum records an error at p when v is set and not one of allowed.
 func checkEnum(errs *Errors, p Path, v string, allowed []string) {
 	if v != "" && !oneOf(v, allowed) {
-		errs.add(p, "%q is not allowed; allowed values are %s", v, quoteList(allowed))
+		errs.add(p, "%s is not allowed; allowed values are %s", quote(v), quoteList(allowed))
 	}
 }
 

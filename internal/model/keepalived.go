@@ -33,7 +33,7 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 		gp := p.At("virtual_server_group", i)
 		g.validate(&errs, gp)
 		if _, dup := groups[g.Name]; dup {
-			errs.add(gp.At("name"), "%q is already the name of another virtual_server_group", g.Name)
+			errs.add(gp.At("name"), "%s is already the name of another virtual_server_group", quote(g.Name))
 		}
 		groups[g.Name] = i
 		for k, m := range g.Members {
@@ -41,7 +41,7 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 				continue
 			}
 			if k > 0 && g.Members[0].Address.IsValid() && m.Address.Is6() != g.Members[0].Address.Is6() {
-				errs.add(gp.At("member", k, "address"), "%s is of another address family than member[0]", m.Address)
+				errs.add(gp.At("member", k, "address"), "%s is of another address family than member[0]", quoteAddr(m.Address))
 			}
 			groupFam[g.Name] = m.Address.Is6()
 		}
@@ -52,7 +52,7 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 	claims := map[string]string{}
 	claim := func(p Path, key, by string) {
 		if prev, dup := claims[key]; dup {
-			errs.add(p, "%s is already served by %s; each service needs its own address, port and protocol (or mark)", key, prev)
+			errs.add(p, "%s is already served by %s; each service needs its own address, port and protocol (or mark)", short(key), prev)
 			return
 		}
 		claims[key] = by
@@ -68,18 +68,18 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 		case vs.Group != "":
 			gi, ok := groups[vs.Group]
 			if !ok {
-				errs.add(vp.At("group"), "%q is not the name of a virtual_server_group", vs.Group)
+				errs.add(vp.At("group"), "%s is not the name of a virtual_server_group", quote(vs.Group))
 				continue
 			}
 			if fam6, known := groupFam[vs.Group]; known && fam6 != vs.IsIPv6() {
-				errs.add(vp.At("family"), "the members of group %q are %s; set family to match", vs.Group, familyName(fam6))
+				errs.add(vp.At("family"), "the members of group %s are %s; set family to match", quote(vs.Group), familyName(fam6))
 			}
 			for k, m := range c.Groups[gi].Members {
 				if m.Address.IsValid() && m.Port == 0 && vs.PersistenceTimeout == 0 {
-					errs.add(vp.At("persistence_timeout"), "must be set: member[%d] of group %q has port 0 (all ports), which IPVS accepts for persistent services only", k, vs.Group)
+					errs.add(vp.At("persistence_timeout"), "must be set: member[%d] of group %s has port 0 (all ports), which IPVS accepts for persistent services only", k, quote(vs.Group))
 				}
 				for _, key := range m.keys(vs.EffectiveProtocol()) {
-					claim(vp.At("group"), key, me+" through group "+vs.Group)
+					claim(vp.At("group"), key, me+" through group "+short(vs.Group))
 				}
 			}
 		case vs.Address.IsValid():
@@ -157,7 +157,7 @@ func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualS
 	// keepalived -t exits 5 on a protocol for a group of fwmarks only
 	// ("protocol specified for fwmark - protocol will be ignored").
 	if g != nil && vs.Protocol != "" && !g.hasAddress() {
-		errs.add(p.At("protocol"), "does not apply: the members of group %q are all fwmarks, and the marks select the packets", vs.Group)
+		errs.add(p.At("protocol"), "does not apply: the members of group %s are all fwmarks, and the marks select the packets", quote(vs.Group))
 	}
 	// A fwmark, group or port-0 service has no port of its own (a group:
 	// unless all its members share one), and keepalived -t exits 5 on a
@@ -176,12 +176,12 @@ func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualS
 	for k := range vs.RealServers {
 		rs := &vs.RealServers[k]
 		if m := vs.MethodOf(rs); m != "nat" && rs.Port != 0 && rs.Port != port && (vs.Fwmark != 0 || g != nil) {
-			errs.add(p.At("real_server", k, "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", rs.Port, m)
+			errs.add(p.At("real_server", k, "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", rs.Port, short(m))
 		}
 	}
 	if s := vs.SorryServer; s != nil {
 		if m := orDefault(s.ForwardingMethod, vs.EffectiveMethod()); m != "nat" && s.Port != 0 && s.Port != port {
-			errs.add(p.At("sorry_server", "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", s.Port, m)
+			errs.add(p.At("sorry_server", "port"), "%d is not the service's port; %s forwarding does not map ports and keepalived clears it, so leave port unset (or use nat)", s.Port, short(m))
 		}
 	}
 }
@@ -272,6 +272,6 @@ func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p Path) {
 // built without (tun_type is an unknown keyword there).
 func checkKeepalivedTunnel(errs *Errors, p Path, tunType string) {
 	if tunType == "gue" || tunType == "gre" {
-		errs.add(p, "%q is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", tunType)
+		errs.add(p, "%s is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", quote(tunType))
 	}
 }

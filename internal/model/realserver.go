@@ -116,9 +116,9 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 	case !rs.Address.IsValid():
 		errs.add(p.At("address"), "must be an IP address")
 	case rs.Address.Zone() != "":
-		errs.add(p.At("address"), "%s has a zone; IPVS destinations take plain addresses", rs.Address)
+		errs.add(p.At("address"), "%s has a zone; IPVS destinations take plain addresses", quoteAddr(rs.Address))
 	case rs.Address.Is6() != vs.IsIPv6():
-		errs.add(p.At("address"), "%s is of another address family than its virtual server (%s); IPVS does not translate between IPv4 and IPv6", rs.Address, vs.Key())
+		errs.add(p.At("address"), "%s is of another address family than its virtual server (%s); IPVS does not translate between IPv4 and IPv6", quoteAddr(rs.Address), short(vs.Key()))
 	}
 	checkRange(errs, p.At("port"), rs.Port, 0, 65535)
 	if rs.Weight != nil {
@@ -130,7 +130,7 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 		checkTunnel(errs, p, method, rs.TunnelType, rs.TunnelPort)
 	}
 	if method != "nat" && rs.Port != 0 && rs.Port != vs.Port && vs.Fwmark == 0 && vs.Group == "" {
-		errs.add(p.At("port"), "%d differs from the virtual port %d; %s forwarding does not map ports, so leave port unset or set it to %d (or use nat)", rs.Port, vs.Port, method, vs.Port)
+		errs.add(p.At("port"), "%d differs from the virtual port %d; %s forwarding does not map ports, so leave port unset or set it to %d (or use nat)", rs.Port, vs.Port, short(method), vs.Port)
 	}
 	// A nat destination without a port under a service without one
 	// (fwmark, group, port 0) is valid: the kernel then keeps each
@@ -179,10 +179,10 @@ func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
 	checkNoZone(errs, p.At("connect_ip"), c.ConnectIP)
 	checkNoZone(errs, p.At("bindto"), c.BindTo)
 	if c.ConnectIP.IsValid() && c.ConnectIP.Is6() != fam6 {
-		errs.add(p.At("connect_ip"), "%s is of another address family than the real server", c.ConnectIP)
+		errs.add(p.At("connect_ip"), "%s is of another address family than the real server", quoteAddr(c.ConnectIP))
 	}
 	if c.BindTo.IsValid() && c.BindTo.Is6() != fam6 {
-		errs.add(p.At("bindto"), "%s is of another address family than the real server", c.BindTo)
+		errs.add(p.At("bindto"), "%s is of another address family than the real server", quoteAddr(c.BindTo))
 	}
 	checkRange(errs, p.At("connect_port"), c.ConnectPort, 0, 65535)
 	checkRange(errs, p.At("connect_timeout"), c.ConnectTimeout, 0, MaxCheckTimeout)
@@ -204,18 +204,18 @@ func (c *HTTPCheck) validate(errs *Errors, p Path, fam6 bool) {
 		case u.Path == "":
 			errs.add(up.At("path"), "must be set")
 		case u.Path[0] != '/':
-			errs.add(up.At("path"), "%q must start with /", u.Path)
+			errs.add(up.At("path"), "%s must start with /", quote(u.Path))
 		default:
 			checkWord(errs, up.At("path"), u.Path)
 		}
 		if u.StatusCode != "" && !statusRE.MatchString(u.StatusCode) {
-			errs.add(up.At("status_code"), "%q is not an HTTP status code or range such as 200 or 200-299", u.StatusCode)
+			errs.add(up.At("status_code"), "%s is not an HTTP status code or range such as 200 or 200-299", quote(u.StatusCode))
 		} else if lo, hi, isRange := strings.Cut(u.StatusCode, "-"); isRange && lo > hi {
 			// keepalived -t exits 5: "Invalid HTTP_GET status code".
-			errs.add(up.At("status_code"), "%q is an empty range; give the lower code first", u.StatusCode)
+			errs.add(up.At("status_code"), "%s is an empty range; give the lower code first", quote(u.StatusCode))
 		}
 		if u.Digest != "" && !digestRE.MatchString(u.Digest) {
-			errs.add(up.At("digest"), "%q is not an MD5 digest; give 32 lower-case hex digits (genhash prints it)", u.Digest)
+			errs.add(up.At("digest"), "%s is not an MD5 digest; give 32 lower-case hex digits (genhash prints it)", quote(u.Digest))
 		}
 	}
 }

@@ -16,11 +16,17 @@ type Sysctl struct {
 }
 
 func (s *Sysctl) validate(errs *Errors, p Path) {
-	if !sysctlKeyRE.MatchString(s.Key) {
-		errs.add(p.At("key"), "%q is not a sysctl key; use the dotted form, such as net.ipv4.ip_forward", s.Key)
+	// Key and value are bounded like every string that reaches a file, so
+	// that a sysctl.d line stays short whatever reads it.
+	switch {
+	case !checkLen(errs, p.At("key"), s.Key, MaxTextLen):
+	case !sysctlKeyRE.MatchString(s.Key):
+		errs.add(p.At("key"), "%s is not a sysctl key; use the dotted form, such as net.ipv4.ip_forward", quote(s.Key))
 	}
-	if !sysctlValRE.MatchString(s.Value) {
-		errs.add(p.At("value"), "%q is not a sysctl value; use letters, digits, `_`, `.`, `:` and `-`, words separated by single spaces", s.Value)
+	switch {
+	case !checkLen(errs, p.At("value"), s.Value, MaxTextLen):
+	case !sysctlValRE.MatchString(s.Value):
+		errs.add(p.At("value"), "%s is not a sysctl value; use letters, digits, `_`, `.`, `:` and `-`, words separated by single spaces", quote(s.Value))
 	}
 	checkText(errs, p.At("reason"), s.Reason)
 }
@@ -55,7 +61,7 @@ func (s *sysctlSet) require(key, value, reason string) {
 func (s *sysctlSet) overlay(errs *Errors, p Path, extra []Sysctl) {
 	for i, e := range extra {
 		if j, ok := s.idx[e.Key]; ok && s.list[j].Value != e.Value {
-			errs.add(p.At("sysctl", i, "value"), "%s = %s contradicts the derived %s = %s (%s)", e.Key, e.Value, e.Key, s.list[j].Value, s.list[j].Reason)
+			errs.add(p.At("sysctl", i, "value"), "%s = %s contradicts the derived %s = %s (%s)", short(e.Key), short(e.Value), short(e.Key), s.list[j].Value, s.list[j].Reason)
 			continue
 		}
 		reason := e.Reason

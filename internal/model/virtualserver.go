@@ -176,7 +176,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	switch {
 	case vs.Address.IsValid():
 		if vs.Address.Zone() != "" {
-			errs.add(p.At("address"), "%s has a zone; IPVS services take plain addresses", vs.Address)
+			errs.add(p.At("address"), "%s has a zone; IPVS services take plain addresses", quoteAddr(vs.Address))
 		}
 		checkRange(errs, p.At("port"), vs.Port, 0, 65535)
 		if vs.Port == 0 && vs.PersistenceTimeout == 0 {
@@ -200,10 +200,10 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	checkEnum(errs, p.At("scheduler"), vs.Scheduler, Schedulers)
 	sched := vs.EffectiveScheduler()
 	if (vs.SchedulerPort || vs.SchedulerFallback) && sched != "sh" && sched != "mh" {
-		errs.add(p.At("scheduler"), "%q has no port or fallback flags; scheduler_port and scheduler_fallback need \"sh\" or \"mh\"", sched)
+		errs.add(p.At("scheduler"), "%s has no port or fallback flags; scheduler_port and scheduler_fallback need \"sh\" or \"mh\"", quote(sched))
 	}
 	if vs.OnePacket && vs.EffectiveProtocol() != "udp" && vs.Fwmark == 0 {
-		errs.add(p.At("one_packet"), "one-packet scheduling applies to udp services only, this one is %s", vs.EffectiveProtocol())
+		errs.add(p.At("one_packet"), "one-packet scheduling applies to udp services only, this one is %s", short(vs.EffectiveProtocol()))
 	}
 	checkRange(errs, p.At("persistence_timeout"), vs.PersistenceTimeout, 0, MaxPersistenceTimeout)
 	maxPrefix := 32
@@ -224,12 +224,12 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 		case s.Address.Zone() != "":
 			checkNoZone(errs, sp.At("address"), s.Address)
 		case s.Address.Is6() != vs.IsIPv6():
-			errs.add(sp.At("address"), "%s is of another address family than the virtual server", s.Address)
+			errs.add(sp.At("address"), "%s is of another address family than the virtual server", quoteAddr(s.Address))
 		}
 		checkRange(errs, sp.At("port"), s.Port, 0, 65535)
 		checkEnum(errs, sp.At("forwarding_method"), s.ForwardingMethod, ForwardingMethods)
 		if m := orDefault(s.ForwardingMethod, vs.EffectiveMethod()); m != "nat" && s.Port != 0 && vs.Port != 0 && s.Port != vs.Port {
-			errs.add(sp.At("port"), "%d differs from the virtual port %d; %s does not map ports, so leave port unset or equal", s.Port, vs.Port, m)
+			errs.add(sp.At("port"), "%d differs from the virtual port %d; %s does not map ports, so leave port unset or equal", s.Port, vs.Port, short(m))
 		}
 	}
 	checkRange(errs, p.At("delay_loop"), vs.DelayLoop, 0, 86400)
@@ -252,7 +252,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 		rs.validate(errs, rp, vs)
 		key := netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs)))
 		if j, dup := seen[key]; dup && rs.Address.IsValid() {
-			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", key, j)
+			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", quoteAddrPort(key), j)
 		} else {
 			seen[key] = i
 		}
@@ -262,7 +262,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 func checkTunnel(errs *Errors, p Path, method, tunType string, tunPort int) {
 	checkEnum(errs, p.At("tunnel_type"), tunType, TunnelTypes)
 	if tunType != "" && method != "tun" {
-		errs.add(p.At("tunnel_type"), "applies to forwarding_method \"tun\" only, not %q", method)
+		errs.add(p.At("tunnel_type"), "applies to forwarding_method \"tun\" only, not %s", quote(method))
 	}
 	checkRange(errs, p.At("tunnel_port"), tunPort, 0, 65535)
 	switch {
