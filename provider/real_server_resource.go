@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -162,7 +163,7 @@ func (vsIDValidator) ValidateString(_ context.Context, req validator.StringReque
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if _, err := parseVSID(req.ConfigValue.ValueString()); err != nil {
+	if _, err := cluster.ParseVirtualServerID(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, summaryInvalidConfig,
 			fmt.Sprintf("Not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id.", err))
 	}
@@ -195,11 +196,11 @@ func (r *realServerResource) ValidateConfig(ctx context.Context, req resource.Va
 		resp.Diagnostics.AddAttributeError(path.Root("host").AtName("host"), summaryInvalidConfig,
 			"host.host: the real server's host name or address is required when the host block is present.")
 	}
-	id, err := parseVSID(data.VirtualServerID.ValueString())
+	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		return // the attribute's validator reports it
 	}
-	vs := id.virtualServer()
+	vs := id.VirtualServer()
 	rs := data.toModel()
 	addConfigErrors(ctx, &resp.Diagnostics, req.Config, rs.Validate(nil, &vs))
 	data.validateHost(ctx, &resp.Diagnostics, req.Config, &vs)
@@ -262,7 +263,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id, idErr := parseVSID(plan.VirtualServerID.ValueString())
+	id, idErr := cluster.ParseVirtualServerID(plan.VirtualServerID.ValueString())
 	known := !plan.VirtualServerID.IsUnknown() && idErr == nil
 	if !req.State.Raw.IsNull() {
 		var state realServerResourceModel
@@ -279,7 +280,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	rsid := types.StringUnknown()
 	if known && !plan.Address.IsUnknown() && !plan.Port.IsUnknown() {
-		vs := id.virtualServer()
+		vs := id.VirtualServer()
 		if r.client != nil && req.Config.Raw.IsFullyKnown() {
 			if stored := r.storedVirtualServer(ctx, id, plan.Connection); stored != nil {
 				vs = *stored
@@ -301,7 +302,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 
 // samePort reports whether two port values name the same destination port
 // (unset means the virtual port).
-func samePort(a, b types.Int64, id vsID, known bool) bool {
+func samePort(a, b types.Int64, id cluster.VirtualServerID, known bool) bool {
 	if a.ValueInt64() == b.ValueInt64() {
 		return true
 	}
@@ -320,7 +321,7 @@ func samePort(a, b types.Int64, id vsID, known bool) bool {
 // storedVirtualServer is the virtual server as the first reachable
 // director of id stores it, or nil (not created yet, or unreachable: the
 // apply reports that).
-func (r *realServerResource) storedVirtualServer(ctx context.Context, id vsID, conn *sshModel) *model.VirtualServer {
+func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster.VirtualServerID, conn *sshModel) *model.VirtualServer {
 	var diags diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
 	for _, cfg := range cfgs {
@@ -329,12 +330,12 @@ func (r *realServerResource) storedVirtualServer(ctx context.Context, id vsID, c
 			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
 			continue
 		}
-		if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.key()}); o != nil && o.VirtualServer != nil {
+		if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.Key()}); o != nil && o.VirtualServer != nil {
 			vs := *o.VirtualServer
 			vs.RealServers = nil
 			return &vs
 		}
-		if k := kernelService(obs, id.key()); k != nil {
+		if k := kernelService(obs, id.Key()); k != nil {
 			vs := k.Service
 			vs.RealServers = nil
 			return &vs
@@ -349,11 +350,11 @@ func mustSet(ctx context.Context, list []string) types.Set {
 }
 
 // rsID is the server's id under the virtual server id.
-func (m *realServerResourceModel) rsID(id vsID) rsID {
-	vs := id.virtualServer()
+func (m *realServerResourceModel) rsID(id cluster.VirtualServerID) cluster.RealServerID {
+	vs := id.VirtualServer()
 	rs := m.toModel()
 	port := rs.EffectivePort(&vs)
-	return rsID{VS: id, Address: addrOf(m.Address), Port: port}
+	return cluster.RealServerID{VS: id, Address: addrOf(m.Address), Port: port}
 }
 
 // Create puts the real-server side on the host first (so the first packet
@@ -388,12 +389,12 @@ func (r *realServerResource) Update(ctx context.Context, req resource.UpdateRequ
 }
 
 func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, data *realServerResourceModel, diags *diag.Diagnostics, action string) {
-	id, err := parseVSID(data.VirtualServerID.ValueString())
+	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		diags.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
 		return
 	}
-	vs := id.virtualServer()
+	vs := id.VirtualServer()
 	if stored := r.storedVirtualServer(ctx, id, data.Connection); stored != nil {
 		vs = *stored
 	}
@@ -403,7 +404,7 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 		return
 	}
 	rid := data.rsID(id)
-	what := "Real Server " + rid.objectID()
+	what := "Real Server " + rid.ObjectID()
 	dirs, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, diags)
 	if diags.HasError() {
 		return
@@ -425,19 +426,19 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	var oldHost *transport.Config
 	var oldHostKey wire.Key
 	if old != nil {
-		if oid, err := parseVSID(old.VirtualServerID.ValueString()); err == nil {
+		if oid, err := cluster.ParseVirtualServerID(old.VirtualServerID.ValueString()); err == nil {
 			ordid := old.rsID(oid)
 			oldDirs, oldCfgs := r.client.directorsOf(ctx, mustSet(ctx, oid.Directors), old.Connection, diags)
 			for i, d := range oldDirs {
-				if ordid.objectID() != rid.objectID() || !containsString(dirs, d) {
-					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: wire.Key{Kind: wire.KindRealServer, ID: ordid.objectID()}})
+				if ordid.ObjectID() != rid.ObjectID() || !containsString(dirs, d) {
+					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: wire.Key{Kind: wire.KindRealServer, ID: ordid.ObjectID()}})
 				}
 			}
 			if old.Host != nil {
 				cfg, d := r.client.hostConfig(connectionModel{Host: old.Host.Host, sshModel: old.Host.sshModel})
 				diags.Append(d...)
-				oldHostKey = wire.Key{Kind: wire.KindRealServerHost, ID: ordid.objectID()}
-				if hostCfg == nil || cfg.ID() != hostCfg.ID() || oldHostKey.ID != rid.objectID() {
+				oldHostKey = wire.Key{Kind: wire.KindRealServerHost, ID: ordid.ObjectID()}
+				if hostCfg == nil || cfg.ID() != hostCfg.ID() || oldHostKey.ID != rid.ObjectID() {
 					oldHost = &cfg
 				}
 			}
@@ -448,14 +449,14 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	}
 
 	if hostCfg != nil {
-		obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServerHost, ID: rid.objectID()}, RealServerHost: side}
+		obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServerHost, ID: rid.ObjectID()}, RealServerHost: side}
 		if _, err := r.client.fleet.Apply(ctx, *hostCfg, []wire.Object{obj}, nil); err != nil {
 			addHostError(diags, action, what+" (real-server side)", hostCfg.Host, err)
 			return
 		}
 		r.client.logStats(ctx, *hostCfg, "lvs_real_server")
 	}
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
+	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}, RealServer: &rs}
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
 		// A real server imported from a hand-built keepalived.conf (an
 		// update, the first after the import): the director's adoption of
@@ -524,13 +525,13 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id, err := parseVSID(data.VirtualServerID.ValueString())
+	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
 		return
 	}
 	rid := data.rsID(id)
-	what := "Real Server " + rid.objectID()
+	what := "Real Server " + rid.ObjectID()
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -555,7 +556,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				observed[i] = seen{got, method, findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}) != nil}
+				observed[i] = seen{got, method, findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}) != nil}
 			}
 		}
 		return nil
@@ -570,20 +571,20 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	for i, o := range observed {
 		if o.rs != nil && !o.stored {
 			tflog.Info(ctx, "real server runs on a director without being stored there (built by hand, imported); "+
-				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			managed = false
 		}
 	}
 	for i, o := range observed {
 		if o.rs == nil {
 			tflog.Info(ctx, "real server is gone from a director; planning to create it again",
-				map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+				map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			resp.State.RemoveResource(ctx)
 			return
 		}
 		cand := data.withObserved(o.rs, o.method)
 		if !reflect.DeepEqual(cand, data) {
-			tflog.Info(ctx, "real server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": rid.objectID()})
+			tflog.Info(ctx, "real server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			next = cand
 			break
 		}
@@ -601,7 +602,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 			addHostError(&resp.Diagnostics, "Read", what+" (real-server side)", cfg.Host, err)
 			return
 		}
-		next.HostInSync = types.BoolValue(hostSideInSync(obs, rid.objectID()))
+		next.HostInSync = types.BoolValue(hostSideInSync(obs, rid.ObjectID()))
 	}
 	next.ID = types.StringValue(rid.String())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
@@ -640,13 +641,13 @@ func hostSideInSync(obs *wire.Observed, id string) bool {
 // except on a keepalived director where a health check decides: a server
 // missing from the table, or at weight 0 with inhibit_on_failure, or with
 // a dynamic misc_check, keeps its stored weight (status, not drift).
-func observeRealServer(obs *wire.Observed, id rsID) (*model.RealServer, string, error) {
+func observeRealServer(obs *wire.Observed, id cluster.RealServerID) (*model.RealServer, string, error) {
 	if !obs.IPVSAvailable {
 		return nil, "", fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): real servers need the ip_vs module", hostLabel(obs))
 	}
-	vsKey := id.VS.key()
+	vsKey := id.VS.Key()
 	k := kernelService(obs, vsKey)
-	stored := findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.objectID()})
+	stored := findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.ObjectID()})
 	var vs model.VirtualServer
 	if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: vsKey}); o != nil && o.VirtualServer != nil {
 		vs = *o.VirtualServer
@@ -792,18 +793,18 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id, err := parseVSID(data.VirtualServerID.ValueString())
+	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
 		return
 	}
 	rid := data.rsID(id)
-	what := "Real Server " + rid.objectID()
+	what := "Real Server " + rid.ObjectID()
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	key := wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}
+	key := wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}
 	if data.DrainOnDestroy.ValueBool() {
 		r.drain(ctx, &data, rid, cfgs, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
@@ -824,14 +825,14 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{{Kind: wire.KindRealServerHost, ID: rid.objectID()}}); err != nil {
+	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{{Kind: wire.KindRealServerHost, ID: rid.ObjectID()}}); err != nil {
 		addHostError(&resp.Diagnostics, "Delete", what+" (real-server side)", cfg.Host, err)
 	}
 }
 
 // drain sets the server's weight to 0 on every director, then waits until
 // no director counts an active connection to it, or the drain timeout.
-func (r *realServerResource) drain(ctx context.Context, data *realServerResourceModel, rid rsID, cfgs []transport.Config, diags *diag.Diagnostics) {
+func (r *realServerResource) drain(ctx context.Context, data *realServerResourceModel, rid cluster.RealServerID, cfgs []transport.Config, diags *diag.Diagnostics) {
 	timeout := defaultDrainTimeout
 	if s := data.DrainTimeout.ValueString(); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {
@@ -845,12 +846,12 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	rs := data.toModel()
 	zero := 0
 	rs.Weight = &zero
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
+	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}, RealServer: &rs}
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
 		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
 		return err
 	}) {
-		addHostError(diags, "Drain", "Real Server "+rid.objectID(), e.host, e.err)
+		addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), e.host, e.err)
 	}
 	if diags.HasError() {
 		return
@@ -862,24 +863,24 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 		for _, cfg := range cfgs {
 			obs, err := r.client.fleet.ObserveFresh(ctx, cfg)
 			if err != nil {
-				addHostError(diags, "Drain", "Real Server "+rid.objectID(), cfg.Host, err)
+				addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), cfg.Host, err)
 				return
 			}
 			active += activeConns(obs, rid)
 		}
-		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.objectID(), "active_conns": active,
+		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.ObjectID(), "active_conns": active,
 			"waited_s": int(time.Since(start).Seconds())})
 		if active == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
 			tflog.Warn(ctx, "drain timeout passed; removing the real server with connections left",
-				map[string]any{"object": rid.objectID(), "active_conns": active, "timeout": timeout.String()})
+				map[string]any{"object": rid.ObjectID(), "active_conns": active, "timeout": timeout.String()})
 			return
 		}
 		select {
 		case <-ctx.Done():
-			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", rid.objectID(), active, ctx.Err()))
+			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", rid.ObjectID(), active, ctx.Err()))
 			return
 		case <-time.After(poll):
 		}
@@ -889,16 +890,16 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 // destKeyIn is the real server's destination key in the kernel service k:
 // a real server without a port of its own under a group service is at the
 // port of each member service (a fwmark service's is 0, as the id's).
-func destKeyIn(id rsID, k *wire.IPVSService) string {
+func destKeyIn(id cluster.RealServerID, k *wire.IPVSService) string {
 	if id.Port == 0 && k != nil {
 		return netip.AddrPortFrom(id.Address, uint16(k.Service.Port)).String()
 	}
-	return id.destKey()
+	return id.DestKey()
 }
 
 // activeConns counts the active connections of the server on a director.
-func activeConns(obs *wire.Observed, rid rsID) int {
-	k := kernelService(obs, rid.VS.key())
+func activeConns(obs *wire.Observed, rid cluster.RealServerID) int {
+	k := kernelService(obs, rid.VS.Key())
 	if k == nil {
 		return 0
 	}
@@ -913,7 +914,7 @@ func activeConns(obs *wire.Observed, rid rsID) int {
 // ImportState reads VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS; Read then
 // fills in the rest from the directors.
 func (r *realServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseRSID(req.ID)
+	id, err := cluster.ParseRealServerID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("The import ID %q is not a real server id: %s.", req.ID, err))
 		return

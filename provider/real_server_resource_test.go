@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
@@ -113,7 +114,7 @@ func storedDR(rs model.RealServer, inhibit bool) []wire.Object {
 }
 
 func TestObserveRealServer(t *testing.T) {
-	id, err := parseRSID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
+	id, err := cluster.ParseRealServerID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestHostSide(t *testing.T) {
 }
 
 func TestActiveConns(t *testing.T) {
-	id, _ := parseRSID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
+	id, _ := cluster.ParseRealServerID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
 	if n := activeConns(directorObservation("netlink", nil, kernelDR(0)), id); n != 3 {
 		t.Errorf("active = %d, want 3", n)
 	}
@@ -252,7 +253,7 @@ func TestDrainWaitsForActiveConnections(t *testing.T) {
 	for _, stuck := range []bool{false, true} {
 		f := &rsFakeDirector{active: 3, stuck: stuck}
 		r := &realServerResource{client: rsFakeClient(f), drainPoll: time.Millisecond}
-		rid, _ := parseRSID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
+		rid, _ := cluster.ParseRealServerID("tcp/10.0.0.10:80/192.168.1.10:80@dir1")
 		data := realServerResourceModel{DrainTimeout: types.StringValue("50ms"), realServerModel: realServerModel{
 			Address: iptypes.NewIPAddressValue("192.168.1.10"), Weight: types.Int64Value(3)}}
 		var diags diag.Diagnostics

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
@@ -101,17 +102,17 @@ func TestGroupServiceErrorsHaveResourcePaths(t *testing.T) {
 }
 
 func TestParseGroupIDs(t *testing.T) {
-	id, err := parseVSID("group/web/udp@dir2,dir1")
+	id, err := cluster.ParseVirtualServerID("group/web/udp@dir2,dir1")
 	if err != nil || id.Group != "web" || id.Protocol != "udp" || id.String() != "group/web/udp@dir1,dir2" {
 		t.Fatalf("parseVSID: %+v, %v", id, err)
 	}
-	rid, err := parseRSID("group/web/tcp/192.168.1.40:80@dir1")
-	if err != nil || rid.VS.key() != "group/web/tcp" || rid.destKey() != "192.168.1.40:80" {
+	rid, err := cluster.ParseRealServerID("group/web/tcp/192.168.1.40:80@dir1")
+	if err != nil || rid.VS.Key() != "group/web/tcp" || rid.DestKey() != "192.168.1.40:80" {
 		t.Fatalf("parseRSID: %+v, %v", rid, err)
 	}
 	for _, bad := range []string{"group/web@dir1", "group//tcp@dir1", "group/web/icmp@dir1"} {
-		if _, err := parseVSID(bad); err == nil {
-			t.Errorf("parseVSID(%q) accepted", bad)
+		if _, err := cluster.ParseVirtualServerID(bad); err == nil {
+			t.Errorf("cluster.ParseVirtualServerID(%q) accepted", bad)
 		}
 	}
 }
@@ -164,7 +165,7 @@ func TestObserveGroupService(t *testing.T) {
 		t.Errorf("no member runs, observed %+v", vs)
 	}
 	// The real server of a group service is found in a member service.
-	rid, err := parseRSID("group/web/tcp/192.168.1.40:80@dir1")
+	rid, err := cluster.ParseRealServerID("group/web/tcp/192.168.1.40:80@dir1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -207,7 +208,7 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 	id := types.StringUnknown()
 	if key, ok := plan.key(); ok {
 		if dirs, ok := knownStrings(plan.Directors); ok {
-			id = types.StringValue(joinID(key, dirs))
+			id = types.StringValue(cluster.JoinID(key, dirs))
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), id)...)
@@ -359,7 +360,7 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	for _, cfg := range append(cfgs, gone...) {
 		r.client.logStats(ctx, cfg, "lvs_virtual_server")
 	}
-	data.ID = types.StringValue(joinID(key, dirs))
+	data.ID = types.StringValue(cluster.JoinID(key, dirs))
 	data.Managed = types.BoolValue(true)
 }
 
@@ -534,7 +535,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		resp.Diagnostics.Append(d...)
 		next.Directors = set
 	}
-	next.ID = types.StringValue(joinID(key, dirs))
+	next.ID = types.StringValue(cluster.JoinID(key, dirs))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
 }
 
@@ -560,7 +561,7 @@ func (r *virtualServerResource) Delete(ctx context.Context, req resource.DeleteR
 // ImportState reads KEY@DIRECTORS; Read then fills in the rest from the
 // directors.
 func (r *virtualServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseVSID(req.ID)
+	id, err := cluster.ParseVirtualServerID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("The import ID %q is not a virtual server id: %s.", req.ID, err))
 		return

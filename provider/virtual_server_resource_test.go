@@ -34,6 +34,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -636,7 +637,7 @@ func vsState(t *testing.T, dirs ...string) (virtualServerResourceModel, tfsdk.St
 	m.Scheduler = types.StringValue("wrr")
 	m.ForwardingMethod = types.StringValue("dr")
 	m.Directors, _ = types.SetValueFrom(ctx, types.StringType, dirs)
-	m.ID = types.StringValue(joinID("tcp/10.0.0.10:80", dirs))
+	m.ID = types.StringValue(cluster.JoinID("tcp/10.0.0.10:80", dirs))
 	m.Managed = types.BoolValue(true)
 	st := tfsdk.State{Schema: virtualServerResourceSchema()}
 	if d := st.Set(ctx, &m); d.HasError() {
