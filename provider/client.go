@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -32,6 +34,33 @@ type client struct {
 	agent  *agentbin.Deployer
 	fleet  *fleet.Fleet
 	logger tflogAdapter
+
+	viewsOnce sync.Once
+	views     *cluster.Views
+}
+
+// view is the indexed view of the host's observation (internal/cluster):
+// one observation per host per run, one index per observation.
+func (c *client) view(ctx context.Context, cfg transport.Config) (*cluster.View, error) {
+	c.viewsOnce.Do(func() { c.views = cluster.NewViews(fleetObserver{c}) })
+	return c.views.View(ctx, cfg)
+}
+
+// freshView is view of a new observation (waiting for the host to change).
+func (c *client) freshView(ctx context.Context, cfg transport.Config) (*cluster.View, error) {
+	c.viewsOnce.Do(func() { c.views = cluster.NewViews(fleetObserver{c}) })
+	return c.views.Fresh(ctx, cfg)
+}
+
+// fleetObserver observes through the client's current fleet.
+type fleetObserver struct{ c *client }
+
+func (o fleetObserver) Observe(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	return o.c.fleet.Observe(ctx, cfg)
+}
+
+func (o fleetObserver) ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	return o.c.fleet.ObserveFresh(ctx, cfg)
 }
 
 // newClient builds the shared machinery. A previous client (an earlier

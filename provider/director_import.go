@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -26,21 +27,14 @@ import (
 // keepalivedConfPath is the file a director adoption takes over.
 const keepalivedConfPath = "/etc/keepalived/keepalived.conf"
 
-// foreignKeepalived reports whether the host's keepalived.conf exists and
-// was not written by lvs-agent (hand-built).
-func foreignKeepalived(obs *wire.Observed) bool {
-	st := obs.Keepalived
-	return st != nil && st.ConfigSHA256 != "" && !st.ConfigOurs
-}
-
 // handBuiltObject is the object of key that a host's hand-built file
 // holds (foreign says whether the file is hand-built), with the import's
 // warnings, when the host stores no such object: a resource imported
 // before the apply that takes the file over. nil when the host stores it,
 // the file is ours or absent, or it does not hold it. One agent import,
 // only in that case.
-func (c *client) handBuiltObject(ctx context.Context, cfg transport.Config, obs *wire.Observed, key wire.Key, foreign func(*wire.Observed) bool) (*wire.Object, []string, error) {
-	if findObject(obs, key) != nil || !foreign(obs) {
+func (c *client) handBuiltObject(ctx context.Context, cfg transport.Config, view *cluster.View, key wire.Key, foreign func(*cluster.View) bool) (*wire.Object, []string, error) {
+	if view.Stored(key) || !foreign(view) {
 		return nil, nil, nil
 	}
 	resp, err := c.importHost(ctx, cfg)
@@ -61,8 +55,8 @@ func (c *client) handBuiltObject(ctx context.Context, cfg transport.Config, obs 
 // holds, when the host stores none (an import of a director set up by
 // hand); nil when the file is ours or absent, or holds no director. What
 // the import leaves out is said in a warning.
-func (c *client) handBuiltDirector(ctx context.Context, cfg transport.Config, obs *wire.Observed, diags *diag.Diagnostics) *model.Director {
-	o, warnings, err := c.handBuiltObject(ctx, cfg, obs, directorKey, foreignKeepalived)
+func (c *client) handBuiltDirector(ctx context.Context, cfg transport.Config, view *cluster.View, diags *diag.Diagnostics) *model.Director {
+	o, warnings, err := c.handBuiltObject(ctx, cfg, view, directorKey, (*cluster.View).ForeignKeepalived)
 	if err != nil {
 		addHostError(diags, "Import", "Director", cfg.ID(), err)
 		return nil
@@ -97,46 +91,13 @@ func directorImportWarnings(all []string) []string {
 // does not store yet, and the keys to adopt (the director and those
 // virtual servers). Without them the rendered file would lack the
 // services and keepalived would remove them from IPVS at its reload.
-func (c *client) adoptKeepalived(ctx context.Context, cfg transport.Config, obs *wire.Observed) ([]wire.Object, []wire.Key, error) {
+func (c *client) adoptKeepalived(ctx context.Context, cfg transport.Config, view *cluster.View) ([]wire.Object, []wire.Key, error) {
 	resp, err := c.importHost(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	put, adopt := keepalivedAdoption(resp.Imported, obs)
+	put, adopt := view.KeepalivedAdoption(resp.Imported)
 	return put, adopt, nil
-}
-
-// keepalivedAdoption picks, from a host import, the virtual and real
-// servers a director adoption puts (those the host does not store) and the
-// keys it adopts. Services the import read from the IPVS table rather than
-// keepalived.conf (the imported director then has the netlink engine) are
-// left out: keepalived never knew them, so its reload leaves them alone,
-// and an lvs_virtual_server import adopts them one by one.
-func keepalivedAdoption(imported []wire.Object, obs *wire.Observed) ([]wire.Object, []wire.Key) {
-	adopt := []wire.Key{directorKey}
-	fromFile := false
-	for _, o := range imported {
-		if o.Key == directorKey && o.Director != nil {
-			fromFile = o.Director.Engine != "netlink"
-		}
-	}
-	if !fromFile {
-		return nil, adopt
-	}
-	var put []wire.Object
-	for _, o := range imported {
-		if o.Kind != wire.KindVirtualServer && o.Kind != wire.KindRealServer {
-			continue
-		}
-		if findObject(obs, o.Key) != nil {
-			continue
-		}
-		put = append(put, o)
-		if o.Kind == wire.KindVirtualServer {
-			adopt = append(adopt, o.Key)
-		}
-	}
-	return put, adopt
 }
 
 // handBuiltService is the virtual server of key in a director's hand-built
@@ -145,8 +106,8 @@ func keepalivedAdoption(imported []wire.Object, obs *wire.Observed) ([]wire.Obje
 // file is ours or absent, or it does not declare the service. The IPVS
 // table says as much for a plain service; a group service needs the file,
 // which alone says which addresses are its members.
-func (c *client) handBuiltService(ctx context.Context, cfg transport.Config, obs *wire.Observed, key string) (*wire.Object, error) {
-	o, _, err := c.handBuiltObject(ctx, cfg, obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}, foreignKeepalived)
+func (c *client) handBuiltService(ctx context.Context, cfg transport.Config, view *cluster.View, key string) (*wire.Object, error) {
+	o, _, err := c.handBuiltObject(ctx, cfg, view, wire.VirtualServerKey(key), (*cluster.View).ForeignKeepalived)
 	if err != nil || o == nil || o.VirtualServer == nil {
 		return nil, err
 	}
@@ -191,17 +152,17 @@ var errKeepalivedNotAdopted = errors.New("keepalived.conf on this director was w
 // at the same time: one resource adopts the file, so the object's own
 // version is put after the imported copy, never before it. Nothing to wait
 // for when the host stores the object or the file is the agent's.
-func (c *client) awaitAdoption(ctx context.Context, cfg transport.Config, key wire.Key, what string, foreign func(*wire.Observed) bool, notAdopted error) error {
-	obs, err := c.fleet.Observe(ctx, cfg)
+func (c *client) awaitAdoption(ctx context.Context, cfg transport.Config, key wire.Key, what string, foreign func(*cluster.View) bool, notAdopted error) error {
+	view, err := c.view(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if findObject(obs, key) != nil || !foreign(obs) {
+	if view.Stored(key) || !foreign(view) {
 		return nil
 	}
 	tflog.Info(ctx, "waiting for the hand-built "+what+" to be taken over", map[string]any{"host": cfg.ID(), "object": key.String()})
 	deadline := time.Now().Add(adoptionWait)
-	for foreign(obs) {
+	for foreign(view) {
 		if time.Now().After(deadline) {
 			return notAdopted
 		}
@@ -210,7 +171,7 @@ func (c *client) awaitAdoption(ctx context.Context, cfg transport.Config, key wi
 			return ctx.Err()
 		case <-time.After(time.Second):
 		}
-		if obs, err = c.fleet.ObserveFresh(ctx, cfg); err != nil {
+		if view, err = c.freshView(ctx, cfg); err != nil {
 			return err
 		}
 	}
@@ -220,7 +181,7 @@ func (c *client) awaitAdoption(ctx context.Context, cfg transport.Config, key wi
 // awaitHAProxyAdoption waits for lvs_haproxy to take a hand-built
 // haproxy.cfg over (see awaitAdoption).
 func (c *client) awaitHAProxyAdoption(ctx context.Context, cfg transport.Config, key wire.Key) error {
-	return c.awaitAdoption(ctx, cfg, key, "haproxy.cfg", foreignHAProxy, errNotAdopted)
+	return c.awaitAdoption(ctx, cfg, key, "haproxy.cfg", (*cluster.View).ForeignHAProxy, errNotAdopted)
 }
 
 // awaitKeepalivedAdoption waits for lvs_director to take a hand-built
@@ -228,5 +189,5 @@ func (c *client) awaitHAProxyAdoption(ctx context.Context, cfg transport.Config,
 // its virtual_server block is put after the director's adoption, which
 // stores it.
 func (c *client) awaitKeepalivedAdoption(ctx context.Context, cfg transport.Config, key wire.Key) error {
-	return c.awaitAdoption(ctx, cfg, key, "keepalived.conf", foreignKeepalived, errKeepalivedNotAdopted)
+	return c.awaitAdoption(ctx, cfg, key, "keepalived.conf", (*cluster.View).ForeignKeepalived, errKeepalivedNotAdopted)
 }

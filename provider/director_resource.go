@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -184,18 +185,18 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if !ok {
 		return
 	}
-	obs, err := r.client.fleet.Observe(ctx, cfg)
+	view, err := r.client.view(ctx, cfg)
 	r.client.logStats(ctx, cfg, "lvs_director")
 	if err != nil {
 		// An unreachable host is an error, never a removal from the state.
 		addHostError(&resp.Diagnostics, "Read", "Director", cfg.ID(), err)
 		return
 	}
-	stored := findDirector(obs)
+	stored := view.Director()
 	handBuilt := false
 	if stored == nil {
 		// An import of a director set up by hand: read its keepalived.conf.
-		stored = r.client.handBuiltDirector(ctx, cfg, obs, &resp.Diagnostics)
+		stored = r.client.handBuiltDirector(ctx, cfg, view, &resp.Diagnostics)
 		handBuilt = stored != nil
 	}
 	if resp.Diagnostics.HasError() {
@@ -207,7 +208,7 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	data.observe(cfg, r.client, stored, obs)
+	data.observe(cfg, r.client, stored, view)
 	if handBuilt {
 		// The next apply takes the hand-built keepalived.conf over.
 		data.KeepalivedInSync = types.BoolValue(false)
@@ -306,13 +307,13 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 	var adopt []wire.Key
 	if mayAdopt {
 		// An imported hand-built keepalived.conf: this apply takes it over.
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			addHostError(diags, action, "Director", cfg.ID(), err)
 			return false
 		}
-		if findDirector(obs) == nil && foreignKeepalived(obs) {
-			more, keys, err := r.client.adoptKeepalived(ctx, cfg, obs)
+		if view.Director() == nil && view.ForeignKeepalived() {
+			more, keys, err := r.client.adoptKeepalived(ctx, cfg, view)
 			if err != nil {
 				addHostError(diags, "Import", "Director", cfg.ID(), err)
 				return false
@@ -344,7 +345,7 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 			data.AgentVersion = types.StringValue(v)
 		}
 		data.IPVSAvailable = types.BoolValue(resp.Observed.IPVSAvailable)
-		data.KeepalivedInSync = types.BoolValue(keepalivedInSync(resp.Observed))
+		data.KeepalivedInSync = types.BoolValue(cluster.NewView(resp.Observed).KeepalivedInSync())
 	}
 	if !data.KeepalivedInSync.ValueBool() {
 		// Apply succeeded but keepalived does not run what it rendered:
@@ -355,89 +356,28 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 	return true
 }
 
-// findDirector returns the director object the host stores, or nil.
-func findDirector(obs *wire.Observed) *model.Director {
-	for i := range obs.Objects {
-		if o := &obs.Objects[i]; o.Key == directorKey && o.Director != nil {
-			return o.Director
-		}
-	}
-	return nil
-}
-
-// keepalivedInSync is whether keepalived runs the configuration the host's
-// stored objects render to, and every instance it reports MASTER holds its
-// virtual addresses (one removed by hand where keepalived missed it is not).
-func keepalivedInSync(obs *wire.Observed) bool {
-	k := obs.Keepalived
-	return k != nil && k.Running && k.ConfigMatches && len(k.MissingVIPs) == 0
-}
-
 // observe sets the state from what the host stores and runs: the stored
 // director when it differs from the state's (someone else applied), the
 // current value of each sysctl, and the observed attributes.
-func (m *directorResourceModel) observe(cfg transport.Config, c *client, stored *model.Director, obs *wire.Observed) {
+func (m *directorResourceModel) observe(cfg transport.Config, c *client, stored *model.Director, view *cluster.View) {
 	if !reflect.DeepEqual(normalDirector(m.directorModel.toModel()), normalDirector(*stored)) {
 		m.directorModel = directorModelFrom(*stored)
 	}
 	for i := range m.Sysctls {
 		s := &m.Sysctls[i]
-		v, ok := obs.Sysctls[s.Key.ValueString()]
-		if ok && !sameSysctlValue(v, s.Value.ValueString()) {
+		v, ok := view.Sysctl(s.Key.ValueString())
+		if ok && !cluster.SameSysctlValue(v, s.Value.ValueString()) {
 			s.Value = types.StringValue(v)
 		}
 	}
 	m.ID = types.StringValue(cfg.ID())
 	m.AgentVersion = types.StringValue(c.agent.Version())
-	if obs.AgentVersion != "" {
-		m.AgentVersion = types.StringValue(obs.AgentVersion)
+	if v := view.AgentVersion(); v != "" {
+		m.AgentVersion = types.StringValue(v)
 	}
-	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
-	m.KeepalivedInSync = types.BoolValue(keepalivedInSync(obs))
-	m.SysctlsInSync = types.BoolValue(derivedSysctlsInSync(obs, stored))
-}
-
-// derivedSysctlsInSync is whether every sysctl the director derives from
-// the virtual servers stored on its host has its required value. The
-// director's own sysctl blocks are left out: they show their own diff.
-func derivedSysctlsInSync(obs *wire.Observed, stored *model.Director) bool {
-	cfg := model.KeepalivedConfig{Director: *stored}
-	index := map[string]int{}
-	for _, o := range obs.Objects {
-		if o.Kind == wire.KindVirtualServer && o.VirtualServer != nil {
-			vs := *o.VirtualServer
-			vs.RealServers = append([]model.RealServer(nil), vs.RealServers...)
-			index[o.ID] = len(cfg.VirtualServers)
-			cfg.VirtualServers = append(cfg.VirtualServers, vs)
-		}
-	}
-	for _, o := range obs.Objects {
-		if o.Kind != wire.KindRealServer || o.RealServer == nil {
-			continue
-		}
-		if i := strings.LastIndex(o.ID, "/"); i > 0 {
-			if j, ok := index[o.ID[:i]]; ok {
-				cfg.VirtualServers[j].RealServers = append(cfg.VirtualServers[j].RealServers, *o.RealServer)
-			}
-		}
-	}
-	cfg.Director.Sysctls = nil
-	want, err := cfg.DirectorSysctls()
-	if err != nil {
-		return true // the agent refuses such a host; nothing to compare
-	}
-	for _, s := range want {
-		if v, ok := obs.Sysctls[s.Key]; ok && !sameSysctlValue(v, s.Value) {
-			return false
-		}
-	}
-	return true
-}
-
-// sameSysctlValue compares sysctl values as the kernel prints them
-// (several fields are separated by tabs).
-func sameSysctlValue(a, b string) bool {
-	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+	m.IPVSAvailable = types.BoolValue(view.IPVSAvailable())
+	m.KeepalivedInSync = types.BoolValue(view.KeepalivedInSync())
+	m.SysctlsInSync = types.BoolValue(view.DerivedSysctlsInSync(stored))
 }
 
 // normalDirector makes nil and empty slices equal, for comparison.

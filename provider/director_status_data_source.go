@@ -2,16 +2,14 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"net/netip"
-	"slices"
-	"sort"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 )
 
 var _ datasource.DataSourceWithConfigure = (*directorStatusDataSource)(nil)
@@ -31,9 +29,9 @@ type directorStatusDataSource struct {
 
 // Health of a destination, as directorStatus reports it.
 const (
-	healthUp      = "up"      // in the kernel table with a weight
-	healthDown    = "down"    // declared here, but its health check took it out (removed, or weight 0 by inhibit_on_failure)
-	healthDrained = "drained" // weight 0 as configured
+	healthUp      = cluster.HealthUp      // in the kernel table with a weight
+	healthDown    = cluster.HealthDown    // declared here, but its health check took it out (removed, or weight 0 by inhibit_on_failure)
+	healthDrained = cluster.HealthDrained // weight 0 as configured
 )
 
 var healthValues = []string{healthUp, healthDown, healthDrained}
@@ -183,13 +181,13 @@ func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	obs, err := d.client.fleet.Observe(ctx, cfg)
+	view, err := d.client.view(ctx, cfg)
 	if err != nil {
 		addHostError(&resp.Diagnostics, "Read", "Director Status", cfg.ID(), err)
 		return
 	}
-	data.setStatus(obs)
-	if obs.AgentVersion == "" {
+	data.setStatus(view)
+	if view.AgentVersion() == "" {
 		// An agent older than the version field answers for the one this
 		// provider installs.
 		data.AgentVersion = types.StringValue(d.client.agent.Version())
@@ -197,80 +195,43 @@ func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.Read
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 
-// setStatus fills the computed attributes from an observation.
-func (m *directorStatusModel) setStatus(obs *wire.Observed) {
+// setStatus fills the computed attributes from a host's view.
+func (m *directorStatusModel) setStatus(view *cluster.View) {
+	obs := view.Observed()
 	m.Hostname = types.StringValue(obs.Hostname)
 	m.Kernel = types.StringValue(obs.Kernel)
 	m.AgentVersion = types.StringValue(obs.AgentVersion)
 	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
 	ka, hp := obs.Keepalived, obs.HAProxy
 	m.KeepalivedRunning = types.BoolValue(ka != nil && ka.Running)
-	m.KeepalivedInSync = types.BoolValue(daemonInSync(ka))
+	m.KeepalivedInSync = types.BoolValue(cluster.DaemonInSync(ka))
 	m.HAProxyRunning = types.BoolValue(hp != nil && hp.Running)
-	m.HAProxyInSync = types.BoolValue(daemonInSync(hp))
+	m.HAProxyInSync = types.BoolValue(cluster.DaemonInSync(hp))
 	m.VRRP = map[string]string{}
-	if ka != nil {
-		for k, v := range ka.VRRP {
-			m.VRRP[k] = v
-		}
-	}
 	m.MissingVIPs = map[string][]string{}
 	if ka != nil {
+		maps.Copy(m.VRRP, ka.VRRP)
 		for k, v := range ka.MissingVIPs {
 			m.MissingVIPs[k] = append([]string{}, v...)
 		}
 	}
 	m.HAProxyServers = map[string]string{}
 	if hp != nil {
-		for k, v := range hp.Servers {
-			m.HAProxyServers[k] = v
-		}
+		maps.Copy(m.HAProxyServers, hp.Servers)
 	}
 	m.Objects = []types.String{}
 	for _, o := range obs.Objects {
 		m.Objects = append(m.Objects, types.StringValue(o.Key.String()))
 	}
-	declared := declaredRealServers(obs.Objects)
 	m.IPVS = []ipvsServiceStatus{}
-	for _, s := range obs.IPVS {
-		m.IPVS = append(m.IPVS, serviceStatus(s, declared[s.Service.Key()]))
+	for _, s := range view.Services() {
+		m.IPVS = append(m.IPVS, serviceStatusFrom(s))
 	}
 }
 
-// declaredRealServers maps a virtual server key to the weights of the real
-// servers stored objects declare for it (address:port -> weight), from
-// virtual server objects and real server objects alike.
-func declaredRealServers(objs []wire.Object) map[string]map[string]int {
-	out := map[string]map[string]int{}
-	add := func(vsKey, rsKey string, weight int) {
-		if out[vsKey] == nil {
-			out[vsKey] = map[string]int{}
-		}
-		out[vsKey][rsKey] = weight
-	}
-	for _, o := range objs {
-		switch {
-		case o.VirtualServer != nil:
-			vs := o.VirtualServer
-			for i := range vs.RealServers {
-				rs := &vs.RealServers[i]
-				add(vs.Key(), rs.Key(vs), rs.EffectiveWeight())
-			}
-		case o.RealServer != nil:
-			// The id is "<virtual server key>/<address:port>".
-			i := strings.LastIndex(o.ID, "/")
-			if i > 0 {
-				add(o.ID[:i], o.ID[i+1:], o.RealServer.EffectiveWeight())
-			}
-		}
-	}
-	return out
-}
-
-// serviceStatus is one IPVS service with the health of its destinations:
-// those in the kernel, and declared ones that a health check removed.
-func serviceStatus(s wire.IPVSService, declared map[string]int) ipvsServiceStatus {
-	vs := s.Service
+// serviceStatusFrom maps one service's status to the data source's block.
+func serviceStatusFrom(s cluster.ServiceStatus) ipvsServiceStatus {
+	vs := s.Service.Service
 	st := ipvsServiceStatus{
 		Key:       types.StringValue(vs.Key()),
 		Protocol:  types.StringNull(),
@@ -278,7 +239,7 @@ func serviceStatus(s wire.IPVSService, declared map[string]int) ipvsServiceStatu
 		Port:      types.Int64Null(),
 		Fwmark:    types.Int64Null(),
 		Scheduler: types.StringValue(vs.EffectiveScheduler()),
-		Ours:      types.BoolValue(s.Ours),
+		Ours:      types.BoolValue(s.Service.Ours),
 	}
 	if vs.Fwmark != 0 {
 		st.Fwmark = types.Int64Value(int64(vs.Fwmark))
@@ -288,39 +249,8 @@ func serviceStatus(s wire.IPVSService, declared map[string]int) ipvsServiceStatu
 		st.Port = types.Int64Value(int64(vs.Port))
 	}
 	st.Destinations = []destinationStatus{}
-	seen := map[string]bool{}
-	// The kernel lists destinations in the order they were added, which
-	// depends on how Terraform ordered the real servers' creation: sort by
-	// address and port so the status reads the same every time.
-	dests := slices.Clone(s.Destinations)
-	slices.SortFunc(dests, func(a, b wire.IPVSDestination) int {
-		pa, ea := netip.ParseAddrPort(a.Key)
-		pb, eb := netip.ParseAddrPort(b.Key)
-		if ea != nil || eb != nil {
-			return strings.Compare(a.Key, b.Key)
-		}
-		return pa.Compare(pb)
-	})
-	for _, d := range dests {
-		seen[d.Key] = true
-		health := healthUp
-		if d.Weight == 0 {
-			health = healthDrained
-			if w, ok := declared[d.Key]; ok && w > 0 {
-				health = healthDown
-			}
-		}
-		st.Destinations = append(st.Destinations, destination(d.Key, d.Weight, d.ActiveConns, d.InactiveConns, d.PersistConns, health))
-	}
-	var missing []string
-	for k, w := range declared {
-		if !seen[k] && w > 0 {
-			missing = append(missing, k)
-		}
-	}
-	sort.Strings(missing)
-	for _, k := range missing {
-		st.Destinations = append(st.Destinations, destination(k, 0, 0, 0, 0, healthDown))
+	for _, d := range s.Destinations {
+		st.Destinations = append(st.Destinations, destination(d.Key, d.Weight, d.ActiveConns, d.InactiveConns, d.PersistConns, d.Health))
 	}
 	return st
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -55,7 +56,7 @@ func TestDirectorStatusHealth(t *testing.T) {
 		HAProxy: &wire.DaemonState{Running: true, ConfigMatches: false, Servers: map[string]string{"web/a": "DOWN"}},
 	}
 	var m directorStatusModel
-	m.setStatus(obs)
+	m.setStatus(cluster.NewView(obs))
 
 	if m.Hostname.ValueString() != "dir1" || m.AgentVersion.ValueString() != "v1" || !m.IPVSAvailable.ValueBool() ||
 		!m.KeepalivedInSync.ValueBool() || !m.HAProxyRunning.ValueBool() || m.HAProxyInSync.ValueBool() {

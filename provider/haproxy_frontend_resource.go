@@ -345,16 +345,16 @@ func (r *haproxyFrontendResource) Read(ctx context.Context, req resource.ReadReq
 		return
 	}
 	key := frontendKey(data.Name.ValueString())
-	obs, err := r.client.fleet.Observe(ctx, cfg)
+	view, err := r.client.view(ctx, cfg)
 	r.client.logStats(ctx, cfg, "lvs_haproxy_frontend")
 	if err != nil {
 		addHostError(&resp.Diagnostics, "Read", "HAProxy Frontend", cfg.ID(), err)
 		return
 	}
-	stored := findObject(obs, key)
-	inSync := daemonInSync(obs.HAProxy)
+	stored := view.Object(key)
+	inSync := view.HAProxyInSync()
 	if stored == nil {
-		stored = r.client.handBuiltHAProxy(ctx, cfg, obs, key, &resp.Diagnostics)
+		stored = r.client.handBuiltHAProxy(ctx, cfg, view, key, &resp.Diagnostics)
 		inSync = false // the apply takes the hand-built haproxy.cfg over
 	}
 	if resp.Diagnostics.HasError() {
@@ -424,22 +424,6 @@ func importConnection(id string) (connectionModel, error) {
 		conn.Port = types.Int64Value(int64(port))
 	}
 	return conn, nil
-}
-
-// findObject returns the stored object of key, or nil.
-func findObject(obs *wire.Observed, key wire.Key) *wire.Object {
-	for i := range obs.Objects {
-		if obs.Objects[i].Key == key {
-			return &obs.Objects[i]
-		}
-	}
-	return nil
-}
-
-// daemonInSync is true when the daemon runs the config the host's stored
-// objects render to.
-func daemonInSync(st *wire.DaemonState) bool {
-	return st != nil && st.Running && st.ConfigMatches
 }
 
 // addImportIDError reports an import ID that does not have the documented form.

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
@@ -173,13 +174,13 @@ func (r *haproxyResource) put(ctx context.Context, data *haproxyResourceModel, d
 	var adopt []wire.Key
 	if action == "Update" {
 		// An imported hand-built haproxy.cfg: this apply takes it over.
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			addHostError(diags, action, "HAProxy Settings", cfg.ID(), err)
 			return
 		}
-		if findObject(obs, haproxySettingsKey) == nil && foreignHAProxy(obs) {
-			more, err := r.client.adoptHAProxy(ctx, cfg, obs)
+		if !view.Stored(haproxySettingsKey) && view.ForeignHAProxy() {
+			more, err := r.client.adoptHAProxy(ctx, cfg, view)
 			if err != nil {
 				addHostError(diags, "Import", "HAProxy Settings", cfg.ID(), err)
 				return
@@ -209,16 +210,16 @@ func (r *haproxyResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	obs, err := r.client.fleet.Observe(ctx, cfg)
+	view, err := r.client.view(ctx, cfg)
 	r.client.logStats(ctx, cfg, "lvs_haproxy")
 	if err != nil {
 		addHostError(&resp.Diagnostics, "Read", "HAProxy Settings", cfg.ID(), err)
 		return
 	}
-	stored := findObject(obs, haproxySettingsKey)
-	inSync := daemonInSync(obs.HAProxy)
+	stored := view.Object(haproxySettingsKey)
+	inSync := view.HAProxyInSync()
 	if stored == nil {
-		stored = r.client.handBuiltHAProxy(ctx, cfg, obs, haproxySettingsKey, &resp.Diagnostics)
+		stored = r.client.handBuiltHAProxy(ctx, cfg, view, haproxySettingsKey, &resp.Diagnostics)
 		inSync = false // the apply takes the hand-built haproxy.cfg over
 	}
 	if resp.Diagnostics.HasError() {
@@ -269,19 +270,12 @@ func (r *haproxyResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
-// foreignHAProxy reports whether the host's haproxy.cfg exists and was not
-// written by lvs-agent (hand-built).
-func foreignHAProxy(obs *wire.Observed) bool {
-	st := obs.HAProxy
-	return st != nil && st.ConfigSHA256 != "" && !st.ConfigOurs
-}
-
 // handBuiltHAProxy is the object of key that a host's hand-built
 // haproxy.cfg holds, when the host stores none (an import of a host set up
 // by hand); nil when the file is ours or absent, or does not hold it. What
 // the import leaves out is said in warnings.
-func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed, key wire.Key, diags *diag.Diagnostics) *wire.Object {
-	o, warnings, err := c.handBuiltObject(ctx, cfg, obs, key, foreignHAProxy)
+func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, view *cluster.View, key wire.Key, diags *diag.Diagnostics) *wire.Object {
+	o, warnings, err := c.handBuiltObject(ctx, cfg, view, key, (*cluster.View).ForeignHAProxy)
 	if err != nil {
 		addHostError(diags, "Import", "HAProxy Configuration", cfg.ID(), err)
 		return nil
@@ -300,14 +294,14 @@ func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, obs
 // that taking the file over keeps serving every frontend it had, imported
 // into Terraform or not (a frontend's own resource, imported later, reads
 // it from the host).
-func (c *client) adoptHAProxy(ctx context.Context, cfg transport.Config, obs *wire.Observed) ([]wire.Object, error) {
+func (c *client) adoptHAProxy(ctx context.Context, cfg transport.Config, view *cluster.View) ([]wire.Object, error) {
 	resp, err := c.importHost(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	var out []wire.Object
 	for _, o := range resp.Imported {
-		if o.Kind == wire.KindHAProxyFrontend && findObject(obs, o.Key) == nil {
+		if o.Kind == wire.KindHAProxyFrontend && !view.Stored(o.Key) {
 			out = append(out, o)
 		}
 	}

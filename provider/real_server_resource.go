@@ -325,20 +325,13 @@ func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster
 	var diags diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
 	for _, cfg := range cfgs {
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
 			continue
 		}
-		if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: id.Key()}); o != nil && o.VirtualServer != nil {
-			vs := *o.VirtualServer
-			vs.RealServers = nil
-			return &vs
-		}
-		if k := kernelService(obs, id.Key()); k != nil {
-			vs := k.Service
-			vs.RealServers = nil
-			return &vs
+		if vs := view.ServiceDescription(id.Key()); vs != nil {
+			return vs
 		}
 	}
 	return nil
@@ -536,19 +529,14 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	type seen struct {
-		rs     *model.RealServer
-		method string // the virtual server's method: what an unset forwarding_method means
-		stored bool
-	}
-	observed := make([]seen, len(cfgs))
+	observed := make([]cluster.RealServerState, len(cfgs))
 	var mu sync.Mutex
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		got, method, err := observeRealServer(obs, rid)
+		st, err := view.RealServer(rid)
 		if err != nil {
 			return err
 		}
@@ -556,7 +544,7 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				observed[i] = seen{got, method, findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}) != nil}
+				observed[i] = st
 			}
 		}
 		return nil
@@ -569,20 +557,20 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	next := data
 	managed := true
 	for i, o := range observed {
-		if o.rs != nil && !o.stored {
+		if o.Observed != nil && !o.Stored {
 			tflog.Info(ctx, "real server runs on a director without being stored there (built by hand, imported); "+
 				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			managed = false
 		}
 	}
 	for i, o := range observed {
-		if o.rs == nil {
+		if o.Observed == nil {
 			tflog.Info(ctx, "real server is gone from a director; planning to create it again",
 				map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			resp.State.RemoveResource(ctx)
 			return
 		}
-		cand := data.withObserved(o.rs, o.method)
+		cand := data.withObserved(o.Observed, o.Method)
 		if !reflect.DeepEqual(cand, data) {
 			tflog.Info(ctx, "real server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": rid.ObjectID()})
 			next = cand
@@ -597,111 +585,15 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			addHostError(&resp.Diagnostics, "Read", what+" (real-server side)", cfg.Host, err)
 			return
 		}
-		next.HostInSync = types.BoolValue(hostSideInSync(obs, rid.ObjectID()))
+		next.HostInSync = types.BoolValue(view.HostSideInSync(rid.ObjectID()))
 	}
 	next.ID = types.StringValue(rid.String())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-}
-
-// hostSideInSync reports whether the host stores the server's real-server
-// side and runs it: its addresses present, its sysctls at their values.
-func hostSideInSync(obs *wire.Observed, id string) bool {
-	o := findObject(obs, wire.Key{Kind: wire.KindRealServerHost, ID: id})
-	if o == nil || o.RealServerHost == nil {
-		return false
-	}
-	setup := o.RealServerHost.Setup()
-	for _, want := range setup.Addresses {
-		found := false
-		for _, a := range obs.Addresses {
-			if a.Device == want.Device && a.Prefix.Addr() == want.Prefix.Addr() {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	for _, s := range setup.Sysctls {
-		if v, ok := obs.Sysctls[s.Key]; ok && v != s.Value {
-			return false
-		}
-	}
-	return true
-}
-
-// observeRealServer is the real server as one director runs it, with the
-// virtual server's effective forwarding method; nil when it is gone.
-// The kernel's weight, method and thresholds replace the stored ones,
-// except on a keepalived director where a health check decides: a server
-// missing from the table, or at weight 0 with inhibit_on_failure, or with
-// a dynamic misc_check, keeps its stored weight (status, not drift).
-func observeRealServer(obs *wire.Observed, id cluster.RealServerID) (*model.RealServer, string, error) {
-	if !obs.IPVSAvailable {
-		return nil, "", fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): real servers need the ip_vs module", hostLabel(obs))
-	}
-	vsKey := id.VS.Key()
-	k := kernelService(obs, vsKey)
-	stored := findObject(obs, wire.Key{Kind: wire.KindRealServer, ID: id.ObjectID()})
-	var vs model.VirtualServer
-	if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: vsKey}); o != nil && o.VirtualServer != nil {
-		vs = *o.VirtualServer
-	} else if k != nil {
-		vs = k.Service
-	} else {
-		return nil, "", nil
-	}
-	var dest *model.RealServer
-	if k != nil {
-		for i := range k.Service.RealServers {
-			d := &k.Service.RealServers[i]
-			if d.Key(&k.Service) == destKeyIn(id, k) {
-				dest = d
-			}
-		}
-	}
-	keepalived := directorEngine(obs) == "keepalived"
-	var rs model.RealServer
-	switch {
-	case stored != nil && stored.RealServer != nil:
-		rs = *stored.RealServer
-	case dest != nil:
-		rs = *dest
-		if dest.ForwardingMethod == "" {
-			rs.ForwardingMethod = ""
-		}
-	default:
-		return nil, "", nil
-	}
-	method := vs.EffectiveMethod()
-	if dest == nil {
-		if keepalived && stored != nil {
-			return &rs, method, nil // down by health check
-		}
-		return nil, "", nil
-	}
-	kmethod := k.Service.MethodOf(dest)
-	if kmethod != vs.MethodOf(&rs) {
-		rs.ForwardingMethod = kmethod
-	}
-	rs.UpperThreshold, rs.LowerThreshold = dest.UpperThreshold, dest.LowerThreshold
-	w := dest.EffectiveWeight()
-	inhibit := vs.InhibitOnFailure
-	if rs.InhibitOnFailure != nil {
-		inhibit = *rs.InhibitOnFailure
-	}
-	// On keepalived, a dynamic misc_check sets weights, and a failed check
-	// of an inhibited server sets 0: both are status.
-	healthSet := rs.MiscCheck != nil && rs.MiscCheck.Dynamic || w == 0 && inhibit
-	if !keepalived || !healthSet {
-		rs.Weight = &w
-	}
-	return &rs, method, nil
 }
 
 // withObserved returns m with the described attributes replaced by what
@@ -861,12 +753,12 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	for {
 		active := 0
 		for _, cfg := range cfgs {
-			obs, err := r.client.fleet.ObserveFresh(ctx, cfg)
+			view, err := r.client.freshView(ctx, cfg)
 			if err != nil {
 				addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), cfg.Host, err)
 				return
 			}
-			active += activeConns(obs, rid)
+			active += view.ActiveConns(rid)
 		}
 		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.ObjectID(), "active_conns": active,
 			"waited_s": int(time.Since(start).Seconds())})
@@ -885,30 +777,6 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 		case <-time.After(poll):
 		}
 	}
-}
-
-// destKeyIn is the real server's destination key in the kernel service k:
-// a real server without a port of its own under a group service is at the
-// port of each member service (a fwmark service's is 0, as the id's).
-func destKeyIn(id cluster.RealServerID, k *wire.IPVSService) string {
-	if id.Port == 0 && k != nil {
-		return netip.AddrPortFrom(id.Address, uint16(k.Service.Port)).String()
-	}
-	return id.DestKey()
-}
-
-// activeConns counts the active connections of the server on a director.
-func activeConns(obs *wire.Observed, rid cluster.RealServerID) int {
-	k := kernelService(obs, rid.VS.Key())
-	if k == nil {
-		return 0
-	}
-	for _, d := range k.Destinations {
-		if d.Key == destKeyIn(rid, k) {
-			return d.ActiveConns
-		}
-	}
-	return 0
 }
 
 // ImportState reads VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS; Read then

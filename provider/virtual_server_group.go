@@ -7,7 +7,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -74,85 +73,6 @@ func groupServiceErrors(vs *model.VirtualServer, g *model.VirtualServerGroup, en
 		return nil
 	}
 	return out
-}
-
-// observeGroupService is a group service as one director runs it: the
-// stored description (or, when the director does not store it, prior)
-// with the scheduler, flags and persistence of its member services in the
-// kernel, where one differs; and the group with only the members whose
-// services are all in the kernel, so that a member removed by hand shows
-// in the plan. nil when no member runs.
-func observeGroupService(obs *wire.Observed, key string, prior *model.VirtualServer, priorGroup *model.VirtualServerGroup) (*model.VirtualServer, *model.VirtualServerGroup) {
-	vs, g := *prior, priorGroup
-	if o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}); o != nil && o.VirtualServer != nil && o.VirtualServerGroup != nil {
-		vs, g = *o.VirtualServer, o.VirtualServerGroup
-	}
-	if g == nil {
-		return nil, nil
-	}
-	vs.RealServers = nil
-	seen := model.VirtualServerGroup{Name: g.Name}
-	settled := false
-	for i := range g.Members {
-		m := &g.Members[i]
-		all := true
-		for _, svc := range m.Services(&vs) {
-			k := kernelServiceOf(obs, svc.Key())
-			if k == nil {
-				all = false
-				continue
-			}
-			ks := &k.Service
-			if !settled && !sameSettings(&vs, ks) {
-				vs.Scheduler = ks.Scheduler
-				vs.SchedulerPort, vs.SchedulerFallback, vs.OnePacket = ks.SchedulerPort, ks.SchedulerFallback, ks.OnePacket
-				vs.PersistenceTimeout, vs.PersistenceGranularity = ks.PersistenceTimeout, ks.PersistenceGranularity
-				settled = true
-			}
-		}
-		if all {
-			seen.Members = append(seen.Members, *m)
-		}
-	}
-	if len(seen.Members) == 0 {
-		return nil, nil
-	}
-	return &vs, &seen
-}
-
-// sameSettings reports whether the kernel service k has the scheduler,
-// flags and persistence of vs.
-func sameSettings(vs, k *model.VirtualServer) bool {
-	eff := func(p int, v6 bool) int {
-		if p == 0 {
-			if v6 {
-				return 128
-			}
-			return 32
-		}
-		return p
-	}
-	return vs.EffectiveScheduler() == k.EffectiveScheduler() && vs.SchedulerPort == k.SchedulerPort &&
-		vs.SchedulerFallback == k.SchedulerFallback && vs.OnePacket == k.OnePacket &&
-		vs.PersistenceTimeout == k.PersistenceTimeout &&
-		eff(vs.PersistenceGranularity, vs.IsIPv6()) == eff(k.PersistenceGranularity, k.IsIPv6())
-}
-
-// groupMemberService is the first member service of the stored group
-// service key that runs in the kernel: the real servers of a group
-// service are the destinations of each member service alike. nil when
-// the director does not store the service or no member runs.
-func groupMemberService(obs *wire.Observed, key string) *wire.IPVSService {
-	o := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
-	if o == nil || o.VirtualServer == nil || o.VirtualServerGroup == nil {
-		return nil
-	}
-	for _, svc := range o.VirtualServerGroup.MemberServices(o.VirtualServer) {
-		if k := kernelServiceOf(obs, svc.Key()); k != nil {
-			return k
-		}
-	}
-	return nil
 }
 
 // keepGroup maps an observed group back to the `group` block: the prior

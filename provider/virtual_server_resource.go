@@ -369,11 +369,11 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 // anything is sent; the engine comes from the directors' observations.
 func (r *virtualServerResource) groupEngineAllows(ctx context.Context, conf tfsdk.Config, vs *model.VirtualServer, g *model.VirtualServerGroup, cfgs []transport.Config, diags *diag.Diagnostics) bool {
 	for _, cfg := range cfgs {
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			continue // the apply reports the host
 		}
-		if engine := directorEngine(obs); engine != "" && engine != model.DefaultEngine {
+		if engine := view.Engine(); engine != "" && engine != model.DefaultEngine {
 			if err := groupServiceErrors(vs, g, engine); err != nil {
 				tflog.Info(ctx, "group service refused by the director's engine", map[string]any{"host": cfg.ID(), "engine": engine})
 				addConfigErrors(ctx, diags, conf, err)
@@ -396,43 +396,23 @@ func (r *virtualServerResource) adoptions(ctx context.Context, cfg transport.Con
 	if err := r.client.awaitKeepalivedAdoption(ctx, cfg, key); err != nil {
 		return nil, nil, err
 	}
-	obs, err := r.client.fleet.Observe(ctx, cfg)
+	view, err := r.client.view(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if findObject(obs, key) != nil {
-		return nil, nil, nil
-	}
-	s := kernelService(obs, key.ID)
-	if s == nil || s.Ours {
-		return nil, nil, nil
-	}
-	var puts []wire.Object
-	for i := range s.Service.RealServers {
-		rs := s.Service.RealServers[i]
-		k := wire.Key{Kind: wire.KindRealServer, ID: key.ID + "/" + rs.Key(&s.Service)}
-		if findObject(obs, k) == nil {
-			puts = append(puts, wire.Object{Key: k, RealServer: &rs})
-		}
-	}
-	return []wire.Key{key}, puts, nil
+	adopt, puts := view.ServiceAdoption(key)
+	return adopt, puts, nil
 }
 
 // removeVirtualServer deletes the service from one director, with every
 // real server stored under it (the agent refuses real servers without
 // their virtual server).
 func removeVirtualServer(ctx context.Context, c *client, cfg transport.Config, key string) error {
-	obs, err := c.fleet.Observe(ctx, cfg)
+	view, err := c.view(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	del := []wire.Key{{Kind: wire.KindVirtualServer, ID: key}}
-	for _, o := range obs.Objects {
-		if o.Kind == wire.KindRealServer && len(o.ID) > len(key) && o.ID[:len(key)+1] == key+"/" {
-			del = append(del, o.Key)
-		}
-	}
-	_, err = c.fleet.Apply(ctx, cfg, nil, del)
+	_, err = c.fleet.Apply(ctx, cfg, nil, view.ServiceRemoval(key))
 	return err
 }
 
@@ -452,40 +432,42 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	observed := make([]*model.VirtualServer, len(cfgs))
+	states := make([]cluster.ServiceState, len(cfgs))
 	observedGroups := make([]*model.VirtualServerGroup, len(cfgs))
-	stored := make([]bool, len(cfgs))
 	var mu sync.Mutex
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
-		obs, err := r.client.fleet.Observe(ctx, cfg)
+		view, err := r.client.view(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		var got *model.VirtualServer
+		var st cluster.ServiceState
 		var gotGroup *model.VirtualServerGroup
 		if vs.Group != "" {
-			if !obs.IPVSAvailable {
-				return fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): virtual servers need the ip_vs module", hostLabel(obs))
+			if err := view.RequireIPVS(); err != nil {
+				return err
 			}
 			prior, priorGroup := &vs, data.groupModel()
-			hb, err := r.client.handBuiltService(ctx, cfg, obs, key)
+			hb, err := r.client.handBuiltService(ctx, cfg, view, key)
 			if err != nil {
 				return err
 			}
 			if hb != nil {
 				prior, priorGroup = hb.VirtualServer, hb.VirtualServerGroup
 			}
-			got, gotGroup = observeGroupService(obs, key, prior, priorGroup)
-		} else if got, err = observeVirtualServer(obs, key); err != nil {
+			st.Stored = view.Stored(wire.VirtualServerKey(key))
+			if st.Observed, gotGroup = view.GroupService(key, prior, priorGroup); st.Observed != nil {
+				st.Presence = cluster.Running
+			} else if st.Stored {
+				st.Presence = cluster.Missing
+			}
+		} else if st, err = view.VirtualServer(key); err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				observed[i] = got
-				observedGroups[i] = gotGroup
-				stored[i] = findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key}) != nil
+				states[i], observedGroups[i] = st, gotGroup
 			}
 		}
 		return nil
@@ -496,18 +478,35 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// A director that runs the service, or stores one that is absent from
+	// the kernel by design (no real servers yet under keepalived), has it;
+	// one that stores it while the kernel lacks it has lost it (removed by
+	// hand, a failed apply) and is dropped from `directors`, so the plan
+	// puts it back. Only a service no director stores or runs is gone.
 	var present []string
 	next := data
 	next.Managed = types.BoolValue(true)
-	drifted := false
-	for i, got := range observed {
-		if got == nil {
+	drifted, known := false, false
+	for i, st := range states {
+		switch st.Presence {
+		case cluster.Gone:
 			tflog.Info(ctx, "virtual server is gone from a director; planning to put it back",
 				map[string]any{"host": cfgs[i].ID(), "object": key})
 			continue
+		case cluster.Missing:
+			known = true
+			tflog.Info(ctx, "virtual server is stored on a director whose kernel lacks it; planning to put it back",
+				map[string]any{"host": cfgs[i].ID(), "object": key})
+			continue
+		case cluster.NotRendered:
+			known = true
+			present = append(present, dirs[i])
+			continue // nothing runs to compare; the stored description is the state's
 		}
+		known = true
+		got := st.Observed
 		present = append(present, dirs[i])
-		if !stored[i] {
+		if !st.Stored {
 			tflog.Info(ctx, "virtual server runs on a director without being stored there (built by hand, imported); "+
 				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": key})
 			next.Managed = types.BoolValue(false)
@@ -526,7 +525,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			tflog.Info(ctx, "virtual server differs on a director", map[string]any{"host": cfgs[i].ID(), "object": key})
 		}
 	}
-	if len(present) == 0 {
+	if !known {
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -660,71 +659,6 @@ func keepSorryServer(m *sorryServerModel, obs *model.SorryServer) *sorryServerMo
 		ForwardingMethod: keepString(m.ForwardingMethod, obs.ForwardingMethod, ""),
 		Inhibit:          keepBool(m.Inhibit, obs.Inhibit),
 	}
-}
-
-// observeVirtualServer is the service key as one director runs it: the
-// stored description with the kernel's scheduler, flags and persistence,
-// or nil when the kernel's table lacks it (or the host is no director).
-// A service in the table that is not stored (built by hand, imported) is
-// read from the table alone.
-func observeVirtualServer(obs *wire.Observed, key string) (*model.VirtualServer, error) {
-	if !obs.IPVSAvailable {
-		return nil, fmt.Errorf("the kernel of %s has no IPVS (no /proc/net/ip_vs): virtual servers need the ip_vs module", hostLabel(obs))
-	}
-	k := kernelService(obs, key)
-	if k == nil {
-		return nil, nil
-	}
-	stored := findObject(obs, wire.Key{Kind: wire.KindVirtualServer, ID: key})
-	var vs model.VirtualServer
-	if stored != nil && stored.VirtualServer != nil {
-		vs = *stored.VirtualServer
-	} else {
-		vs = k.Service
-		vs.RealServers = nil
-	}
-	ks := k.Service
-	vs.Scheduler = ks.Scheduler
-	vs.SchedulerPort, vs.SchedulerFallback, vs.OnePacket = ks.SchedulerPort, ks.SchedulerFallback, ks.OnePacket
-	vs.PersistenceTimeout, vs.PersistenceGranularity = ks.PersistenceTimeout, ks.PersistenceGranularity
-	vs.RealServers = nil
-	return &vs, nil
-}
-
-func hostLabel(obs *wire.Observed) string {
-	if obs.Hostname != "" {
-		return obs.Hostname
-	}
-	return "the director"
-}
-
-// kernelService is the kernel's service of key in the observation, or
-// nil; for a group service, the first of its member services that runs.
-func kernelService(obs *wire.Observed, key string) *wire.IPVSService {
-	if strings.HasPrefix(key, "group/") {
-		return groupMemberService(obs, key)
-	}
-	return kernelServiceOf(obs, key)
-}
-
-// kernelServiceOf is the kernel's service of exactly key, or nil.
-func kernelServiceOf(obs *wire.Observed, key string) *wire.IPVSService {
-	for i := range obs.IPVS {
-		if obs.IPVS[i].Service.Key() == key {
-			return &obs.IPVS[i]
-		}
-	}
-	return nil
-}
-
-// directorEngine is the IPVS engine of the director stored on the host.
-func directorEngine(obs *wire.Observed) string {
-	for _, o := range obs.Objects {
-		if o.Kind == wire.KindDirector && o.Director != nil {
-			return orDefault(o.Director.Engine, model.DefaultEngine)
-		}
-	}
-	return ""
 }
 
 // splitDirector reads one entry of `directors`: HOST, HOST:PORT,

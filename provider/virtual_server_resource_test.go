@@ -681,13 +681,50 @@ func TestVirtualServerReadDirectorWithoutTheService(t *testing.T) {
 	if strings.Join(dirs, ",") != "dir1" {
 		t.Errorf("directors read = %v, want [dir1]: the plan then puts the service back on dir2", dirs)
 	}
-	// Gone from every director: removed from the state, planned for creation.
+	// Stored on every director, in no kernel (removed by hand, or a failed
+	// apply): kept in the state on no director, so the plan puts it back
+	// and a destroy still removes what the directors store.
 	f.obs["dir1"] = directorObservation("netlink", objs)
+	r.client.fleet = fleet.New(f, f, fleet.Options{})
+	resp = &fwresource.ReadResponse{State: st}
+	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
+	if resp.Diagnostics.HasError() || resp.State.Raw.IsNull() {
+		t.Fatalf("a service stored but in no kernel: diags %v, state null %v; want it kept", resp.Diagnostics, resp.State.Raw.IsNull())
+	}
+	resp.State.Get(context.Background(), &got)
+	if dirs, _ := knownStrings(got.Directors); len(dirs) != 0 {
+		t.Errorf("directors read = %v, want none: the plan then puts the service back on both", dirs)
+	}
+	// Neither stored nor running anywhere: gone, removed from the state.
+	f.obs["dir1"], f.obs["dir2"] = directorObservation("netlink", nil), directorObservation("netlink", nil)
 	r.client.fleet = fleet.New(f, f, fleet.Options{})
 	resp = &fwresource.ReadResponse{State: st}
 	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
 	if resp.Diagnostics.HasError() || !resp.State.Raw.IsNull() {
 		t.Errorf("a service gone everywhere: diags %v, state null %v", resp.Diagnostics, resp.State.Raw.IsNull())
+	}
+}
+
+// A virtual server without real servers on a keepalived director is not
+// in keepalived.conf, so not in the kernel, by design: Read keeps it as
+// stored (no plan to create it again), and a netlink director's kernel
+// has it as an empty service.
+func TestVirtualServerReadWithoutRealServers(t *testing.T) {
+	f := newHostsFake()
+	vs := model.VirtualServer{Address: testVIP, Port: 80, Scheduler: "wrr", ForwardingMethod: "dr"}
+	objs := []wire.Object{{Key: wire.Key{Kind: wire.KindVirtualServer, ID: "tcp/10.0.0.10:80"}, VirtualServer: &vs}}
+	f.obs["dir1"] = directorObservation("keepalived", objs)
+	r := &virtualServerResource{client: &client{defaults: transport.Config{User: "root"}, fleet: fleet.New(f, f, fleet.Options{})}}
+	want, st := vsState(t, "dir1")
+	resp := &fwresource.ReadResponse{State: st}
+	r.Read(context.Background(), fwresource.ReadRequest{State: st}, resp)
+	if resp.Diagnostics.HasError() || resp.State.Raw.IsNull() {
+		t.Fatalf("diags %v, state null %v; want the service kept", resp.Diagnostics, resp.State.Raw.IsNull())
+	}
+	var got virtualServerResourceModel
+	resp.State.Get(context.Background(), &got)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read changed the state of a service keepalived leaves out by design:\n got %+v\nwant %+v", got, want)
 	}
 }
 

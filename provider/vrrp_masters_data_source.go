@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -17,9 +15,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
-
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 )
 
 var _ datasource.DataSourceWithConfigure = (*vrrpMastersDataSource)(nil)
@@ -184,33 +181,33 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }
 
-// observeAll observes every host concurrently: from the fleet's
+// observeAll views every host concurrently: from the fleet's
 // observation when it may, afresh when the last one is known to be stale.
-func (d *vrrpMastersDataSource) observeAll(ctx context.Context, cfgs []transport.Config, fresh bool, diags *diag.Diagnostics) []*wire.Observed {
-	obs := make([]*wire.Observed, len(cfgs))
+func (d *vrrpMastersDataSource) observeAll(ctx context.Context, cfgs []transport.Config, fresh bool, diags *diag.Diagnostics) []*cluster.View {
+	views := make([]*cluster.View, len(cfgs))
 	errs := make([]diag.Diagnostics, len(cfgs))
 	var wg sync.WaitGroup
 	for i, cfg := range cfgs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			observe := d.client.fleet.Observe
+			view := d.client.view
 			if fresh {
-				observe = d.client.fleet.ObserveFresh
+				view = d.client.freshView
 			}
-			o, err := observe(ctx, cfg)
+			v, err := view(ctx, cfg)
 			if err != nil {
 				addHostError(&errs[i], "Read", "VRRP State", cfg.ID(), err)
 				return
 			}
-			obs[i] = o
+			views[i] = v
 		}()
 	}
 	wg.Wait()
 	for _, e := range errs {
 		diags.Append(e...)
 	}
-	return obs
+	return views
 }
 
 // settled reports whether every instance has exactly one master.
@@ -229,61 +226,22 @@ func unsettled(instances []vrrpInstanceMaster) map[string]int64 {
 	return out
 }
 
-// countMasters groups the hosts' VRRP states by instance. obs[i] is the
-// observation of hosts[i]; names, when given, selects the instances.
-func countMasters(hosts []string, obs []*wire.Observed, names []string) []vrrpInstanceMaster {
-	vrid := map[string]int{}
-	seen := map[string]bool{}
-	for _, o := range obs {
-		for _, ob := range o.Objects {
-			if ob.Director == nil {
-				continue
-			}
-			for _, in := range ob.Director.Instances {
-				if _, ok := vrid[in.Name]; !ok {
-					vrid[in.Name] = in.VirtualRouterID
-				}
-			}
-		}
-		if o.Keepalived != nil {
-			for name := range o.Keepalived.VRRP {
-				seen[name] = true
-			}
-		}
-	}
-	if len(names) == 0 {
-		for n := range seen {
-			names = append(names, n)
-		}
-	}
-	names = slices.Clone(names)
-	sort.Strings(names)
-	names = slices.Compact(names)
+// countMasters maps the hosts' VRRP states by instance (cluster.CountMasters)
+// to the data source's blocks.
+func countMasters(hosts []string, views []*cluster.View, names []string) []vrrpInstanceMaster {
 	out := []vrrpInstanceMaster{}
-	for _, name := range names {
-		in := vrrpInstanceMaster{
-			Name: types.StringValue(name), VirtualRouterID: types.Int64Null(),
-			MasterHosts: []types.String{}, States: map[string]string{},
+	for _, in := range cluster.CountMasters(hosts, views, names) {
+		m := vrrpInstanceMaster{
+			Name: types.StringValue(in.Name), VirtualRouterID: types.Int64Null(),
+			MasterHosts: []types.String{}, States: in.States, Masters: types.Int64Value(int64(len(in.MasterHosts))),
 		}
-		if id, ok := vrid[name]; ok {
-			in.VirtualRouterID = types.Int64Value(int64(id))
+		if in.VirtualRouterID != 0 {
+			m.VirtualRouterID = types.Int64Value(int64(in.VirtualRouterID))
 		}
-		masters := 0
-		for i, h := range hosts {
-			state := "NONE"
-			if k := obs[i].Keepalived; k != nil {
-				if s, ok := k.VRRP[name]; ok {
-					state = s
-				}
-			}
-			in.States[h] = state
-			if state == "MASTER" {
-				masters++
-				in.MasterHosts = append(in.MasterHosts, types.StringValue(h))
-			}
+		for _, h := range in.MasterHosts {
+			m.MasterHosts = append(m.MasterHosts, types.StringValue(h))
 		}
-		in.Masters = types.Int64Value(int64(masters))
-		out = append(out, in)
+		out = append(out, m)
 	}
 	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -50,10 +51,10 @@ func TestCountMasters(t *testing.T) {
 	vi1 := model.VRRPInstance{Name: "VI_1", VirtualRouterID: 51}
 	vi2 := model.VRRPInstance{Name: "VI_2", VirtualRouterID: 52}
 	hosts := []string{"dir1", "dir2", "dir3"}
-	obs := []*wire.Observed{
-		directorObs(map[string]string{"VI_1": "MASTER", "VI_2": "BACKUP"}, true, vi1, vi2),
-		directorObs(map[string]string{"VI_1": "MASTER", "VI_2": "MASTER"}, true, vi1, vi2),
-		directorObs(nil, false, vi1, vi2), // keepalived stopped
+	obs := []*cluster.View{
+		cluster.NewView(directorObs(map[string]string{"VI_1": "MASTER", "VI_2": "BACKUP"}, true, vi1, vi2)),
+		cluster.NewView(directorObs(map[string]string{"VI_1": "MASTER", "VI_2": "MASTER"}, true, vi1, vi2)),
+		cluster.NewView(directorObs(nil, false, vi1, vi2)), // keepalived stopped
 	}
 	got := countMasters(hosts, obs, nil)
 	want := []vrrpInstanceMaster{{

@@ -21,6 +21,8 @@ type View struct {
 	objects  map[wire.Key]*wire.Object
 	services map[string]*wire.IPVSService // kernel services by model key
 	director *model.Director
+	// realServers lists the real server objects stored under each service.
+	realServers map[string][]wire.Key
 }
 
 // NewView indexes obs. obs must not change while the View is in use.
@@ -31,6 +33,14 @@ func NewView(obs *wire.Observed) *View {
 		v.objects[o.Key] = o
 		if o.Key == wire.DirectorKey && o.Director != nil {
 			v.director = o.Director
+		}
+		if o.Kind == wire.KindRealServer {
+			if svc, _, ok := wire.SplitRealServerID(o.ID); ok {
+				if v.realServers == nil {
+					v.realServers = map[string][]wire.Key{}
+				}
+				v.realServers[svc] = append(v.realServers[svc], o.Key)
+			}
 		}
 	}
 	for i := range obs.IPVS {
@@ -43,6 +53,17 @@ func NewView(obs *wire.Observed) *View {
 // Observed is the observation the View indexes, for the status data
 // sources that report it whole.
 func (v *View) Observed() *wire.Observed { return v.obs }
+
+// AgentVersion is the version of the agent that observed ("" when an
+// older agent did not say).
+func (v *View) AgentVersion() string { return v.obs.AgentVersion }
+
+// IPVSAvailable is false when the host's kernel has no IPVS.
+func (v *View) IPVSAvailable() bool { return v.obs.IPVSAvailable }
+
+// RealServersOf lists the keys of the real server objects stored under
+// the service of key, in stored order.
+func (v *View) RealServersOf(service string) []wire.Key { return v.realServers[service] }
 
 // Host names the host in messages: its host name, or "the director".
 func (v *View) Host() string {
@@ -79,10 +100,11 @@ func (v *View) KeepalivedInSync() bool {
 
 // HAProxyInSync is true when haproxy runs the config the host's stored
 // objects render to.
-func (v *View) HAProxyInSync() bool {
-	st := v.obs.HAProxy
-	return st != nil && st.Running && st.ConfigMatches
-}
+func (v *View) HAProxyInSync() bool { return DaemonInSync(v.obs.HAProxy) }
+
+// DaemonInSync is true when the daemon runs the config the host's stored
+// objects render to.
+func DaemonInSync(st *wire.DaemonState) bool { return st != nil && st.Running && st.ConfigMatches }
 
 // ForeignKeepalived reports whether the host's keepalived.conf exists and
 // was not written by lvs-agent (hand-built).
@@ -259,13 +281,7 @@ func (v *View) notRendered(key string) bool {
 	if o := v.objects[wire.VirtualServerKey(key)]; o != nil && o.VirtualServer != nil && len(o.VirtualServer.RealServers) > 0 {
 		return false
 	}
-	prefix := key + "/"
-	for _, o := range v.obs.Objects {
-		if o.Kind == wire.KindRealServer && strings.HasPrefix(o.ID, prefix) && !strings.Contains(o.ID[len(prefix):], "/") {
-			return false
-		}
-	}
-	return true
+	return len(v.realServers[key]) == 0
 }
 
 // GroupService is a group service of key as the director runs it: the
@@ -516,4 +532,21 @@ func (vs *Views) viewOf(cfg transport.Config, obs *wire.Observed) *View {
 	v := NewView(obs)
 	vs.last[cfg.ID()] = v
 	return v
+}
+
+// ServiceDescription is the service of key as the director describes it:
+// its stored object, else its kernel service (built by hand), without
+// real servers; nil when the director has neither.
+func (v *View) ServiceDescription(key string) *model.VirtualServer {
+	if o := v.objects[wire.VirtualServerKey(key)]; o != nil && o.VirtualServer != nil {
+		vs := *o.VirtualServer
+		vs.RealServers = nil
+		return &vs
+	}
+	if k := v.KernelService(key); k != nil {
+		vs := k.Service
+		vs.RealServers = nil
+		return &vs
+	}
+	return nil
 }
