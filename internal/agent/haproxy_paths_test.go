@@ -98,6 +98,15 @@ func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
 				}
 			}
 		}, HAProxyPid + ": a directory is there, not a regular file"},
+		{"symlink at the pid file", func(t *testing.T, f *fakeHost) func(t *testing.T) {
+			// haproxy opens its pid file with O_TRUNC through the link.
+			shadow := filepath.Join(f.root, "etc/shadow")
+			write(t, shadow, precious)
+			if err := os.Symlink(shadow, filepath.Join(f.root, HAProxyPid)); err != nil {
+				t.Fatal(err)
+			}
+			return func(t *testing.T) { assertContent(t, shadow, precious) }
+		}, HAProxyPid + ": a symlink is there, not a regular file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

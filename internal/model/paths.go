@@ -143,22 +143,22 @@ func checkChroot(errs *Errors, p Path, v string) {
 type haproxyOwnedDirective struct {
 	words []string // its leading words
 	what  string   // what it does, for the message
-	use   string   // what to use instead
+	use   string   // what to do instead
 }
 
 // haproxyOwnedDirectives are matched against the first words of a line.
 var haproxyOwnedDirectives = []haproxyOwnedDirective{
 	{[]string{"stats", "socket"}, "creates the admin socket, replacing whatever file is at its path",
-		"global.stats_socket (a path below " + DirList(HAProxyStatsSocketDirs) + ")"},
+		"set global.stats_socket instead, a path below " + DirList(HAProxyStatsSocketDirs)},
 	{[]string{"pidfile"}, "makes haproxy write its pid over the file at that path",
-		"nothing: lvs-agent starts haproxy with its own pid file"},
-	{[]string{"chroot"}, "sets the directory haproxy chroots into", "global.chroot"},
+		"remove the line: lvs-agent starts haproxy with a pid file of its own"},
+	{[]string{"chroot"}, "sets the directory haproxy chroots into", "set global.chroot instead"},
 	{[]string{"unix-bind"}, "moves and re-owns every unix socket haproxy creates",
-		"global.stats_socket; unix socket binds are not supported"},
-	{[]string{"user"}, "sets the user haproxy runs as", "global.user"},
-	{[]string{"uid"}, "sets the user haproxy runs as", "global.user"},
-	{[]string{"group"}, "sets the group haproxy runs as", "global.group"},
-	{[]string{"gid"}, "sets the group haproxy runs as", "global.group"},
+		"remove the line: unix socket binds are not supported, and the admin socket is global.stats_socket"},
+	{[]string{"user"}, "sets the user haproxy runs as", "set global.user instead"},
+	{[]string{"uid"}, "sets the user haproxy runs as", "set global.user instead"},
+	{[]string{"group"}, "sets the group haproxy runs as", "set global.group instead"},
+	{[]string{"gid"}, "sets the group haproxy runs as", "set global.group instead"},
 }
 
 // haproxyIPBindPrefixes are the address prefixes of a bind that listens on
@@ -205,7 +205,7 @@ func checkHAProxyLine(errs *Errors, p Path, line string) {
 	words := strings.Fields(line)
 	for _, d := range haproxyOwnedDirectives {
 		if len(words) >= len(d.words) && slices.Equal(words[:len(d.words)], d.words) {
-			errs.add(p, "%q: %q %s; this provider sets it, use %s instead", line, strings.Join(d.words, " "), d.what, d.use)
+			errs.add(p, "%q: %q %s, and the provider owns it; %s", line, strings.Join(d.words, " "), d.what, d.use)
 		}
 	}
 	if len(words) >= 2 && words[0] == "bind" {
