@@ -203,3 +203,31 @@ func assertContent(t *testing.T, p, want string) {
 		t.Errorf("%s was changed: %q, want %q", p, got, want)
 	}
 }
+
+// TestStoredHAProxyObjectWithARefusedPathIsNotApplied: an object stored
+// before the model confined paths (stats socket /etc/passwd) is refused
+// when the host's configuration is composed, with the attribute in the
+// message, before any command runs: haproxy never gets the path.
+func TestStoredHAProxyObjectWithARefusedPathIsNotApplied(t *testing.T) {
+	f, a := newFakeHost(t)
+	const precious = "root:x:0:0:root:/root:/bin/bash\n"
+	write(t, filepath.Join(f.root, "etc/passwd"), precious)
+	objs := map[wire.Key]wire.Object{}
+	for _, o := range haproxyObjs(80) {
+		if o.HAProxySettings != nil {
+			o.HAProxySettings.Global.StatsSocket = "/etc/passwd"
+		}
+		objs[o.Key] = o
+	}
+	if err := newStore(f.root).save(nil, objs); err != nil {
+		t.Fatal(err)
+	}
+	resp, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbRestore, LockTimeoutSeconds: 1})
+	if code != wire.ExitBadRequest || resp.Error == nil || !strings.Contains(resp.Error.Message, `global.stats_socket: "/etc/passwd" is outside the directories`) {
+		t.Fatalf("exit %d, error %+v; want ExitBadRequest naming global.stats_socket", code, resp.Error)
+	}
+	if calls, _ := f.take(); len(calls) != 0 {
+		t.Errorf("commands ran: %q", calls)
+	}
+	assertContent(t, filepath.Join(f.root, "etc/passwd"), precious)
+}
