@@ -37,7 +37,8 @@ var haproxyOptionsRule = "Directives that create files or that an attribute sets
 
 // haproxyPathRule is the rule for paths in free haproxy text.
 var haproxyPathRule = "paths may not contain a `..` segment, and certificates, keys, CA and CRL files (`crt`, `crt-list`, " +
-	"`ca-file`, `crl-file`, `crt-base`, ...) are read only from below " + model.DirList(model.HAProxyCertDirs) + "."
+	"`ca-file`, `crl-file`, `crt-base`, ...) given as absolute paths are read only from below " +
+	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike)."
 
 func optionsAttr(description string) map[string]attrSpec {
 	return map[string]attrSpec{"options": stringListAttr(description)}
