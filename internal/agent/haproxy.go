@@ -172,8 +172,8 @@ func haproxyFiles(text string) []haproxyFile {
 	}
 	for _, s := range sockets {
 		for _, a := range s.addrs {
-			p, ok := strings.CutPrefix(a, "unix@")
-			if !ok && !strings.HasPrefix(a, "/") {
+			p, ok := unixSocketPath(a)
+			if !ok {
 				continue
 			}
 			out = append(out, haproxyFile{path: p, socket: true, what: s.what})
@@ -183,6 +183,20 @@ func haproxyFiles(text string) []haproxyFile {
 		}
 	}
 	return out
+}
+
+// unixSocketPath is the file of a unix socket address: /run/x.sock,
+// unix@/run/x.sock, and haproxy 3.1's uxst@ and uxdg@ spellings.
+func unixSocketPath(a string) (string, bool) {
+	if strings.HasPrefix(a, "/") {
+		return a, true
+	}
+	for _, prefix := range []string{"unix@", "uxst@", "uxdg@"} {
+		if p, ok := strings.CutPrefix(a, prefix); ok {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // checkHAProxyPaths refuses to let haproxy replace a file that is not what

@@ -24,6 +24,7 @@ func TestHAProxyFiles(t *testing.T) {
 		"    bind :80,unix@/run/haproxy/f.sock",
 		"    bind /run/haproxy/g.sock mode 600",
 		"    bind abns@x",
+		"    bind uxst@/run/haproxy/h.sock",
 		"    bind 10.0.0.1:443 ssl crt /etc/haproxy/site.pem",
 	}, "\n")
 	var got []string
@@ -40,6 +41,7 @@ func TestHAProxyFiles(t *testing.T) {
 		"socket /run/haproxy/admin.sock", "socket /jail/run/haproxy/admin.sock",
 		"socket /run/haproxy/f.sock", "socket /jail/run/haproxy/f.sock",
 		"socket /run/haproxy/g.sock", "socket /jail/run/haproxy/g.sock",
+		"socket /run/haproxy/h.sock", "socket /jail/run/haproxy/h.sock",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("haproxyFiles =\n%q\nwant\n%q", got, want)
