@@ -46,8 +46,11 @@ func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			"The description is validated at plan time; mistakes are reported on the attribute that holds them.",
 		Attributes: map[string]schema.Attribute{
 			"content": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The host's `haproxy.cfg`.",
+				Computed:  true,
+				Sensitive: true,
+				MarkdownDescription: "The host's `haproxy.cfg`. Sensitive, since the free `options` lines may hold " +
+					"secrets (`stats auth admin:PASSWORD`): plans " +
+					"and outputs do not print it; use `nonsensitive()` where it must be shown.",
 			},
 		},
 		Blocks: dataSourceBlocks(map[string]blockSpec{

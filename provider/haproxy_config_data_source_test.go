@@ -1,8 +1,11 @@
 package provider
 
 import (
+	"context"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -179,6 +182,50 @@ data "lvs_haproxy_config" "test" {
 }`,
 				ExpectError: phrase("backend[0].server[0].check: inter, fall and rise tune the health check; set check = true"),
 			},
+			{
+				// haproxy would replace /etc/passwd with its socket.
+				Config: `
+data "lvs_haproxy_config" "test" {
+  global {
+    stats_socket = "/run/haproxy/../../etc/passwd"
+  }
+}`,
+				ExpectError: phrase(`global.stats_socket: "/run/haproxy/../../etc/passwd" contains a ".." segment`),
+			},
+			{
+				Config: `
+data "lvs_haproxy_config" "test" {
+  global {
+    stats_socket = "/etc/passwd"
+  }
+}`,
+				ExpectError: phrase("give a path below `/run/haproxy/`, `/var/run/haproxy/` or `/var/lib/haproxy/`"),
+			},
+			{
+				// The same socket smuggled through the free options lines.
+				Config: `
+data "lvs_haproxy_config" "test" {
+  global {
+    options = ["stats socket /etc/passwd"]
+  }
+}`,
+				ExpectError: phrase(`global.options[0]: "stats socket /etc/passwd": "stats socket" creates the admin socket`),
+			},
 		},
 	})
+}
+
+// TestHAProxyConfigContentIsSensitive: the rendered file carries the free
+// options lines, which may hold a stats auth password, so plans must not
+// print it.
+func TestHAProxyConfigContentIsSensitive(t *testing.T) {
+	var resp datasource.SchemaResponse
+	NewHAProxyConfigDataSource().Schema(context.Background(), datasource.SchemaRequest{}, &resp)
+	content, ok := resp.Schema.Attributes["content"].(schema.StringAttribute)
+	if !ok {
+		t.Fatalf("content is %T, want a string attribute", resp.Schema.Attributes["content"])
+	}
+	if !content.Sensitive {
+		t.Error("lvs_haproxy_config.content is not sensitive; a stats auth password in an options line would print in plans")
+	}
 }

@@ -29,6 +29,17 @@ func timeoutAttributes() map[string]attrSpec {
 	return out
 }
 
+// haproxyOptionsRule is what the free options lines may not hold, for
+// their descriptions (the rules are model.checkHAProxyLine's).
+var haproxyOptionsRule = "Directives that create files or that an attribute sets are refused (`stats socket`, " +
+	"`pidfile`, `chroot`, `unix-bind`, `user`, `uid`, `group`, `gid`, and a `bind` on anything but an IP address); " +
+	haproxyPathRule
+
+// haproxyPathRule is the rule for paths in free haproxy text.
+var haproxyPathRule = "paths may not contain a `..` segment, and certificates, keys, CA and CRL files (`crt`, `crt-list`, " +
+	"`ca-file`, `crl-file`, `crt-base`, ...) given as absolute paths are read only from below " +
+	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike)."
+
 func optionsAttr(description string) map[string]attrSpec {
 	return map[string]attrSpec{"options": stringListAttr(description)}
 }
@@ -50,11 +61,14 @@ func haproxyGlobalBlock() blockSpec {
 			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may."),
 			"user":     stringAttr("User haproxy runs as after startup."),
 			"group":    stringAttr("Group haproxy runs as after startup."),
-			"chroot":   stringAttr("Absolute path haproxy chroots into after startup."),
-			"stats_socket": stringAttr("Absolute path of the admin socket, which the provider's agent reads server " +
-				"states from. Defaults to `" + model.DefaultStatsSocket + "`."),
+			"chroot": stringAttr("Directory haproxy chroots into after startup: an absolute, clean path (no `..`, " +
+				"`.`, `//` or trailing `/`), " + model.HAProxyChrootRule() + "."),
+			"stats_socket": stringAttr("Path of the admin socket, which the provider's agent reads server " +
+				"states from: an absolute, clean path (no `..`, `.`, `//` or trailing `/`) below " +
+				model.DirList(model.HAProxyStatsSocketDirs) + ". haproxy replaces whatever is at that path with its socket, " +
+				"so the agent refuses to apply when a file that is not a socket is there. Defaults to `" + model.DefaultStatsSocket + "`."),
 		}, optionsAttr("Extra global directives, one per entry, each a keyword with its arguments, "+
-			"such as `tune.ssl.default-dh-param 2048`.")),
+			"such as `tune.ssl.default-dh-param 2048`. "+haproxyOptionsRule)),
 		blocks: map[string]blockSpec{
 			"log": {
 				description: "A syslog target of the process.",
@@ -78,7 +92,8 @@ func haproxyDefaultsBlock() blockSpec {
 			"retries":    intAttr("Connection retries to a server before giving up."),
 			"redispatch": boolAttr("Let a request whose server is down go to another server (`option redispatch`)."),
 			"log_global": boolAttr("Make proxies log to the global log targets (`log global`)."),
-		}, timeoutAttributes(), optionsAttr("Extra `option` names, such as `httplog`, `dontlognull` or `forwardfor`.")),
+		}, timeoutAttributes(), optionsAttr("Extra `option` names, such as `httplog`, `dontlognull` or `forwardfor`. "+
+			"Their paths may not contain a `..` segment.")),
 	}
 }
 
@@ -88,7 +103,8 @@ func haproxyBindBlock() blockSpec {
 		attrs: map[string]attrSpec{
 			"address": ipAttr("Address to listen on. Unset listens on every address."),
 			"port":    portAttr("Port to listen on.", 1).mandatory(),
-			"options": stringAttr("Options after the address on the `bind` line, such as `ssl crt /etc/haproxy/site.pem`."),
+			"options": stringAttr("Options after the address on the `bind` line, such as `ssl crt /etc/haproxy/site.pem`. " +
+				"Their " + haproxyPathRule),
 		},
 	}
 }
@@ -101,7 +117,7 @@ func haproxyFrontendAttributes() map[string]attrSpec {
 		"maxconn":         maxconnAttr("the frontend"),
 		"default_backend": stringAttr("Backend (or listen section) that gets requests no `use_backend` rule matches."),
 	}, timeoutAttributes(), optionsAttr("Extra directives of the section, one per entry, each a keyword "+
-		"with its arguments, such as `option forwardfor`."))
+		"with its arguments, such as `option forwardfor`. "+haproxyOptionsRule))
 }
 
 // haproxyFrontendBlocks are a frontend's nested blocks.
@@ -143,7 +159,7 @@ func haproxyBackendAttributes() map[string]attrSpec {
 		"balance_arg": stringAttr("Argument of `balance = \"hdr\"` (the header name) or `\"url_param\"` " +
 			"(the parameter name)."),
 	}, timeoutAttributes(), optionsAttr("Extra directives of the section, one per entry, each a keyword "+
-		"with its arguments, such as `option forwardfor`."))
+		"with its arguments, such as `option forwardfor`. "+haproxyOptionsRule))
 }
 
 // haproxyBackendBlocks are a backend's nested blocks (shared by listen sections).
@@ -162,7 +178,8 @@ func haproxyBackendBlocks() map[string]blockSpec {
 				"rise":    intAttr("Passed checks in a row that mark the server up. Needs `check`."),
 				"backup":  boolAttr("Send traffic to the server only while every non-backup server is down."),
 				"maxconn": maxconnAttr("the server"),
-				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`."),
+				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`. " +
+					"Their " + haproxyPathRule),
 			},
 		},
 		"http_check": {

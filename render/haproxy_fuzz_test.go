@@ -32,7 +32,7 @@ func FuzzHAProxy(f *testing.F) {
 		f.Add(s, s, s, s, s, s, s, s, s, s, 0)
 	}
 	f.Add("web", "option forwardfor", "path_beg /api", "is_api", "v6only", "send-proxy",
-		"/dev/log", "/run/x", "example.com", "http", 2)
+		"/dev/log", "/var/lib/haproxy/run", "example.com", "http", 2)
 	f.Add("a:b.c-d", "http-request deny if !is_api", "src 10.0.0.0/8", "!is_api || TRUE",
 		"ssl crt /etc/x.pem", "ssl verify none", "127.0.0.1:514", "/var/lib/haproxy",
 		"h_1.example", "hdr", 65535)

@@ -405,7 +405,7 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 			"global.log[0].facility", "unknown log facility"},
 		{"nbthread above 64", func(c *model.HAProxyConfig) { c.Global.Nbthread = 65 },
 			"global.nbthread", "'nbthread' value must be between 1 and 64"},
-		{"long socket path", func(c *model.HAProxyConfig) { c.Global.StatsSocket = "/run/" + strings.Repeat("s", 93) },
+		{"long socket path", func(c *model.HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/" + strings.Repeat("s", 85) },
 			"global.stats_socket", "too long (max 97)"},
 		{"scoped server address", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].Address = addr("fe80::1%lo") },
 			"backend[0].server[0].address", "could not resolve address"},
@@ -450,6 +450,45 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 	}
 }
 
+// TestHAProxyCheckAcceptsPathsThatDestroyFiles is why the model confines
+// paths: haproxy -c accepts a stats socket, a unix bind and a pid file at
+// any path, /etc/passwd included (it only checks the syntax), and haproxy
+// then replaces the file there. The model must refuse each at plan time.
+func TestHAProxyCheckAcceptsPathsThatDestroyFiles(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *model.HAProxyConfig)
+		path   string
+	}{
+		{"stats socket", func(c *model.HAProxyConfig) { c.Global.StatsSocket = "/etc/passwd" }, "global.stats_socket"},
+		{"stats socket through ..", func(c *model.HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/../../etc/passwd" }, "global.stats_socket"},
+		{"stats socket option", func(c *model.HAProxyConfig) { c.Global.Options = []string{"stats socket /etc/shadow"} }, "global.options[0]"},
+		{"pidfile option", func(c *model.HAProxyConfig) { c.Global.Options = []string{"pidfile /etc/shadow"} }, "global.options[0]"},
+		{"unix bind option", func(c *model.HAProxyConfig) { c.Frontends[0].Options = []string{"bind unix@/etc/passwd"} }, "frontend[0].options[0]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := haproxyCases[1].cfg()
+			tc.mutate(c)
+			found := false
+			for _, e := range model.AsErrors(c.Validate(nil)) {
+				found = found || e.Path.String() == tc.path
+			}
+			if !found {
+				t.Errorf("the model accepts it: want an error at %s", tc.path)
+			}
+			text, err := renderHAProxy(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bin := requireTool(t, "haproxy")
+			if out, err := runHAProxyCheck(t, bin, text); err != nil {
+				t.Errorf("haproxy -c now refuses it (%v); the model rule stays, but update this test:\n%s", err, out)
+			}
+		})
+	}
+}
+
 // TestHAProxyAcceptsModelLimits renders values at the edges of what the
 // model allows and has haproxy accept them, so the model is not stricter
 // or looser than haproxy at its bounds.
@@ -461,7 +500,7 @@ func TestHAProxyAcceptsModelLimits(t *testing.T) {
 	cfg := &model.HAProxyConfig{
 		Global: model.HAProxyGlobal{
 			Maxconn: 10000000, Nbthread: 64, User: "haproxy", Group: "haproxy", Chroot: "/var/lib/haproxy",
-			StatsSocket: "/run/" + strings.Repeat("s", 92),
+			StatsSocket: "/run/haproxy/" + strings.Repeat("s", 84), // 97 characters
 		},
 		Defaults: model.HAProxyDefaults{
 			Mode: "http", Maxconn: 10000000, Retries: 1000,

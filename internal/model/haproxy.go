@@ -18,17 +18,22 @@ type HAProxyConfig struct {
 
 // HAProxyGlobal is the global section.
 type HAProxyGlobal struct {
-	Maxconn  int          `json:"maxconn,omitempty"`
-	Nbthread int          `json:"nbthread,omitempty"`
-	User     string       `json:"user,omitempty"`
-	Group    string       `json:"group,omitempty"`
-	Chroot   string       `json:"chroot,omitempty"`
-	Logs     []HAProxyLog `json:"logs,omitempty"`
+	Maxconn  int    `json:"maxconn,omitempty"`
+	Nbthread int    `json:"nbthread,omitempty"`
+	User     string `json:"user,omitempty"`
+	Group    string `json:"group,omitempty"`
+	// Chroot is the directory haproxy chroots into after startup: below
+	// HAProxyChrootParents or one of HAProxyChrootDirs.
+	Chroot string       `json:"chroot,omitempty"`
+	Logs   []HAProxyLog `json:"logs,omitempty"`
 	// StatsSocket is the path of the admin socket (the agent uses it to
-	// read server states); empty means /run/haproxy/admin.sock.
+	// read server states), below one of HAProxyStatsSocketDirs; empty
+	// means /run/haproxy/admin.sock.
 	StatsSocket string `json:"stats_socket,omitempty"`
 	// Options are extra global directives, one per line, each a keyword
-	// and its arguments (tune.ssl.default-dh-param 2048).
+	// and its arguments (tune.ssl.default-dh-param 2048). Directives the
+	// model owns or that create files (stats socket, pidfile, chroot,
+	// unix-bind, user, group) are refused; see paths.go.
 	Options []string `json:"options,omitempty"`
 }
 
@@ -180,8 +185,8 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	if g.Group != "" {
 		checkName(&errs, gp.At("group"), g.Group)
 	}
-	checkPath(&errs, gp.At("chroot"), g.Chroot)
-	checkPath(&errs, gp.At("stats_socket"), g.StatsSocket)
+	checkChroot(&errs, gp.At("chroot"), g.Chroot)
+	checkPathBelow(&errs, gp.At("stats_socket"), g.StatsSocket, "the admin socket", HAProxyStatsSocketDirs)
 	// haproxy refuses longer socket paths ("too long (max 97)"): it needs
 	// room in sun_path for the temporary name it binds before renaming.
 	if len(g.StatsSocket) > 97 {
@@ -192,7 +197,13 @@ func (c *HAProxyConfig) Validate(p Path) error {
 		if l.Address == "" {
 			errs.add(lp.At("address"), "must be set, such as /dev/log or 127.0.0.1:514")
 		}
-		checkWord(&errs, lp.At("address"), l.Address)
+		// A unix socket target (/dev/log) is connected to, never created,
+		// so it is not confined; it is still a clean absolute path.
+		if strings.HasPrefix(l.Address, "/") {
+			checkCleanPath(&errs, lp.At("address"), l.Address)
+		} else {
+			checkWord(&errs, lp.At("address"), l.Address)
+		}
 		// haproxy requires a facility on every log line ("log : expects
 		// <address> and <facility>") and knows only the syslog ones.
 		if l.Facility == "" {
@@ -278,6 +289,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 				errs.add(ap.At("criterion"), "must be set, such as path_beg /api")
 			}
 			checkHAProxyText(&errs, ap.At("criterion"), a.Criterion)
+			checkHAProxyParams(&errs, ap.At("criterion"), a.Criterion)
 			acls[a.Name] = true
 		}
 		for k, u := range f.UseBackends {
@@ -291,6 +303,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 				errs.add(up.At("condition"), "must be set, such as is_api or !is_static")
 			}
 			checkHAProxyText(&errs, up.At("condition"), u.Condition)
+			checkHAProxyParams(&errs, up.At("condition"), u.Condition)
 		}
 		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
 		for _, u := range append([]HAProxyUseBackend{{Backend: f.DefaultBackend}}, f.UseBackends...) {
@@ -327,6 +340,7 @@ func (b *HAProxyBind) validate(errs *Errors, p Path) {
 	}
 	checkRange(errs, p.At("port"), b.Port, 1, 65535)
 	checkHAProxyText(errs, p.At("options"), b.Options)
+	checkHAProxyParams(errs, p.At("options"), b.Options)
 }
 
 func (b *HAProxyBackend) validate(errs *Errors, p Path) {
@@ -385,6 +399,7 @@ func (b *HAProxyBackend) validate(errs *Errors, p Path) {
 		}
 		checkRange(errs, sp.At("maxconn"), s.Maxconn, 0, 10000000)
 		checkHAProxyText(errs, sp.At("options"), s.Options)
+		checkHAProxyParams(errs, sp.At("options"), s.Options)
 	}
 }
 
@@ -406,7 +421,11 @@ func checkOptions(errs *Errors, p Path, opts []string) {
 		if o == "" {
 			errs.add(p.At(i), "must not be empty")
 		}
+		n := len(*errs)
 		checkHAProxyText(errs, p.At(i), o)
+		if len(*errs) == n {
+			checkHAProxyLine(errs, p.At(i), o)
+		}
 		// haproxy ignores indentation: an option line whose first word is a
 		// section keyword opens a new section (a whole frontend injected
 		// through a global option), and one starting with "." is a
@@ -424,16 +443,6 @@ var haproxySectionKeywords = []string{
 	"global", "defaults", "frontend", "backend", "listen", "peers", "resolvers",
 	"userlist", "mailers", "program", "http-errors", "ring", "cache",
 	"log-forward", "fcgi-app", "namespace_list", "crt-store", "traces", "acme",
-}
-
-func checkPath(errs *Errors, p Path, v string) {
-	if v == "" {
-		return
-	}
-	if v[0] != '/' {
-		errs.add(p, "%q must be an absolute path", v)
-	}
-	checkWord(errs, p, v)
 }
 
 // Key identifies a frontend on its host in import IDs.

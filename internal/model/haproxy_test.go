@@ -82,3 +82,169 @@ func TestHAProxyRules(t *testing.T) {
 		})
 	}
 }
+
+// TestHAProxyPathRules: every path that reaches haproxy.cfg is absolute,
+// clean and, where haproxy creates a file or reads a secret, confined; the
+// free text cannot name such a path either. Each case gives the attribute
+// path and a fragment of the message that must locate and explain it.
+func TestHAProxyPathRules(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *HAProxyConfig)
+		path   string
+		msg    string
+	}{
+		{"socket over /etc/passwd", func(c *HAProxyConfig) { c.Global.StatsSocket = "/etc/passwd" },
+			"global.stats_socket", "give a path below `/run/haproxy/`, `/var/run/haproxy/` or `/var/lib/haproxy/`"},
+		{"socket escaping its directory", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/../../etc/passwd" },
+			"global.stats_socket", `contains a ".." segment`},
+		{"socket with a doubled slash", func(c *HAProxyConfig) { c.Global.StatsSocket = "//run/haproxy/x" },
+			"global.stats_socket", `not a clean path (it has "." segments, "//" or a trailing "/"); give "/run/haproxy/x"`},
+		{"socket with a dot segment", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/./admin.sock" },
+			"global.stats_socket", `give "/run/haproxy/admin.sock"`},
+		{"relative socket", func(c *HAProxyConfig) { c.Global.StatsSocket = "run/haproxy/admin.sock" },
+			"global.stats_socket", "relative path; give an absolute path"},
+		{"socket with a trailing slash", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/admin.sock/" },
+			"global.stats_socket", `give "/run/haproxy/admin.sock"`},
+		{"socket on its directory", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy" },
+			"global.stats_socket", "outside the directories the admin socket may be in"},
+		{"socket in a look-alike directory", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxyx/admin.sock" },
+			"global.stats_socket", "outside the directories"},
+		{"socket with a space", func(c *HAProxyConfig) { c.Global.StatsSocket = "/run/haproxy/a level admin" },
+			"global.stats_socket", "contains a space"},
+		{"chroot at /", func(c *HAProxyConfig) { c.Global.Chroot = "/" },
+			"global.chroot", "give a directory below `/var/lib/` (such as `/var/lib/haproxy`) or `/var/empty`"},
+		{"chroot at /etc", func(c *HAProxyConfig) { c.Global.Chroot = "/etc" },
+			"global.chroot", "not a directory haproxy may chroot into"},
+		{"chroot at /var/lib", func(c *HAProxyConfig) { c.Global.Chroot = "/var/lib" },
+			"global.chroot", "not a directory haproxy may chroot into"},
+		{"chroot escaping", func(c *HAProxyConfig) { c.Global.Chroot = "/var/lib/haproxy/../../../etc" },
+			"global.chroot", `".."`},
+		{"chroot with a trailing slash", func(c *HAProxyConfig) { c.Global.Chroot = "/var/lib/haproxy/" },
+			"global.chroot", `give "/var/lib/haproxy"`},
+		{"relative chroot", func(c *HAProxyConfig) { c.Global.Chroot = "var/lib/haproxy" },
+			"global.chroot", "relative path"},
+		{"log socket not clean", func(c *HAProxyConfig) { c.Global.Logs[0].Address = "/dev/../dev/log" },
+			"global.log[0].address", `".."`},
+
+		{"options: stats socket", func(c *HAProxyConfig) { c.Global.Options = []string{"stats socket /etc/passwd"} },
+			"global.options[0]", "\"stats socket\" creates the admin socket, replacing whatever file is at its path, and the provider owns it; set global.stats_socket instead, a path below `/run/haproxy/`"},
+		{"options: stats socket spaced", func(c *HAProxyConfig) {
+			c.Global.Options = []string{"maxconn 10", "stats   socket ipv4@127.0.0.1:9999"}
+		},
+			"global.options[1]", "set global.stats_socket instead"},
+		{"options: pidfile", func(c *HAProxyConfig) { c.Global.Options = []string{"pidfile /etc/shadow"} },
+			"global.options[0]", `"pidfile" makes haproxy write its pid over the file at that path, and the provider owns it; remove the line: lvs-agent starts haproxy with a pid file of its own`},
+		{"options: chroot", func(c *HAProxyConfig) { c.Global.Options = []string{"chroot /"} },
+			"global.options[0]", "set global.chroot instead"},
+		{"options: unix-bind", func(c *HAProxyConfig) { c.Global.Options = []string{"unix-bind prefix /etc mode 777"} },
+			"global.options[0]", `"unix-bind" moves and re-owns every unix socket`},
+		{"options: uid", func(c *HAProxyConfig) { c.Global.Options = []string{"uid 0"} },
+			"global.options[0]", "set global.user instead"},
+		{"options: unix bind path", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind /etc/passwd"} },
+			"frontend[0].options[0]", `"/etc/passwd" is not an IP address`},
+		{"options: unix@ bind", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind :81,unix@/etc/passwd mode 600"} },
+			"frontend[0].options[0]", `"unix@/etc/passwd" is not an IP address`},
+		{"options: abns@ bind in a listen", func(c *HAProxyConfig) {
+			c.Listens = []HAProxyListen{{HAProxyBackend: HAProxyBackend{Name: "l", Options: []string{"bind abns@x"}},
+				Binds: []HAProxyBind{{Port: 9000}}}}
+		}, "listen[0].options[0]", `"abns@x" is not an IP address; binds on unix sockets`},
+		{"options: fd@ bind", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind fd@3"} },
+			"frontend[0].options[0]", `"fd@3" is not an IP address`},
+		{"options: errorfile escaping", func(c *HAProxyConfig) {
+			c.Backends[0].Options = []string{"errorfile 503 /etc/haproxy/errors/../../shadow"}
+		},
+			"backend[0].options[0]", `"/etc/haproxy/errors/../../shadow" contains a ".." segment`},
+		{"options: relative errorfile escaping", func(c *HAProxyConfig) { c.Backends[0].Options = []string{"errorfile 503 ../shadow"} },
+			"backend[0].options[0]", `"../shadow" contains a ".." segment`},
+		{"options: map file escaping", func(c *HAProxyConfig) {
+			c.Frontends[0].Options = []string{"http-request set-header X-Id %[src,map(/etc/haproxy/../shadow)]"}
+		}, "frontend[0].options[0]", `"/etc/haproxy/../shadow" contains a ".." segment`},
+		{"options: server-state-file escaping", func(c *HAProxyConfig) { c.Global.Options = []string{"server-state-file state/../../x"} },
+			"global.options[0]", `".." segment`},
+		{"options: lua-load escaping", func(c *HAProxyConfig) { c.Global.Options = []string{"lua-load ../x.lua"} },
+			"global.options[0]", `".." segment`},
+		{"options: crt-base outside", func(c *HAProxyConfig) { c.Global.Options = []string{"crt-base /root"} },
+			"global.options[0]", "crt-base \"/root\" is outside the directories certificates and keys are read from; put the file below `/etc/haproxy/` or `/etc/ssl/`"},
+		{"options: ssl-dh-param-file outside", func(c *HAProxyConfig) { c.Global.Options = []string{"ssl-dh-param-file /tmp/dh.pem"} },
+			"global.options[0]", "outside the directories certificates"},
+		{"options: default-server crt outside", func(c *HAProxyConfig) {
+			c.Backends[0].Options = []string{"default-server ssl crt /home/me/client.pem"}
+		}, "backend[0].options[0]", `crt "/home/me/client.pem" is outside`},
+		{"acl file escaping", func(c *HAProxyConfig) { c.Frontends[0].ACLs[0].Criterion = "src -f /etc/haproxy/../shadow" },
+			"frontend[0].acl[0].criterion", `".." segment`},
+		{"defaults option escaping", func(c *HAProxyConfig) { c.Defaults.Options = []string{"httplog", "external-check path /usr/../tmp"} },
+			"defaults.options[1]", `".." segment`},
+
+		{"bind crt escaping", func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt /etc/haproxy/../shadow" },
+			"frontend[0].bind[0].options", `"/etc/haproxy/../shadow" contains a ".." segment`},
+		{"bind crt relative escaping", func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt ../../root/key.pem" },
+			"frontend[0].bind[0].options", `".." segment`},
+		{"bind crt outside", func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt /root/site.pem" },
+			"frontend[0].bind[0].options", "crt \"/root/site.pem\" is outside the directories certificates and keys are read from; put the file below `/etc/haproxy/` or `/etc/ssl/`"},
+		{"bind crt-list not clean", func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt-list /etc/haproxy//list" },
+			"frontend[0].bind[0].options", `crt-list "/etc/haproxy//list" is not a clean path`},
+		{"bind ca-file outside", func(c *HAProxyConfig) {
+			c.Frontends[0].Binds[0].Options = "ssl crt /etc/haproxy/site.pem verify required ca-file /var/tmp/ca.pem"
+		}, "frontend[0].bind[0].options", `ca-file "/var/tmp/ca.pem" is outside`},
+		{"bind crl-file on the directory", func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt /etc/ssl/x.pem crl-file /etc/ssl" },
+			"frontend[0].bind[0].options", `crl-file "/etc/ssl" is outside`},
+		{"server ca-file escaping", func(c *HAProxyConfig) {
+			c.Backends[0].Servers[0].Options = "ssl verify required ca-file /etc/ssl/../shadow"
+		},
+			"backend[0].server[0].options", `".." segment`},
+		{"server crt outside", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Options = "ssl crt /tmp/client.pem" },
+			"backend[0].server[0].options", `crt "/tmp/client.pem" is outside`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := webHAProxy()
+			tc.mutate(c)
+			errs := AsErrors(c.Validate(nil))
+			for _, e := range errs {
+				if e.Path.String() == tc.path && strings.Contains(e.Msg, tc.msg) {
+					return
+				}
+			}
+			t.Fatalf("want an error at %s containing %q, got:\n%v", tc.path, tc.msg, errs)
+		})
+	}
+}
+
+// TestHAProxyPathsAccepted: the paths the distributions use, and the free
+// text that only looks like a path rule applies to it, stay valid.
+func TestHAProxyPathsAccepted(t *testing.T) {
+	for _, mutate := range []func(c *HAProxyConfig){
+		func(c *HAProxyConfig) { c.Global.StatsSocket = DefaultStatsSocket },
+		func(c *HAProxyConfig) { c.Global.StatsSocket = "/var/run/haproxy/admin.sock" },
+		func(c *HAProxyConfig) { c.Global.StatsSocket = "/var/lib/haproxy/stats" },
+		func(c *HAProxyConfig) { c.Global.Chroot = "/var/lib/haproxy" },
+		func(c *HAProxyConfig) { c.Global.Chroot = "/var/empty" },
+		func(c *HAProxyConfig) { c.Global.Logs[0].Address = "127.0.0.1:514" },
+		func(c *HAProxyConfig) { c.Global.Logs[0].Address = "/run/systemd/journal/syslog" },
+		func(c *HAProxyConfig) {
+			c.Global.Options = []string{"crt-base /etc/haproxy/certs", "ca-base /etc/ssl/certs", "ssl-dh-param-file /etc/haproxy/dh.pem",
+				"server-state-file /var/lib/haproxy/server-state", "tune.ssl.default-dh-param 2048", "stats timeout 30s", "log-send-hostname"}
+		},
+		func(c *HAProxyConfig) {
+			c.Frontends[0].Binds[0].Options = "ssl crt /etc/haproxy/certs/ crt /etc/ssl/private/site.pem ca-file /etc/ssl/certs/ca.pem verify optional"
+		},
+		func(c *HAProxyConfig) { c.Frontends[0].Binds[0].Options = "ssl crt site.pem" },
+		func(c *HAProxyConfig) {
+			c.Backends[0].Servers[0].Options = "ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(www)"
+		},
+		func(c *HAProxyConfig) {
+			// A traversal guard is a URL path, not a file: it stays allowed.
+			c.Frontends[0].Options = []string{"http-request deny if is_api", "bind :8443,ipv6@:::8443", "stats auth admin:s3cret",
+				"http-request set-header X-Id %[src,map(/etc/haproxy/ids.map)]", "errorfile 503 /etc/haproxy/errors/503.http"}
+		},
+		func(c *HAProxyConfig) { c.Frontends[0].ACLs[0].Criterion = "path_sub /../" },
+		func(c *HAProxyConfig) { c.Frontends[0].ACLs[0].Criterion = "path_beg /api/../" },
+	} {
+		c := webHAProxy()
+		mutate(c)
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("refused:\n%v", err)
+		}
+	}
+}

@@ -81,6 +81,8 @@ data "lvs_haproxy_config" "web" {
   }
 }
 
+# It is sensitive because free options lines may hold secrets (stats auth).
 output "haproxy_cfg" {
-  value = data.lvs_haproxy_config.web.content
+  value     = data.lvs_haproxy_config.web.content
+  sensitive = true
 }

@@ -156,7 +156,9 @@ output "ipvsadm_rules" {
   value = data.lvs_keepalived_config.director["master"].ipvsadm_rules
 }
 
-# haproxy.cfg of each haproxy real server.
+# haproxy.cfg of each haproxy real server; sensitive because free options
+# lines may hold secrets (stats auth). `terraform output -raw` prints it.
 output "haproxy_cfg" {
-  value = data.lvs_haproxy_config.web.content
+  value     = data.lvs_haproxy_config.web.content
+  sensitive = true
 }
