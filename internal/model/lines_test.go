@@ -232,18 +232,20 @@ func TestHAProxyTextFieldBounds(t *testing.T) {
 		path  string
 		words bool // the field takes several words
 		set   func(c *HAProxyConfig, v string)
+		// under is a directory the value must sit below (path confinement).
+		under string
 	}{
-		{"frontend[0].acl[0].criterion", true, func(c *HAProxyConfig, v string) { c.Frontends[0].ACLs[0].Criterion = v }},
-		{"frontend[0].use_backend[0].condition", true, func(c *HAProxyConfig, v string) { c.Frontends[0].UseBackends[0].Condition = v }},
-		{"frontend[0].bind[0].options", true, func(c *HAProxyConfig, v string) { c.Frontends[0].Binds[0].Options = v }},
-		{"backend[0].server[0].options", true, func(c *HAProxyConfig, v string) { c.Backends[0].Servers[0].Options = v }},
-		{"defaults.options[0]", true, func(c *HAProxyConfig, v string) { c.Defaults.Options = []string{v} }},
-		{"global.log[0].address", false, func(c *HAProxyConfig, v string) { c.Global.Logs[0].Address = v }},
-		{"global.chroot", false, func(c *HAProxyConfig, v string) { c.Global.Chroot = v }},
+		{"frontend[0].acl[0].criterion", true, func(c *HAProxyConfig, v string) { c.Frontends[0].ACLs[0].Criterion = v }, ""},
+		{"frontend[0].use_backend[0].condition", true, func(c *HAProxyConfig, v string) { c.Frontends[0].UseBackends[0].Condition = v }, ""},
+		{"frontend[0].bind[0].options", true, func(c *HAProxyConfig, v string) { c.Frontends[0].Binds[0].Options = v }, ""},
+		{"backend[0].server[0].options", true, func(c *HAProxyConfig, v string) { c.Backends[0].Servers[0].Options = v }, ""},
+		{"defaults.options[0]", true, func(c *HAProxyConfig, v string) { c.Defaults.Options = []string{v} }, ""},
+		{"global.log[0].address", false, func(c *HAProxyConfig, v string) { c.Global.Logs[0].Address = v }, ""},
+		{"global.chroot", false, func(c *HAProxyConfig, v string) { c.Global.Chroot = v }, "/var/lib"},
 	}
-	word := func(n int) string { return "/" + strings.Repeat("w", n-1) }
 	words := func(n int) string { return "send-proxy" + strings.Repeat(" x", n-1) }
 	for _, f := range fields {
+		word := func(n int) string { return f.under + "/" + strings.Repeat("w", n-1-len(f.under)) }
 		t.Run(f.path, func(t *testing.T) {
 			refusedWith := func(v, msg string) {
 				t.Helper()
