@@ -135,3 +135,8 @@ func parseVRRPJSON(data []byte) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// harmlessKeepalivedWarnings reports whether the output of a keepalived -t
+// that exited with status 5 holds only warnings that are safe to run
+// with. So far none is.
+func harmlessKeepalivedWarnings(string) ([]string, bool) { return nil, false }
