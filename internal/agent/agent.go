@@ -7,8 +7,9 @@
 // composed configuration with the model (a bad one is refused with
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
-// installed. Then it runs the steps (sysctls, addresses,
-// netlink IPVS, keepalived, haproxy, the restore-at-boot hook), each
+// installed. Then it runs the steps (the tunnel module a TUN real server
+// needs, sysctls, addresses, netlink IPVS, keepalived, haproxy, the
+// restore-at-boot hook), each
 // registering how to undo itself; a failing step undoes the ones before
 // it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
@@ -158,6 +159,9 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 
 	var tx txn
 	steps := []func() *wire.Error{
+		// Before the sysctls: the tunnel's rp_filter exists only once
+		// its module is loaded.
+		func() *wire.Error { return a.loadTunnelModule(ctx, hc) },
 		func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) },
 		func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) },
