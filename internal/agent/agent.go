@@ -65,13 +65,13 @@ func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, 
 	var werr *wire.Error
 	switch req.Verb {
 	case wire.VerbApply:
-		resp.Applied, resp.Observed, werr = a.apply(ctx, req)
+		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, req)
 	case wire.VerbObserve, wire.VerbStatus:
 		resp.Observed, werr = a.observeLocked(ctx, req)
 	case wire.VerbRestore:
 		// At boot: rebuild sysctls, addresses, netlink-owned IPVS and the
 		// daemons from the stored objects, as an apply that changes none.
-		resp.Applied, resp.Observed, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
+		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
 	case wire.VerbImport:
 		resp.Imported, resp.Warnings, werr = a.importHost(ctx, req)
 	case wire.VerbVersion:
@@ -114,16 +114,19 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 	return a.observe(ctx, objs), nil
 }
 
-func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, *wire.Error) {
+// apply serves an apply (and a restore). Its warnings say what the user
+// should know although it succeeded: a hand-written file kept aside, a
+// keepalived -t warning it ran with.
+func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, []string, *wire.Error) {
 	unlock, werr := a.lock(ctx, req)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer unlock()
 	st := newStore(a.Root)
 	old, err := st.load()
 	if err != nil {
-		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
+		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
 	objs := maps.Clone(old)
 	rep := &wire.ApplyReport{Reloads: map[string]int{}}
@@ -141,19 +144,21 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	}
 	hc, werr := compose(objs)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 
 	// Everything is rendered and checked by its tool before anything is
 	// touched.
-	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, wire.Key{Kind: wire.KindDirector, ID: "director"}))
+	directorKey := wire.Key{Kind: wire.KindDirector, ID: "director"}
+	_, stored := old[directorKey]
+	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, directorKey), stored)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer ka.cleanup()
 	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer hp.cleanup()
 
@@ -183,10 +188,10 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			if err := tx.rollback(); err != nil {
 				werr.Detail = joinDetail(werr.Detail, "undoing the steps before it also failed: "+err.Error())
 			}
-			return nil, nil, werr
+			return nil, nil, nil, werr
 		}
 	}
-	return rep, a.observe(ctx, objs), nil
+	return rep, a.observe(ctx, objs), append(slices.Clip(ka.warnings), hp.warnings...), nil
 }
 
 // sameObject reports whether two documents are equal as stored.
