@@ -328,6 +328,7 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 		addHostError(diags, action, "Director", cfg.ID(), err)
 		return false
 	}
+	addHostWarnings(ctx, diags, "Director Applied With Warnings", "Director", cfg.ID(), resp)
 	if resp != nil && resp.Applied != nil {
 		tflog.Debug(ctx, "director applied", map[string]any{
 			"host": cfg.ID(), "changed": fmt.Sprint(resp.Applied.Changed), "reloads": fmt.Sprint(resp.Applied.Reloads),

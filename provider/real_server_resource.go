@@ -846,8 +846,12 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	zero := 0
 	rs.Weight = &zero
 	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.objectID()}, RealServer: &rs}
+	var mu sync.Mutex
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
-		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		mu.Lock()
+		addHostWarnings(ctx, diags, "Real Server Drained With Warnings", "Real Server "+rid.objectID(), cfg.ID(), resp)
+		mu.Unlock()
 		return err
 	}) {
 		addHostError(diags, "Drain", "Real Server "+rid.objectID(), e.host, e.err)
