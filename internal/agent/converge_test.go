@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 )
@@ -166,5 +167,26 @@ func TestForeignKeepalivedConfigOfANewDirectorIsStillRefused(t *testing.T) {
 	}
 	if b, _ := filepath.Glob(path + ".lvs-foreign-*"); len(b) != 0 {
 		t.Errorf("backups made for a refused apply: %q", b)
+	}
+}
+
+func TestKeepAsideNeverOverwritesAnEarlierCopy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	now := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
+	first, err := keepAside(path, []byte("one"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := keepAside(path, []byte("two"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != path+".lvs-foreign-20261201T210000Z" || second != first+"-2" {
+		t.Errorf("copies at %s and %s", first, second)
+	}
+	for p, want := range map[string]string{first: "one", second: "two"} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != want {
+			t.Errorf("%s holds %q (%v), want %q", p, b, err, want)
+		}
 	}
 }

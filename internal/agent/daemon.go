@@ -38,8 +38,8 @@ type daemon struct {
 	// adopt lets the apply replace a config lvs-agent did not write (the
 	// user imported it).
 	adopt bool
-	// owner is the stored object the config is rendered from ("director"
-	// for keepalived.conf) when the host stored it before this apply: the
+	// owner names the stored object the config is rendered from
+	// ("director object" for keepalived.conf) when the host stored it before this apply: the
 	// config is ours by the store, so a file replaced by hand is repaired,
 	// after it is kept aside (keepAside). Empty: a foreign file is refused.
 	owner     string
