@@ -119,7 +119,9 @@ func realServerResourceSchema() schema.Schema {
 	attrs["drain_on_destroy"] = schema.BoolAttribute{
 		Optional: true,
 		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
-			"server's active connections are gone (or `drain_timeout` passes), then remove it.",
+			"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
+			"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
+			"is shown as a warning.",
 	}
 	attrs["drain_timeout"] = schema.StringAttribute{
 		Optional: true,
