@@ -9,9 +9,8 @@
 // checks each with its tool (keepalived -t, haproxy -c) before any is
 // installed. Then it runs the steps (the tunnel module a TUN real server
 // needs, sysctls, addresses, netlink IPVS, keepalived, haproxy, the
-// restore-at-boot hook), each
-// registering how to undo itself; a failing step undoes the ones before
-// it, in reverse. The new object set is stored only after every step
+// restore-at-boot hook), each registering how to undo itself; a failing
+// step undoes the ones before it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
 // reached.
 //
