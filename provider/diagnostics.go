@@ -172,6 +172,22 @@ func addHostError(diags *diag.Diagnostics, action, object, host string, err erro
 	diags.AddError(summary, b.String())
 }
 
+// addHostWarnings reports what an agent apply on host said the user should
+// know although it succeeded (wire.Response.Warnings: a hand-written file
+// it kept aside before repairing it, a keepalived -t warning it accepted),
+// as warnings under summary ("Director Applied With Warnings"), and logs
+// each.
+func addHostWarnings(ctx context.Context, diags *diag.Diagnostics, summary, object, host string, resp *wire.Response) {
+	if resp == nil || len(resp.Warnings) == 0 {
+		return
+	}
+	for _, w := range resp.Warnings {
+		tflog.Warn(ctx, "agent apply warning", map[string]any{"host": host, "object": object, "warning": w})
+	}
+	diags.AddWarning(summary, fmt.Sprintf("Host: %s\nObject: %s\n\nThe agent applied the change and reports:\n- %s",
+		host, strings.ToLower(object), strings.Join(resp.Warnings, "\n- ")))
+}
+
 // hostErrorAdvice says what to do about a host error.
 func hostErrorAdvice(err error) string {
 	var (

@@ -115,7 +115,9 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"configuration edited or a virtual address removed from a MASTER (`keepalived_in_sync`), or the " +
 			"director removed from the host (planned for re-creation). keepalived itself puts back a virtual " +
 			"address it sees removed (its instance drops to BACKUP and takes MASTER back within a second); the " +
-			"plan shows one it missed. Destroying the resource removes the configuration, stops keepalived and restores " +
+			"plan shows one it missed. A `keepalived.conf` replaced by hand on a director the host stores is " +
+			"repaired by the next apply, which first keeps the replaced file as " +
+			"`keepalived.conf.lvs-foreign-<UTC time>` (mode `0600`) and names it in a warning. Destroying the resource removes the configuration, stops keepalived and restores " +
 			"the kernel settings it changed.\n\n" +
 			"Import with the host, such as `10.0.0.11` (or `root@10.0.0.11:22`). On a director set up by hand, " +
 			"whose `keepalived.conf` the provider did not write, the import reads the director from that file " +
@@ -329,6 +331,7 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 		addHostError(diags, action, "Director", cfg.ID(), err)
 		return false
 	}
+	addHostWarnings(ctx, diags, "Director Applied With Warnings", "Director", cfg.ID(), resp)
 	if resp != nil && resp.Applied != nil {
 		tflog.Debug(ctx, "director applied", map[string]any{
 			"host": cfg.ID(), "changed": fmt.Sprint(resp.Applied.Changed), "reloads": fmt.Sprint(resp.Applied.Reloads),

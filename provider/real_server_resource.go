@@ -120,7 +120,9 @@ func realServerResourceSchema() schema.Schema {
 	attrs["drain_on_destroy"] = schema.BoolAttribute{
 		Optional: true,
 		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
-			"server's active connections are gone (or `drain_timeout` passes), then remove it.",
+			"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
+			"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
+			"is shown as a warning.",
 	}
 	attrs["drain_timeout"] = schema.StringAttribute{
 		Optional: true,
@@ -738,9 +740,13 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	rs := data.toModel()
 	zero := 0
 	rs.Weight = &zero
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}, RealServer: &rs}
+	obj := wire.Object{Key: rid.ObjectKey(), RealServer: &rs}
+	var mu sync.Mutex
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
-		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		mu.Lock()
+		addHostWarnings(ctx, diags, "Real Server Drained With Warnings", "Real Server "+rid.ObjectID(), cfg.ID(), resp)
+		mu.Unlock()
 		return err
 	}) {
 		addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), e.host, e.err)

@@ -71,6 +71,53 @@ func (a *Agent) saveAddrState(st addrState) error {
 // tunnelModules load the tunnel devices real servers receive on.
 var tunnelModules = map[string]string{"tunl0": "ipip", "gre0": "ip_gre", "ip6tnl0": "ip6_tunnel"}
 
+// loadTunnelModule makes the tunnel device of a TUN real server exist
+// before any step touches it: the sysctls step sets its rp_filter, which
+// exists only once the device does, and on a host where nothing loaded
+// the module yet (ipip is loaded on demand) that step would fail. Loading
+// a module is not undone: the address step brings the device up and puts
+// the VIPs on it, and undoes that.
+func (a *Agent) loadTunnelModule(ctx context.Context, hc *hostConfig) *wire.Error {
+	if hc.realServer == nil || hc.realServer.TunnelDevice == "" {
+		return nil
+	}
+	if a.Addrs == nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host", Message: "this agent cannot manage addresses"}
+	}
+	m, err := a.Addrs()
+	if err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host", Message: err.Error()}
+	}
+	defer m.Close()
+	return a.ensureTunnelDevice(ctx, m, hc.realServer.TunnelDevice)
+}
+
+// ensureTunnelDevice loads the module of the tunnel device dev unless the
+// device exists.
+func (a *Agent) ensureTunnelDevice(ctx context.Context, m Addresses, dev string) *wire.Error {
+	_, err := m.List(dev)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, hostaddr.ErrNoDevice) {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host", Message: err.Error()}
+	}
+	mod, ok := tunnelModules[dev]
+	if !ok {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host",
+			Message: fmt.Sprintf("tunnel device %s does not exist and no module is known to create it", dev)}
+	}
+	if _, stderr, err := a.Run.Run(ctx, "modprobe", mod); err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host",
+			Message: fmt.Sprintf("%s needs module %s: modprobe %s: %v", dev, mod, mod, err), Detail: stderr}
+	}
+	if _, err := m.List(dev); err != nil {
+		return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host",
+			Message: fmt.Sprintf("module %s is loaded but %s: %v", mod, dev, err)}
+	}
+	return nil
+}
+
 // applyAddresses brings the real-server side of the host in line: the
 // tunnel device up, the VIPs on their devices, the default route through
 // the director. Addresses the agent put there and no object wants any
@@ -115,15 +162,10 @@ func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep
 	})
 
 	if dev := want.TunnelDevice; dev != "" {
-		_, err := m.Up(dev)
-		if errors.Is(err, hostaddr.ErrNoDevice) {
-			if _, stderr, merr := a.Run.Run(ctx, "modprobe", tunnelModules[dev]); merr != nil {
-				return &wire.Error{Code: wire.ExitFailed, Step: "load tunnel module", Object: "real_server_host",
-					Message: fmt.Sprintf("%s needs module %s: %v", dev, tunnelModules[dev], merr), Detail: stderr}
-			}
-			_, err = m.Up(dev)
+		if werr := a.ensureTunnelDevice(ctx, m, dev); werr != nil {
+			return werr
 		}
-		if err != nil {
+		if _, err := m.Up(dev); err != nil {
 			return fail(err)
 		}
 	}

@@ -7,10 +7,10 @@
 // composed configuration with the model (a bad one is refused with
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
-// installed. Then it runs the steps (sysctls, addresses,
-// netlink IPVS, keepalived, haproxy, the restore-at-boot hook), each
-// registering how to undo itself; a failing step undoes the ones before
-// it, in reverse. The new object set is stored only after every step
+// installed. Then it runs the steps (the tunnel module a TUN real server
+// needs, sysctls, addresses, netlink IPVS, keepalived, haproxy, the
+// restore-at-boot hook), each registering how to undo itself; a failing
+// step undoes the ones before it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
 // reached.
 //
@@ -69,13 +69,13 @@ func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, 
 	var werr *wire.Error
 	switch req.Verb {
 	case wire.VerbApply:
-		resp.Applied, resp.Observed, werr = a.apply(ctx, req)
+		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, req)
 	case wire.VerbObserve, wire.VerbStatus:
 		resp.Observed, werr = a.observeLocked(ctx, req)
 	case wire.VerbRestore:
 		// At boot: rebuild sysctls, addresses, netlink-owned IPVS and the
 		// daemons from the stored objects, as an apply that changes none.
-		resp.Applied, resp.Observed, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
+		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
 	case wire.VerbImport:
 		resp.Imported, resp.Warnings, werr = a.importHost(ctx, req)
 	case wire.VerbVersion:
@@ -136,23 +136,26 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 	return obs, nil
 }
 
-func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, *wire.Error) {
+// apply serves an apply (and a restore). Its warnings say what the user
+// should know although it succeeded: a hand-written file kept aside, a
+// keepalived -t warning it ran with.
+func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, []string, *wire.Error) {
 	unlock, werr := a.lock(ctx, req)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer unlock()
 	st := newStore(a.Root)
 	old, err := st.load()
 	if err != nil {
-		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
+		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
 	rep := &wire.ApplyReport{Reloads: map[string]int{}}
 	// An apply that stopped part-way left its journal: roll it forward
 	// first, so this one apply converges the host to what both wanted.
 	pend, err := st.pending()
 	if err != nil {
-		return nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
+		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
 	}
 	objs := maps.Clone(old)
 	if pend != nil {
@@ -179,19 +182,21 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	}
 	hc, werr := compose(objs)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 
 	// Everything is rendered and checked by its tool before anything is
 	// touched.
-	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, wire.Key{Kind: wire.KindDirector, ID: "director"}))
+	directorKey := wire.Key{Kind: wire.KindDirector, ID: "director"}
+	_, stored := old[directorKey]
+	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, directorKey), stored)
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer ka.cleanup()
 	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
-		return nil, nil, werr
+		return nil, nil, nil, werr
 	}
 	defer hp.cleanup()
 
@@ -203,6 +208,9 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			}
 			return nil
 		}},
+		// Before the sysctls: the tunnel's rp_filter exists only once
+		// its module is loaded.
+		{StepTunnelModule, func() *wire.Error { return a.loadTunnelModule(ctx, hc) }},
 		{StepSysctls, func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) }},
 		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
 		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) }},
@@ -242,16 +250,17 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			if err := st.revert(pend); err != nil {
 				werr.Detail = joinDetail(werr.Detail, "resetting the journal also failed: "+err.Error())
 			}
-			return nil, nil, werr
+			return nil, nil, nil, werr
 		}
 	}
-	return rep, a.observe(ctx, objs), nil
+	return rep, a.observe(ctx, objs), append(slices.Clip(ka.warnings), hp.warnings...), nil
 }
 
 // The steps of an apply, in order. The names are stable: they are what a
 // crash test (Agent.CrashAt) stops at.
 const (
 	StepJournal           = "journal"
+	StepTunnelModule      = "tunnel-module"
 	StepSysctls           = "sysctls"
 	StepAddresses         = "addresses"
 	StepIPVS              = "ipvs"
@@ -267,7 +276,7 @@ const (
 
 // ApplySteps are the step names in the order an apply runs them.
 var ApplySteps = []string{
-	StepJournal, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepKeepalivedWeights,
+	StepJournal, StepTunnelModule, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepKeepalivedWeights,
 	StepGroupLeftovers, StepVRRPVIPs, StepHAProxy, StepBootHook, StepStore, StepFinish,
 }
 

@@ -38,6 +38,16 @@ type daemon struct {
 	// adopt lets the apply replace a config lvs-agent did not write (the
 	// user imported it).
 	adopt bool
+	// owner names the stored object the config is rendered from
+	// ("director object" for keepalived.conf) when the host stored it before this apply: the
+	// config is ours by the store, so a file replaced by hand is repaired,
+	// after it is kept aside (keepAside). Empty: a foreign file is refused.
+	owner     string
+	keepAside bool
+
+	// warnings are what the apply tells the user about d: what its tool
+	// warned about and it accepted, a hand-written file it kept aside.
+	warnings []string
 
 	action daemonAction
 	want   []byte   // the rendered config (nil: none)
@@ -73,7 +83,7 @@ func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(c
 	case want == nil:
 		d.action = actNone
 		return nil
-	case old.exists && !isOurs(old.data) && !d.adopt:
+	case old.exists && !isOurs(old.data) && !d.adopt && d.owner == "":
 		return &wire.Error{Code: wire.ExitForeign, Step: d.testStep, Object: d.object(),
 			Message: fmt.Sprintf("%s exists and was not written by lvs-agent (its first line is not the managed marker); "+
 				"lvs-agent never overwrites a config it did not write: import it first (terraform import, which runs the agent's import verb), "+
@@ -82,6 +92,9 @@ func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(c
 		d.action = actEnsure
 		return nil
 	}
+	// A file of ours by the store that someone replaced by hand: repaired,
+	// but what they wrote is kept (commitDaemon).
+	d.keepAside = old.exists && !isOurs(old.data) && !d.adopt
 	tmp, err := tempFile(path, want, d.mode)
 	if err != nil {
 		return &wire.Error{Code: wire.ExitFailed, Step: d.testStep, Object: d.object(), Message: err.Error()}
@@ -132,7 +145,22 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 		rep.Files = append(rep.Files, d.confPath)
 		return nil
 	}
+	var aside string
+	if d.keepAside {
+		var err error
+		if aside, err = keepAside(path, d.old.data, time.Now()); err != nil {
+			return &wire.Error{Code: wire.ExitFailed, Step: "keep hand-written " + filepath.Base(d.confPath), Object: d.object(), Message: err.Error()}
+		}
+		hostAside := d.confPath + strings.TrimPrefix(aside, path)
+		rep.Files = append(rep.Files, hostAside)
+		d.warnings = append(d.warnings, fmt.Sprintf("%s had been replaced by a file lvs-agent did not write (its first line is not the managed marker), "+
+			"while this host stores the %s it is rendered from: the file was kept as %s (mode 0600) and replaced by the rendered config",
+			d.confPath, d.owner, hostAside))
+	}
 	if err := install(d.tmp, path); err != nil {
+		if aside != "" {
+			os.Remove(aside)
+		}
 		return &wire.Error{Code: wire.ExitFailed, Step: "install " + filepath.Base(d.confPath), Object: d.object(), Message: err.Error()}
 	}
 	d.tmp = ""
@@ -140,6 +168,13 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 	tx.add(func() error {
 		if err := d.old.restore(); err != nil {
 			return err
+		}
+		if aside != "" {
+			// The hand-written file is back in its place: no copy of it
+			// is left to confuse the next run.
+			if err := removeDurably(aside); err != nil {
+				return err
+			}
 		}
 		if !d.old.exists {
 			return a.stop(d)
@@ -320,4 +355,36 @@ func (a *Agent) daemonState(ctx context.Context, d *daemon, want []byte) *wire.D
 	st.ConfigOurs = isOurs(data)
 	st.ConfigMatches = want != nil && string(data) == string(want)
 	return st
+}
+
+// keepAside copies data, a hand-written config at path, to
+// path.lvs-foreign-<UTC time> (another suffix when that exists), 0600 as
+// it may hold secrets, and returns where.
+func keepAside(path string, data []byte, now time.Time) (string, error) {
+	base := path + ".lvs-foreign-" + now.UTC().Format("20060102T150405Z")
+	for i := 1; ; i++ {
+		p := base
+		if i > 1 {
+			p = fmt.Sprintf("%s-%d", base, i)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, secretFileMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("keeping the hand-written file: %w", err)
+		}
+		_, err = f.Write(data)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(p)
+			return "", fmt.Errorf("keeping the hand-written file as %s: %w", p, err)
+		}
+		return p, nil
+	}
 }

@@ -33,6 +33,8 @@ type fakeHost struct {
 	procs    map[int][]string // alive pid -> cmdline
 	signals  []string
 	testFail map[string]string // daemon -> stderr of a failing config test
+	// testExit is the exit status of a failing config test (default 1).
+	testExit map[string]int
 	addrs    *fakeAddrs
 	// dieOnSignal makes the daemon exit on the next reload signal
 	// (keepalived with virtual servers on a kernel without IPVS).
@@ -44,7 +46,7 @@ type fakeHost struct {
 func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 	t.Helper()
 	root := t.TempDir()
-	f := &fakeHost{t: t, root: root, nextPid: 100, procs: map[int][]string{}, testFail: map[string]string{}, dieOnSignal: map[string]bool{}}
+	f := &fakeHost{t: t, root: root, nextPid: 100, procs: map[int][]string{}, testFail: map[string]string{}, testExit: map[string]int{}, dieOnSignal: map[string]bool{}}
 	for key, v := range map[string]string{
 		"net.ipv4.conf.all.send_redirects":     "1",
 		"net.ipv4.conf.default.send_redirects": "1",
@@ -56,19 +58,10 @@ func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 		"net.ipv4.conf.lo.arp_ignore":          "0",
 		"net.ipv4.conf.lo.arp_announce":        "0",
 		"net.ipv4.conf.all.rp_filter":          "2",
-		"net.ipv4.conf.tunl0.rp_filter":        "1",
 		"kernel.hostname":                      "dir1",
 		"kernel.osrelease":                     "6.1.0-test",
 	} {
-		rel, err := sysctl.KeyPath(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(root, "proc/sys", rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+		if err := writeSysctlFile(root, key, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,6 +77,25 @@ func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 	return f, a
 }
 
+// writeSysctlFile makes the sysctl key exist under root/proc/sys with value.
+func writeSysctlFile(root, key, value string) error {
+	rel, err := sysctl.KeyPath(key)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(root, "proc/sys", rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, []byte(value+"\n"), 0o644)
+}
+
+// exitStatus is a command's non-zero exit, as *exec.ExitError reports it.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e exitStatus) ExitCode() int { return int(e) }
+
 func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -95,7 +107,14 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, 
 	case name == "haproxy" && len(args) == 3 && args[0] == "-c":
 		return f.test("haproxy", args[2])
 	case name == "modprobe" && len(args) == 1 && args[0] == "ipip":
-		f.addrs.devs["tunl0"] = []netip.Prefix{}
+		// As the kernel: the module creates tunl0, down, and with it the
+		// device's sysctls (which do not exist before).
+		if _, ok := f.addrs.devs["tunl0"]; !ok {
+			f.addrs.devs["tunl0"] = []netip.Prefix{}
+			if err := writeSysctlFile(f.root, "net.ipv4.conf.tunl0.rp_filter", "1"); err != nil {
+				return "", "", err
+			}
+		}
 		return "", "", nil
 	case name == "keepalived" && len(args) == 1 && args[0] == "--signum=JSON":
 		return "36\n", "", nil
@@ -117,7 +136,11 @@ func (f *fakeHost) test(daemon, path string) (string, string, error) {
 		f.t.Errorf("%s tests %s, which does not exist", daemon, path)
 	}
 	if msg, ok := f.testFail[daemon]; ok {
-		return "", msg, errors.New("exit status 1")
+		code := f.testExit[daemon]
+		if code == 0 {
+			code = 1
+		}
+		return "", msg, exitStatus(code)
 	}
 	return "", "", nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,10 +63,15 @@ func hasVirtualServers(conf []byte) bool {
 
 // prepareKeepalived renders keepalived.conf from the host's objects and
 // checks it with keepalived -t. With adopt, a keepalived.conf lvs-agent did
-// not write is replaced rather than refused.
-func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig, adopt bool) (*daemon, *wire.Error) {
+// not write is replaced rather than refused. With stored (the host stored
+// the director before this apply), it is ours by the store: a file
+// replaced by hand is kept aside and repaired.
+func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig, adopt, stored bool) (*daemon, *wire.Error) {
 	d := a.keepalived()
 	d.adopt = adopt
+	if stored {
+		d.owner = "director object"
+	}
 	var want []byte
 	if hc.keepalived != nil {
 		text, err := render.Keepalived(hc.keepalived)
@@ -75,7 +82,14 @@ func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig, adopt boo
 	}
 	werr := a.prepare(ctx, d, want, func(ctx context.Context, path string) (string, error) {
 		stdout, stderr, err := a.Run.Run(ctx, "keepalived", "-t", "-f", path)
-		return strings.TrimSpace(stderr + stdout), err
+		out := strings.TrimSpace(stderr + stdout)
+		if err != nil && exitCode(err) == keepalivedExitConfigTest {
+			if warns, ok := harmlessKeepalivedWarnings(out); ok {
+				d.warnings = append(d.warnings, warns...)
+				return out, nil
+			}
+		}
+		return out, err
 	})
 	return d, werr
 }
@@ -134,4 +148,58 @@ func parseVRRPJSON(data []byte) (map[string]string, error) {
 		out[in.Data.Name] = name
 	}
 	return out, nil
+}
+
+// keepalivedExitConfigTest is keepalived's KEEPALIVED_EXIT_CONFIG_TEST:
+// keepalived -t found configuration errors that are not fatal. keepalived
+// reports its warnings at that same level (report_config_error with
+// CONFIG_GENERAL_ERROR), so the status alone does not tell a warning from
+// an unknown keyword; the output does (harmlessKeepalivedWarnings).
+const keepalivedExitConfigTest = 5
+
+var (
+	// keepalived's check of a virtual server whose real servers weigh 0 in
+	// all: it lowers the quorum to 0 (check/check_data.c).
+	quorumToZeroRE = regexp.MustCompile(`^Warning - quorum \d+ for (.+) exceeds total weight of real servers 0, reducing quorum to 0$`)
+	// What follows from it: the hysteresis is now >= the quorum of 0.
+	hysteresisToZeroQuorumRE = regexp.MustCompile(`^Virtual server (.+): hysteresis \d+ >= quorum 0; setting hysteresis to \d+$`)
+)
+
+// harmlessKeepalivedWarnings reports whether the output of a keepalived -t
+// that exited with keepalivedExitConfigTest holds only warnings that are
+// safe to run with, and returns them. Only one case is: a virtual server
+// whose real servers are all at weight 0, as while they drain before a
+// destroy (or by the user's choice). keepalived lowers its quorum to 0 and
+// then its hysteresis to match; the service carries no traffic either way.
+// Any other line, including a quorum above a non-zero total weight (a
+// mistake: the service could never reach it), makes the config refused.
+func harmlessKeepalivedWarnings(out string) ([]string, bool) {
+	var warns []string
+	drained := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if m := quorumToZeroRE.FindStringSubmatch(line); m != nil {
+			drained[m[1]] = true
+			warns = append(warns, "keepalived -t: "+line+" (every real server of the service is at weight 0, as while draining)")
+			continue
+		}
+		if m := hysteresisToZeroQuorumRE.FindStringSubmatch(line); m != nil && drained[m[1]] {
+			continue
+		}
+		return nil, false
+	}
+	return warns, len(warns) > 0
+}
+
+// exitCode is the exit status of a command that failed, or -1 when it did
+// not exit (not started, killed).
+func exitCode(err error) int {
+	var e interface{ ExitCode() int }
+	if errors.As(err, &e) {
+		return e.ExitCode()
+	}
+	return -1
 }

@@ -135,7 +135,9 @@ type Response struct {
 	Imported []Object `json:"imported,omitempty"`
 	// Warnings say what an import left out because the model cannot hold
 	// it (with file:line for configuration files), and what it changed to
-	// fit the objects (a listen split into a frontend and a backend).
+	// fit the objects (a listen split into a frontend and a backend). Of
+	// an apply, what the user should know although it succeeded: a
+	// hand-written config kept aside, a keepalived -t warning accepted.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
