@@ -102,7 +102,7 @@ func TestConfigTestFailureLeavesRunningConfigUntouched(t *testing.T) {
 		t.Errorf("signals after a failed test: %q", signals)
 	}
 	stored := f.read(filepath.Join(objectsDir, "director", "director.json"))
-	if !strings.Contains(stored, `"Priority": 100`) {
+	if !strings.Contains(stored, `"priority": 100`) {
 		t.Errorf("the refused object was stored:\n%s", stored)
 	}
 	assertNoTempFiles(t, filepath.Join(f.root, "etc/keepalived"))

@@ -9,25 +9,25 @@ import (
 // the sysctls it needs, and which engine owns its IPVS table.
 type Director struct {
 	// Interface is the default interface of VRRP instances that name none.
-	Interface string `json:"interface,omitempty"`
+	Interface string `json:"interface,omitzero"`
 	// RouterID names this director in keepalived's global_defs and in
 	// notification mails; defaults to the host name.
-	RouterID string `json:"router_id,omitempty"`
+	RouterID string `json:"router_id,omitzero"`
 	// ScriptUser runs vrrp_script and checker scripts (global_defs
 	// script_user); "root" when scripts run and none is given, since
 	// keepalived's own default user does not exist on Debian.
 	// EnableScriptSecurity is implied whenever scripts run (keepalived
 	// refuses them without it); with it keepalived refuses scripts
 	// writable by non-root users.
-	ScriptUser           string `json:"script_user,omitempty"`
-	EnableScriptSecurity bool   `json:"enable_script_security,omitempty"`
+	ScriptUser           string `json:"script_user,omitzero"`
+	EnableScriptSecurity bool   `json:"enable_script_security,omitzero"`
 	// Engine owns the director's IPVS table: "keepalived" (default) or "netlink".
-	Engine string `json:"engine,omitempty"`
+	Engine string `json:"engine,omitzero"`
 
-	Instances  []VRRPInstance  `json:"instances,omitempty"`
-	SyncGroups []VRRPSyncGroup `json:"sync_groups,omitempty"`
+	Instances  []VRRPInstance  `json:"instances,omitzero"`
+	SyncGroups []VRRPSyncGroup `json:"sync_groups,omitzero"`
 	// Sysctls are extra kernel settings, applied after the derived ones.
-	Sysctls []Sysctl `json:"sysctls,omitempty"`
+	Sysctls []Sysctl `json:"sysctls,omitzero"`
 }
 
 // MaxVRRP3AdvertInt is the longest VRRPv3 advertisement interval, in
@@ -45,101 +45,101 @@ const DefaultEngine = "keepalived"
 // VRRPInstance is one keepalived vrrp_instance: a virtual router on one
 // interface that holds VirtualIPs while it is MASTER.
 type VRRPInstance struct {
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 	// Interface defaults to the director's.
-	Interface string `json:"interface,omitempty"`
+	Interface string `json:"interface,omitzero"`
 	// State is the initial state, MASTER or BACKUP; the priority decides the
 	// election.
-	State           string `json:"state,omitempty"`
-	VirtualRouterID int    `json:"virtual_router_id,omitempty"`
-	Priority        int    `json:"priority,omitempty"`
+	State           string `json:"state,omitzero"`
+	VirtualRouterID int    `json:"virtual_router_id,omitzero"`
+	Priority        int    `json:"priority,omitzero"`
 	// AdvertInt is the advertisement interval in seconds; fractions need
 	// VRRP version 3. Zero means 1.
-	AdvertInt float64 `json:"advert_int,omitempty"`
+	AdvertInt float64 `json:"advert_int,omitzero"`
 	// Version is the VRRP protocol version, 2 or 3; zero means 2.
-	Version int `json:"version,omitempty"`
+	Version int `json:"version,omitzero"`
 	// Authentication is VRRPv2 only.
-	Authentication *VRRPAuth `json:"authentication,omitempty"`
+	Authentication *VRRPAuth `json:"authentication,omitzero"`
 	// UnicastSrcIP and UnicastPeers switch the instance from multicast to
 	// unicast adverts.
-	UnicastSrcIP netip.Addr       `json:"unicast_src_ip,omitempty"`
-	UnicastPeers []netip.Addr     `json:"unicast_peers,omitempty"`
-	VirtualIPs   []VirtualIP      `json:"virtual_ips,omitempty"`
-	TrackScripts []TrackScript    `json:"track_scripts,omitempty"`
-	TrackIfaces  []TrackInterface `json:"track_ifaces,omitempty"`
+	UnicastSrcIP netip.Addr       `json:"unicast_src_ip,omitzero"`
+	UnicastPeers []netip.Addr     `json:"unicast_peers,omitzero"`
+	VirtualIPs   []VirtualIP      `json:"virtual_ips,omitzero"`
+	TrackScripts []TrackScript    `json:"track_scripts,omitzero"`
+	TrackIfaces  []TrackInterface `json:"track_ifaces,omitzero"`
 	// NoPreempt keeps a lower-priority MASTER in place when a higher one
 	// returns; it needs initial state BACKUP.
-	NoPreempt bool `json:"no_preempt,omitempty"`
+	NoPreempt bool `json:"no_preempt,omitzero"`
 	// PreemptDelay delays preemption after startup, in seconds.
-	PreemptDelay int `json:"preempt_delay,omitempty"`
+	PreemptDelay int `json:"preempt_delay,omitzero"`
 	// Gratuitous ARP after becoming MASTER: delay before the second burst,
 	// adverts per burst, and refresh interval (seconds; zero leaves
 	// keepalived's defaults).
-	GarpMasterDelay   int    `json:"garp_master_delay,omitempty"`
-	GarpMasterRepeat  int    `json:"garp_master_repeat,omitempty"`
-	GarpMasterRefresh int    `json:"garp_master_refresh,omitempty"`
-	Notify            Notify `json:"notify,omitempty"`
+	GarpMasterDelay   int    `json:"garp_master_delay,omitzero"`
+	GarpMasterRepeat  int    `json:"garp_master_repeat,omitzero"`
+	GarpMasterRefresh int    `json:"garp_master_refresh,omitzero"`
+	Notify            Notify `json:"notify,omitzero"`
 }
 
 // VRRPAuth is VRRPv2 authentication. Password is a secret: at most 8
 // characters are carried by the protocol.
 type VRRPAuth struct {
-	Type     string `json:"type,omitempty"`
-	Password string `json:"password,omitempty"`
+	Type     string `json:"type,omitzero"`
+	Password string `json:"password,omitzero"`
 }
 
 // VirtualIP is one address a VRRP instance holds while MASTER.
 type VirtualIP struct {
 	// Prefix is the address with its prefix length (10.0.0.10/24). A bare
 	// address is taken as /32 or /128.
-	Prefix netip.Prefix `json:"prefix,omitempty"`
+	Prefix netip.Prefix `json:"prefix,omitzero"`
 	// Device defaults to the instance's interface.
-	Device string `json:"device,omitempty"`
+	Device string `json:"device,omitzero"`
 	// Label is an interface label (eth0:1) for tools that still read them.
-	Label string `json:"label,omitempty"`
+	Label string `json:"label,omitzero"`
 }
 
 // TrackScript is a health script that adjusts (or, with zero weight,
 // faults) the instances that track it. Scripts of the same name on
 // several instances must be the same script.
 type TrackScript struct {
-	Name   string `json:"name,omitempty"`
-	Script string `json:"script,omitempty"`
+	Name   string `json:"name,omitzero"`
+	Script string `json:"script,omitzero"`
 	// Interval between runs in seconds; zero means keepalived's 1.
-	Interval int `json:"interval,omitempty"`
+	Interval int `json:"interval,omitzero"`
 	// Timeout of one run in seconds; zero means the interval.
-	Timeout int `json:"timeout,omitempty"`
+	Timeout int `json:"timeout,omitzero"`
 	// Weight is added to the priority while the script succeeds (positive)
 	// or subtracted while it fails (negative); zero faults the instance.
-	Weight int `json:"weight,omitempty"`
+	Weight int `json:"weight,omitzero"`
 	// Fall and Rise are how many results in a row change the state.
-	Fall int `json:"fall,omitempty"`
-	Rise int `json:"rise,omitempty"`
+	Fall int `json:"fall,omitzero"`
+	Rise int `json:"rise,omitzero"`
 }
 
 // TrackInterface faults (weight 0) or re-weights the instance while the
 // interface is down.
 type TrackInterface struct {
-	Name   string `json:"name,omitempty"`
-	Weight int    `json:"weight,omitempty"`
+	Name   string `json:"name,omitzero"`
+	Weight int    `json:"weight,omitzero"`
 }
 
 // Notify holds the scripts keepalived runs on state transitions.
 type Notify struct {
-	Master string `json:"master,omitempty"`
-	Backup string `json:"backup,omitempty"`
-	Fault  string `json:"fault,omitempty"`
-	Stop   string `json:"stop,omitempty"`
+	Master string `json:"master,omitzero"`
+	Backup string `json:"backup,omitzero"`
+	Fault  string `json:"fault,omitzero"`
+	Stop   string `json:"stop,omitzero"`
 	// Any runs on every transition with the instance, state and priority
 	// appended as arguments.
-	Any string `json:"any,omitempty"`
+	Any string `json:"any,omitzero"`
 }
 
 // VRRPSyncGroup makes several instances change state together.
 type VRRPSyncGroup struct {
-	Name      string   `json:"name,omitempty"`
-	Instances []string `json:"instances,omitempty"`
-	Notify    Notify   `json:"notify,omitempty"`
+	Name      string   `json:"name,omitzero"`
+	Instances []string `json:"instances,omitzero"`
+	Notify    Notify   `json:"notify,omitzero"`
 }
 
 // Validate checks the director's own rules; p is where it sits.

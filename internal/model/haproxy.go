@@ -9,32 +9,32 @@ import (
 
 // HAProxyConfig is one host's haproxy.cfg.
 type HAProxyConfig struct {
-	Global    HAProxyGlobal     `json:"global,omitempty"`
-	Defaults  HAProxyDefaults   `json:"defaults,omitempty"`
-	Frontends []HAProxyFrontend `json:"frontends,omitempty"`
-	Backends  []HAProxyBackend  `json:"backends,omitempty"`
-	Listens   []HAProxyListen   `json:"listens,omitempty"`
+	Global    HAProxyGlobal     `json:"global,omitzero"`
+	Defaults  HAProxyDefaults   `json:"defaults,omitzero"`
+	Frontends []HAProxyFrontend `json:"frontends,omitzero"`
+	Backends  []HAProxyBackend  `json:"backends,omitzero"`
+	Listens   []HAProxyListen   `json:"listens,omitzero"`
 }
 
 // HAProxyGlobal is the global section.
 type HAProxyGlobal struct {
-	Maxconn  int    `json:"maxconn,omitempty"`
-	Nbthread int    `json:"nbthread,omitempty"`
-	User     string `json:"user,omitempty"`
-	Group    string `json:"group,omitempty"`
+	Maxconn  int    `json:"maxconn,omitzero"`
+	Nbthread int    `json:"nbthread,omitzero"`
+	User     string `json:"user,omitzero"`
+	Group    string `json:"group,omitzero"`
 	// Chroot is the directory haproxy chroots into after startup: below
 	// HAProxyChrootParents or one of HAProxyChrootDirs.
-	Chroot string       `json:"chroot,omitempty"`
-	Logs   []HAProxyLog `json:"logs,omitempty"`
+	Chroot string       `json:"chroot,omitzero"`
+	Logs   []HAProxyLog `json:"logs,omitzero"`
 	// StatsSocket is the path of the admin socket (the agent uses it to
 	// read server states), below one of HAProxyStatsSocketDirs; empty
 	// means /run/haproxy/admin.sock.
-	StatsSocket string `json:"stats_socket,omitempty"`
+	StatsSocket string `json:"stats_socket,omitzero"`
 	// Options are extra global directives, one per line, each a keyword
 	// and its arguments (tune.ssl.default-dh-param 2048). Directives the
 	// model owns or that create files (stats socket, pidfile, chroot,
 	// unix-bind, user, group) are refused; see paths.go.
-	Options []string `json:"options,omitempty"`
+	Options []string `json:"options,omitzero"`
 }
 
 // DefaultStatsSocket is the admin socket when HAProxyGlobal.StatsSocket is empty.
@@ -43,117 +43,117 @@ const DefaultStatsSocket = "/run/haproxy/admin.sock"
 // HAProxyLog is one log target.
 type HAProxyLog struct {
 	// Address is a syslog target: /dev/log, 127.0.0.1:514, stdout.
-	Address  string `json:"address,omitempty"`
-	Facility string `json:"facility,omitempty"`
-	Level    string `json:"level,omitempty"`
+	Address  string `json:"address,omitzero"`
+	Facility string `json:"facility,omitzero"`
+	Level    string `json:"level,omitzero"`
 }
 
 // HAProxyTimeouts are the timeouts of a section, in milliseconds; zero
 // leaves haproxy's default (or the defaults section's).
 type HAProxyTimeouts struct {
-	Connect       int `json:"connect,omitempty"`
-	Client        int `json:"client,omitempty"`
-	Server        int `json:"server,omitempty"`
-	Queue         int `json:"queue,omitempty"`
-	HTTPRequest   int `json:"http_request,omitempty"`
-	HTTPKeepAlive int `json:"http_keep_alive,omitempty"`
-	Check         int `json:"check,omitempty"`
-	Tunnel        int `json:"tunnel,omitempty"`
-	ClientFin     int `json:"client_fin,omitempty"`
-	ServerFin     int `json:"server_fin,omitempty"`
+	Connect       int `json:"connect,omitzero"`
+	Client        int `json:"client,omitzero"`
+	Server        int `json:"server,omitzero"`
+	Queue         int `json:"queue,omitzero"`
+	HTTPRequest   int `json:"http_request,omitzero"`
+	HTTPKeepAlive int `json:"http_keep_alive,omitzero"`
+	Check         int `json:"check,omitzero"`
+	Tunnel        int `json:"tunnel,omitzero"`
+	ClientFin     int `json:"client_fin,omitzero"`
+	ServerFin     int `json:"server_fin,omitzero"`
 }
 
 // HAProxyDefaults is the defaults section.
 type HAProxyDefaults struct {
-	Mode       string          `json:"mode,omitempty"`
-	Maxconn    int             `json:"maxconn,omitempty"`
-	Retries    int             `json:"retries,omitempty"`
-	Timeouts   HAProxyTimeouts `json:"timeouts,omitempty"`
-	Redispatch bool            `json:"redispatch,omitempty"`
+	Mode       string          `json:"mode,omitzero"`
+	Maxconn    int             `json:"maxconn,omitzero"`
+	Retries    int             `json:"retries,omitzero"`
+	Timeouts   HAProxyTimeouts `json:"timeouts,omitzero"`
+	Redispatch bool            `json:"redispatch,omitzero"`
 	// Log makes proxies use the global log targets ("log global").
-	LogGlobal bool `json:"log_global,omitempty"`
+	LogGlobal bool `json:"log_global,omitzero"`
 	// Options are extra "option" names (httplog, dontlognull, forwardfor).
-	Options []string `json:"options,omitempty"`
+	Options []string `json:"options,omitzero"`
 }
 
 // HAProxyBind is one listening address.
 type HAProxyBind struct {
 	// Address is empty (or 0.0.0.0 / ::) for every address.
-	Address netip.Addr `json:"address,omitempty"`
-	Port    int        `json:"port,omitempty"`
+	Address netip.Addr `json:"address,omitzero"`
+	Port    int        `json:"port,omitzero"`
 	// Options follow the address on the bind line (ssl crt /etc/x.pem, transparent).
-	Options string `json:"options,omitempty"`
+	Options string `json:"options,omitzero"`
 }
 
 // HAProxyACL is a named condition (acl is_api path_beg /api).
 type HAProxyACL struct {
-	Name      string `json:"name,omitempty"`
-	Criterion string `json:"criterion,omitempty"`
+	Name      string `json:"name,omitzero"`
+	Criterion string `json:"criterion,omitzero"`
 }
 
 // HAProxyUseBackend routes requests matching a condition to a backend.
 type HAProxyUseBackend struct {
-	Backend string `json:"backend,omitempty"`
+	Backend string `json:"backend,omitzero"`
 	// Cond is "if" (default) or "unless".
-	Cond      string `json:"cond,omitempty"`
-	Condition string `json:"condition,omitempty"`
+	Cond      string `json:"cond,omitzero"`
+	Condition string `json:"condition,omitzero"`
 }
 
 // HAProxyFrontend is one frontend section.
 type HAProxyFrontend struct {
-	Name           string              `json:"name,omitempty"`
-	Binds          []HAProxyBind       `json:"binds,omitempty"`
-	Mode           string              `json:"mode,omitempty"`
-	Maxconn        int                 `json:"maxconn,omitempty"`
-	DefaultBackend string              `json:"default_backend,omitempty"`
-	ACLs           []HAProxyACL        `json:"acls,omitempty"`
-	UseBackends    []HAProxyUseBackend `json:"use_backends,omitempty"`
-	Timeouts       HAProxyTimeouts     `json:"timeouts,omitempty"`
+	Name           string              `json:"name,omitzero"`
+	Binds          []HAProxyBind       `json:"binds,omitzero"`
+	Mode           string              `json:"mode,omitzero"`
+	Maxconn        int                 `json:"maxconn,omitzero"`
+	DefaultBackend string              `json:"default_backend,omitzero"`
+	ACLs           []HAProxyACL        `json:"acls,omitzero"`
+	UseBackends    []HAProxyUseBackend `json:"use_backends,omitzero"`
+	Timeouts       HAProxyTimeouts     `json:"timeouts,omitzero"`
 	// Options are extra directives, one per line, each a keyword and its
 	// arguments (option forwardfor, http-request set-header X-Forwarded-Proto
 	// https). They come after the acl lines, so they may use the ACLs.
-	Options []string `json:"options,omitempty"`
+	Options []string `json:"options,omitzero"`
 }
 
 // HAProxyServer is one server line of a backend.
 type HAProxyServer struct {
-	Name    string     `json:"name,omitempty"`
-	Address netip.Addr `json:"address,omitempty"`
-	Port    int        `json:"port,omitempty"`
-	Weight  *int       `json:"weight,omitempty"`
-	Check   bool       `json:"check,omitempty"`
+	Name    string     `json:"name,omitzero"`
+	Address netip.Addr `json:"address,omitzero"`
+	Port    int        `json:"port,omitzero"`
+	Weight  *int       `json:"weight,omitzero"`
+	Check   bool       `json:"check,omitzero"`
 	// Inter, Fall and Rise tune the health check (inter in milliseconds).
-	Inter   int  `json:"inter,omitempty"`
-	Fall    int  `json:"fall,omitempty"`
-	Rise    int  `json:"rise,omitempty"`
-	Backup  bool `json:"backup,omitempty"`
-	Maxconn int  `json:"maxconn,omitempty"`
+	Inter   int  `json:"inter,omitzero"`
+	Fall    int  `json:"fall,omitzero"`
+	Rise    int  `json:"rise,omitzero"`
+	Backup  bool `json:"backup,omitzero"`
+	Maxconn int  `json:"maxconn,omitzero"`
 	// Options follow the server line (send-proxy, ssl verify none).
-	Options string `json:"options,omitempty"`
+	Options string `json:"options,omitzero"`
 }
 
 // HAProxyHTTPCheck configures option httpchk and http-check lines.
 type HAProxyHTTPCheck struct {
-	Method string `json:"method,omitempty"`
-	Path   string `json:"path,omitempty"`
+	Method string `json:"method,omitzero"`
+	Path   string `json:"path,omitzero"`
 	// Host is sent as the Host header (HTTP/1.1 checks).
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitzero"`
 	// ExpectStatus is a status or range the check accepts (200, 200-399).
-	ExpectStatus string `json:"expect_status,omitempty"`
+	ExpectStatus string `json:"expect_status,omitzero"`
 }
 
 // HAProxyBackend is one backend section.
 type HAProxyBackend struct {
-	Name       string            `json:"name,omitempty"`
-	Mode       string            `json:"mode,omitempty"`
-	Balance    string            `json:"balance,omitempty"`
-	BalanceArg string            `json:"balance_arg,omitempty"`
-	Servers    []HAProxyServer   `json:"servers,omitempty"`
-	HTTPCheck  *HAProxyHTTPCheck `json:"http_check,omitempty"`
-	Timeouts   HAProxyTimeouts   `json:"timeouts,omitempty"`
+	Name       string            `json:"name,omitzero"`
+	Mode       string            `json:"mode,omitzero"`
+	Balance    string            `json:"balance,omitzero"`
+	BalanceArg string            `json:"balance_arg,omitzero"`
+	Servers    []HAProxyServer   `json:"servers,omitzero"`
+	HTTPCheck  *HAProxyHTTPCheck `json:"http_check,omitzero"`
+	Timeouts   HAProxyTimeouts   `json:"timeouts,omitzero"`
 	// Options are extra directives, one per line, each a keyword and its
 	// arguments (option http-server-close, http-reuse safe).
-	Options []string `json:"options,omitempty"`
+	Options []string `json:"options,omitzero"`
 }
 
 // HAProxyListen is a listen section: a frontend and its backend in one.
@@ -162,8 +162,8 @@ type HAProxyListen struct {
 	// backend settings. A separate Name field here used to shadow it, so the
 	// name the duplicate checks saw was not the one validated and rendered.
 	HAProxyBackend
-	Binds   []HAProxyBind `json:"binds,omitempty"`
-	Maxconn int           `json:"maxconn,omitempty"`
+	Binds   []HAProxyBind `json:"binds,omitzero"`
+	Maxconn int           `json:"maxconn,omitzero"`
 }
 
 // HTTPMethods are the request methods an httpchk may use.

@@ -9,9 +9,9 @@ import (
 // director (global_defs, VRRP) and, when keepalived owns IPVS, the virtual
 // servers with their real servers and the groups they refer to.
 type KeepalivedConfig struct {
-	Director       Director             `json:"director,omitempty"`
-	VirtualServers []VirtualServer      `json:"virtual_servers,omitempty"`
-	Groups         []VirtualServerGroup `json:"groups,omitempty"`
+	Director       Director             `json:"director,omitzero"`
+	VirtualServers []VirtualServer      `json:"virtual_servers,omitzero"`
+	Groups         []VirtualServerGroup `json:"groups,omitzero"`
 }
 
 // OwnsIPVS reports whether keepalived programs this director's IPVS table

@@ -12,42 +12,42 @@ const MaxCheckTimeout = 4294
 
 // RealServer is one destination of a virtual server.
 type RealServer struct {
-	Address netip.Addr `json:"address,omitempty"`
+	Address netip.Addr `json:"address,omitzero"`
 	// Port defaults to the virtual port; only nat may map it to another.
-	Port int `json:"port,omitempty"`
+	Port int `json:"port,omitzero"`
 	// Weight is 0–65535; nil means 1. Zero keeps the server in the table
 	// without sending it new connections.
-	Weight *int `json:"weight,omitempty"`
+	Weight *int `json:"weight,omitzero"`
 	// ForwardingMethod overrides the virtual server's: nat, dr or tun.
-	ForwardingMethod string `json:"forwarding_method,omitempty"`
-	TunnelType       string `json:"tunnel_type,omitempty"`
-	TunnelPort       int    `json:"tunnel_port,omitempty"`
+	ForwardingMethod string `json:"forwarding_method,omitzero"`
+	TunnelType       string `json:"tunnel_type,omitzero"`
+	TunnelPort       int    `json:"tunnel_port,omitzero"`
 	// UpperThreshold stops new connections above that many active ones;
 	// LowerThreshold lets them in again below it. Zero means no limit.
-	UpperThreshold int `json:"upper_threshold,omitempty"`
-	LowerThreshold int `json:"lower_threshold,omitempty"`
+	UpperThreshold int `json:"upper_threshold,omitzero"`
+	LowerThreshold int `json:"lower_threshold,omitzero"`
 	// InhibitOnFailure sets the weight to 0 instead of removing the server
 	// when its check fails (nil: the virtual server's setting).
-	InhibitOnFailure *bool  `json:"inhibit_on_failure,omitempty"`
-	NotifyUp         string `json:"notify_up,omitempty"`
-	NotifyDown       string `json:"notify_down,omitempty"`
+	InhibitOnFailure *bool  `json:"inhibit_on_failure,omitzero"`
+	NotifyUp         string `json:"notify_up,omitzero"`
+	NotifyDown       string `json:"notify_down,omitzero"`
 
 	// At most one checker.
-	TCPCheck  *TCPCheck  `json:"tcp_check,omitempty"`
-	HTTPGet   *HTTPCheck `json:"http_get,omitempty"`
-	SSLGet    *HTTPCheck `json:"ssl_get,omitempty"`
-	MiscCheck *MiscCheck `json:"misc_check,omitempty"`
+	TCPCheck  *TCPCheck  `json:"tcp_check,omitzero"`
+	HTTPGet   *HTTPCheck `json:"http_get,omitzero"`
+	SSLGet    *HTTPCheck `json:"ssl_get,omitzero"`
+	MiscCheck *MiscCheck `json:"misc_check,omitzero"`
 }
 
 // CheckCommon holds the settings every keepalived checker shares. Zero
 // values inherit the virtual server's defaults.
 type CheckCommon struct {
-	ConnectIP        netip.Addr `json:"connect_ip,omitempty"`
-	ConnectPort      int        `json:"connect_port,omitempty"`
-	BindTo           netip.Addr `json:"bind_to,omitempty"`
-	ConnectTimeout   int        `json:"connect_timeout,omitempty"`
-	Retry            int        `json:"retry,omitempty"`
-	DelayBeforeRetry int        `json:"delay_before_retry,omitempty"`
+	ConnectIP        netip.Addr `json:"connect_ip,omitzero"`
+	ConnectPort      int        `json:"connect_port,omitzero"`
+	BindTo           netip.Addr `json:"bind_to,omitzero"`
+	ConnectTimeout   int        `json:"connect_timeout,omitzero"`
+	Retry            int        `json:"retry,omitzero"`
+	DelayBeforeRetry int        `json:"delay_before_retry,omitzero"`
 }
 
 // TCPCheck succeeds when a TCP connection opens.
@@ -59,26 +59,26 @@ type TCPCheck struct {
 // status codes and, when a digest is given, a body of that MD5 digest.
 type HTTPCheck struct {
 	CheckCommon
-	URLs        []CheckURL `json:"urls,omitempty"`
-	VirtualHost string     `json:"virtual_host,omitempty"`
+	URLs        []CheckURL `json:"urls,omitzero"`
+	VirtualHost string     `json:"virtual_host,omitzero"`
 }
 
 // CheckURL is one url block of an HTTP_GET or SSL_GET checker.
 type CheckURL struct {
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitzero"`
 	// StatusCode is a code or range, like 200 or 200-299; empty means any 2xx.
-	StatusCode string `json:"status_code,omitempty"`
+	StatusCode string `json:"status_code,omitzero"`
 	// Digest is the MD5 of the expected body, in lower-case hex.
-	Digest string `json:"digest,omitempty"`
+	Digest string `json:"digest,omitzero"`
 }
 
 // MiscCheck runs a script; exit 0 is up. With Dynamic, exit codes 2–255
 // set the weight to code-2.
 type MiscCheck struct {
-	Script  string `json:"script,omitempty"`
-	Timeout int    `json:"timeout,omitempty"`
-	Dynamic bool   `json:"dynamic,omitempty"`
-	User    string `json:"user,omitempty"`
+	Script  string `json:"script,omitzero"`
+	Timeout int    `json:"timeout,omitzero"`
+	Dynamic bool   `json:"dynamic,omitzero"`
+	User    string `json:"user,omitzero"`
 }
 
 // EffectivePort is the destination port with the virtual port as default.

@@ -10,9 +10,9 @@ import (
 // Sysctl is one kernel setting with the reason it is there, which the
 // sysctl.d renderer writes as a comment above it.
 type Sysctl struct {
-	Key    string `json:"key,omitempty"`
-	Value  string `json:"value,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Key    string `json:"key,omitzero"`
+	Value  string `json:"value,omitzero"`
+	Reason string `json:"reason,omitzero"`
 }
 
 func (s *Sysctl) validate(errs *Errors, p Path) {
@@ -121,33 +121,33 @@ func (c *KeepalivedConfig) vrrpInterfaces() []string {
 // packets for the VIPs reach it and leave it.
 type RealServerHost struct {
 	// Method is the forwarding method the directors use towards this host.
-	Method string `json:"method,omitempty"`
+	Method string `json:"method,omitzero"`
 	// TunnelType refines tun: ipip (default) or gre. gue needs a
 	// fou receiver, which is not set up here.
-	TunnelType string `json:"tunnel_type,omitempty"`
+	TunnelType string `json:"tunnel_type,omitzero"`
 	// VIPs are the virtual addresses the host must accept packets for
 	// (dr, tun).
-	VIPs []netip.Addr `json:"vips,omitempty"`
+	VIPs []netip.Addr `json:"vips,omitzero"`
 	// Gateway is the director-side address replies must route through
 	// (nat): usually a VIP of the directors' inside VRRP instance.
-	Gateway netip.Addr `json:"gateway,omitempty"`
+	Gateway netip.Addr `json:"gateway,omitzero"`
 }
 
 // HostAddress is an address to put on a device.
 type HostAddress struct {
-	Prefix netip.Prefix `json:"prefix,omitempty"`
-	Device string       `json:"device,omitempty"`
+	Prefix netip.Prefix `json:"prefix,omitzero"`
+	Device string       `json:"device,omitzero"`
 }
 
 // HostSetup is what a real-server host needs: addresses, a tunnel device,
 // a default gateway, and sysctls.
 type HostSetup struct {
-	Addresses []HostAddress `json:"addresses,omitempty"`
+	Addresses []HostAddress `json:"addresses,omitzero"`
 	// TunnelDevice is brought up (and its module loaded) before addresses
 	// are put on it: tunl0 for ipip, gre0 for gre, ip6tnl0 for IPv6.
-	TunnelDevice string     `json:"tunnel_device,omitempty"`
-	Gateway      netip.Addr `json:"gateway,omitempty"`
-	Sysctls      []Sysctl   `json:"sysctls,omitempty"`
+	TunnelDevice string     `json:"tunnel_device,omitzero"`
+	Gateway      netip.Addr `json:"gateway,omitzero"`
+	Sysctls      []Sysctl   `json:"sysctls,omitzero"`
 }
 
 // Validate checks a real-server host description; p is where it sits.

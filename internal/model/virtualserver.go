@@ -9,90 +9,90 @@ import (
 // or a keepalived virtual_server_group, with the real servers behind it.
 type VirtualServer struct {
 	// Exactly one of Address (with Port), Fwmark or Group identifies the service.
-	Address  netip.Addr `json:"address,omitempty"`
-	Port     int        `json:"port,omitempty"`
-	Protocol string     `json:"protocol,omitempty"` // tcp (default), udp or sctp
-	Fwmark   uint32     `json:"fwmark,omitempty"`
+	Address  netip.Addr `json:"address,omitzero"`
+	Port     int        `json:"port,omitzero"`
+	Protocol string     `json:"protocol,omitzero"` // tcp (default), udp or sctp
+	Fwmark   uint32     `json:"fwmark,omitzero"`
 	// Family is the address family of a fwmark service: inet (default) or inet6.
-	Family string `json:"family,omitempty"`
+	Family string `json:"family,omitzero"`
 	// Group names a VirtualServerGroup of the same configuration.
-	Group string `json:"group,omitempty"`
+	Group string `json:"group,omitzero"`
 
-	Scheduler string `json:"scheduler,omitempty"` // default wlc
+	Scheduler string `json:"scheduler,omitzero"` // default wlc
 	// SchedulerPort and SchedulerFallback are the sh/mh flags: hash the
 	// port too, and fall back to another server when the chosen one is
 	// unavailable.
-	SchedulerPort     bool `json:"scheduler_port,omitempty"`
-	SchedulerFallback bool `json:"scheduler_fallback,omitempty"`
+	SchedulerPort     bool `json:"scheduler_port,omitzero"`
+	SchedulerFallback bool `json:"scheduler_fallback,omitzero"`
 	// OnePacket schedules each UDP datagram on its own (ops).
-	OnePacket bool `json:"one_packet,omitempty"`
+	OnePacket bool `json:"one_packet,omitzero"`
 
 	// PersistenceTimeout (seconds) keeps a client on one real server; zero
 	// disables persistence. PersistenceGranularity is the prefix length
 	// that groups clients (24 groups a /24; zero means a single address).
-	PersistenceTimeout     int `json:"persistence_timeout,omitempty"`
-	PersistenceGranularity int `json:"persistence_granularity,omitempty"`
+	PersistenceTimeout     int `json:"persistence_timeout,omitzero"`
+	PersistenceGranularity int `json:"persistence_granularity,omitzero"`
 
 	// ForwardingMethod is the default for the real servers: nat (default),
 	// dr or tun. TunnelType and TunnelPort refine tun.
-	ForwardingMethod string `json:"forwarding_method,omitempty"`
-	TunnelType       string `json:"tunnel_type,omitempty"`
-	TunnelPort       int    `json:"tunnel_port,omitempty"`
+	ForwardingMethod string `json:"forwarding_method,omitzero"`
+	TunnelType       string `json:"tunnel_type,omitzero"`
+	TunnelPort       int    `json:"tunnel_port,omitzero"`
 
 	// SorryServer receives traffic while every real server is down.
-	SorryServer *SorryServer `json:"sorry_server,omitempty"`
+	SorryServer *SorryServer `json:"sorry_server,omitzero"`
 
 	// HealthCheck defaults, inherited by the real servers' checkers.
-	DelayLoop        int `json:"delay_loop,omitempty"`
-	Retry            int `json:"retry,omitempty"`
-	DelayBeforeRetry int `json:"delay_before_retry,omitempty"`
-	ConnectTimeout   int `json:"connect_timeout,omitempty"`
+	DelayLoop        int `json:"delay_loop,omitzero"`
+	Retry            int `json:"retry,omitzero"`
+	DelayBeforeRetry int `json:"delay_before_retry,omitzero"`
+	ConnectTimeout   int `json:"connect_timeout,omitzero"`
 	// VirtualHost is the default Host header of HTTP_GET/SSL_GET checks.
-	VirtualHost string `json:"virtual_host,omitempty"`
+	VirtualHost string `json:"virtual_host,omitzero"`
 
 	// Quorum is the summed weight of healthy real servers below which the
 	// service is considered down (QuorumDown runs, the sorry server takes
 	// over); Hysteresis dampens flapping around it.
-	Quorum     int    `json:"quorum,omitempty"`
-	Hysteresis int    `json:"hysteresis,omitempty"`
-	QuorumUp   string `json:"quorum_up,omitempty"`
-	QuorumDown string `json:"quorum_down,omitempty"`
+	Quorum     int    `json:"quorum,omitzero"`
+	Hysteresis int    `json:"hysteresis,omitzero"`
+	QuorumUp   string `json:"quorum_up,omitzero"`
+	QuorumDown string `json:"quorum_down,omitzero"`
 	// Alpha starts real servers as down until their first check passes;
 	// Omega runs notify_down of every real server when the service is removed.
-	Alpha bool `json:"alpha,omitempty"`
-	Omega bool `json:"omega,omitempty"`
+	Alpha bool `json:"alpha,omitzero"`
+	Omega bool `json:"omega,omitzero"`
 	// InhibitOnFailure sets a failed real server's weight to 0 instead of
 	// removing it (existing connections drain); real servers may override.
-	InhibitOnFailure bool `json:"inhibit_on_failure,omitempty"`
+	InhibitOnFailure bool `json:"inhibit_on_failure,omitzero"`
 
-	RealServers []RealServer `json:"real_servers,omitempty"`
+	RealServers []RealServer `json:"real_servers,omitzero"`
 }
 
 // SorryServer is the fallback destination of a virtual server.
 type SorryServer struct {
-	Address          netip.Addr `json:"address,omitempty"`
-	Port             int        `json:"port,omitempty"`
-	ForwardingMethod string     `json:"forwarding_method,omitempty"`
+	Address          netip.Addr `json:"address,omitzero"`
+	Port             int        `json:"port,omitzero"`
+	ForwardingMethod string     `json:"forwarding_method,omitzero"`
 	// Inhibit keeps the sorry server in the table with weight 0 while real
 	// servers are up.
-	Inhibit bool `json:"inhibit,omitempty"`
+	Inhibit bool `json:"inhibit,omitzero"`
 }
 
 // VirtualServerGroup is a keepalived virtual_server_group: several
 // addresses, address ranges and firewall marks served as one service.
 type VirtualServerGroup struct {
-	Name    string          `json:"name,omitempty"`
-	Members []VSGroupMember `json:"members,omitempty"`
+	Name    string          `json:"name,omitzero"`
+	Members []VSGroupMember `json:"members,omitzero"`
 }
 
 // VSGroupMember is one address (or address range) with port, or one fwmark.
 type VSGroupMember struct {
-	Address netip.Addr `json:"address,omitempty"`
+	Address netip.Addr `json:"address,omitzero"`
 	// RangeEnd, when set, makes the member the range from Address to this
 	// value of the last octet (IPv4) or last 16-bit group (IPv6).
-	RangeEnd int    `json:"range_end,omitempty"`
-	Port     int    `json:"port,omitempty"`
-	Fwmark   uint32 `json:"fwmark,omitempty"`
+	RangeEnd int    `json:"range_end,omitzero"`
+	Port     int    `json:"port,omitzero"`
+	Fwmark   uint32 `json:"fwmark,omitzero"`
 }
 
 // MaxPersistenceTimeout is the longest persistence, in seconds, that
