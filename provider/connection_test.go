@@ -17,9 +17,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // configure runs the provider's Configure with the given provider block

@@ -1,9 +1,9 @@
 package provider
 
 import (
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // The provider's older unit tests of observation cases, kept as they were

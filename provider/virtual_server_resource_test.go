@@ -33,12 +33,12 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // vmDirector is one VM with a real IPVS kernel and a provider configured

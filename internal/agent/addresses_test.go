@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 func rshObj(id string, h model.RealServerHost) wire.Object {

@@ -27,8 +27,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // DefaultLockTimeout bounds the wait for the host lock when the request

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 

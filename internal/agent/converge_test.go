@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // What Debian's keepalived 2.2.7 prints for a service whose real servers

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // crashAt runs an apply of req with the agent told to kill itself (as

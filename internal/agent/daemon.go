@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // daemon is a config file and the daemon that runs it (keepalived,

@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // fakeHost is a recording fake of a host's commands and processes: it

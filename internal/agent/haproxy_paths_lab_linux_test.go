@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // TestLabHAProxyKeepsAFileAtItsSocketPath runs the real agent and the real

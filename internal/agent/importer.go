@@ -11,11 +11,11 @@ import (
 
 	kipvs "github.com/cloudflare/ipvs"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/haproxycfg"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // HAProxySettingsID is the ID of the haproxy_settings object an import

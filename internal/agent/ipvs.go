@@ -10,9 +10,9 @@ import (
 
 	kipvs "github.com/cloudflare/ipvs"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // ipvsOwnedFile lists the IPVS services the agent programmed itself (the

@@ -7,9 +7,9 @@ import (
 
 	kipvs "github.com/cloudflare/ipvs"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // resyncKeepalivedWeights puts back the weight of a keepalived-owned

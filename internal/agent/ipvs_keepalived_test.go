@@ -3,8 +3,8 @@ package agent
 import (
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 func TestKeepalivedWeightsChangedByHandArePutBack(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 func testObject(id string, prio int) wire.Object {

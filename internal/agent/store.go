@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // Where the agent keeps its state, relative to the root.

@@ -10,8 +10,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 

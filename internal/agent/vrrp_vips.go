@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // A VRRP instance that keepalived reports MASTER holds its virtual

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 var vip10 = netip.MustParsePrefix("192.168.0.10/24")

@@ -21,9 +21,9 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // labConfig is this package's own lab, so its tests never wait for the

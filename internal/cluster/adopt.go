@@ -1,7 +1,7 @@
 package cluster
 
 import (
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // The rules of adoption and ownership (DESIGN principle 3): the agent

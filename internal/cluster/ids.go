@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // The ids of lvs_virtual_server and lvs_real_server, which are also their

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // The health of a destination, as the status data source reports it.

@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // Runner runs commands on one host; *transport.Host is one.

@@ -18,10 +18,10 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // Each test has a lab of its own, named labPrefix and the test's number,

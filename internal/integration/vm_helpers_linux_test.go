@@ -21,12 +21,12 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvsadm"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // vmAgentVersion is the version stamped on the agent these tests build.

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	lvsagent "github.com/lvsops/terraform-provider-lvs/internal/agent"
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // The VM tests drive the real agent in a VM whose kernel has IPVS (the

@@ -3,7 +3,7 @@ package ipvs
 import (
 	"github.com/cloudflare/ipvs"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // Observe turns a table read by Read into the wire's terms: each service

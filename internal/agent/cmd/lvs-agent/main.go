@@ -1,7 +1,7 @@
 //go:build unix
 
 // Command lvs-agent runs on each host the provider manages: it reads one
-// JSON request (internal/agent/wire) on stdin, writes one JSON response on
+// JSON request (internal/wire) on stdin, writes one JSON response on
 // stdout, and exits with the wire's exit code. `lvs-agent version` prints
 // its version; `lvs-agent restore` (the boot hook's form) serves the restore
 // verb without a request on stdin. It never logs secrets; it writes nothing but the response
@@ -36,10 +36,10 @@ import (
 	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
-	"github.com/lvsops/terraform-provider-lvs/internal/agent/wire"
 	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // crashEnv names an apply step (agent.ApplySteps) before which the agent
