@@ -99,7 +99,7 @@ func TestPassphraseProtectedKeys(t *testing.T) {
 				}
 				errs = append(errs, err)
 			}
-			if !strings.Contains(errs[0].Error(), "encrypted and no Passphrase") ||
+			if !strings.Contains(errs[0].Error(), "encrypted and no passphrase") ||
 				!strings.Contains(errs[1].Error(), "does not decrypt") {
 				t.Errorf("unclear errors: %v / %v", errs[0], errs[1])
 			}
