@@ -91,9 +91,9 @@ func TestParseHostKeys(t *testing.T) {
 		t.Fatalf("two keys with a comment line: %d, %v", len(keys), err)
 	}
 	for in, want := range map[string]string{
-		"":                            "no public key found",
-		"# only a comment":            "no public key found",
-		"garbage":                     "line 1 is not a public key",
+		"":                             "no public key found",
+		"# only a comment":             "no public key found",
+		"garbage":                      "line 1 is not a public key",
 		line + "\nssh-ed25519 AAAAnot": "line 2 is not a public key",
 	} {
 		if _, err := ParseHostKeys(in); err == nil || !strings.Contains(err.Error(), want) {
