@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -29,7 +30,31 @@ import (
 const (
 	summaryInvalidConfig = "Invalid Load Balancer Configuration"
 	summaryRender        = "Unable to Render %s"
+	summaryInvalidSSH    = "Invalid SSH Settings"
+	summaryWholeNumber   = "Invalid Whole Number"
 )
+
+// addSSHError reports an SSH setting that breaks a rule of
+// internal/transport as an attribute error. The detail starts with the
+// attribute's path, as the framework's validators do; err says the rule
+// and the allowed forms and never quotes a secret.
+func addSSHError(diags *diag.Diagnostics, at path.Path, err error) {
+	diags.AddAttributeError(at, summaryInvalidSSH, fmt.Sprintf("Attribute %s: %s.", at, strings.TrimSuffix(err.Error(), ".")))
+}
+
+// addDirectorError reports an entry of `directors` that does not name a
+// director, on that entry.
+func addDirectorError(diags *diag.Diagnostics, entry string, err error) {
+	at := path.Root("directors").AtSetValue(types.StringValue(entry))
+	diags.AddAttributeError(at, summaryInvalidConfig, fmt.Sprintf("Attribute directors: %s.", err))
+}
+
+// addWholeNumberError reports a number with a fraction where a whole
+// number is due.
+func addWholeNumberError(diags *diag.Diagnostics, at path.Path, value string) {
+	diags.AddAttributeError(at, summaryWholeNumber,
+		fmt.Sprintf("Attribute %s must be a whole number, such as 1 or 30; got %s.", at, value))
+}
 
 // modelPath converts a model path (attribute names and list indexes) into
 // the framework's path. ok is false when a step is neither, which would be
