@@ -202,7 +202,7 @@ func TestAddHostError(t *testing.T) {
 			Agent: &wire.Error{Code: wire.ExitForeign, Step: "test keepalived.conf", Message: "not written by lvs-agent"}},
 			[]string{"terraform import"}},
 		{"unreachable", &transport.Error{Host: "root@h:22", Op: "connect", Err: syscall.ECONNREFUSED},
-			[]string{"Step: connect", "could not be reached", "kept in the state"}},
+			[]string{"Step: connect", "could not be reached"}},
 		{"auth", &transport.AuthError{User: "root", Methods: []string{"publickey"}, Err: errors.New("denied")},
 			[]string{"refused every authentication method"}},
 	}
@@ -310,5 +310,34 @@ func TestHostConfigChecksWhatPlanCouldNot(t *testing.T) {
 	}
 	if ad, ok := diags[0].(interface{ Path() path.Path }); !ok || !ad.Path().Equal(want) {
 		t.Errorf("directors: error %v, want it at %s", diags[0], want)
+	}
+}
+
+// An unreachable host is step "connect" (not "install agent", the first
+// step that needed the connection), and what the advice says of the state
+// is true of the action: a failed create records nothing.
+func TestAddHostErrorUnreachable(t *testing.T) {
+	refused := &agentbin.CallError{Host: "root@h:22", Verb: wire.VerbApply, Step: agentbin.StepConnect,
+		Err: &transport.Error{Host: "root@h:22", Step: agentbin.StepDetectArch, Op: "run uname -m",
+			Err: &transport.ConnectError{Err: syscall.ECONNREFUSED}}}
+	reach := "The host could not be reached. Check that it is up, that its address and port are right and that " +
+		"sshd runs, then retry."
+	for action, state := range map[string]string{
+		"Create": " Nothing was recorded in the state: the next apply creates the resource again.",
+		"Update": " The resource stays in the state as it was before this apply.",
+		"Delete": " The resource stays in the state as it was before this apply.",
+		"Read":   " The state was not changed.",
+		"Import": " Nothing was imported.",
+		"Apply":  "",
+	} {
+		var diags diag.Diagnostics
+		addHostError(&diags, action, "HAProxy Frontend", "root@h:22", refused)
+		want := "Host: root@h:22\nObject: haproxy frontend\nStep: connect\n\n" + reach + state + "\n\nError: " + refused.Error()
+		if len(diags) != 1 || diags[0].Summary() != "Unable to "+action+" HAProxy Frontend" || diags[0].Detail() != want {
+			t.Errorf("%s: got\n%v\nwant detail\n%s", action, diags, want)
+		}
+		if strings.Contains(diags[0].Detail(), "install agent") || strings.Contains(diags[0].Detail(), "kept in the state") {
+			t.Errorf("%s: wrong step or state claim:\n%s", action, diags[0].Detail())
+		}
 	}
 }

@@ -190,7 +190,11 @@ func addHostError(diags *diag.Diagnostics, action, object, host string, err erro
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, hostErrorAdvice(err), err)
+	advice := hostErrorAdvice(err)
+	if transport.IsTransient(err) {
+		advice += stateAfter(action)
+	}
+	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, advice, err)
 	if agentDetail != "" && !strings.Contains(err.Error(), agentDetail) {
 		b.WriteString("\n\nAgent detail:\n" + agentDetail)
 	}
@@ -232,9 +236,28 @@ func hostErrorAdvice(err error) string {
 		return "The agent left the host as it was before the request. Fix the cause shown below and apply again."
 	case transport.IsTransient(err):
 		return "The host could not be reached. Check that it is up, that its address and port are right and that " +
-			"sshd runs, then retry. The resource is kept in the state."
+			"sshd runs, then retry."
 	}
 	return "Check the host and the connection settings, then retry."
+}
+
+// stateAfter says what a failed action on an unreachable host leaves in
+// the Terraform state, for the actions where that is certain: a failed
+// create records nothing, a failed update, delete or drain keeps the
+// resource as the state had it, a failed read changes nothing, a failed
+// import imports nothing. "Apply" (a create or an update) says nothing.
+func stateAfter(action string) string {
+	switch action {
+	case "Create":
+		return " Nothing was recorded in the state: the next apply creates the resource again."
+	case "Update", "Delete", "Drain":
+		return " The resource stays in the state as it was before this apply."
+	case "Read":
+		return " The state was not changed."
+	case "Import":
+		return " Nothing was imported."
+	}
+	return ""
 }
 
 // knownConfig reads a configuration into data for the plan-time checks of

@@ -47,6 +47,24 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ConnectError reports that no connection to the host could be made: TCP
+// (or the tunnel through the bastion), the handshake, the host key check
+// or authentication failed. No command ran. Callers that label steps use
+// it to say "connect" rather than the step that needed the connection.
+type ConnectError struct {
+	Err error
+}
+
+func (e *ConnectError) Error() string { return "connect: " + e.Err.Error() }
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// IsConnectFailure reports whether err is (or wraps) a ConnectError.
+func IsConnectFailure(err error) bool {
+	var ce *ConnectError
+	return errors.As(err, &ce)
+}
+
 // ProcessError reports a command that ran and exited non-zero (or was killed
 // by a signal). It keeps the full stderr.
 type ProcessError struct {
