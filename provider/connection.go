@@ -310,8 +310,8 @@ func (m *sshModel) overlay(ctx context.Context, cfg *transport.Config, at path.P
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			diags.AddAttributeError(at.AtName(name), summaryProviderConfig,
-				fmt.Sprintf("%q is not a duration; write it like `30s` or `2m`.", s))
+			addAttributeError(&diags, at.AtName(name), "Invalid Duration",
+				fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`", s))
 			return
 		}
 		*dst = d
@@ -441,7 +441,7 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 	s := req.ConfigValue.ValueString()
 	if d, err := time.ParseDuration(s); err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`.", s))
+		addAttributeError(&resp.Diagnostics, req.Path, "Invalid Duration",
+			fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`", s))
 	}
 }

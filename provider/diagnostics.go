@@ -34,19 +34,27 @@ const (
 	summaryWholeNumber   = "Invalid Whole Number"
 )
 
+// addAttributeError reports a configuration mistake at its attribute,
+// with a detail that starts with the attribute's path: Terraform shows a
+// source line, which for a value passed through a variable or a module is
+// not the attribute's own.
+func addAttributeError(diags *diag.Diagnostics, at path.Path, summary, msg string) {
+	diags.AddAttributeError(at, summary, fmt.Sprintf("Attribute %s: %s.", at, strings.TrimSuffix(msg, ".")))
+}
+
 // addSSHError reports an SSH setting that breaks a rule of
 // internal/transport as an attribute error. The detail starts with the
 // attribute's path, as the framework's validators do; err says the rule
 // and the allowed forms and never quotes a secret.
 func addSSHError(diags *diag.Diagnostics, at path.Path, err error) {
-	diags.AddAttributeError(at, summaryInvalidSSH, fmt.Sprintf("Attribute %s: %s.", at, strings.TrimSuffix(err.Error(), ".")))
+	addAttributeError(diags, at, summaryInvalidSSH, err.Error())
 }
 
 // addDirectorError reports an entry of `directors` that does not name a
 // director, on that entry.
 func addDirectorError(diags *diag.Diagnostics, entry string, err error) {
 	at := path.Root("directors").AtSetValue(types.StringValue(entry))
-	diags.AddAttributeError(at, summaryInvalidConfig, fmt.Sprintf("Attribute directors: %s.", err))
+	addAttributeError(diags, at, summaryInvalidConfig, err.Error())
 }
 
 // addWholeNumberError reports a number with a fraction where a whole

@@ -164,8 +164,8 @@ func (vsIDValidator) ValidateString(_ context.Context, req validator.StringReque
 		return
 	}
 	if _, err := parseVSID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, summaryInvalidConfig,
-			fmt.Sprintf("Not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id.", err))
+		addAttributeError(&resp.Diagnostics, req.Path, summaryInvalidConfig,
+			fmt.Sprintf("not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id", err))
 	}
 }
 

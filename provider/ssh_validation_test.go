@@ -248,7 +248,7 @@ func TestSSHValidation(t *testing.T) {
 		{"encrypted key in a resource, no passphrase", director, ssh(map[string]any{"private_key": encKey}), nil, "", ""},
 		{"empty known_hosts file", director, ssh(map[string]any{"known_hosts_files": []string{"/ok", ""}}), tfPath("ssh", "known_hosts_files", 1), "is empty", ""},
 		{"empty private_key_path", director, ssh(map[string]any{"private_key_path": ""}), tfPath("ssh", "private_key_path"), "is empty", ""},
-		{"bad connect_timeout", director, ssh(map[string]any{"connect_timeout": "soon"}), tfPath("ssh", "connect_timeout"), "not a positive duration", ""},
+		{"bad connect_timeout", director, ssh(map[string]any{"connect_timeout": "soon"}), tfPath("ssh", "connect_timeout"), `Attribute ssh.connect_timeout: "soon" is not a positive duration`, ""},
 		{"negative command_timeout", director, ssh(map[string]any{"command_timeout": "-1s"}), tfPath("ssh", "command_timeout"), "not a positive duration", ""},
 		{"fractional port", director, ssh(map[string]any{"port": 22.5}), tfPath("ssh", "port"), "must be a whole number", ""},
 		// a fraction in any integer attribute is an error at the attribute
@@ -260,6 +260,16 @@ func TestSSHValidation(t *testing.T) {
 			tfPath("weight"), "got 2.25", ""},
 		{"fractional settle_seconds", validationTarget{dataSource: "lvs_vrrp_masters"},
 			map[string]any{"hosts": []string{"dir1"}, "settle_seconds": 0.5}, tfPath("settle_seconds"), "must be a whole number", ""},
+		// other values that are parsed name their attribute in the detail too
+		{"bad drain_timeout", validationTarget{resource: "lvs_real_server"},
+			map[string]any{"virtual_server_id": "tcp/10.0.0.10:80@dir1", "address": "192.0.2.10", "drain_timeout": "soon"},
+			tfPath("drain_timeout"), `Attribute drain_timeout: "soon" is not a positive duration`, ""},
+		{"bad virtual_server_id", validationTarget{resource: "lvs_real_server"},
+			map[string]any{"virtual_server_id": "garbage", "address": "192.0.2.10"},
+			tfPath("virtual_server_id"), "Attribute virtual_server_id: not the id of an lvs_virtual_server", ""},
+		{"bad director names the entry", validationTarget{resource: "lvs_virtual_server"},
+			map[string]any{"address": "10.0.0.10", "port": 80, "directors": []string{"a b"}},
+			tfPath("directors", str("a b")), `Attribute directors[Value("a b")]: director "a b" is not a host name or address`, ""},
 		// every resource and data source carries the same rules
 		{"lvs_haproxy", validationTarget{resource: "lvs_haproxy"}, map[string]any{"ssh": map[string]any{"host": "-x"}},
 			tfPath("ssh", "host"), "starts with `-`", ""},
