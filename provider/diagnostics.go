@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -57,9 +58,14 @@ func addDirectorError(diags *diag.Diagnostics, entry string, err error) {
 	addAttributeError(diags, at, summaryInvalidConfig, err.Error())
 }
 
-// addWholeNumberError reports a number with a fraction where a whole
-// number is due.
-func addWholeNumberError(diags *diag.Diagnostics, at path.Path, value string) {
+// addWholeNumberError reports a number with a fraction, or one too large
+// for any setting, where a whole number is due.
+func addWholeNumberError(diags *diag.Diagnostics, at path.Path, value string, tooLarge bool) {
+	if tooLarge {
+		diags.AddAttributeError(at, summaryWholeNumber,
+			fmt.Sprintf("Attribute %s must be a whole number from %d to %d; got %s.", at, math.MinInt64, math.MaxInt64, value))
+		return
+	}
 	diags.AddAttributeError(at, summaryWholeNumber,
 		fmt.Sprintf("Attribute %s must be a whole number, such as 1 or 30; got %s.", at, value))
 }

@@ -258,6 +258,9 @@ func TestSSHValidation(t *testing.T) {
 		{"fractional weight", validationTarget{resource: "lvs_real_server"},
 			map[string]any{"virtual_server_id": "tcp/10.0.0.10:80@dir1", "address": "192.0.2.10", "weight": 2.25},
 			tfPath("weight"), "got 2.25", ""},
+		{"weight beyond int64", validationTarget{resource: "lvs_real_server"},
+			map[string]any{"virtual_server_id": "tcp/10.0.0.10:80@dir1", "address": "192.0.2.10", "weight": 1e20},
+			tfPath("weight"), "must be a whole number from -9223372036854775808 to 9223372036854775807; got 1e+20", ""},
 		{"fractional settle_seconds", validationTarget{dataSource: "lvs_vrrp_masters"},
 			map[string]any{"hosts": []string{"dir1"}, "settle_seconds": 0.5}, tfPath("settle_seconds"), "must be a whole number", ""},
 		// other values that are parsed name their attribute in the detail too

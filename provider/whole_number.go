@@ -55,6 +55,12 @@ func notWhole(in tftypes.Value) string {
 	return f.Text('g', -1)
 }
 
+// tooLarge is true for a whole number beyond int64.
+func tooLarge(in tftypes.Value) bool {
+	var f *big.Float
+	return in.As(&f) == nil && f != nil && f.IsInt()
+}
+
 // ValueFromTerraform reads a number with a fraction as unknown; Validate
 // reports it.
 func (t wholeNumberType) ValueFromTerraform(ctx context.Context, in tftypes.Value) (attr.Value, error) {
@@ -69,7 +75,7 @@ func (t wholeNumberType) ValueFromTerraform(ctx context.Context, in tftypes.Valu
 func (t wholeNumberType) Validate(_ context.Context, in tftypes.Value, at path.Path) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if v := notWhole(in); v != "" {
-		addWholeNumberError(&diags, at, v)
+		addWholeNumberError(&diags, at, v, tooLarge(in))
 	}
 	return diags
 }

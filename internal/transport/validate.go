@@ -63,12 +63,18 @@ func ValidateHost(host string) error {
 			return bad("has an empty name between dots")
 		}
 		for _, r := range label {
-			if !(r == '-' || r == '_' || r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
+			if !nameChar(r) {
 				return bad(fmt.Sprintf("contains %q, which a host name cannot", r))
 			}
 		}
 	}
 	return nil
+}
+
+// nameChar reports whether r may appear in a host name: ASCII letters and
+// digits, '-' and '_' (which some internal names use).
+func nameChar(r rune) bool {
+	return r == '-' || r == '_' || r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
 
 // ValidateUser checks a login user: not empty, no blanks or control
