@@ -75,7 +75,7 @@ var sshFields = map[string]sshField{
 	"private_key_passphrase": {kind: kindString, sensitive: true, env: envPassphrase, description: "Passphrase " +
 		"of an encrypted private key."},
 	"agent":        {kind: kindBool, env: envAgent, description: "Authenticate with the keys of a running `ssh-agent`."},
-	"agent_socket": {kind: kindString, checks: []validator.String{localPathCheck}, description: "Socket of the ssh-agent. Defaults to `$SSH_AUTH_SOCK`."},
+	"agent_socket": {kind: kindString, checks: []validator.String{socketCheck}, description: "Socket of the ssh-agent. Defaults to `$SSH_AUTH_SOCK`."},
 	"password": {kind: kindString, sensitive: true, env: envPassword, description: "Password for password and " +
 		"keyboard-interactive authentication. Prefer keys."},
 	"known_hosts_files": {kind: kindStrings, env: envKnownHosts,
@@ -366,7 +366,7 @@ func (m *sshModel) check(cfg *transport.Config, at path.Path, diags *diag.Diagno
 	rule(m.User, "user", transport.ValidateUser)
 	rule(m.HostKey, "host_key", hostKeyCheck.rule)
 	rule(m.PrivateKeyPath, "private_key_path", checkLocalPath)
-	rule(m.AgentSocket, "agent_socket", checkLocalPath)
+	rule(m.AgentSocket, "agent_socket", socketCheck.rule)
 	if !m.KnownHostsFiles.IsNull() && !m.KnownHostsFiles.IsUnknown() {
 		for i, e := range m.KnownHostsFiles.Elements() {
 			if s, ok := e.(types.String); ok && set(s) {

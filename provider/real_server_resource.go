@@ -89,7 +89,7 @@ func realServerResourceSchema() schema.Schema {
 	hostAttrs["host"] = schema.StringAttribute{
 		Optional:            true,
 		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
-		Validators:          hostValidators(),
+		Validators:          hostValidatorsBesidesEmpty(),
 	}
 	hostAttrs["vips"] = schema.ListAttribute{
 		ElementType: iptypes.IPAddressType{},

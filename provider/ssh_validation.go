@@ -56,8 +56,18 @@ var hostKeyCheck = sshCheck{what: "public keys in authorized_keys form, one per 
 	return err
 }}
 
-// localPathCheck: a file or socket path on the machine running Terraform.
+// localPathCheck: a file path on the machine running Terraform. An empty
+// path is refused: `private_key_path = ""` would silently drop the
+// provider's key.
 var localPathCheck = sshCheck{what: "a path on the machine running Terraform", rule: checkLocalPath}
+
+// socketCheck: the ssh-agent socket; empty means $SSH_AUTH_SOCK, as unset does.
+var socketCheck = sshCheck{what: "the path of the ssh-agent socket", rule: func(s string) error {
+	if s == "" {
+		return nil
+	}
+	return checkLocalPath(s)
+}}
 
 func checkLocalPath(s string) error {
 	switch {
@@ -150,6 +160,17 @@ func checkHostSpec(s string) error {
 
 // hostValidators are the validators of a `host` attribute.
 func hostValidators() []validator.String { return []validator.String{hostCheck} }
+
+// hostValidatorsBesidesEmpty are hostValidators for a `host` whose
+// resource reports an empty one itself (lvs_real_server's host block).
+func hostValidatorsBesidesEmpty() []validator.String {
+	return []validator.String{sshCheck{what: hostCheck.what, rule: func(s string) error {
+		if s == "" {
+			return nil
+		}
+		return transport.ValidateHost(s)
+	}}}
+}
 
 // directorCheck: an entry of `directors` (splitDirector). It is a type of
 // its own so that the error lands on the entry (directors[Value("...")]).
