@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -39,6 +41,10 @@ type sshField struct {
 	duration bool
 	// limits for integers
 	lo, hi int64
+	// checks are the plan-time rules of a string (ssh_validation.go).
+	checks []validator.String
+	// listChecks are the plan-time rules of a list of strings.
+	listChecks []validator.List
 }
 
 // Environment variables of the provider-level defaults.
@@ -55,23 +61,27 @@ const (
 
 // sshFields are the SSH settings by attribute name.
 var sshFields = map[string]sshField{
-	"user": {kind: kindString, env: envUser, description: "Login user. Defaults to `root`. A non-root user needs " +
+	"user": {kind: kindString, env: envUser, checks: []validator.String{userCheck}, description: "Login user. Defaults to `root`. A non-root user needs " +
 		"passwordless `sudo` (probed once per host: `sudo -n` is used automatically when the user is not root)."},
 	"port": {kind: kindInt, env: envPort, lo: 1, hi: 65535, description: "SSH port. Defaults to `22`."},
-	"private_key": {kind: kindString, sensitive: true, env: envPrivateKey, description: "Private key in PEM form " +
-		"(OpenSSH, PKCS#1 or PKCS#8), such as `file(\"~/.ssh/id_ed25519\")`. Sensitive: it is kept in the state " +
-		"of resources that set it, so prefer `private_key_path` or `agent`."},
-	"private_key_path": {kind: kindString, env: envPrivateKeyPath, description: "Path of a private key file on the " +
+	"private_key": {kind: kindString, sensitive: true, env: envPrivateKey, checks: []validator.String{privateKeyCheck{}},
+		description: "Private key in PEM form (OpenSSH, PKCS#1 or PKCS#8), such as `file(\"~/.ssh/id_ed25519\")`. " +
+			"It is parsed at plan time; an encrypted key needs `private_key_passphrase` (in the same block, the " +
+			"provider block or `$" + envPassphrase + "`): a key that only ssh-agent can decrypt is used through " +
+			"`agent`, not here. Sensitive: it is kept in the state of resources that set it, so prefer " +
+			"`private_key_path` or `agent`."},
+	"private_key_path": {kind: kindString, env: envPrivateKeyPath, checks: []validator.String{localPathCheck}, description: "Path of a private key file on the " +
 		"machine running Terraform; `~` is expanded."},
 	"private_key_passphrase": {kind: kindString, sensitive: true, env: envPassphrase, description: "Passphrase " +
 		"of an encrypted private key."},
 	"agent":        {kind: kindBool, env: envAgent, description: "Authenticate with the keys of a running `ssh-agent`."},
-	"agent_socket": {kind: kindString, description: "Socket of the ssh-agent. Defaults to `$SSH_AUTH_SOCK`."},
+	"agent_socket": {kind: kindString, checks: []validator.String{socketCheck}, description: "Socket of the ssh-agent. Defaults to `$SSH_AUTH_SOCK`."},
 	"password": {kind: kindString, sensitive: true, env: envPassword, description: "Password for password and " +
 		"keyboard-interactive authentication. Prefer keys."},
-	"known_hosts_files": {kind: kindStrings, env: envKnownHosts, description: "OpenSSH `known_hosts` files to " +
-		"verify host keys with; `~` is expanded. Defaults to `~/.ssh/known_hosts`."},
-	"host_key": {kind: kindString, description: "Pinned public host key(s) in `authorized_keys` form " +
+	"known_hosts_files": {kind: kindStrings, env: envKnownHosts,
+		listChecks: []validator.List{listvalidator.ValueStringsAre(knownHostsFileCheck)}, description: "OpenSSH `known_hosts` files to " +
+			"verify host keys with; `~` is expanded. Defaults to `~/.ssh/known_hosts`."},
+	"host_key": {kind: kindString, checks: []validator.String{hostKeyCheck}, description: "Pinned public host key(s) in `authorized_keys` form " +
 		"(`ssh-ed25519 AAAA...`), one per line; used instead of `known_hosts_files` when set."},
 	"insecure_ignore_host_key": {kind: kindBool, description: "**Dangerous.** Accept any host key, which lets " +
 		"anyone between Terraform and the host impersonate it and read the secrets sent to it. Host keys are " +
@@ -144,8 +154,10 @@ func (f sshField) stringValidators() []validator.String {
 	if f.duration {
 		return []validator.String{durationValidator{}}
 	}
-	return nil
+	return f.checks
 }
+
+func (f sshField) listValidators() []validator.List { return f.listChecks }
 
 // providerSSHAttributes emits the SSH settings into the provider schema.
 func providerSSHAttributes(withEnv bool) map[string]pschema.Attribute {
@@ -157,11 +169,13 @@ func providerSSHAttributes(withEnv bool) map[string]pschema.Attribute {
 			out[name] = pschema.StringAttribute{MarkdownDescription: d, Optional: true, Sensitive: f.sensitive,
 				Validators: f.stringValidators()}
 		case kindInt:
-			out[name] = pschema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators()}
+			out[name] = pschema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators(),
+				CustomType: wholeNumberType{}}
 		case kindBool:
 			out[name] = pschema.BoolAttribute{MarkdownDescription: d, Optional: true}
 		case kindStrings:
-			out[name] = pschema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType}
+			out[name] = pschema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType,
+				Validators: f.listValidators()}
 		}
 	}
 	return out
@@ -186,6 +200,7 @@ func connectionBlock() rschema.SingleNestedBlock {
 			MarkdownDescription: "Name or address of the host to manage. Changing it replaces the resource " +
 				"(the old host is cleaned up, the new one set up).",
 			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:    []validator.String{hostCheck},
 		},
 	}
 	for name, f := range sshFields {
@@ -195,11 +210,13 @@ func connectionBlock() rschema.SingleNestedBlock {
 			attrs[name] = rschema.StringAttribute{MarkdownDescription: d, Optional: true, Sensitive: f.sensitive,
 				Validators: f.stringValidators()}
 		case kindInt:
-			attrs[name] = rschema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators()}
+			attrs[name] = rschema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators(),
+				CustomType: wholeNumberType{}}
 		case kindBool:
 			attrs[name] = rschema.BoolAttribute{MarkdownDescription: d, Optional: true}
 		case kindStrings:
-			attrs[name] = rschema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType}
+			attrs[name] = rschema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType,
+				Validators: f.listValidators()}
 		}
 	}
 	return rschema.SingleNestedBlock{
@@ -293,8 +310,8 @@ func (m *sshModel) overlay(ctx context.Context, cfg *transport.Config, at path.P
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			diags.AddAttributeError(at.AtName(name), summaryProviderConfig,
-				fmt.Sprintf("%q is not a duration; write it like `30s` or `2m`.", s))
+			addAttributeError(&diags, at.AtName(name), "Invalid Duration",
+				fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`", s))
 			return
 		}
 		*dst = d
@@ -329,7 +346,44 @@ func (m *sshModel) overlay(ctx context.Context, cfg *transport.Config, at path.P
 	duration(m.ConnectTimeout, "connect_timeout", &cfg.ConnectTimeout)
 	duration(m.CommandTimeout, "command_timeout", &cfg.CommandTimeout)
 	integer(m.MaxSessions, "max_sessions", &cfg.MaxSessions)
+	m.check(cfg, at, &diags)
 	return diags
+}
+
+// check applies the plan-time rules of ssh_validation.go to the values m
+// sets, for values that were not known at plan: they are checked here,
+// before any host is reached. cfg holds the merged settings, so a key is
+// checked with the passphrase that will decrypt it wherever that was set.
+func (m *sshModel) check(cfg *transport.Config, at path.Path, diags *diag.Diagnostics) {
+	set := func(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
+	rule := func(v types.String, name string, f func(string) error) {
+		if set(v) {
+			if err := f(v.ValueString()); err != nil {
+				addSSHError(diags, at.AtName(name), err)
+			}
+		}
+	}
+	rule(m.User, "user", transport.ValidateUser)
+	rule(m.HostKey, "host_key", hostKeyCheck.rule)
+	rule(m.PrivateKeyPath, "private_key_path", checkLocalPath)
+	rule(m.AgentSocket, "agent_socket", socketCheck.rule)
+	if !m.KnownHostsFiles.IsNull() && !m.KnownHostsFiles.IsUnknown() {
+		for i, e := range m.KnownHostsFiles.Elements() {
+			if s, ok := e.(types.String); ok && set(s) {
+				if err := checkLocalPath(s.ValueString()); err != nil {
+					addSSHError(diags, at.AtName("known_hosts_files").AtListIndex(i), err)
+				}
+			}
+		}
+	}
+	if cfg.PrivateKey != "" && (set(m.PrivateKey) || set(m.PrivateKeyPassphrase)) {
+		switch err := transport.CheckPrivateKey([]byte(cfg.PrivateKey), cfg.Passphrase); {
+		case errors.Is(err, transport.ErrWrongPassphrase):
+			addSSHError(diags, at.AtName("private_key_passphrase"), err)
+		case err != nil:
+			addSSHError(diags, at.AtName("private_key"), err)
+		}
+	}
 }
 
 const unknownDetail = "The value is not known yet; the host cannot be reached before it is. " +
@@ -365,6 +419,9 @@ func (c *client) hostConfig(conn connectionModel) (transport.Config, diag.Diagno
 		return cfg, diags
 	}
 	cfg.Host = conn.Host.ValueString()
+	if err := transport.ValidateHost(cfg.Host); err != nil {
+		addSSHError(&diags, at.AtName("host"), err)
+	}
 	diags.Append(conn.overlay(ctx, &cfg, at)...)
 	return cfg, diags
 }
@@ -384,7 +441,7 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 	s := req.ConfigValue.ValueString()
 	if d, err := time.ParseDuration(s); err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`.", s))
+		addAttributeError(&resp.Diagnostics, req.Path, "Invalid Duration",
+			fmt.Sprintf("%q is not a positive duration; write it like `30s` or `2m`", s))
 	}
 }

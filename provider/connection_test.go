@@ -76,14 +76,15 @@ func TestProviderDefaultsAndConnectionOverrides(t *testing.T) {
 
 	// A resource's connection overrides the defaults it sets, and a key
 	// given inline replaces the default key file.
+	plainKey, _, _ := testKeys(t)
 	conn.User = types.StringValue("ops")
-	conn.PrivateKey = types.StringValue("PEM")
+	conn.PrivateKey = types.StringValue(plainKey)
 	conn.KnownHostsFiles = types.ListValueMust(types.StringType, []attr.Value{types.StringValue("/c")})
 	cfg, diags = c.hostConfig(conn)
 	if diags.HasError() {
 		t.Fatalf("hostConfig: %v", diags)
 	}
-	if cfg.User != "ops" || cfg.PrivateKey != "PEM" || cfg.PrivateKeyPath != "" || len(cfg.KnownHostsFiles) != 1 {
+	if cfg.User != "ops" || cfg.PrivateKey != plainKey || cfg.PrivateKeyPath != "" || len(cfg.KnownHostsFiles) != 1 {
 		t.Errorf("overrides: got %+v", cfg)
 	}
 	if c.defaults.User != "envuser" || len(c.defaults.KnownHostsFiles) != 2 {
@@ -125,7 +126,7 @@ func TestProviderBastionInheritsDefaults(t *testing.T) {
 	bvals["user"] = tftypes.NewValue(tftypes.String, "jumper")
 	c, resp := configure(t, p, map[string]tftypes.Value{
 		"private_key_path": tftypes.NewValue(tftypes.String, "/keys/id"),
-		"host_key":         tftypes.NewValue(tftypes.String, "ssh-ed25519 AAAA"),
+		"host_key":         tftypes.NewValue(tftypes.String, testHostKey(t)),
 		"bastion":          tftypes.NewValue(bt, bvals),
 	})
 	if resp.Diagnostics.HasError() {
@@ -201,7 +202,7 @@ func TestAddHostError(t *testing.T) {
 			Agent: &wire.Error{Code: wire.ExitForeign, Step: "test keepalived.conf", Message: "not written by lvs-agent"}},
 			[]string{"terraform import"}},
 		{"unreachable", &transport.Error{Host: "root@h:22", Op: "connect", Err: syscall.ECONNREFUSED},
-			[]string{"Step: connect", "could not be reached", "kept in the state"}},
+			[]string{"Step: connect", "could not be reached"}},
 		{"auth", &transport.AuthError{User: "root", Methods: []string{"publickey"}, Err: errors.New("denied")},
 			[]string{"refused every authentication method"}},
 	}
@@ -219,6 +220,124 @@ func TestAddHostError(t *testing.T) {
 		}
 		if strings.Count(d, "line 3: unknown keyword") > 1 {
 			t.Errorf("%s: the agent detail is repeated:\n%s", c.name, d)
+		}
+	}
+}
+
+// Values unknown at plan reach hostConfig and directorsOf at apply: the
+// same rules refuse them there, on their attribute, before any host is
+// reached. An encrypted key in a resource is decrypted with the provider's
+// passphrase when the resource sets none.
+func TestHostConfigChecksWhatPlanCouldNot(t *testing.T) {
+	t.Setenv(envPassphrase, "")
+	_, encKey, passphrase := testKeys(t)
+	p := New("test")().(*lvsProvider)
+	c, resp := configure(t, p, map[string]tftypes.Value{
+		"private_key_passphrase":   tftypes.NewValue(tftypes.String, passphrase),
+		"insecure_ignore_host_key": tftypes.NewValue(tftypes.Bool, true),
+	})
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	at := path.Root("ssh")
+	cases := []struct {
+		name   string
+		mutate func(*connectionModel)
+		want   path.Path // empty: no error
+	}{
+		{"bad host", func(m *connectionModel) { m.Host = types.StringValue("-oProxyCommand=sh") }, at.AtName("host")},
+		{"host with newline", func(m *connectionModel) { m.Host = types.StringValue("dir1\n") }, at.AtName("host")},
+		{"IPv6 in brackets", func(m *connectionModel) { m.Host = types.StringValue("[2001:db8::1]") }, path.Empty()},
+		{"bad user", func(m *connectionModel) { m.User = types.StringValue("a b") }, at.AtName("user")},
+		{"garbage host_key", func(m *connectionModel) {
+			m.InsecureIgnoreHostKey = types.BoolValue(false)
+			m.HostKey = types.StringValue("garbage")
+		}, at.AtName("host_key")},
+		{"empty known_hosts file", func(m *connectionModel) {
+			m.KnownHostsFiles = types.ListValueMust(types.StringType, []attr.Value{types.StringValue("")})
+		}, at.AtName("known_hosts_files").AtListIndex(0)},
+		{"encrypted key, the provider's passphrase", func(m *connectionModel) { m.PrivateKey = types.StringValue(encKey) }, path.Empty()},
+		{"encrypted key, wrong passphrase here", func(m *connectionModel) {
+			m.PrivateKey = types.StringValue(encKey)
+			m.PrivateKeyPassphrase = types.StringValue("wrong-one")
+		}, at.AtName("private_key_passphrase")},
+		{"garbage key", func(m *connectionModel) { m.PrivateKey = types.StringValue("hunter2") }, at.AtName("private_key")},
+	}
+	for _, tc := range cases {
+		conn := connectionModel{Host: types.StringValue("dir1"), sshModel: nullSSH()}
+		tc.mutate(&conn)
+		_, diags := c.hostConfig(conn)
+		if tc.want.Equal(path.Empty()) {
+			if diags.HasError() {
+				t.Errorf("%s: refused: %v", tc.name, diags)
+			}
+			continue
+		}
+		if len(diags) != 1 {
+			t.Errorf("%s: want one error at %s, got %v", tc.name, tc.want, diags)
+			continue
+		}
+		if ad, ok := diags[0].(interface{ Path() path.Path }); !ok || !ad.Path().Equal(tc.want) {
+			t.Errorf("%s: error %v, want it at %s", tc.name, diags[0], tc.want)
+		}
+		for _, secret := range []string{"hunter2", "wrong-one", passphrase, encKey} {
+			if strings.Contains(diags[0].Detail(), secret) {
+				t.Errorf("%s: the error quotes a secret: %s", tc.name, diags[0].Detail())
+			}
+		}
+	}
+
+	// Without the provider's passphrase the encrypted key is refused.
+	t2, resp := configure(t, New("test")().(*lvsProvider), map[string]tftypes.Value{
+		"insecure_ignore_host_key": tftypes.NewValue(tftypes.Bool, true),
+	})
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	conn := connectionModel{Host: types.StringValue("dir1"), sshModel: nullSSH()}
+	conn.PrivateKey = types.StringValue(encKey)
+	if _, diags := t2.hostConfig(conn); !diags.HasError() || !strings.Contains(diags[0].Detail(), "encrypted and no passphrase") {
+		t.Errorf("encrypted key without any passphrase: got %v", diags)
+	}
+
+	// A director known only at apply is checked on its entry.
+	var diags diag.Diagnostics
+	set := types.SetValueMust(types.StringType, []attr.Value{types.StringValue("dir1"), types.StringValue("ops@-x")})
+	c.directorsOf(context.Background(), set, nil, &diags)
+	want := path.Root("directors").AtSetValue(types.StringValue("ops@-x"))
+	if len(diags) != 1 {
+		t.Fatalf("directors: want one error, got %v", diags)
+	}
+	if ad, ok := diags[0].(interface{ Path() path.Path }); !ok || !ad.Path().Equal(want) {
+		t.Errorf("directors: error %v, want it at %s", diags[0], want)
+	}
+}
+
+// An unreachable host is step "connect" (not "install agent", the first
+// step that needed the connection), and what the advice says of the state
+// is true of the action: a failed create records nothing.
+func TestAddHostErrorUnreachable(t *testing.T) {
+	refused := &agentbin.CallError{Host: "root@h:22", Verb: wire.VerbApply, Step: agentbin.StepConnect,
+		Err: &transport.Error{Host: "root@h:22", Step: agentbin.StepDetectArch, Op: "run uname -m",
+			Err: &transport.ConnectError{Err: syscall.ECONNREFUSED}}}
+	reach := "The host could not be reached. Check that it is up, that its address and port are right and that " +
+		"sshd runs, then retry."
+	for action, state := range map[string]string{
+		"Create": " Nothing was recorded in the state: the next apply creates the resource again.",
+		"Update": " The resource stays in the state as it was before this apply.",
+		"Delete": " The resource stays in the state as it was before this apply.",
+		"Read":   " The state was not changed.",
+		"Import": " Nothing was imported.",
+		"Apply":  "",
+	} {
+		var diags diag.Diagnostics
+		addHostError(&diags, action, "HAProxy Frontend", "root@h:22", refused)
+		want := "Host: root@h:22\nObject: haproxy frontend\nStep: connect\n\n" + reach + state + "\n\nError: " + refused.Error()
+		if len(diags) != 1 || diags[0].Summary() != "Unable to "+action+" HAProxy Frontend" || diags[0].Detail() != want {
+			t.Errorf("%s: got\n%v\nwant detail\n%s", action, diags, want)
+		}
+		if strings.Contains(diags[0].Detail(), "install agent") || strings.Contains(diags[0].Detail(), "kept in the state") {
+			t.Errorf("%s: wrong step or state claim:\n%s", action, diags[0].Detail())
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -29,7 +31,44 @@ import (
 const (
 	summaryInvalidConfig = "Invalid Load Balancer Configuration"
 	summaryRender        = "Unable to Render %s"
+	summaryInvalidSSH    = "Invalid SSH Settings"
+	summaryWholeNumber   = "Invalid Whole Number"
 )
+
+// addAttributeError reports a configuration mistake at its attribute,
+// with a detail that starts with the attribute's path: Terraform shows a
+// source line, which for a value passed through a variable or a module is
+// not the attribute's own.
+func addAttributeError(diags *diag.Diagnostics, at path.Path, summary, msg string) {
+	diags.AddAttributeError(at, summary, fmt.Sprintf("Attribute %s: %s.", at, strings.TrimSuffix(msg, ".")))
+}
+
+// addSSHError reports an SSH setting that breaks a rule of
+// internal/transport as an attribute error. The detail starts with the
+// attribute's path, as the framework's validators do; err says the rule
+// and the allowed forms and never quotes a secret.
+func addSSHError(diags *diag.Diagnostics, at path.Path, err error) {
+	addAttributeError(diags, at, summaryInvalidSSH, err.Error())
+}
+
+// addDirectorError reports an entry of `directors` that does not name a
+// director, on that entry.
+func addDirectorError(diags *diag.Diagnostics, entry string, err error) {
+	at := path.Root("directors").AtSetValue(types.StringValue(entry))
+	addAttributeError(diags, at, summaryInvalidConfig, err.Error())
+}
+
+// addWholeNumberError reports a number with a fraction, or one too large
+// for any setting, where a whole number is due.
+func addWholeNumberError(diags *diag.Diagnostics, at path.Path, value string, tooLarge bool) {
+	if tooLarge {
+		diags.AddAttributeError(at, summaryWholeNumber,
+			fmt.Sprintf("Attribute %s must be a whole number from %d to %d; got %s.", at, math.MinInt64, math.MaxInt64, value))
+		return
+	}
+	diags.AddAttributeError(at, summaryWholeNumber,
+		fmt.Sprintf("Attribute %s must be a whole number, such as 1 or 30; got %s.", at, value))
+}
 
 // modelPath converts a model path (attribute names and list indexes) into
 // the framework's path. ok is false when a step is neither, which would be
@@ -165,7 +204,11 @@ func addHostError(diags *diag.Diagnostics, action, object, host string, err erro
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, hostErrorAdvice(err), err)
+	advice := hostErrorAdvice(err)
+	if transport.IsTransient(err) {
+		advice += stateAfter(action)
+	}
+	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, advice, err)
 	if agentDetail != "" && !strings.Contains(err.Error(), agentDetail) {
 		b.WriteString("\n\nAgent detail:\n" + agentDetail)
 	}
@@ -223,9 +266,28 @@ func hostErrorAdvice(err error) string {
 		return "The agent left the host as it was before the request. Fix the cause shown below and apply again."
 	case transport.IsTransient(err):
 		return "The host could not be reached. Check that it is up, that its address and port are right and that " +
-			"sshd runs, then retry. The resource is kept in the state."
+			"sshd runs, then retry."
 	}
 	return "Check the host and the connection settings, then retry."
+}
+
+// stateAfter says what a failed action on an unreachable host leaves in
+// the Terraform state, for the actions where that is certain: a failed
+// create records nothing, a failed update, delete or drain keeps the
+// resource as the state had it, a failed read changes nothing, a failed
+// import imports nothing. "Apply" (a create or an update) says nothing.
+func stateAfter(action string) string {
+	switch action {
+	case "Create":
+		return " Nothing was recorded in the state: the next apply creates the resource again."
+	case "Update", "Delete", "Drain":
+		return " The resource stays in the state as it was before this apply."
+	case "Read":
+		return " The state was not changed."
+	case "Import":
+		return " Nothing was imported."
+	}
+	return ""
 }
 
 // knownConfig reads a configuration into data for the plan-time checks of

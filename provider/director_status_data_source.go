@@ -275,12 +275,14 @@ func destination(key string, weight, active, inactive, persist int, health strin
 func dataSourceConnectionBlock() schema.SingleNestedBlock {
 	attrs := map[string]attrSpec{
 		// Required when the block is present; hostConfig reports a missing one.
-		"host": stringAttr("Name or address of the host to read. Required."),
+		"host": {kind: kindString, description: "Name or address of the host to read. Required.",
+			stringValidators: hostValidators()},
 	}
 	for name, f := range sshFields {
 		attrs[name] = attrSpec{
 			kind: f.kind, description: f.description + " Overrides the provider's setting for this host.",
 			sensitive: f.sensitive, stringValidators: f.stringValidators(), intValidators: f.intValidators(),
+			listValidators: f.listValidators(),
 		}
 	}
 	return schema.SingleNestedBlock{

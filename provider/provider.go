@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
@@ -63,6 +64,7 @@ func (p *lvsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 	bastion["host"] = schema.StringAttribute{
 		MarkdownDescription: "Name or address of the jump host. Required when the block is present.",
 		Optional:            true,
+		Validators:          []validator.String{hostCheck},
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The lvs provider builds Linux load-balancer clusters: LVS/IPVS directors " +
@@ -109,6 +111,9 @@ func (p *lvsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 				"The bastion block needs the host to tunnel through.")
 		default:
 			bastion.Host = b.Host.ValueString()
+			if err := transport.ValidateHost(bastion.Host); err != nil {
+				addSSHError(&deferred, path.Root("bastion").AtName("host"), err)
+			}
 		}
 		defaults.Bastion = &bastion
 	}

@@ -90,6 +90,7 @@ func realServerResourceSchema() schema.Schema {
 	hostAttrs["host"] = schema.StringAttribute{
 		Optional:            true,
 		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
+		Validators:          hostValidatorsBesidesEmpty(),
 	}
 	hostAttrs["vips"] = schema.ListAttribute{
 		ElementType: iptypes.IPAddressType{},
@@ -166,8 +167,8 @@ func (vsIDValidator) ValidateString(_ context.Context, req validator.StringReque
 		return
 	}
 	if _, err := cluster.ParseVirtualServerID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, summaryInvalidConfig,
-			fmt.Sprintf("Not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id.", err))
+		addAttributeError(&resp.Diagnostics, req.Path, summaryInvalidConfig,
+			fmt.Sprintf("not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id", err))
 	}
 }
 

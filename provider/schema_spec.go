@@ -45,6 +45,7 @@ type attrSpec struct {
 
 	stringValidators []validator.String
 	intValidators    []validator.Int64
+	listValidators   []validator.List
 }
 
 // blockSpec describes a nested block: a list of objects, or a single
@@ -158,6 +159,7 @@ func (a attrSpec) dataSourceAttribute() dsschema.Attribute {
 		}
 	case kindInt:
 		return dsschema.Int64Attribute{
+			CustomType:          wholeNumberType{},
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
 			Sensitive: a.sensitive, Validators: a.intValidators,
 		}
@@ -175,7 +177,7 @@ func (a attrSpec) dataSourceAttribute() dsschema.Attribute {
 		return dsschema.ListAttribute{
 			ElementType:         types.StringType,
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
-			Sensitive: a.sensitive,
+			Sensitive: a.sensitive, Validators: a.listValidators,
 		}
 	case kindIPs:
 		return dsschema.ListAttribute{
@@ -266,6 +268,7 @@ func (a attrSpec) resourceAttribute() rsschema.Attribute {
 		}
 	case kindInt:
 		return rsschema.Int64Attribute{
+			CustomType:          wholeNumberType{},
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
 			Sensitive: a.sensitive, Validators: a.intValidators,
 		}
@@ -283,7 +286,7 @@ func (a attrSpec) resourceAttribute() rsschema.Attribute {
 		return rsschema.ListAttribute{
 			ElementType:         types.StringType,
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
-			Sensitive: a.sensitive,
+			Sensitive: a.sensitive, Validators: a.listValidators,
 		}
 	case kindIPs:
 		return rsschema.ListAttribute{

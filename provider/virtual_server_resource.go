@@ -113,7 +113,7 @@ func directorsAttribute(what string) schema.SetAttribute {
 			"`host:port`, `user@host` or `user@host:port`. They are reached with the provider's SSH settings, " +
 			"overridden by the `ssh` block and then by the user and port written here. Adding or removing " +
 			"one changes the " + what + " in place.",
-		Validators: []validator.Set{setvalidator.SizeAtLeast(1)},
+		Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(directorCheck{})},
 	}
 }
 
@@ -140,11 +140,13 @@ func sshOverrideAttributes(forWhat string) map[string]schema.Attribute {
 			attrs[name] = schema.StringAttribute{MarkdownDescription: d, Optional: true, Sensitive: f.sensitive,
 				Validators: f.stringValidators()}
 		case kindInt:
-			attrs[name] = schema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators()}
+			attrs[name] = schema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators(),
+				CustomType: wholeNumberType{}}
 		case kindBool:
 			attrs[name] = schema.BoolAttribute{MarkdownDescription: d, Optional: true}
 		case kindStrings:
-			attrs[name] = schema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType}
+			attrs[name] = schema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType,
+				Validators: f.listValidators()}
 		}
 	}
 	return attrs
@@ -177,13 +179,7 @@ func (r *virtualServerResource) ValidateConfig(ctx context.Context, req resource
 	} else {
 		addConfigErrors(ctx, &resp.Diagnostics, req.Config, vs.Validate(nil))
 	}
-	var dirs []string
-	resp.Diagnostics.Append(data.Directors.ElementsAs(ctx, &dirs, false)...)
-	for _, d := range dirs {
-		if _, _, _, err := splitDirector(d); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("directors"), summaryInvalidConfig, err.Error())
-		}
-	}
+	// Each entry of `directors` is checked by its validator (directorCheck).
 }
 
 // ModifyPlan replaces the resource when the service's key changes (an
@@ -678,20 +674,26 @@ func splitDirector(s string) (user, host string, port int, err error) {
 	if rest == "" {
 		return bad("names no host")
 	}
+	host = rest
 	if h, p, e := net.SplitHostPort(rest); e == nil {
 		n, e := strconv.Atoi(p)
 		if e != nil || n < 1 || n > 65535 || h == "" {
 			return bad("has a port that is not a number from 1 to 65535")
 		}
-		return user, h, n, nil
-	}
-	if _, e := netip.ParseAddr(rest); e == nil {
-		return user, rest, 0, nil
-	}
-	if strings.ContainsAny(rest, ":/@ []") {
+		host, port = h, n
+	} else if _, e := netip.ParseAddr(rest); e != nil && strings.ContainsAny(rest, ":/@ []") {
 		return bad("is not a host name or address")
 	}
-	return user, rest, 0, nil
+	// The transport's rules: no blanks, newlines or leading '-'.
+	if err := transport.ValidateHost(host); err != nil {
+		return bad("is not a host name or address (" + err.Error() + ")")
+	}
+	if user != "" {
+		if err := transport.ValidateUser(user); err != nil {
+			return bad("has a malformed user (" + err.Error() + ")")
+		}
+	}
+	return user, host, port, nil
 }
 
 // directorsOf resolves a `directors` set, with the resource's connection
@@ -714,7 +716,7 @@ func (c *client) directorsOf(ctx context.Context, set types.Set, conn *sshModel,
 	for _, d := range dirs {
 		user, host, port, err := splitDirector(d)
 		if err != nil {
-			diags.AddAttributeError(path.Root("directors"), summaryInvalidConfig, err.Error())
+			addDirectorError(diags, d, err)
 			continue
 		}
 		cfg := c.defaults

@@ -69,6 +69,7 @@ func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "The directors of one VRRP group: the hosts their `lvs_director` resources " +
 					"connect to, each as `host`, `user@host` or `user@host:port` (as `lvs_director` imports take " +
 					"them). They are reached with the provider's other SSH settings.",
+				Validators: hostSpecValidators(),
 			},
 			"instance_names": schema.ListAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -76,7 +77,7 @@ func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 					"runs; a named instance no host runs is reported with `masters = 0`.",
 			},
 			"settle_seconds": schema.Int64Attribute{
-				Optional: true,
+				Optional: true, CustomType: wholeNumberType{},
 				MarkdownDescription: fmt.Sprintf("Seconds to wait for every instance to have exactly one master "+
 					"before reporting, re-reading the hosts every second: directors that were just created or "+
 					"restarted are still electing (keepalived stays `BACKUP` for about three advertisement "+
@@ -133,10 +134,9 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 	hosts := stringsOf(data.Hosts)
 	cfgs := make([]transport.Config, len(hosts))
 	for i, h := range hosts {
-		conn, err := importConnection(h)
+		conn, err := hostSpecConnection(h)
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("hosts").AtListIndex(i), summaryProviderConfig,
-				fmt.Sprintf("%q is not a host: %s. Write it as `host`, `user@host` or `user@host:port`.", h, err))
+			addSSHError(&resp.Diagnostics, path.Root("hosts").AtListIndex(i), err)
 			continue
 		}
 		cfg, diags := d.client.hostConfig(conn)

@@ -14,6 +14,7 @@ import (
 
 // Steps of a Call that fails outside the agent's own steps.
 const (
+	StepConnect  = "connect"
 	StepDeploy   = "install agent"
 	StepRun      = "run agent"
 	StepResponse = "read response"
@@ -26,8 +27,9 @@ const (
 )
 
 // CallError is a Call that failed. It names the host, the verb and the
-// step: the agent's own (Agent is then set) or one of StepDeploy, StepRun,
-// StepResponse (Err is then set).
+// step: the agent's own (Agent is then set) or one of StepConnect,
+// StepDeploy, StepRun, StepResponse (Err is then set). StepConnect is any
+// step that failed because the host could not be reached at all.
 type CallError struct {
 	Host string
 	Verb wire.Verb
@@ -109,7 +111,7 @@ func exitName(code int) string {
 func (d *Deployer) Call(ctx context.Context, r Runner, req *wire.Request) (*wire.Response, error) {
 	path, err := d.path(ctx, r)
 	if err != nil {
-		return nil, &CallError{Host: r.String(), Verb: req.Verb, Step: StepDeploy, Err: err}
+		return nil, &CallError{Host: r.String(), Verb: req.Verb, Step: stepOf(err, StepDeploy), Err: err}
 	}
 	sent := *req
 	sent.Version = wire.Version
@@ -130,11 +132,20 @@ func (d *Deployer) Call(ctx context.Context, r Runner, req *wire.Request) (*wire
 	return resp, err
 }
 
+// stepOf is step, or StepConnect when err says the host was never
+// reached: an unreachable host has not failed to install or run anything.
+func stepOf(err error, step string) string {
+	if transport.IsConnectFailure(err) {
+		return StepConnect
+	}
+	return step
+}
+
 // interpret maps what running the agent produced to its response and error.
 func interpret(host string, verb wire.Verb, res *transport.Result, runErr error) (*wire.Response, error) {
 	var pe *transport.ProcessError
 	if runErr != nil && !errors.As(runErr, &pe) {
-		return nil, &CallError{Host: host, Verb: verb, Step: StepRun, Err: runErr}
+		return nil, &CallError{Host: host, Verb: verb, Step: stepOf(runErr, StepRun), Err: runErr}
 	}
 	if res == nil {
 		return nil, &CallError{Host: host, Verb: verb, Step: StepRun, Err: errors.New("the transport returned no result")}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -208,5 +209,53 @@ func TestCallDeployFailure(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), host1+": agent observe: install agent") {
 		t.Errorf("error %q does not name host, verb and step", err)
+	}
+}
+
+// A host that cannot be reached has not failed to install or run the
+// agent: the step is "connect", whether the first command was the
+// deployment's architecture probe or the agent run itself.
+func TestCallUnreachableHostIsStepConnect(t *testing.T) {
+	bins, sum := fakeBinaries(t, "agent v1")
+	d, err := New("1.0.0", bins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(step string) error {
+		return &transport.Error{Host: host1, Step: step, Op: "run uname -m",
+			Err: &transport.ConnectError{Err: syscall.ECONNREFUSED}}
+	}
+	f := newFake(t, expect{step: StepDetectArch, err: refused(StepDetectArch)})
+	_, err = d.Call(context.Background(), f, &wire.Request{Verb: wire.VerbObserve})
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Step != StepConnect || !transport.IsTransient(err) {
+		t.Fatalf("deploy to an unreachable host = %v; want a transient CallError at %q", err, StepConnect)
+	}
+	if !strings.Contains(err.Error(), host1+": agent observe: connect: ") || strings.Contains(err.Error(), StepDeploy) {
+		t.Errorf("error %q: want step connect, not %q", err, StepDeploy)
+	}
+
+	// Installed, then the host goes away: the run is step connect too.
+	path := RemotePath("1.0.0", sum)
+	observed := `{"version":1,"agent_version":"1.0.0","observed":{}}`
+	f.expectMore(
+		expect{step: StepDetectArch, res: ok("x86_64\n")},
+		expect{step: StepCheck, res: ok(sum + "  -\n")},
+		expect{step: "agent observe", args: []string{path}, res: ok(observed)},
+		expect{step: "agent observe", args: []string{path}, err: refused("agent observe")},
+	)
+	if _, err := d.Call(context.Background(), f, &wire.Request{Verb: wire.VerbObserve}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Call(context.Background(), f, &wire.Request{Verb: wire.VerbObserve})
+	if !errors.As(err, &ce) || ce.Step != StepConnect {
+		t.Errorf("run on an unreachable host = %v; want step %q", err, StepConnect)
+	}
+	// A failure of a command that did run keeps its step.
+	f.expectMore(expect{step: "agent observe", args: []string{path},
+		err: &transport.Error{Host: host1, Step: "agent observe", Op: "run", Err: transport.ErrConnectionLost}})
+	_, err = d.Call(context.Background(), f, &wire.Request{Verb: wire.VerbObserve})
+	if !errors.As(err, &ce) || ce.Step != StepRun {
+		t.Errorf("connection lost mid-run = %v; want step %q", err, StepRun)
 	}
 }

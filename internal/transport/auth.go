@@ -1,8 +1,6 @@
 package transport
 
 import (
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -43,22 +41,6 @@ func newCredentials(c Config) (*credentials, error) {
 	}
 	cr.signer = signer
 	return cr, nil
-}
-
-func parseKey(pem []byte, passphrase string) (ssh.Signer, error) {
-	signer, err := ssh.ParsePrivateKey(pem)
-	var missing *ssh.PassphraseMissingError
-	if !errors.As(err, &missing) {
-		return signer, err
-	}
-	if passphrase == "" {
-		return nil, errors.New("the key is encrypted and no Passphrase is set")
-	}
-	signer, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(passphrase))
-	if errors.Is(err, x509.IncorrectPasswordError) {
-		return nil, errors.New("the Passphrase does not decrypt the key")
-	}
-	return signer, err
 }
 
 // methods returns the authentication methods to offer, in order: public keys

@@ -99,7 +99,7 @@ func TestPassphraseProtectedKeys(t *testing.T) {
 				}
 				errs = append(errs, err)
 			}
-			if !strings.Contains(errs[0].Error(), "encrypted and no Passphrase") ||
+			if !strings.Contains(errs[0].Error(), "encrypted and no passphrase") ||
 				!strings.Contains(errs[1].Error(), "does not decrypt") {
 				t.Errorf("unclear errors: %v / %v", errs[0], errs[1])
 			}
@@ -185,7 +185,7 @@ func TestAuthFailureIsPermanentAndNamesTheUser(t *testing.T) {
 	if IsTransient(err) {
 		t.Errorf("auth failure classified transient: %v", err)
 	}
-	for _, want := range []string{"root@" + s.addr(), "probe", `as "root"`, "publickey (ssh-ed25519)"} {
+	for _, want := range []string{"root@" + s.addr(), "probe", "authentication failed for root@" + s.addr(), "publickey (ssh-ed25519)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,13 +69,18 @@ type Config struct {
 	MaxSessions int
 }
 
-// Address returns host:port.
+// Address returns host:port. An IPv6 host may be written bare or in
+// brackets ("[2001:db8::1]"); both give "[2001:db8::1]:22".
 func (c Config) Address() string {
 	port := c.Port
 	if port == 0 {
 		port = DefaultPort
 	}
-	return net.JoinHostPort(c.Host, strconv.Itoa(port))
+	host := c.Host
+	if inner, ok := strings.CutPrefix(host, "["); ok && strings.HasSuffix(inner, "]") {
+		host = strings.TrimSuffix(inner, "]")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // ID names the connection: user@host:port, followed by " via " and the
@@ -101,6 +107,9 @@ func (c Config) normalize() (Config, error) {
 	if c.Host == "" {
 		return fail("Host", "is required")
 	}
+	if err := ValidateHost(c.Host); err != nil {
+		return fail("Host", err.Error())
+	}
 	if c.Port == 0 {
 		c.Port = DefaultPort
 	}
@@ -109,6 +118,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.User == "" {
 		c.User = DefaultUser
+	}
+	if err := ValidateUser(c.User); err != nil {
+		return fail("User", err.Error())
 	}
 	if c.PrivateKey != "" && c.PrivateKeyPath != "" {
 		return fail("PrivateKeyPath", "conflicts with PrivateKey: set one of them")

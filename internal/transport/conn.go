@@ -170,7 +170,9 @@ func (h *Host) dial(ctx context.Context) (*conn, error) {
 			return nil, hostKeyErr
 		case strings.Contains(err.Error(), "unable to authenticate"),
 			strings.Contains(err.Error(), "Too many authentication failures"):
-			return nil, &AuthError{User: h.cfg.User, Methods: names, Err: err}
+			return nil, &AuthError{User: h.cfg.User, Host: addr, Methods: names, Err: err}
+		case noPrompt(err):
+			return nil, &AuthError{User: h.cfg.User, Host: addr, Methods: names, Err: errNoPrompt}
 		}
 		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)
 	}
@@ -179,6 +181,14 @@ func (h *Host) dial(ctx context.Context) (*conn, error) {
 		go c.keepalive(h.cfg.KeepaliveInterval, h.cfg.KeepaliveCountMax)
 	}
 	return c, nil
+}
+
+// noPrompt tells the error x/crypto/ssh returns when a server answers
+// keyboard-interactive with a failure before any prompt ("unexpected message
+// type 51 (expected 60)": USERAUTH_FAILURE where USERAUTH_INFO_REQUEST was
+// due). It is an authentication failure, not a protocol error.
+func noPrompt(err error) bool {
+	return strings.Contains(err.Error(), "unexpected message type 51 (expected 60)")
 }
 
 // dialTransport returns the byte stream to run SSH over: a TCP connection,

@@ -47,6 +47,24 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ConnectError reports that no connection to the host could be made: TCP
+// (or the tunnel through the bastion), the handshake, the host key check
+// or authentication failed. No command ran. Callers that label steps use
+// it to say "connect" rather than the step that needed the connection.
+type ConnectError struct {
+	Err error
+}
+
+func (e *ConnectError) Error() string { return "connect: " + e.Err.Error() }
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// IsConnectFailure reports whether err is (or wraps) a ConnectError.
+func IsConnectFailure(err error) bool {
+	var ce *ConnectError
+	return errors.As(err, &ce)
+}
+
 // ProcessError reports a command that ran and exited non-zero (or was killed
 // by a signal). It keeps the full stderr.
 type ProcessError struct {
@@ -103,17 +121,29 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // AuthError reports that the server rejected every authentication method
-// offered for User.
+// offered for User on Host.
 type AuthError struct {
-	User    string
+	User string
+	// Host is the server's address, host:port.
+	Host    string
 	Methods []string
 	Err     error
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("authentication as %q failed (offered: %s): %v",
-		e.User, strings.Join(e.Methods, ", "), e.Err)
+	who := fmt.Sprintf("as %q", e.User)
+	if e.Host != "" {
+		who = "for " + e.User + "@" + e.Host
+	}
+	return fmt.Sprintf("authentication failed %s with the methods tried (%s): %v",
+		who, strings.Join(e.Methods, ", "), e.Err)
 }
+
+// errNoPrompt is why an AuthError happened when the server ended
+// keyboard-interactive without sending a prompt: OpenSSH does so when it
+// allows keyboard-interactive but has no PAM (or BSD auth) to ask with.
+var errNoPrompt = errors.New("the server refused the password, and ended keyboard-interactive without " +
+	"asking for it (an sshd without PAM does)")
 
 func (e *AuthError) Unwrap() error { return e.Err }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -90,5 +91,30 @@ func TestBrief(t *testing.T) {
 		if got := brief(in); got != want {
 			t.Errorf("brief(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A refused connection is a ConnectError under the command's Error, so
+// callers can tell "never reached" from a failure of the step itself.
+func TestRefusedConnectionIsAConnectError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	h, err := NewPool(nil).Host(Config{Host: "127.0.0.1", Port: port, Password: "x", InsecureIgnoreHostKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Run(context.Background(), Command{Step: "probe", Args: []string{"true"}})
+	if !IsConnectFailure(err) || !IsTransient(err) {
+		t.Fatalf("got %v, want a transient ConnectError", err)
+	}
+	if want := "probe: run true: connect: "; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
+	}
+	if IsConnectFailure(&Error{Host: "h", Step: "s", Op: "run", Err: ErrConnectionLost}) {
+		t.Error("a connection lost mid-command is not a connect failure")
 	}
 }

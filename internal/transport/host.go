@@ -305,7 +305,7 @@ func (h *Host) client(ctx context.Context) (*conn, error) {
 	if err != nil {
 		fields["error"] = err.Error()
 		h.log.Debug(ctx, "ssh connect failed", fields)
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, &ConnectError{Err: err}
 	}
 	h.log.Debug(ctx, "ssh connected", fields)
 	h.mu.Lock()

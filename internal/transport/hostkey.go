@@ -78,18 +78,9 @@ func insecurePolicy() *hostKeyPolicy {
 // pinnedPolicy accepts only the keys in authorizedKeys (authorized_keys
 // format, one per line).
 func pinnedPolicy(authorizedKeys string) (*hostKeyPolicy, error) {
-	var keys []ssh.PublicKey
-	rest := []byte(authorizedKeys)
-	for len(bytes.TrimSpace(rest)) > 0 {
-		k, _, _, r, err := ssh.ParseAuthorizedKey(rest)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-		rest = r
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("no public key found")
+	keys, err := ParseHostKeys(authorizedKeys)
+	if err != nil {
+		return nil, err
 	}
 	var algos, fps, sources []string
 	for _, k := range keys {

@@ -204,3 +204,38 @@ func TestPasswordAfterARejectedKey(t *testing.T) {
 		t.Errorf("want a rejected key, then a password login:\n%s", s.log())
 	}
 }
+
+// An sshd that allows keyboard-interactive but has no PAM ends it at once
+// with a failure; x/crypto/ssh calls that "unexpected message type 51
+// (expected 60)". It is an authentication failure naming user@host and
+// the methods tried, whether the password was refused (wrong) or never
+// asked for (password authentication off).
+func TestKeyboardInteractiveWithoutPAMIsAnAuthFailure(t *testing.T) {
+	user, password := systemUser(t, nopasswd)
+	for name, c := range map[string]struct{ passwordAuth, password string }{
+		"wrong password":   {"yes", "wrong-" + password},
+		"no password auth": {"no", password},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := startSSHD(t, sshdOptions{config: map[string]string{
+				"UsePAM": "no", "KbdInteractiveAuthentication": "yes", "PasswordAuthentication": c.passwordAuth,
+			}})
+			cfg := Config{Host: s.host, Port: s.port, User: user, Password: c.password, HostKey: s.pinned()}
+			err := runOnce(t, cfg)
+			var ae *AuthError
+			if !errors.As(err, &ae) || IsTransient(err) {
+				t.Fatalf("got %v, want a permanent AuthError", err)
+			}
+			for _, want := range []string{"authentication failed for " + user + "@" + s.addr(),
+				"password, keyboard-interactive", "without PAM"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q: %v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), "unexpected message type") {
+				t.Errorf("the protocol detail leaks as the reason: %v", err)
+			}
+			(&recordingLogger{}).assertNoSecrets(t, []error{err}, password)
+		})
+	}
+}
