@@ -16,8 +16,8 @@ import (
 // TestInterpret feeds canned agent outputs and exit codes through the
 // response mapping.
 func TestInterpret(t *testing.T) {
-	observed := `{"version":1,"agent_version":"1.0.0","observed":{"hostname":"dir1","machine":"x86_64","kernel":"6.1","ipvs_available":false}}`
-	foreign := `{"version":1,"agent_version":"1.0.0","error":{"code":5,"step":"install keepalived.conf","object":"director director","message":"/etc/keepalived/keepalived.conf was not written by us","detail":"import it first"}}`
+	observed := `{"version":2,"agent_version":"1.0.0","observed":{"hostname":"dir1","machine":"x86_64","kernel":"6.1","ipvs_available":false}}`
+	foreign := `{"version":2,"agent_version":"1.0.0","error":{"code":5,"step":"install keepalived.conf","object":"director director","message":"/etc/keepalived/keepalived.conf was not written by us","detail":"import it first"}}`
 	lost := &transport.Error{Host: host1, Step: "agent observe", Op: "run", Err: transport.ErrConnectionLost}
 	for _, tc := range []struct {
 		name      string
@@ -67,7 +67,7 @@ func TestInterpret(t *testing.T) {
 		errHas:   []string{"exit code 127, not found", "lvs-agent-x: not found"},
 	}, {
 		name:     "garbled response",
-		run:      expect{res: &transport.Result{Stdout: []byte(`{"version":1,"agent_vers`), Stderr: []byte("killed")}},
+		run:      expect{res: &transport.Result{Stdout: []byte(`{"version":2,"agent_vers`), Stderr: []byte("killed")}},
 		wantStep: StepResponse,
 		errHas:   []string{"unreadable response", `agent_vers`, "stderr:\nkilled"},
 	}, {
@@ -77,9 +77,9 @@ func TestInterpret(t *testing.T) {
 		errHas:   []string{"more than one JSON document"},
 	}, {
 		name:     "other wire version",
-		run:      expect{res: ok(`{"version":2,"agent_version":"9"}`)},
+		run:      expect{res: ok(`{"version":3,"agent_version":"9"}`)},
 		wantStep: StepResponse,
-		errHas:   []string{"wire version 2, expected 1"},
+		errHas:   []string{"wire version 3, expected 2"},
 	}, {
 		name:     "connection lost",
 		run:      expect{err: lost},
@@ -142,7 +142,7 @@ func TestCall(t *testing.T) {
 		Key:      wire.Key{Kind: wire.KindDirector, ID: "director"},
 		Director: &model.Director{Instances: []model.VRRPInstance{{Name: "VI_1", Authentication: &model.VRRPAuth{Type: "PASS", Password: secret}}}},
 	}}}
-	applied := `{"version":1,"agent_version":"1.0.0","applied":{"files":["/etc/keepalived/keepalived.conf"]}}`
+	applied := `{"version":2,"agent_version":"1.0.0","applied":{"files":["/etc/keepalived/keepalived.conf"]}}`
 	f := newFake(t,
 		expect{step: StepDetectArch, res: ok("x86_64\n")},
 		expect{step: StepCheck, res: ok(sum + "  -\n")},
@@ -237,7 +237,7 @@ func TestCallUnreachableHostIsStepConnect(t *testing.T) {
 
 	// Installed, then the host goes away: the run is step connect too.
 	path := RemotePath("1.0.0", sum)
-	observed := `{"version":1,"agent_version":"1.0.0","observed":{}}`
+	observed := `{"version":2,"agent_version":"1.0.0","observed":{}}`
 	f.expectMore(
 		expect{step: StepDetectArch, res: ok("x86_64\n")},
 		expect{step: StepCheck, res: ok(sum + "  -\n")},

@@ -42,16 +42,16 @@ func TestRequestRoundTrip(t *testing.T) {
 func TestReadRequestRefuses(t *testing.T) {
 	for name, body := range map[string]string{
 		"other version": `{"version":99,"verb":"observe"}`,
-		"unknown field": `{"version":1,"verb":"observe","flush":true}`,
-		"body mismatch": `{"version":1,"verb":"apply","put":[{"kind":"director","id":"director","real_server":{}}]}`,
-		"unknown kind":  `{"version":1,"verb":"apply","put":[{"kind":"nginx","id":"x"}]}`,
-		"empty id":      `{"version":1,"verb":"apply","put":[{"kind":"director","id":"","director":{}}]}`,
+		"unknown field": `{"version":2,"verb":"observe","flush":true}`,
+		"body mismatch": `{"version":2,"verb":"apply","put":[{"kind":"director","id":"director","real_server":{}}]}`,
+		"unknown kind":  `{"version":2,"verb":"apply","put":[{"kind":"nginx","id":"x"}]}`,
+		"empty id":      `{"version":2,"verb":"apply","put":[{"kind":"director","id":"","director":{}}]}`,
 		"not json":      `verb=apply`,
-		"group on a director": `{"version":1,"verb":"apply","put":[{"kind":"director","id":"director","director":{},` +
+		"group on a director": `{"version":2,"verb":"apply","put":[{"kind":"director","id":"director","director":{},` +
 			`"virtual_server_group":{"Name":"web"}}]}`,
-		"group not named": `{"version":1,"verb":"apply","put":[{"kind":"virtual_server","id":"tcp/10.0.0.10:80",` +
+		"group not named": `{"version":2,"verb":"apply","put":[{"kind":"virtual_server","id":"tcp/10.0.0.10:80",` +
 			`"virtual_server":{"Address":"10.0.0.10","Port":80},"virtual_server_group":{"Name":"web"}}]}`,
-		"another group": `{"version":1,"verb":"apply","put":[{"kind":"virtual_server","id":"group/web/tcp",` +
+		"another group": `{"version":2,"verb":"apply","put":[{"kind":"virtual_server","id":"group/web/tcp",` +
 			`"virtual_server":{"Group":"web"},"virtual_server_group":{"Name":"api"}}]}`,
 	} {
 		if _, err := ReadRequest(strings.NewReader(body)); err == nil {
