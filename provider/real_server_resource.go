@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"reflect"
 	"sync"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -69,107 +66,6 @@ type realServerHostModel struct {
 	sshModel
 	VIPs    []iptypes.IPAddress `tfsdk:"vips"`
 	Gateway iptypes.IPAddress   `tfsdk:"gateway"`
-}
-
-// realServerResourceSchema is the schema of lvs_real_server.
-func realServerResourceSchema() schema.Schema {
-	attrs := resourceAttributes(realServerAttributes())
-	attrs["id"] = schema.StringAttribute{
-		Computed: true,
-		MarkdownDescription: "`VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS`, such as " +
-			"`tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3`; the import ID.",
-	}
-	attrs["virtual_server_id"] = schema.StringAttribute{
-		Required: true,
-		MarkdownDescription: "The `id` of the `lvs_virtual_server` this server belongs to " +
-			"(`lvs_virtual_server.web.id`): it names the service and the directors the server is put on. " +
-			"A change of the virtual server's directors moves the server along, in place.",
-		Validators: []validator.String{vsIDValidator{}},
-	}
-	hostAttrs := sshOverrideAttributes("the real server's host")
-	hostAttrs["host"] = schema.StringAttribute{
-		Optional:            true,
-		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
-		Validators:          hostValidatorsBesidesEmpty(),
-	}
-	hostAttrs["vips"] = schema.ListAttribute{
-		ElementType: iptypes.IPAddressType{},
-		Optional:    true,
-		MarkdownDescription: "Virtual addresses the host accepts traffic for with `dr` and `tun` (on `lo` or the " +
-			"tunnel device). Defaults to the virtual server's address; a fwmark service needs them.",
-	}
-	hostAttrs["gateway"] = schema.StringAttribute{
-		CustomType: iptypes.IPAddressType{},
-		Optional:   true,
-		MarkdownDescription: "With `nat`: the director-side address replies must route through, set as the host's " +
-			"default route (usually a VIP of the directors' inside VRRP instance).",
-	}
-	hostBlock := schema.SingleNestedBlock{
-		MarkdownDescription: "The real server's own SSH host. When present, the real-server side is set up there " +
-			"too, and removed on destroy: with `dr` the VIPs on `lo` and `arp_ignore`/`arp_announce`; with `tun` " +
-			"the tunnel device with the VIPs, and `rp_filter` off; with `nat` the default route through `gateway`. " +
-			"`host`, and any of the provider's SSH settings to override for it.",
-		Attributes: hostAttrs,
-	}
-	attrs["host_in_sync"] = schema.BoolAttribute{
-		Computed: true,
-		MarkdownDescription: "With `host`: whether the host still has its real-server side (addresses, tunnel, " +
-			"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
-			"`true`, so the change shows and apply repairs it. Null without `host`.",
-	}
-	attrs["managed"] = managedAttribute("real server")
-	attrs["drain_on_destroy"] = schema.BoolAttribute{
-		Optional: true,
-		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
-			"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
-			"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
-			"is shown as a warning.",
-	}
-	attrs["drain_timeout"] = schema.StringAttribute{
-		Optional: true,
-		MarkdownDescription: fmt.Sprintf("How long a draining destroy waits for active connections to end, "+
-			"as a duration such as `2m`; the server is removed then, whatever remains. Defaults to `%s`.", defaultDrainTimeout),
-		Validators: []validator.String{durationValidator{}},
-	}
-	return schema.Schema{
-		MarkdownDescription: "One real server (IPVS destination) of an `lvs_virtual_server`: address, port, " +
-			"weight, forwarding method, thresholds and health check, put on every director of the virtual " +
-			"server. With `host`, the real-server side is set up on the real server itself as well.\n\n" +
-			"Changing the address or port replaces the server; everything else changes in place (a weight " +
-			"change is one netlink update on a `netlink` director, a reload of keepalived on a `keepalived` one).\n\n" +
-			"Read reports what the directors run: the kernel's weight, forwarding method and thresholds (so " +
-			"`ipvsadm -e -w 0` by hand shows in the plan), the stored description for the rest. On a " +
-			"`keepalived` director a server that its health check took down (removed from the table, or weight " +
-			"`0` with `inhibit_on_failure`) is status, not drift: see `data.lvs_director_status`. A server removed " +
-			"from a `netlink` director by hand is planned to be created again.\n\n" +
-			"Destroy can drain first (`drain_on_destroy`).\n\n" +
-			"Import with the `id`: `terraform import lvs_real_server.web1 " +
-			"'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3'` (the `host` block is not imported).",
-		Attributes: attrs,
-		Blocks: merge(resourceBlocks(realServerBlocks()), map[string]schema.Block{
-			connectionBlockName: directorsConnectionBlock(),
-			"host":              hostBlock,
-		}),
-	}
-}
-
-// vsIDValidator checks a virtual server id at plan time.
-type vsIDValidator struct{}
-
-func (vsIDValidator) Description(context.Context) string {
-	return "a virtual server id such as `tcp/10.0.0.10:80@dir1,dir2`"
-}
-
-func (v vsIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (vsIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := cluster.ParseVirtualServerID(req.ConfigValue.ValueString()); err != nil {
-		addAttributeError(&resp.Diagnostics, req.Path, summaryInvalidConfig,
-			fmt.Sprintf("not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id", err))
-	}
 }
 
 // Metadata names the resource.
@@ -230,27 +126,6 @@ func (m *realServerResourceModel) validateHost(ctx context.Context, diags *diag.
 		out = append(out, &model.FieldError{Path: p, Msg: e.Msg})
 	}
 	addConfigErrors(ctx, diags, conf, out)
-}
-
-// hostSide is the real-server side of this server behind vs.
-func (m *realServerResourceModel) hostSide(vs *model.VirtualServer) *model.RealServerHost {
-	rs := m.toModel()
-	h := &model.RealServerHost{Method: vs.MethodOf(&rs)}
-	if h.Method == "tun" {
-		tt := rs.TunnelType
-		if rs.ForwardingMethod == "" {
-			tt = vs.TunnelType
-		}
-		h.TunnelType = tt
-	}
-	if h.Method != "nat" {
-		h.VIPs = addrsOf(m.Host.VIPs)
-		if len(h.VIPs) == 0 && vs.Address.IsValid() {
-			h.VIPs = []netip.Addr{vs.Address}
-		}
-	}
-	h.Gateway = addrOf(m.Host.Gateway)
-	return h
 }
 
 // ModifyPlan replaces the server when its address or destination port
@@ -338,19 +213,6 @@ func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster
 		}
 	}
 	return nil
-}
-
-func mustSet(ctx context.Context, list []string) types.Set {
-	s, _ := types.SetValueFrom(ctx, types.StringType, list)
-	return s
-}
-
-// rsID is the server's id under the virtual server id.
-func (m *realServerResourceModel) rsID(id cluster.VirtualServerID) cluster.RealServerID {
-	vs := id.VirtualServer()
-	rs := m.toModel()
-	port := rs.EffectivePort(&vs)
-	return cluster.RealServerID{VS: id, Address: addrOf(m.Address), Port: port}
 }
 
 // Create puts the real-server side on the host first (so the first packet
@@ -487,29 +349,6 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	}
 }
 
-// hostDelete is one object to delete on one host.
-type hostDelete struct {
-	cfg transport.Config
-	key wire.Key
-}
-
-func eachDelete(ctx context.Context, c *client, dels []hostDelete) []hostError {
-	cfgs := make([]transport.Config, len(dels))
-	for i, d := range dels {
-		cfgs[i] = d.cfg
-	}
-	return eachHost(cfgs, func(cfg transport.Config) error {
-		for _, d := range dels {
-			if d.cfg.ID() == cfg.ID() {
-				if _, err := c.fleet.Apply(ctx, cfg, nil, []wire.Key{d.key}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
 // Read reports what the directors run, and with `host` whether the host
 // still has its real-server side. A server a netlink director lacks is
 // removed from the state, so the plan creates it again; on a keepalived
@@ -599,87 +438,6 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
 }
 
-// withObserved returns m with the described attributes replaced by what
-// obs holds where the two differ in meaning (see keepString); method is
-// what an unset forwarding_method means.
-func (m realServerResourceModel) withObserved(obs *model.RealServer, method string) realServerResourceModel {
-	out := m
-	prior := m.toModel()
-	if prior.EffectiveWeight() != obs.EffectiveWeight() {
-		out.Weight = types.Int64Value(int64(obs.EffectiveWeight()))
-	}
-	out.ForwardingMethod = keepString(m.ForwardingMethod, obs.ForwardingMethod, method)
-	tunDef := ""
-	if orDefault(obs.ForwardingMethod, method) == "tun" {
-		tunDef = model.DefaultTunnelType
-	}
-	if m.ForwardingMethod.IsNull() {
-		tunDef = "" // inherited from the virtual server with the method
-	}
-	out.TunnelType = keepString(m.TunnelType, obs.TunnelType, tunDef)
-	out.TunnelPort = keepInt(m.TunnelPort, obs.TunnelPort)
-	out.UpperThreshold = keepInt(m.UpperThreshold, obs.UpperThreshold)
-	out.LowerThreshold = keepInt(m.LowerThreshold, obs.LowerThreshold)
-	out.InhibitOnFailure = keepOptBool(m.InhibitOnFailure, obs.InhibitOnFailure)
-	out.NotifyUp = keepString(m.NotifyUp, obs.NotifyUp, "")
-	out.NotifyDown = keepString(m.NotifyDown, obs.NotifyDown, "")
-	// Health checks live only in the stored description (keepalived's
-	// config); a different stored check replaces the whole block.
-	cur := prior
-	if !reflect.DeepEqual(cur.TCPCheck, obs.TCPCheck) || !reflect.DeepEqual(cur.HTTPGet, obs.HTTPGet) ||
-		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) {
-		chk := checksFromModel(obs)
-		out.TCPCheck, out.HTTPGet, out.SSLGet, out.MiscCheck = chk.TCPCheck, chk.HTTPGet, chk.SSLGet, chk.MiscCheck
-	}
-	return out
-}
-
-func keepOptBool(prior types.Bool, obs *bool) types.Bool {
-	switch {
-	case obs == nil && prior.IsNull():
-		return prior
-	case obs == nil:
-		return types.BoolNull()
-	case !prior.IsNull() && prior.ValueBool() == *obs:
-		return prior
-	}
-	return types.BoolValue(*obs)
-}
-
-// checksFromModel maps a real server's health checks back to Terraform
-// values (null for unset settings).
-func checksFromModel(rs *model.RealServer) realServerModel {
-	var out realServerModel
-	common := func(c model.CheckCommon) checkCommonModel {
-		return checkCommonModel{
-			ConnectIP: keepAddr(iptypes.NewIPAddressNull(), c.ConnectIP), ConnectPort: keepInt(types.Int64Null(), c.ConnectPort),
-			BindTo: keepAddr(iptypes.NewIPAddressNull(), c.BindTo), ConnectTimeout: keepInt(types.Int64Null(), c.ConnectTimeout),
-			Retry: keepInt(types.Int64Null(), c.Retry), DelayBeforeRetry: keepInt(types.Int64Null(), c.DelayBeforeRetry),
-		}
-	}
-	http := func(c *model.HTTPCheck) *httpCheckModel {
-		if c == nil {
-			return nil
-		}
-		h := &httpCheckModel{checkCommonModel: common(c.CheckCommon), VirtualHost: keepString(types.StringNull(), c.VirtualHost, "")}
-		for _, u := range c.URLs {
-			h.URLs = append(h.URLs, checkURLModel{Path: types.StringValue(u.Path),
-				StatusCode: keepString(types.StringNull(), u.StatusCode, ""), Digest: keepString(types.StringNull(), u.Digest, "")})
-		}
-		return h
-	}
-	if c := rs.TCPCheck; c != nil {
-		cc := common(c.CheckCommon)
-		out.TCPCheck = &cc
-	}
-	out.HTTPGet, out.SSLGet = http(rs.HTTPGet), http(rs.SSLGet)
-	if c := rs.MiscCheck; c != nil {
-		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout),
-			Dynamic: keepBool(types.BoolNull(), c.Dynamic), User: keepString(types.StringNull(), c.User, "")}
-	}
-	return out
-}
-
 // Delete drains the server first when asked, removes it from every
 // director, then removes its real-server side from the host.
 func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -722,67 +480,6 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{{Kind: wire.KindRealServerHost, ID: rid.ObjectID()}}); err != nil {
 		addHostError(&resp.Diagnostics, "Delete", what+" (real-server side)", cfg.Host, err)
-	}
-}
-
-// drain sets the server's weight to 0 on every director, then waits until
-// no director counts an active connection to it, or the drain timeout.
-func (r *realServerResource) drain(ctx context.Context, data *realServerResourceModel, rid cluster.RealServerID, cfgs []transport.Config, diags *diag.Diagnostics) {
-	timeout := defaultDrainTimeout
-	if s := data.DrainTimeout.ValueString(); s != "" {
-		if d, err := time.ParseDuration(s); err == nil {
-			timeout = d
-		}
-	}
-	poll := r.drainPoll
-	if poll == 0 {
-		poll = 2 * time.Second
-	}
-	rs := data.toModel()
-	zero := 0
-	rs.Weight = &zero
-	obj := wire.Object{Key: rid.ObjectKey(), RealServer: &rs}
-	var mu sync.Mutex
-	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
-		resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
-		mu.Lock()
-		addHostWarnings(ctx, diags, "Real Server Drained With Warnings", "Real Server "+rid.ObjectID(), cfg.ID(), resp)
-		mu.Unlock()
-		return err
-	}) {
-		addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), e.host, e.err)
-	}
-	if diags.HasError() {
-		return
-	}
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		active := 0
-		for _, cfg := range cfgs {
-			view, err := r.client.freshView(ctx, cfg)
-			if err != nil {
-				addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), cfg.Host, err)
-				return
-			}
-			active += view.ActiveConns(rid)
-		}
-		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.ObjectID(), "active_conns": active,
-			"waited_s": int(time.Since(start).Seconds())})
-		if active == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			tflog.Warn(ctx, "drain timeout passed; removing the real server with connections left",
-				map[string]any{"object": rid.ObjectID(), "active_conns": active, "timeout": timeout.String()})
-			return
-		}
-		select {
-		case <-ctx.Done():
-			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", rid.ObjectID(), active, ctx.Err()))
-			return
-		case <-time.After(poll):
-		}
 	}
 }
 

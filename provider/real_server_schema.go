@@ -1,9 +1,14 @@
 package provider
 
 import (
-	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
-	"github.com/hashicorp/terraform-plugin-framework/types"
+	"context"
+	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -206,4 +211,105 @@ func (m *httpCheckModel) toModel() *model.HTTPCheck {
 		})
 	}
 	return c
+}
+
+// realServerResourceSchema is the schema of lvs_real_server.
+func realServerResourceSchema() schema.Schema {
+	attrs := resourceAttributes(realServerAttributes())
+	attrs["id"] = schema.StringAttribute{
+		Computed: true,
+		MarkdownDescription: "`VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS`, such as " +
+			"`tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3`; the import ID.",
+	}
+	attrs["virtual_server_id"] = schema.StringAttribute{
+		Required: true,
+		MarkdownDescription: "The `id` of the `lvs_virtual_server` this server belongs to " +
+			"(`lvs_virtual_server.web.id`): it names the service and the directors the server is put on. " +
+			"A change of the virtual server's directors moves the server along, in place.",
+		Validators: []validator.String{vsIDValidator{}},
+	}
+	hostAttrs := sshOverrideAttributes("the real server's host")
+	hostAttrs["host"] = schema.StringAttribute{
+		Optional:            true,
+		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
+		Validators:          hostValidatorsBesidesEmpty(),
+	}
+	hostAttrs["vips"] = schema.ListAttribute{
+		ElementType: iptypes.IPAddressType{},
+		Optional:    true,
+		MarkdownDescription: "Virtual addresses the host accepts traffic for with `dr` and `tun` (on `lo` or the " +
+			"tunnel device). Defaults to the virtual server's address; a fwmark service needs them.",
+	}
+	hostAttrs["gateway"] = schema.StringAttribute{
+		CustomType: iptypes.IPAddressType{},
+		Optional:   true,
+		MarkdownDescription: "With `nat`: the director-side address replies must route through, set as the host's " +
+			"default route (usually a VIP of the directors' inside VRRP instance).",
+	}
+	hostBlock := schema.SingleNestedBlock{
+		MarkdownDescription: "The real server's own SSH host. When present, the real-server side is set up there " +
+			"too, and removed on destroy: with `dr` the VIPs on `lo` and `arp_ignore`/`arp_announce`; with `tun` " +
+			"the tunnel device with the VIPs, and `rp_filter` off; with `nat` the default route through `gateway`. " +
+			"`host`, and any of the provider's SSH settings to override for it.",
+		Attributes: hostAttrs,
+	}
+	attrs["host_in_sync"] = schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "With `host`: whether the host still has its real-server side (addresses, tunnel, " +
+			"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
+			"`true`, so the change shows and apply repairs it. Null without `host`.",
+	}
+	attrs["managed"] = managedAttribute("real server")
+	attrs["drain_on_destroy"] = schema.BoolAttribute{
+		Optional: true,
+		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
+			"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
+			"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
+			"is shown as a warning.",
+	}
+	attrs["drain_timeout"] = schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: fmt.Sprintf("How long a draining destroy waits for active connections to end, "+
+			"as a duration such as `2m`; the server is removed then, whatever remains. Defaults to `%s`.", defaultDrainTimeout),
+		Validators: []validator.String{durationValidator{}},
+	}
+	return schema.Schema{
+		MarkdownDescription: "One real server (IPVS destination) of an `lvs_virtual_server`: address, port, " +
+			"weight, forwarding method, thresholds and health check, put on every director of the virtual " +
+			"server. With `host`, the real-server side is set up on the real server itself as well.\n\n" +
+			"Changing the address or port replaces the server; everything else changes in place (a weight " +
+			"change is one netlink update on a `netlink` director, a reload of keepalived on a `keepalived` one).\n\n" +
+			"Read reports what the directors run: the kernel's weight, forwarding method and thresholds (so " +
+			"`ipvsadm -e -w 0` by hand shows in the plan), the stored description for the rest. On a " +
+			"`keepalived` director a server that its health check took down (removed from the table, or weight " +
+			"`0` with `inhibit_on_failure`) is status, not drift: see `data.lvs_director_status`. A server removed " +
+			"from a `netlink` director by hand is planned to be created again.\n\n" +
+			"Destroy can drain first (`drain_on_destroy`).\n\n" +
+			"Import with the `id`: `terraform import lvs_real_server.web1 " +
+			"'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3'` (the `host` block is not imported).",
+		Attributes: attrs,
+		Blocks: merge(resourceBlocks(realServerBlocks()), map[string]schema.Block{
+			connectionBlockName: directorsConnectionBlock(),
+			"host":              hostBlock,
+		}),
+	}
+}
+
+// vsIDValidator checks a virtual server id at plan time.
+type vsIDValidator struct{}
+
+func (vsIDValidator) Description(context.Context) string {
+	return "a virtual server id such as `tcp/10.0.0.10:80@dir1,dir2`"
+}
+
+func (v vsIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (vsIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := cluster.ParseVirtualServerID(req.ConfigValue.ValueString()); err != nil {
+		addAttributeError(&resp.Diagnostics, req.Path, summaryInvalidConfig,
+			fmt.Sprintf("not the id of an lvs_virtual_server: %s. Use lvs_virtual_server.NAME.id", err))
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"math"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -239,4 +241,107 @@ func (m *virtualServerGroupModel) toModel() model.VirtualServerGroup {
 		})
 	}
 	return g
+}
+
+// virtualServerResourceSchema is the schema of lvs_virtual_server.
+func virtualServerResourceSchema() schema.Schema {
+	specs := virtualServerAttributes()
+	delete(specs, "group") // the `group` block instead
+	attrs := resourceAttributes(specs)
+	attrs["id"] = schema.StringAttribute{
+		Computed: true,
+		MarkdownDescription: "`KEY@DIRECTORS`: the service's key on each director (`tcp/10.0.0.10:80`, " +
+			"`udp/[2001:db8::10]:53`, `fwmark/7`, `fwmark6/7`, `group/NAME/tcp`) and its directors, sorted and comma-separated: " +
+			"`tcp/10.0.0.10:80@10.0.0.2,10.0.0.3`. The import ID; `lvs_real_server.virtual_server_id` takes it.",
+	}
+	attrs["directors"] = directorsAttribute("service")
+	attrs["managed"] = managedAttribute("service")
+	return schema.Schema{
+		MarkdownDescription: "One IPVS virtual service (a VIP, port and protocol, a firewall mark, or a keepalived " +
+			"virtual_server_group of several addresses and marks) with its " +
+			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
+			"every director in `directors`. Each director must be an `lvs_director`: its `engine` decides who " +
+			"programs the kernel's table (keepalived, from the generated `keepalived.conf`, or the agent over " +
+			"netlink). The real servers are `lvs_real_server` resources that name this one's `id`.\n\n" +
+			"Changing the address, port, protocol, fwmark, family or group name replaces the service; every other " +
+			"setting (a group's members too), and " +
+			"the list of directors, changes in place (the service is put on added directors and removed from " +
+			"removed ones, with its real servers).\n\n" +
+			"Read reports what the directors really run: the kernel's IPVS table for the scheduler, its flags and " +
+			"persistence (a hand edit such as `ipvsadm -E -s rr` shows in the plan), the stored description for " +
+			"the rest. A group member whose kernel service was removed by hand is planned back, and the apply puts " +
+			"it back. A service removed from a director by hand is planned to be put back on it; a director that " +
+			"cannot be reached is an error, never a removal.\n\n" +
+			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`. " +
+			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply. A service " +
+			"of a hand-written `keepalived.conf` (a `virtual_server` block, a group service with its " +
+			"`virtual_server_group` included) is read from that file; the apply that takes the file over is the " +
+			"director's (`terraform import lvs_director`), and this one's waits for it.",
+		Attributes: attrs,
+		Blocks: map[string]schema.Block{
+			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
+			"group":             groupBlockSchema(),
+			connectionBlockName: directorsConnectionBlock(),
+		},
+	}
+}
+
+// directorsAttribute is the `directors` set of the virtual and real server.
+func directorsAttribute(what string) schema.SetAttribute {
+	return schema.SetAttribute{
+		ElementType: types.StringType,
+		Required:    true,
+		MarkdownDescription: "The directors the " + what + " is applied on: the ids of their `lvs_director` " +
+			"resources, `[lvs_director.a.id, lvs_director.b.id]` (`user@host:port`), or their hosts as `host`, " +
+			"`host:port`, `user@host` or `user@host:port`. They are reached with the provider's SSH settings, " +
+			"overridden by the `ssh` block and then by the user and port written here. Adding or removing " +
+			"one changes the " + what + " in place.",
+		Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(directorCheck{})},
+	}
+}
+
+// directorsConnectionBlock overrides the provider's SSH settings for the
+// directors of a virtual or real server; their hosts come from
+// `directors`.
+func directorsConnectionBlock() schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "SSH settings of the provider to override for every director of `directors` " +
+			"(the hosts come from `directors`). Usually absent: the provider's defaults reach the directors as " +
+			"they reach the `lvs_director` resources.",
+		Attributes: sshOverrideAttributes("the directors"),
+	}
+}
+
+// sshOverrideAttributes are the provider's SSH settings as optional
+// overrides of a resource.
+func sshOverrideAttributes(forWhat string) map[string]schema.Attribute {
+	attrs := map[string]schema.Attribute{}
+	for name, f := range sshFields {
+		d := f.description + " Overrides the provider's setting for " + forWhat + "."
+		switch f.kind {
+		case kindString:
+			attrs[name] = schema.StringAttribute{MarkdownDescription: d, Optional: true, Sensitive: f.sensitive,
+				Validators: f.stringValidators()}
+		case kindInt:
+			attrs[name] = schema.Int64Attribute{MarkdownDescription: d, Optional: true, Validators: f.intValidators(),
+				CustomType: wholeNumberType{}}
+		case kindBool:
+			attrs[name] = schema.BoolAttribute{MarkdownDescription: d, Optional: true}
+		case kindStrings:
+			attrs[name] = schema.ListAttribute{MarkdownDescription: d, Optional: true, ElementType: types.StringType,
+				Validators: f.listValidators()}
+		}
+	}
+	return attrs
+}
+
+// managedAttribute is the computed flag that makes the adoption of an
+// imported, hand-built object a planned change.
+func managedAttribute(what string) schema.BoolAttribute {
+	return schema.BoolAttribute{
+		Computed: true,
+		MarkdownDescription: "Whether every director stores the " + what + " as the provider's own. `false` after " +
+			"importing one built by hand (`ipvsadm`) or by a foreign configuration: every plan wants `true`, so the " +
+			"next apply takes it over (without interrupting its traffic) and from then on changes and removes it.",
+	}
 }
