@@ -87,7 +87,7 @@ func TestJournalBeginPendingRevert(t *testing.T) {
 func TestStoreUpgradesFormat1(t *testing.T) {
 	root := t.TempDir()
 	st := newStore(root)
-	fixtures, _ := filepath.Glob("wire/testdata/store-v1/*/*.json")
+	fixtures, _ := filepath.Glob("../wire/testdata/store-v1/*/*.json")
 	if len(fixtures) == 0 {
 		t.Fatal("no format 1 fixtures")
 	}
