@@ -415,7 +415,9 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	if len(present) != len(dirs) {
-		set, d := types.SetValueFrom(ctx, types.StringType, present)
+		// An empty set, not null: no director runs it, and the update
+		// that puts it back reads the prior directors.
+		set, d := types.SetValueFrom(ctx, types.StringType, append([]string{}, present...))
 		resp.Diagnostics.Append(d...)
 		next.Directors = set
 	}

@@ -301,11 +301,15 @@ func TestAccVirtualServer_netlink(t *testing.T) {
 				Check: rules("rr", 3),
 			},
 			{
-				// A service deleted by hand is planned for creation again, with its real servers.
+				// A service deleted by hand, which the director still stores,
+				// is planned to be put back in place (the service stays in the
+				// state: a destroy then still removes what the director
+				// stores); its real servers, gone from the kernel, are planned
+				// for creation.
 				PreConfig: d.runStep("ipvsadm -D -t 10.0.0.10:80"),
 				Config:    d.config(webConfig("rr", 3)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction(rs1, plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction(rs2, plancheck.ResourceActionCreate),
 				}},
@@ -692,7 +696,7 @@ func TestVirtualServerReadDirectorWithoutTheService(t *testing.T) {
 		t.Fatalf("a service stored but in no kernel: diags %v, state null %v; want it kept", resp.Diagnostics, resp.State.Raw.IsNull())
 	}
 	resp.State.Get(context.Background(), &got)
-	if dirs, _ := knownStrings(got.Directors); len(dirs) != 0 {
+	if dirs, ok := knownStrings(got.Directors); !ok || len(dirs) != 0 {
 		t.Errorf("directors read = %v, want none: the plan then puts the service back on both", dirs)
 	}
 	// Neither stored nor running anywhere: gone, removed from the state.
