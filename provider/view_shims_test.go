@@ -19,8 +19,9 @@ func activeConns(obs *wire.Observed, id cluster.RealServerID) int {
 	return cluster.NewView(obs).ActiveConns(id)
 }
 
-func observeGroupService(obs *wire.Observed, key string, prior *model.VirtualServer, g *model.VirtualServerGroup) (*model.VirtualServer, *model.VirtualServerGroup) {
-	return cluster.NewView(obs).GroupService(key, prior, g)
+// observeGroupService is group/web/tcp, the service the group tests use.
+func observeGroupService(obs *wire.Observed, prior *model.VirtualServer, g *model.VirtualServerGroup) (*model.VirtualServer, *model.VirtualServerGroup) {
+	return cluster.NewView(obs).GroupService("group/web/tcp", prior, g)
 }
 
 // observeVirtualServer is the service as the kernel runs it, nil unless

@@ -139,7 +139,7 @@ func TestObserveGroupService(t *testing.T) {
 	m := groupVSModel()
 	prior := m.toModel()
 	all := groupObservation("tcp/10.0.0.40:80", "tcp/10.0.0.41:80", "tcp/10.0.0.42:80")
-	vs, g := observeGroupService(all, "group/web/tcp", &prior, m.groupModel())
+	vs, g := observeGroupService(all, &prior, m.groupModel())
 	if vs == nil || len(g.Members) != 2 || vs.Scheduler != "wrr" {
 		t.Fatalf("all members run: %+v %+v", vs, g)
 	}
@@ -147,7 +147,7 @@ func TestObserveGroupService(t *testing.T) {
 		t.Errorf("the same members are not kept as written")
 	}
 	// .42 removed by hand: the range member is missing, which the plan shows.
-	vs, g = observeGroupService(groupObservation("tcp/10.0.0.40:80", "tcp/10.0.0.41:80"), "group/web/tcp", &prior, m.groupModel())
+	vs, g = observeGroupService(groupObservation("tcp/10.0.0.40:80", "tcp/10.0.0.41:80"), &prior, m.groupModel())
 	if vs == nil || len(g.Members) != 1 || g.Members[0].Address != netip.MustParseAddr("10.0.0.40") {
 		t.Fatalf("one address of the range gone: %+v", g)
 	}
@@ -157,11 +157,11 @@ func TestObserveGroupService(t *testing.T) {
 	// A scheduler edited by hand on one member shows.
 	edited := groupObservation("tcp/10.0.0.40:80", "tcp/10.0.0.41:80", "tcp/10.0.0.42:80")
 	edited.IPVS[1].Service.Scheduler = "rr"
-	if vs, _ = observeGroupService(edited, "group/web/tcp", &prior, m.groupModel()); vs.Scheduler != "rr" {
+	if vs, _ = observeGroupService(edited, &prior, m.groupModel()); vs.Scheduler != "rr" {
 		t.Errorf("scheduler %q, want the member's rr", vs.Scheduler)
 	}
 	// No member runs: the service is gone from the director.
-	if vs, _ = observeGroupService(groupObservation(), "group/web/tcp", &prior, m.groupModel()); vs != nil {
+	if vs, _ = observeGroupService(groupObservation(), &prior, m.groupModel()); vs != nil {
 		t.Errorf("no member runs, observed %+v", vs)
 	}
 	// The real server of a group service is found in a member service.

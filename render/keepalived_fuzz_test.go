@@ -215,18 +215,18 @@ func kaLinesWithin(text string) error {
 	return nil
 }
 
-// kaLong repeats s to at most max bytes: rep times, or fewer when s is long.
-func kaLong(s string, rep uint16, max int) string {
+// kaLong repeats s to at most limit bytes: rep times, or fewer when s is long.
+func kaLong(s string, rep uint16, limit int) string {
 	if s == "" {
 		return ""
 	}
 	n := int(rep)
-	if n*len(s) > max {
-		n = max/len(s) + 1
+	if n*len(s) > limit {
+		n = limit/len(s) + 1
 	}
 	v := strings.Repeat(s, n)
-	if len(v) > max {
-		v = v[:max]
+	if len(v) > limit {
+		v = v[:limit]
 	}
 	return v
 }

@@ -161,9 +161,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	if pend != nil {
 		objs = pend.apply(old)
 		rep.Recovered = pend.Started.Format(time.RFC3339)
-		for _, k := range pend.Delete {
-			rep.Changed = append(rep.Changed, k)
-		}
+		rep.Changed = append(rep.Changed, pend.Delete...)
 		for _, o := range pend.Put {
 			rep.Changed = append(rep.Changed, o.Key)
 		}

@@ -56,7 +56,6 @@ func haproxySocketPath(f *fakeHost) string { return filepath.Join(f.root, model.
 // directory, makes the apply refuse before anything runs or is written,
 // and leaves what is there byte for byte.
 func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
-	const precious = "root:x:0:0:root:/root:/bin/bash\n"
 	cases := []struct {
 		name    string
 		place   func(t *testing.T, f *fakeHost) (check func(t *testing.T))
@@ -64,11 +63,11 @@ func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
 	}{
 		{"regular file", func(t *testing.T, f *fakeHost) func(t *testing.T) {
 			write(t, haproxySocketPath(f), precious)
-			return func(t *testing.T) { assertContent(t, haproxySocketPath(f), precious) }
+			return func(t *testing.T) { assertContent(t, haproxySocketPath(f)) }
 		}, "/run/haproxy/admin.sock: a regular file of 32 bytes is there, not a socket, and haproxy would replace it"},
 		{"directory", func(t *testing.T, f *fakeHost) func(t *testing.T) {
 			write(t, filepath.Join(haproxySocketPath(f), "keep"), precious)
-			return func(t *testing.T) { assertContent(t, filepath.Join(haproxySocketPath(f), "keep"), precious) }
+			return func(t *testing.T) { assertContent(t, filepath.Join(haproxySocketPath(f), "keep")) }
 		}, "a directory is there, not a socket"},
 		{"symlink to a file", func(t *testing.T, f *fakeHost) func(t *testing.T) {
 			passwd := filepath.Join(f.root, "etc/passwd")
@@ -78,7 +77,7 @@ func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			return func(t *testing.T) {
-				assertContent(t, passwd, precious)
+				assertContent(t, passwd)
 				if target, err := os.Readlink(haproxySocketPath(f)); err != nil || target != passwd {
 					t.Errorf("the symlink was changed: %q, %v", target, err)
 				}
@@ -90,7 +89,7 @@ func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
 			if err := os.Symlink(etc, filepath.Join(f.root, "run/haproxy")); err != nil {
 				t.Fatal(err)
 			}
-			return func(t *testing.T) { assertContent(t, filepath.Join(etc, "admin.sock"), precious) }
+			return func(t *testing.T) { assertContent(t, filepath.Join(etc, "admin.sock")) }
 		}, "the directory /run/haproxy is a symlink"},
 		{"directory at the pid file", func(t *testing.T, f *fakeHost) func(t *testing.T) {
 			mkdir(t, filepath.Join(f.root, HAProxyPid))
@@ -107,7 +106,7 @@ func TestHAProxyRefusesToReplaceWhatIsAtTheSocketPath(t *testing.T) {
 			if err := os.Symlink(shadow, filepath.Join(f.root, HAProxyPid)); err != nil {
 				t.Fatal(err)
 			}
-			return func(t *testing.T) { assertContent(t, shadow, precious) }
+			return func(t *testing.T) { assertContent(t, shadow) }
 		}, HAProxyPid + ": a symlink is there, not a regular file"},
 	}
 	for _, tc := range cases {
@@ -195,7 +194,11 @@ func mkdir(t *testing.T, dir string) {
 	}
 }
 
-func assertContent(t *testing.T, p, want string) {
+// precious is the content of the files haproxy must never replace.
+const precious = "root:x:0:0:root:/root:/bin/bash\n"
+
+func assertContent(t *testing.T, p string) {
+	want := precious
 	t.Helper()
 	got, err := os.ReadFile(p)
 	if err != nil {
@@ -212,7 +215,6 @@ func assertContent(t *testing.T, p, want string) {
 // message, before any command runs: haproxy never gets the path.
 func TestStoredHAProxyObjectWithARefusedPathIsNotApplied(t *testing.T) {
 	f, a := newFakeHost(t)
-	const precious = "root:x:0:0:root:/root:/bin/bash\n"
 	write(t, filepath.Join(f.root, "etc/passwd"), precious)
 	objs := map[wire.Key]wire.Object{}
 	for _, o := range haproxyObjs(80) {
@@ -231,5 +233,5 @@ func TestStoredHAProxyObjectWithARefusedPathIsNotApplied(t *testing.T) {
 	if calls, _ := f.take(); len(calls) != 0 {
 		t.Errorf("commands ran: %q", calls)
 	}
-	assertContent(t, filepath.Join(f.root, "etc/passwd"), precious)
+	assertContent(t, filepath.Join(f.root, "etc/passwd"))
 }

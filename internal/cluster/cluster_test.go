@@ -83,7 +83,8 @@ func vsObj(v *model.VirtualServer) wire.Object {
 	return wire.Object{Key: wire.VirtualServerKey(v.Key()), VirtualServer: v}
 }
 
-func rsObj(v *model.VirtualServer, addr string, weight int) wire.Object {
+func rsObj(v *model.VirtualServer, addr string) wire.Object {
+	weight := 5
 	rs := &model.RealServer{Address: netip.MustParseAddr(addr), Weight: &weight, TCPCheck: &model.TCPCheck{}}
 	return wire.Object{Key: wire.RealServerKey(v.Key(), rs.Key(v)), RealServer: rs}
 }
@@ -101,7 +102,7 @@ func TestVirtualServerPresence(t *testing.T) {
 	web, api, empty := vs("10.0.0.10", 80), vs("10.0.0.10", 443), vs("10.0.0.10", 8080)
 	w := 5
 	obs := &wire.Observed{IPVSAvailable: true,
-		Objects: []wire.Object{directorObj(""), vsObj(web), rsObj(web, "10.0.1.1", 5), vsObj(api), rsObj(api, "10.0.1.1", 5), vsObj(empty)},
+		Objects: []wire.Object{directorObj(""), vsObj(web), rsObj(web, "10.0.1.1"), vsObj(api), rsObj(api, "10.0.1.1"), vsObj(empty)},
 		IPVS: []wire.IPVSService{kernel(&model.VirtualServer{Address: web.Address, Port: 80, Scheduler: "wlc"},
 			model.RealServer{Address: netip.MustParseAddr("10.0.1.1"), Port: 80, Weight: &w})},
 	}
@@ -142,7 +143,7 @@ func TestRealServerHealthIsStatus(t *testing.T) {
 	web := vs("10.0.0.10", 80)
 	w0 := 0
 	obs := &wire.Observed{IPVSAvailable: true,
-		Objects: []wire.Object{directorObj(""), vsObj(web), rsObj(web, "10.0.1.1", 5), rsObj(web, "10.0.1.2", 5)},
+		Objects: []wire.Object{directorObj(""), vsObj(web), rsObj(web, "10.0.1.1"), rsObj(web, "10.0.1.2")},
 		IPVS:    []wire.IPVSService{kernel(web, model.RealServer{Address: netip.MustParseAddr("10.0.1.2"), Port: 80, Weight: &w0})},
 	}
 	id := func(addr string) RealServerID {

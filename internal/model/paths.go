@@ -270,7 +270,7 @@ func checkCertPath(errs *Errors, p Path, keyword, v string) {
 	}
 	isDir := slices.Contains(haproxyCertDirKeywords, keyword) || keyword == "crt"
 	clean := path.Clean(v)
-	if clean != v && !(isDir && clean+"/" == v) {
+	if clean != v && (!isDir || clean+"/" != v) {
 		errs.add(p, "%s %q is not a clean path (it has \".\" segments or \"//\"); give %q", keyword, v, clean)
 		return
 	}

@@ -19,12 +19,12 @@ func (s *Sysctl) validate(errs *Errors, p Path) {
 	// Key and value are bounded like every string that reaches a file, so
 	// that a sysctl.d line stays short whatever reads it.
 	switch {
-	case !checkLen(errs, p.At("key"), s.Key, MaxTextLen):
+	case !checkLen(errs, p.At("key"), s.Key):
 	case !sysctlKeyRE.MatchString(s.Key):
 		errs.add(p.At("key"), "%s is not a sysctl key; use the dotted form, such as net.ipv4.ip_forward", quote(s.Key))
 	}
 	switch {
-	case !checkLen(errs, p.At("value"), s.Value, MaxTextLen):
+	case !checkLen(errs, p.At("value"), s.Value):
 	case !sysctlValRE.MatchString(s.Value):
 		errs.add(p.At("value"), "%s is not a sysctl value; use letters, digits, `_`, `.`, `:` and `-`, words separated by single spaces", quote(s.Value))
 	}

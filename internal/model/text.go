@@ -127,13 +127,13 @@ func quoteAddr(a netip.Addr) string { return short(a.String()) }
 // quoteAddrPort is quoteAddr for an address and port.
 func quoteAddrPort(a netip.AddrPort) string { return short(a.String()) }
 
-// checkLen records an error at p when v is longer than max bytes, naming
-// the limit, the length and the start of the value.
-func checkLen(errs *Errors, p Path, v string, max int) bool {
-	if len(v) <= max {
+// checkLen records an error at p when v is longer than MaxTextLen bytes,
+// naming the limit, the length and the start of the value.
+func checkLen(errs *Errors, p Path, v string) bool {
+	if len(v) <= MaxTextLen {
 		return true
 	}
-	errs.add(p, "%s is %d bytes long; at most %d are allowed, which keeps every line of the rendered file within what its daemon reads as one line", head(v), len(v), max)
+	errs.add(p, "%s is %d bytes long; at most %d are allowed, which keeps every line of the rendered file within what its daemon reads as one line", head(v), len(v), MaxTextLen)
 	return false
 }
 
@@ -197,7 +197,7 @@ func checkText(errs *Errors, p Path, v string) {
 	if v == "" {
 		return
 	}
-	checkLen(errs, p, v, MaxTextLen)
+	checkLen(errs, p, v)
 	checkTextChars(errs, p, v)
 }
 
@@ -238,7 +238,7 @@ func checkHAProxyText(errs *Errors, p Path, v string) {
 		return
 	}
 	// The bound applies to what is rendered, `!` included.
-	checkLen(errs, p, v, MaxTextLen)
+	checkLen(errs, p, v)
 	checkTextChars(errs, p, strings.ReplaceAll(v, "!", ""))
 	if v == "!" || strings.HasSuffix(v, "!") {
 		errs.add(p, "%s ends with `!`, which negates nothing", quote(v))
