@@ -4,7 +4,6 @@ package agent_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/netip"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
@@ -27,21 +25,8 @@ import (
 // SIGKILL does) before the named step, and reports whether it died so.
 func (la *labAgent) crashAt(step string, req wire.Request) bool {
 	la.t.Helper()
-	req.Version = wire.Version
-	body, err := json.Marshal(req)
-	if err != nil {
-		la.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, err := la.lab.Command(ctx, la.host, la.bin)
-	if err != nil {
-		la.t.Fatal(err)
-	}
-	cmd.Env = append(os.Environ(), "LVS_AGENT_TEST_CRASH_AT="+step)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(body), &stdout, &stderr
-	err = cmd.Run()
+	err := la.run(req, &stdout, &stderr, "LVS_AGENT_TEST_CRASH_AT="+step)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {

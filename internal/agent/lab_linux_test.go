@@ -68,21 +68,10 @@ type labAgent struct {
 
 func (la *labAgent) do(req wire.Request) (*wire.Response, int) {
 	la.t.Helper()
-	req.Version = wire.Version
-	body, err := json.Marshal(req)
-	if err != nil {
-		la.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, err := la.lab.Command(ctx, la.host, la.bin)
-	if err != nil {
-		la.t.Fatal(err)
-	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(body), &stdout, &stderr
+	err := la.run(req, &stdout, &stderr)
 	code := 0
-	if err := cmd.Run(); err != nil {
+	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			la.t.Fatalf("running the agent: %v", err)
@@ -97,6 +86,27 @@ func (la *labAgent) do(req wire.Request) (*wire.Response, int) {
 		la.t.Errorf("exit code %d but the response says %d", code, resp.Error.Code)
 	}
 	return &resp, code
+}
+
+// run runs the agent with req on stdin and env added to its environment.
+func (la *labAgent) run(req wire.Request, stdout, stderr *bytes.Buffer, env ...string) error {
+	la.t.Helper()
+	req.Version = wire.Version
+	body, err := json.Marshal(req)
+	if err != nil {
+		la.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, err := la.lab.Command(ctx, la.host, la.bin)
+	if err != nil {
+		la.t.Fatal(err)
+	}
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(body), stdout, stderr
+	return cmd.Run()
 }
 
 func (la *labAgent) exec(args ...string) string {
