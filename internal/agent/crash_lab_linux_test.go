@@ -4,6 +4,7 @@ package agent_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
@@ -186,4 +188,73 @@ func sameObjects(got, want []wire.Object) bool {
 func objectsJSON(objs []wire.Object) string {
 	b, _ := json.Marshal(objs)
 	return string(b)
+}
+
+// TestLabSSHCutDuringApply runs an apply through the lab host's real sshd
+// and kills the ssh client while the apply is under way (the daemons are
+// reloading), as a dropped connection would. The agent must leave the host
+// consistent on its own (it ignores the hang-up and finishes), or at worst
+// with a journal that one apply completes; either way the host then runs
+// and stores the apply's objects, and the apply after that changes nothing.
+func TestLabSSHCutDuringApply(t *testing.T) {
+	need(t, "keepalived", "haproxy", "go", "ssh")
+	bin := buildAgent(t)
+	l := startLab(t, netns.Config{Hosts: []string{"dir1"}})
+	la := &labAgent{t: t, lab: l, host: "dir1", bin: bin}
+	la.exec("rm", "-f", agent.HAProxyConf, agent.KeepalivedConf)
+	if resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: crashObjects(100, 8000)}); code != wire.ExitOK {
+		t.Fatalf("first apply: exit %d: %v", code, resp.Error)
+	}
+	want := crashObjects(101, 8001)
+	body, err := json.Marshal(wire.Request{Version: wire.Version, Verb: wire.VerbApply, Put: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := exec.Command("ssh", "-F", l.SSHConfigPath, "dir1", bin)
+	ssh.Stdin = bytes.NewReader(body)
+	if err := ssh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The apply reloads keepalived, then haproxy, each settling for 2 s:
+	// 1.5 s in, it is between its steps.
+	time.Sleep(1500 * time.Millisecond)
+	if err := ssh.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = ssh.Wait()
+	if out, _ := l.Exec(context.Background(), "dir1", "pgrep", "-f", bin); strings.TrimSpace(string(out)) == "" {
+		t.Fatal("the apply was over before the connection was cut: the test proves nothing (cut sooner)")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _ := l.Exec(context.Background(), "dir1", "pgrep", "-f", bin)
+		if strings.TrimSpace(string(out)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent still runs 30 s after its connection was cut: %s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	obs, code := la.do(wire.Request{Verb: wire.VerbObserve})
+	if code != wire.ExitOK {
+		t.Fatalf("observe: exit %d: %v", code, obs.Error)
+	}
+	if obs.Observed.Interrupted == "" {
+		t.Logf("the agent finished the apply after its connection was cut")
+	} else {
+		t.Logf("the agent stopped with the connection (%s); one apply completes it", obs.Observed.Interrupted)
+		if resp, code := la.do(wire.Request{Verb: wire.VerbApply}); code != wire.ExitOK || resp.Applied.Recovered == "" {
+			t.Fatalf("recovering apply: exit %d, applied %+v, error %v", code, resp.Applied, resp.Error)
+		}
+		obs, _ = la.do(wire.Request{Verb: wire.VerbObserve})
+	}
+	o := obs.Observed
+	if !sameObjects(o.Objects, want) || !o.Keepalived.ConfigMatches || !o.HAProxy.ConfigMatches || !o.Keepalived.Running || !o.HAProxy.Running {
+		t.Errorf("after the cut: objects %s, keepalived running %v in sync %v, haproxy running %v in sync %v",
+			objectsJSON(o.Objects), o.Keepalived.Running, o.Keepalived.ConfigMatches, o.HAProxy.Running, o.HAProxy.ConfigMatches)
+	}
+	if resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: want}); code != wire.ExitOK || len(resp.Applied.Changed) != 0 {
+		t.Errorf("the apply after the cut: exit %d, applied %+v, error %v", code, resp.Applied, resp.Error)
+	}
 }
