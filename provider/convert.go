@@ -80,12 +80,14 @@ func markOf(v types.Int64) uint32 {
 
 // prefixOf reads an address with an optional prefix length; a bare address
 // is a host prefix. Anything else is the zero prefix, which the model
-// reports at the attribute.
+// reports at the attribute. So is an address with a zone (fe80::1%eth0):
+// a prefix holds none, and dropping it (with whatever follows the `%`)
+// would render another address than the one written; the device is `dev`.
 func prefixOf(s string) netip.Prefix {
 	if p, err := netip.ParsePrefix(s); err == nil {
 		return p
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
 		return netip.PrefixFrom(a, a.BitLen())
 	}
 	return netip.Prefix{}

@@ -253,6 +253,20 @@ data "lvs_keepalived_config" "test" {
 				ExpectError: phrase("vrrp_instance[0].authentication: VRRP version 3 has no authentication"),
 			},
 			{
+				// An address with a zone (and junk after it) is refused, never
+				// rendered as another address with the zone dropped.
+				Config: instance(`
+  vrrp_instance {
+    name              = "VI_1"
+    virtual_router_id = 51
+    priority          = 100
+    virtual_ipaddress {
+      address = "fe80::1%eth0}"
+    }
+  }`),
+				ExpectError: phrase("vrrp_instance[0].virtual_ipaddress[0].address: must be an IP address with an optional prefix length, such as 10.0.0.10/24, and no zone"),
+			},
+			{
 				// Required inside a given single block, though the block itself is optional.
 				Config: instance(`
   vrrp_instance {

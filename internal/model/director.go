@@ -376,7 +376,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 	for i, v := range in.VirtualIPs {
 		vp := p.At("virtual_ipaddress", i)
 		if !v.Prefix.IsValid() {
-			errs.add(vp.At("address"), "must be an IP address with an optional prefix length, such as 10.0.0.10/24")
+			errs.add(vp.At("address"), "must be an IP address with an optional prefix length, such as 10.0.0.10/24, and no zone (the device is dev)")
 			continue
 		}
 		if i == 0 {
