@@ -182,6 +182,11 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	if werr != nil {
 		return nil, nil, nil, werr
 	}
+	// The previous objects' configuration: what an engine switch hands over.
+	prev, werr := compose(old)
+	if werr != nil {
+		prev = nil
+	}
 
 	// Everything is rendered and checked by its tool before anything is
 	// touched.
@@ -211,8 +216,11 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		{StepTunnelModule, func() *wire.Error { return a.loadTunnelModule(ctx, hc) }},
 		{StepSysctls, func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) }},
 		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
-		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, req.Adopt, &tx, rep) }},
+		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, prev, req.Adopt, &tx, rep) }},
 		{StepKeepalived, func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) }},
+		// keepalived -> netlink: the reload just deleted the services its
+		// old config declared; program them again at once.
+		{StepIPVSHandover, func() *wire.Error { return a.reprogramHandedOver(hc, prev, rep) }},
 		{StepKeepalivedWeights, func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) }},
 		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(old, hc, rep) }},
 		{StepVRRPVIPs, func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) }},
@@ -263,6 +271,7 @@ const (
 	StepAddresses         = "addresses"
 	StepIPVS              = "ipvs"
 	StepKeepalived        = "keepalived"
+	StepIPVSHandover      = "ipvs-handover"
 	StepKeepalivedWeights = "keepalived-weights"
 	StepGroupLeftovers    = "group-leftovers"
 	StepVRRPVIPs          = "vrrp-vips"
@@ -274,7 +283,7 @@ const (
 
 // ApplySteps are the step names in the order an apply runs them.
 var ApplySteps = []string{
-	StepJournal, StepTunnelModule, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepKeepalivedWeights,
+	StepJournal, StepTunnelModule, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepIPVSHandover, StepKeepalivedWeights,
 	StepGroupLeftovers, StepVRRPVIPs, StepHAProxy, StepBootHook, StepStore, StepFinish,
 }
 

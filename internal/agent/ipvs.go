@@ -60,7 +60,17 @@ func netlinkServices(hc *hostConfig) []model.VirtualServer {
 // desired service that exists and is not ours is refused unless the
 // request adopts its virtual server (import).
 // Undo plans the table back to the owned services as they were.
-func (a *Agent) applyIPVS(hc *hostConfig, adopt []wire.Key, tx *txn, rep *wire.ApplyReport) *wire.Error {
+//
+// An engine switch hands services over without deleting them:
+//   - keepalived -> netlink: the services prev (the host's previous stored
+//     objects) declared under keepalived are ours to take over in place.
+//     keepalived's reload later in the apply removes them from the kernel
+//     (it deletes every virtual_server its new config no longer has), so
+//     the StepIPVSHandover step programs them again right after it.
+//   - netlink -> keepalived: the services keepalived now declares leave the
+//     ownership record without being deleted; keepalived's reload adopts
+//     them (it programs the services it declares).
+func (a *Agent) applyIPVS(hc, prev *hostConfig, adopt []wire.Key, tx *txn, rep *wire.ApplyReport) *wire.Error {
 	const step = "program IPVS"
 	fail := func(code int, err error) *wire.Error {
 		return &wire.Error{Code: code, Step: step, Object: "director director", Message: err.Error()}
@@ -70,9 +80,21 @@ func (a *Agent) applyIPVS(hc *hostConfig, adopt []wire.Key, tx *txn, rep *wire.A
 		return fail(wire.ExitFailed, err)
 	}
 	desired := netlinkServices(hc)
-	if len(desired) == 0 && len(owned) == 0 {
+	handedOver := keepalivedDeclared(prev)
+	toKeepalived := keepalivedDeclared(hc)
+	kept := slices.DeleteFunc(slices.Clone(owned), func(k string) bool { return slices.Contains(toKeepalived, k) })
+	if len(desired) == 0 && len(kept) == 0 {
+		if len(owned) == 0 {
+			return nil
+		}
+		// Every owned service is keepalived's now: drop the record only.
+		tx.add(snap.restore)
+		if err := a.saveOwned(nil); err != nil {
+			return fail(wire.ExitFailed, err)
+		}
 		return nil
 	}
+	owned = kept
 	if a.IPVS == nil {
 		return fail(wire.ExitUnsupported, ipvs.ErrNoIPVS)
 	}
@@ -86,7 +108,8 @@ func (a *Agent) applyIPVS(hc *hostConfig, adopt []wire.Key, tx *txn, rep *wire.A
 		return fail(wire.ExitFailed, err)
 	}
 	isOwned := func(key string) bool {
-		return slices.Contains(owned, key) || slices.Contains(adopt, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+		return slices.Contains(owned, key) || slices.Contains(handedOver, key) ||
+			slices.Contains(adopt, wire.Key{Kind: wire.KindVirtualServer, ID: key})
 	}
 	ops, err := ipvs.Plan(desired, before, isOwned)
 	if err != nil {
@@ -136,6 +159,56 @@ func (a *Agent) undoIPVS(before ipvs.Table, owned, newOwned []string, snap snaps
 	}
 	_, err = ipvs.Apply(c, ops)
 	return errors.Join(err, snap.restore())
+}
+
+// keepalivedDeclared are the kernel services keepalived programs for hc's
+// keepalived-engine director (none for a netlink one or no director).
+func keepalivedDeclared(hc *hostConfig) []string {
+	if hc == nil || hc.keepalived == nil || !hc.keepalived.OwnsIPVS() {
+		return nil
+	}
+	var keys []string
+	for i := range hc.keepalived.VirtualServers {
+		keys = append(keys, keepalivedServiceKeys(hc.keepalived, &hc.keepalived.VirtualServers[i])...)
+	}
+	return keys
+}
+
+// reprogramHandedOver runs after keepalived's reload on a keepalived ->
+// netlink switch: that reload deleted the services its old config declared
+// and the new one does not, which the netlink engine now owns; program
+// them again at once. Nothing to do on any other apply.
+func (a *Agent) reprogramHandedOver(hc, prev *hostConfig, rep *wire.ApplyReport) *wire.Error {
+	desired := netlinkServices(hc)
+	if len(desired) == 0 || len(keepalivedDeclared(prev)) == 0 || a.IPVS == nil {
+		return nil
+	}
+	fail := func(err error) *wire.Error {
+		return &wire.Error{Code: ipvsCode(err), Step: "program IPVS after keepalived", Object: "director director", Message: err.Error()}
+	}
+	c, err := a.IPVS()
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	now, err := ipvs.Read(c)
+	if err != nil {
+		return fail(err)
+	}
+	var keys []string
+	for i := range desired {
+		keys = append(keys, desired[i].Key())
+	}
+	ops, err := ipvs.Plan(desired, now, func(key string) bool { return slices.Contains(keys, key) })
+	if err != nil {
+		return fail(err)
+	}
+	n, err := ipvs.Apply(c, ops)
+	rep.Netlink += n
+	if err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // ipvsCode classifies an IPVS error as a wire exit code.
