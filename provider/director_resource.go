@@ -30,7 +30,7 @@ var (
 )
 
 // directorKey is the key of the one director object a host stores.
-var directorKey = wire.Key{Kind: wire.KindDirector, ID: "director"}
+var directorKey = wire.DirectorKey
 
 // NewDirectorResource returns the lvs_director resource.
 func NewDirectorResource() resource.Resource {

@@ -125,7 +125,7 @@ func (m *haproxyFrontendResourceModel) object() wire.Object {
 }
 
 func frontendKey(name string) wire.Key {
-	return wire.Key{Kind: wire.KindHAProxyFrontend, ID: name}
+	return wire.HAProxyFrontendKey(name)
 }
 
 // setFromWire replaces the described attributes by what the host stores.

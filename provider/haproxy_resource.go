@@ -41,7 +41,7 @@ type haproxyResource struct {
 }
 
 // haproxySettingsKey is the one settings object of a host.
-var haproxySettingsKey = wire.Key{Kind: wire.KindHAProxySettings, ID: "haproxy"}
+var haproxySettingsKey = wire.HAProxySettingsKey
 
 // haproxyResourceModel is the lvs_haproxy resource's value.
 type haproxyResourceModel struct {

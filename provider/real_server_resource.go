@@ -289,13 +289,13 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 			oldDirs, oldCfgs := r.client.directorsOf(ctx, mustSet(ctx, oid.Directors), old.Connection, diags)
 			for i, d := range oldDirs {
 				if ordid.ObjectID() != rid.ObjectID() || !containsString(dirs, d) {
-					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: wire.Key{Kind: wire.KindRealServer, ID: ordid.ObjectID()}})
+					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: ordid.ObjectKey()})
 				}
 			}
 			if old.Host != nil {
 				cfg, d := r.client.hostConfig(connectionModel{Host: old.Host.Host, sshModel: old.Host.sshModel})
 				diags.Append(d...)
-				oldHostKey = wire.Key{Kind: wire.KindRealServerHost, ID: ordid.ObjectID()}
+				oldHostKey = ordid.HostKey()
 				if hostCfg == nil || cfg.ID() != hostCfg.ID() || oldHostKey.ID != rid.ObjectID() {
 					oldHost = &cfg
 				}
@@ -307,14 +307,14 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	}
 
 	if hostCfg != nil {
-		obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServerHost, ID: rid.ObjectID()}, RealServerHost: side}
+		obj := wire.Object{Key: rid.HostKey(), RealServerHost: side}
 		if _, err := r.client.fleet.Apply(ctx, *hostCfg, []wire.Object{obj}, nil); err != nil {
 			addHostError(diags, action, what+" (real-server side)", hostCfg.Host, err)
 			return
 		}
 		r.client.logStats(ctx, *hostCfg, "lvs_real_server")
 	}
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}, RealServer: &rs}
+	obj := wire.Object{Key: rid.ObjectKey(), RealServer: &rs}
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
 		// A real server imported from a hand-built keepalived.conf (an
 		// update, the first after the import): the director's adoption of
@@ -457,7 +457,7 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	key := wire.Key{Kind: wire.KindRealServer, ID: rid.ObjectID()}
+	key := rid.ObjectKey()
 	if data.DrainOnDestroy.ValueBool() {
 		r.drain(ctx, &data, rid, cfgs, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
@@ -478,7 +478,7 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{{Kind: wire.KindRealServerHost, ID: rid.ObjectID()}}); err != nil {
+	if _, err := r.client.fleet.Apply(ctx, cfg, nil, []wire.Key{rid.HostKey()}); err != nil {
 		addHostError(&resp.Diagnostics, "Delete", what+" (real-server side)", cfg.Host, err)
 	}
 }

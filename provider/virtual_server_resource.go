@@ -220,7 +220,7 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 			}
 		}
 	}
-	obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs, VirtualServerGroup: group}
+	obj := wire.Object{Key: wire.VirtualServerKey(key), VirtualServer: &vs, VirtualServerGroup: group}
 	if group != nil && !r.groupEngineAllows(ctx, conf, &vs, group, cfgs, diags) {
 		return
 	}

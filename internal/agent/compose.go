@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
@@ -50,13 +49,7 @@ func compose(objs map[wire.Key]wire.Object) (*hostConfig, *wire.Error) {
 }
 
 // realServerParent splits a real server ID "<virtual server key>/<address:port>".
-func realServerParent(id string) (vsKey, rsKey string, ok bool) {
-	i := strings.LastIndex(id, "/")
-	if i <= 0 || i == len(id)-1 {
-		return "", "", false
-	}
-	return id[:i], id[i+1:], true
-}
+func realServerParent(id string) (vsKey, rsKey string, ok bool) { return wire.SplitRealServerID(id) }
 
 func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 	var dir *wire.Object

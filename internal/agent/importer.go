@@ -108,14 +108,14 @@ func (im *importer) objects() []wire.Object {
 		rss := vs.RealServers
 		vs.RealServers = nil
 		key := vs.Key()
-		obj := wire.Object{Key: wire.Key{Kind: wire.KindVirtualServer, ID: key}, VirtualServer: &vs}
+		obj := wire.Object{Key: wire.VirtualServerKey(key), VirtualServer: &vs}
 		if g, ok := im.groups[vs.Group]; ok && vs.Group != "" {
 			obj.VirtualServerGroup = &g
 		}
 		out = append(out, obj)
 		for k := range rss {
 			rs := rss[k]
-			out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindRealServer, ID: key + "/" + rs.Key(&vs)}, RealServer: &rs})
+			out = append(out, wire.Object{Key: wire.RealServerKey(key, rs.Key(&vs)), RealServer: &rs})
 		}
 	}
 	if im.haproxy != nil {
@@ -123,7 +123,7 @@ func (im *importer) objects() []wire.Object {
 	}
 	for i := range im.fronts {
 		f := im.fronts[i]
-		out = append(out, wire.Object{Key: wire.Key{Kind: wire.KindHAProxyFrontend, ID: f.Frontend.Name}, HAProxyFrontend: &f})
+		out = append(out, wire.Object{Key: wire.HAProxyFrontendKey(f.Frontend.Name), HAProxyFrontend: &f})
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func (a *Agent) applyIPVS(hc, prev *hostConfig, adopt []wire.Key, tx *txn, rep *
 	}
 	isOwned := func(key string) bool {
 		return slices.Contains(owned, key) || slices.Contains(handedOver, key) ||
-			slices.Contains(adopt, wire.Key{Kind: wire.KindVirtualServer, ID: key})
+			slices.Contains(adopt, wire.VirtualServerKey(key))
 	}
 	ops, err := ipvs.Plan(desired, before, isOwned)
 	if err != nil {
