@@ -63,8 +63,8 @@ func vrrpInstanceBlock() blockSpec {
 			"virtual_router_id": rangeAttr("VRRP virtual router id, shared by the directors of one virtual router "+
 				"and unique per interface.", 1, 255).mandatory(),
 			"priority": rangeAttr("Election priority; the highest live priority becomes MASTER.", 1, 254).mandatory(),
-			"advert_int": floatAttr("Advertisement interval in seconds; fractions need " +
-				"`version = 3`. Defaults to `1`."),
+			"advert_int": floatAttr("Advertisement interval in seconds, from `0.01` to `255`; fractions need "+
+				"`version = 3`. Defaults to `1`.").floatRange(0.01, 255),
 			"version": intEnumAttr("VRRP protocol version.", model.VRRPVersions, model.DefaultVRRPVersion),
 			"unicast_src_ip": ipAttr("Source address of unicast adverts; with `unicast_peers` the instance " +
 				"advertises by unicast instead of multicast."),
@@ -74,8 +74,8 @@ func vrrpInstanceBlock() blockSpec {
 				"Needs `state = \"BACKUP\"`."),
 			"preempt_delay": intAttr("Seconds to wait after startup before preempting a lower-priority MASTER. " +
 				"Cannot be combined with `nopreempt`."),
-			"garp_master_delay":   intAttr("Seconds after becoming MASTER before the second burst of gratuitous ARPs."),
-			"garp_master_repeat":  intAttr("Gratuitous ARPs sent per burst after becoming MASTER."),
+			"garp_master_delay":   intAttr("Seconds after becoming MASTER before the second burst of gratuitous ARPs.").positive(),
+			"garp_master_repeat":  intAttr("Gratuitous ARPs sent per burst after becoming MASTER.").positive(),
 			"garp_master_refresh": intAttr("Seconds between gratuitous ARP refreshes while MASTER; `0` sends none."),
 		}, notifyAttributes("the instance")),
 		blocks: map[string]blockSpec{
@@ -104,12 +104,12 @@ func vrrpInstanceBlock() blockSpec {
 				attrs: map[string]attrSpec{
 					"name":     stringAttr("Name of the script. " + model.NamePattern + ".").mandatory(),
 					"script":   stringAttr("Command to run; exit status 0 is success.").mandatory(),
-					"interval": intAttr("Seconds between runs. Defaults to keepalived's `1`."),
-					"timeout":  intAttr("Seconds a run may take. Defaults to the interval."),
+					"interval": intAttr("Seconds between runs. Defaults to keepalived's `1`.").positive(),
+					"timeout":  intAttr("Seconds a run may take. Defaults to the interval.").positive(),
 					"weight": intAttr("Added to the priority while the script succeeds (positive) or subtracted while " +
 						"it fails (negative); `0` faults the instance on failure."),
-					"fall": intAttr("Failures in a row that count as failed."),
-					"rise": intAttr("Successes in a row that count as succeeded."),
+					"fall": intAttr("Failures in a row that count as failed.").positive(),
+					"rise": intAttr("Successes in a row that count as succeeded.").positive(),
 				},
 			},
 			"track_interface": {

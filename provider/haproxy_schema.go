@@ -24,7 +24,7 @@ func timeoutAttributes() map[string]attrSpec {
 	out := make(map[string]attrSpec, len(timeoutNames))
 	for _, t := range timeoutNames {
 		out["timeout_"+t.attr] = intAttr("`timeout " + t.keyword + "` in milliseconds. " +
-			"Unset leaves haproxy's default (or the `defaults` section's).")
+			"Unset leaves haproxy's default (or the `defaults` section's).").positive()
 	}
 	return out
 }
@@ -58,7 +58,7 @@ func haproxyGlobalBlock() blockSpec {
 		description: "The `global` section: process-wide settings of the haproxy host.",
 		attrs: merge(map[string]attrSpec{
 			"maxconn":  maxconnAttr("the process"),
-			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may."),
+			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may.").positive(),
 			"user":     stringAttr("User haproxy runs as after startup."),
 			"group":    stringAttr("Group haproxy runs as after startup."),
 			"chroot": stringAttr("Directory haproxy chroots into after startup: an absolute, clean path (no `..`, " +
@@ -89,7 +89,7 @@ func haproxyDefaultsBlock() blockSpec {
 		attrs: merge(map[string]attrSpec{
 			"mode":       modeAttr(model.DefaultHAProxyMode),
 			"maxconn":    maxconnAttr("each proxy"),
-			"retries":    intAttr("Connection retries to a server before giving up."),
+			"retries":    intAttr("Connection retries to a server before giving up. Defaults to haproxy's `3`.").positive(),
 			"redispatch": boolAttr("Let a request whose server is down go to another server (`option redispatch`)."),
 			"log_global": boolAttr("Make proxies log to the global log targets (`log global`)."),
 		}, timeoutAttributes(), optionsAttr("Extra `option` names, such as `httplog`, `dontlognull` or `forwardfor`. "+
@@ -173,9 +173,9 @@ func haproxyBackendBlocks() map[string]blockSpec {
 				"port":    portAttr("Port of the server.", 1).mandatory(),
 				"weight":  rangeAttr("Weight of the server. Defaults to haproxy's `1`.", 0, 256),
 				"check":   boolAttr("Health-check the server."),
-				"inter":   intAttr("Milliseconds between health checks. Needs `check`."),
-				"fall":    intAttr("Failed checks in a row that mark the server down. Needs `check`."),
-				"rise":    intAttr("Passed checks in a row that mark the server up. Needs `check`."),
+				"inter":   intAttr("Milliseconds between health checks. Needs `check`.").positive(),
+				"fall":    intAttr("Failed checks in a row that mark the server down. Needs `check`.").positive(),
+				"rise":    intAttr("Passed checks in a row that mark the server up. Needs `check`.").positive(),
 				"backup":  boolAttr("Send traffic to the server only while every non-backup server is down."),
 				"maxconn": maxconnAttr("the server"),
 				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`. " +

@@ -77,7 +77,7 @@ func realServerBlocks() map[string]blockSpec {
 			description: "Health check by a script (keepalived `MISC_CHECK`): exit status 0 is up.",
 			attrs: map[string]attrSpec{
 				"script":  stringAttr("Command to run.").mandatory(),
-				"timeout": intAttr("Seconds the script may run."),
+				"timeout": intAttr("Seconds the script may run.").positive(),
 				"dynamic": boolAttr("Exit codes 2 to 255 set the weight to the code minus 2."),
 				"user":    stringAttr("User that runs the script. Defaults to the director's `script_user`."),
 			},
@@ -93,11 +93,11 @@ func checkCommonAttributes() map[string]attrSpec {
 		"connect_port": portAttr("Port to check. Defaults to the real server's.", 0),
 		"bindto":       ipAttr("Source address of the check."),
 		"connect_timeout": intAttr("Seconds the connection may take. " +
-			"Defaults to the virtual server's."),
+			"Defaults to the virtual server's.").positive(),
 		"retry": intAttr("Retries before the server counts as down. " +
-			"Defaults to the virtual server's."),
+			"Defaults to the virtual server's.").positive(),
 		"delay_before_retry": intAttr("Seconds between retries. " +
-			"Defaults to the virtual server's."),
+			"Defaults to the virtual server's.").positive(),
 	}
 }
 

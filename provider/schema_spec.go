@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -45,6 +46,7 @@ type attrSpec struct {
 
 	stringValidators []validator.String
 	intValidators    []validator.Int64
+	floatValidators  []validator.Float64
 	listValidators   []validator.List
 }
 
@@ -118,6 +120,23 @@ func rangeAttr(description string, lo, hi int64) attrSpec {
 // portAttr is a TCP/UDP port; lo is 0 where 0 means "unset" or "all".
 func portAttr(description string, lo int64) attrSpec { return rangeAttr(description, lo, 65535) }
 
+// positive refuses 0 (and below) at plan. The model takes 0 as "unset", so
+// an explicit 0 would silently become the daemon's default; for the
+// attributes this marks, 0 is not that default, so it is refused with the
+// allowed range rather than dropped.
+func (a attrSpec) positive() attrSpec {
+	a.description += " At least `1`; leave it unset for the default."
+	a.intValidators = append(a.intValidators, int64validator.AtLeast(1))
+	return a
+}
+
+// floatRange restricts a float attribute to [lo, hi] at plan, 0 included:
+// the model takes 0 as "unset", so an explicit 0 must not pass silently.
+func (a attrSpec) floatRange(lo, hi float64) attrSpec {
+	a.floatValidators = append(a.floatValidators, float64validator.Between(lo, hi))
+	return a
+}
+
 // mandatory marks the attribute required.
 func (a attrSpec) mandatory() attrSpec {
 	a.required = true
@@ -166,7 +185,7 @@ func (a attrSpec) dataSourceAttribute() dsschema.Attribute {
 	case kindFloat:
 		return dsschema.Float64Attribute{
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
-			Sensitive: a.sensitive,
+			Sensitive: a.sensitive, Validators: a.floatValidators,
 		}
 	case kindBool:
 		return dsschema.BoolAttribute{
@@ -275,7 +294,7 @@ func (a attrSpec) resourceAttribute() rsschema.Attribute {
 	case kindFloat:
 		return rsschema.Float64Attribute{
 			MarkdownDescription: a.description, Required: a.required, Optional: !a.required,
-			Sensitive: a.sensitive,
+			Sensitive: a.sensitive, Validators: a.floatValidators,
 		}
 	case kindBool:
 		return rsschema.BoolAttribute{

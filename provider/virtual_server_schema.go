@@ -50,11 +50,11 @@ func virtualServerAttributes() map[string]attrSpec {
 			"`ipip` only.", model.TunnelTypes, model.DefaultTunnelType),
 		"tunnel_port": portAttr("UDP port of the receiver for `tunnel_type = \"gue\"`.", 0),
 		"delay_loop": intAttr("Seconds between health checks of the real servers. " +
-			"Defaults to keepalived's `60`."),
-		"retry":              intAttr("Default number of retries of a failing health check."),
-		"delay_before_retry": intAttr("Default seconds between health-check retries."),
+			"Defaults to keepalived's `60`.").positive(),
+		"retry":              intAttr("Default number of retries of a failing health check.").positive(),
+		"delay_before_retry": intAttr("Default seconds between health-check retries.").positive(),
 		"connect_timeout": intAttr("Default seconds a health check may take to connect. " +
-			"Defaults to keepalived's `5`."),
+			"Defaults to keepalived's `5`.").positive(),
 		"virtualhost": stringAttr("Default `Host` header of `http_get` and `ssl_get` checks."),
 		"quorum": intAttr("Summed weight of healthy real servers below which the service counts as down: " +
 			"`quorum_down` runs and the sorry server takes over. Defaults to `1`."),

@@ -113,7 +113,7 @@ func TestDomainRules(t *testing.T) {
 		{"two checkers", func(c *KeepalivedConfig) {
 			c.VirtualServers[0].RealServers[0].MiscCheck = &MiscCheck{Script: "/bin/true"}
 		},
-			"virtual_server[0].real_server[0]", "at most one"},
+			"virtual_server[0].real_server[0].misc_check", "second health check beside tcp_check"},
 		{"digest format", func(c *KeepalivedConfig) {
 			c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].Digest = "xyz"
 		}, "virtual_server[0].real_server[1].http_get.url[0].digest", "MD5"},

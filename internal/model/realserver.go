@@ -144,22 +144,24 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 	checkText(errs, p.At("notify_up"), rs.NotifyUp)
 	checkText(errs, p.At("notify_down"), rs.NotifyDown)
 
-	checks := 0
+	// checks are the health checks given, in the order below: a second
+	// one is reported at its own block, naming the first.
+	var checks []string
 	fam6 := rs.Address.Is6()
 	if c := rs.TCPCheck; c != nil {
-		checks++
+		checks = append(checks, "tcp_check")
 		c.validate(errs, p.At("tcp_check"), fam6)
 	}
 	if c := rs.HTTPGet; c != nil {
-		checks++
+		checks = append(checks, "http_get")
 		c.validate(errs, p.At("http_get"), fam6)
 	}
 	if c := rs.SSLGet; c != nil {
-		checks++
+		checks = append(checks, "ssl_get")
 		c.validate(errs, p.At("ssl_get"), fam6)
 	}
 	if c := rs.MiscCheck; c != nil {
-		checks++
+		checks = append(checks, "misc_check")
 		mp := p.At("misc_check")
 		if c.Script == "" {
 			errs.add(mp.At("script"), "must be set")
@@ -170,8 +172,9 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 			checkName(errs, mp.At("user"), c.User)
 		}
 	}
-	if checks > 1 {
-		errs.add(p, "has %d health checks; give at most one of tcp_check, http_get, ssl_get and misc_check", checks)
+	for _, second := range checks[min(1, len(checks)):] {
+		errs.add(p.At(second), "is a second health check beside %s; a real server takes at most one of "+
+			"tcp_check, http_get, ssl_get and misc_check", checks[0])
 	}
 }
 
