@@ -52,11 +52,18 @@ type accLab struct {
 // ... of 10.81.0.0/24; .100 and above are free for VIPs).
 func startAccLab(t *testing.T, hosts ...string) *accLab {
 	t.Helper()
+	return startAccLabOn(t, netns.Config{Name: accLabName, Subnet: accLabSubnet, Hosts: hosts})
+}
+
+// startAccLabOn is startAccLab for a lab of its own (a name and subnet no
+// other test uses), for tests that attach VMs to its bridge.
+func startAccLabOn(t *testing.T, cfg netns.Config) *accLab {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it (make testacc)")
 	}
 	bins := accAgentBins(t)
-	l := netns.Start(t, netns.Config{Name: accLabName, Subnet: accLabSubnet, Hosts: hosts})
+	l := netns.Start(t, cfg)
 	a := &accLab{Lab: l, t: t}
 	a.provider = &lvsProvider{version: "acctest", agentBins: bins}
 	a.provider.configured = func(c *client) {

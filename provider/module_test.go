@@ -2,10 +2,12 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,22 +36,7 @@ func TestModuleTerraformTest(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, "terraform-provider-lvs"), "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the provider: %v\n%s", err, out)
-	}
-	rc := filepath.Join(bin, "terraform.rc")
-	conf := `provider_installation {
-  dev_overrides {
-    "lvsops/lvs" = "` + bin + `"
-  }
-  direct {}
-}
-`
-	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rc := providerCLIConfig(t)
 
 	for _, tests := range modules {
 		src := filepath.Dir(tests)
@@ -71,4 +58,50 @@ func TestModuleTerraformTest(t *testing.T) {
 			}
 		})
 	}
+}
+
+var providerBinary struct {
+	once sync.Once
+	dir  string
+	rc   string
+	err  error
+}
+
+// TestMain removes the provider binary providerCLIConfig built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if providerBinary.dir != "" {
+		_ = os.RemoveAll(providerBinary.dir)
+	}
+	os.Exit(code)
+}
+
+// providerCLIConfig builds the provider from this tree once per test
+// process (the agent embedded, when `make agent` built it) and returns a
+// Terraform CLI configuration whose dev_overrides point lvsops/lvs at it,
+// for tests that run the terraform CLI themselves as a user does.
+func providerCLIConfig(t *testing.T) string {
+	t.Helper()
+	providerBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "lvs-provider-bin-")
+		if err != nil {
+			providerBinary.err = err
+			return
+		}
+		providerBinary.dir = dir
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "terraform-provider-lvs"), "..")
+		if out, err := build.CombinedOutput(); err != nil {
+			providerBinary.err = fmt.Errorf("go build of the provider: %v\n%s", err, out)
+			return
+		}
+		rc := filepath.Join(dir, "terraform.rc")
+		conf := "provider_installation {\n  dev_overrides {\n    \"lvsops/lvs\" = \"" + dir + "\"\n  }\n  direct {}\n}\n"
+		providerBinary.rc, providerBinary.err = rc, os.WriteFile(rc, []byte(conf), 0o644)
+	})
+	if providerBinary.err != nil {
+		t.Fatal(providerBinary.err)
+	}
+	return providerBinary.rc
 }
