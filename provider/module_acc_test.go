@@ -23,8 +23,8 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
 )
 
-// TestAccModuleHACluster applies examples/modules/ha-cluster as a user
-// would (a module block, the provider block in the root) to two director
+// TestAccModuleHACluster applies examples/scenarios/lvs-dr-ha (the
+// ha-cluster module, as a user's root module calls it) to two director
 // VMs with a real IPVS kernel on the bridge of a namespace lab whose rs1
 // and rs2 serve HTTP: keepalived holds the VIP on the MASTER, IPVS sends
 // the client's requests to both real servers by DR (the module set up
@@ -36,10 +36,6 @@ import (
 // director with the VIP or an IPVS service.
 func TestAccModuleHACluster(t *testing.T) {
 	a := startAccLabOn(t, netns.Config{Name: "lvsmod", Subnet: netip.MustParsePrefix("10.127.0.0/24"), Hosts: []string{"rs1", "rs2", "client"}})
-	module, err := filepath.Abs(filepath.Join("..", "examples", "modules", "ha-cluster"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	vip := a.vip(100)
 	d1 := vm.Start(t, vm.Config{Name: "modd1", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(21) + "/24")})
 	d2 := vm.Start(t, vm.Config{Name: "modd2", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(22) + "/24")})
@@ -59,55 +55,27 @@ func TestAccModuleHACluster(t *testing.T) {
 		serveAll(t, a, h)
 	}
 
-	config := fmt.Sprintf(`
-terraform {
-  required_providers {
-    lvs = {
-      source = "lvsops/lvs"
-    }
-  }
-}
-
-provider "lvs" {
-  user              = "root"
-  private_key_path  = %[1]q
-  known_hosts_files = [%[2]q, %[3]q, %[4]q]
-  connect_timeout   = "20s"
-  command_timeout   = "5m"
-}
-
-module "web" {
-  source = %[5]q
-
-  name      = "web"
-  interface = "eth1"
-  directors = {
-    dir1 = { host = %[6]q, priority = 150 }
-    dir2 = { host = %[7]q, priority = 100 }
-  }
-  services = {
-    http = {
-      vip       = %[8]q
-      port      = 80
-      scheduler = "rr"
-      real_servers = {
-        rs1 = { address = %[9]q }
-        rs2 = { address = %[10]q }
-      }
-    }
-  }
-  split_brain_settle_seconds = 30
-}
-
-output "masters" {
-  value = module.web.masters
-}
-
-output "split_brain" {
-  value = module.web.split_brain
-}
-`, a.ClientKeyPath, a.KnownHostsPath, d1.KnownHosts, d2.KnownHosts, module,
-		d1.BridgeAddr.String(), d2.BridgeAddr.String(), vip, a.addr("rs1"), a.addr("rs2"))
+	// The scenario is applied from a copy of examples/ (its module source
+	// is relative), with the lab's addresses as its variables.
+	examples := filepath.Join(t.TempDir(), "examples")
+	if err := os.CopyFS(examples, os.DirFS(filepath.Join("..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	vars, err := json.Marshal(map[string]any{
+		"ssh_private_key_path": a.ClientKeyPath,
+		"known_hosts_files":    []string{a.KnownHostsPath, d1.KnownHosts, d2.KnownHosts},
+		"interface":            "eth1",
+		"directors":            []string{d1.BridgeAddr.String(), d2.BridgeAddr.String()},
+		"vip":                  vip,
+		"web_servers":          map[string]string{"rs1": a.addr("rs1"), "rs2": a.addr("rs2")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario := filepath.Join(examples, "scenarios", "lvs-dr-ha")
+	if err := os.WriteFile(filepath.Join(scenario, "terraform.tfvars.json"), vars, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// throughVIP asks the VIP from the client until both real servers
 	// have answered.
@@ -139,10 +107,7 @@ output "split_brain" {
 	if _, err := agentbin.Binary(runtime.GOARCH); err != nil {
 		t.Fatalf("the provider binary needs the agent embedded: %v (run `make agent`)", err)
 	}
-	tf := &tfCLI{t: t, ctx: ctx, dir: t.TempDir(), rc: providerCLIConfig(t)}
-	if err := os.WriteFile(filepath.Join(tf.dir, "main.tf"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tf := &tfCLI{t: t, ctx: ctx, dir: scenario, rc: providerCLIConfig(t)}
 	destroyed := false
 	t.Cleanup(func() {
 		if !destroyed {
@@ -168,6 +133,7 @@ output "split_brain" {
 
 	// The MASTER fails: the BACKUP takes over within about three advert
 	// intervals and the service goes on.
+	killed := time.Now()
 	if _, err := d1.Run(ctx, "kill $(cat /run/keepalived.pid)", nil); err != nil {
 		t.Fatalf("kill keepalived on dir1: %v", err)
 	}
@@ -179,9 +145,12 @@ output "split_brain" {
 	}); err != nil {
 		t.Fatalf("failover: %v", err)
 	}
+	tookOver := time.Since(killed)
 	if err := throughVIP(); err != nil {
 		t.Fatalf("after failover: %v", err)
 	}
+	t.Logf("failover: dir2 held the VIP %v after dir1's keepalived was killed; traffic flowed again after %v",
+		tookOver.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
 	// The dead keepalived is drift: the plan shows it, the apply restarts
 	// it, and dir1 (the higher priority) takes the VIP back.
 	if code := tf.plan(); code != 2 {
