@@ -110,22 +110,7 @@ func (m *realServerResourceModel) validateHost(ctx context.Context, diags *diag.
 	if m.Host == nil {
 		return
 	}
-	h := m.hostSide(vs)
-	err := h.Validate(nil)
-	errs := model.AsErrors(err)
-	if errs == nil {
-		addConfigErrors(ctx, diags, conf, err)
-		return
-	}
-	var out model.Errors
-	for _, e := range errs {
-		p := e.Path
-		if len(p) > 0 && (p[0] == "vips" || p[0] == "gateway") {
-			p = append(model.Path{"host"}, p...)
-		}
-		out = append(out, &model.FieldError{Path: p, Msg: e.Msg})
-	}
-	addConfigErrors(ctx, diags, conf, out)
+	addConfigErrors(ctx, diags, conf, hostSideErrors(m.hostSide(vs), nil))
 }
 
 // ModifyPlan replaces the server when its address or destination port
