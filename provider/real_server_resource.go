@@ -145,6 +145,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if known && !plan.Address.IsUnknown() && !plan.Port.IsUnknown() {
 		vs := id.VirtualServer()
 		if r.client != nil && req.Config.Raw.IsFullyKnown() {
+			r.refuseInlineService(ctx, id, &plan, &resp.Diagnostics)
 			if stored := r.storedVirtualServer(ctx, id, plan.Connection); stored != nil {
 				vs = *stored
 			}
@@ -235,6 +236,9 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		diags.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
+		return
+	}
+	if r.refuseInlineService(ctx, id, data, diags); diags.HasError() {
 		return
 	}
 	vs := id.VirtualServer()

@@ -13,6 +13,7 @@ func (m *virtualServerResourceModel) toModel() model.VirtualServer {
 	if m.Group != nil {
 		vs.Group = m.Group.Name.ValueString()
 	}
+	vs.RealServers = inlineModels(m.RealServers)
 	return vs
 }
 

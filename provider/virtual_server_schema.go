@@ -262,7 +262,8 @@ func virtualServerResourceSchema() schema.Schema {
 			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
 			"every director in `directors`. Each director must be an `lvs_director`: its `engine` decides who " +
 			"programs the kernel's table (keepalived, from the generated `keepalived.conf`, or the agent over " +
-			"netlink). The real servers are `lvs_real_server` resources that name this one's `id`.\n\n" +
+			"netlink). The real servers are either `real_server` blocks here (the whole service is then one write " +
+			"per director, as in keepalived.conf) or `lvs_real_server` resources that name this one's `id`; not both.\n\n" +
 			"Changing the address, port, protocol, fwmark, family or group name replaces the service; every other " +
 			"setting (a group's members too), and " +
 			"the list of directors, changes in place (the service is put on added directors and removed from " +
@@ -281,6 +282,7 @@ func virtualServerResourceSchema() schema.Schema {
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
 			"group":             groupBlockSchema(),
+			"real_server":       inlineRealServerBlock(),
 			connectionBlockName: directorsConnectionBlock(),
 		},
 	}
