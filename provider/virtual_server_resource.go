@@ -116,36 +116,6 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 	resp.Diagnostics.Append(planInline(ctx, &resp.Plan, plan.RealServers)...)
 }
 
-// vsIdentityChanges lists the identity attributes whose effective value
-// differs between state and plan (or is not known in the plan).
-func vsIdentityChanges(state, plan *virtualServerResourceModel) path.Paths {
-	var out path.Paths
-	add := func(name string, unknown, differs bool) {
-		if unknown || differs {
-			out = append(out, path.Root(name))
-		}
-	}
-	add("address", plan.Address.IsUnknown(), addrOf(plan.Address) != addrOf(state.Address))
-	add("port", plan.Port.IsUnknown(), plan.Port.ValueInt64() != state.Port.ValueInt64())
-	add("protocol", plan.Protocol.IsUnknown(),
-		orDefault(plan.Protocol.ValueString(), protocolDefault(plan)) != orDefault(state.Protocol.ValueString(), protocolDefault(state)))
-	add("fwmark", plan.Fwmark.IsUnknown(), plan.Fwmark.ValueInt64() != state.Fwmark.ValueInt64())
-	add("family", plan.Family.IsUnknown(), orDefault(plan.Family.ValueString(), "inet") != orDefault(state.Family.ValueString(), "inet"))
-	if (plan.Group == nil) != (state.Group == nil) || plan.Group != nil && (plan.Group.Name.IsUnknown() || plan.groupName() != state.groupName()) {
-		out = append(out, path.Root("group").AtName("name"))
-	}
-	return out
-}
-
-// protocolDefault is the protocol an unset one means: tcp, except for a
-// fwmark service, which has none.
-func protocolDefault(m *virtualServerResourceModel) string {
-	if !m.Fwmark.IsNull() && m.Fwmark.ValueInt64() != 0 {
-		return ""
-	}
-	return model.DefaultProtocol
-}
-
 // key is the service's key, when the identity is known.
 func (m *virtualServerResourceModel) key() (string, bool) {
 	groupUnknown := m.Group != nil && m.Group.Name.IsUnknown()
@@ -268,26 +238,6 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 			data.RealServers[i].HostInSync = types.BoolValue(true)
 		}
 	}
-}
-
-// groupEngineAllows refuses a group service on a director whose engine
-// cannot run it (netlink), with the model's reason at `group`, before
-// anything is sent; the engine comes from the directors' observations.
-func (r *virtualServerResource) groupEngineAllows(ctx context.Context, conf tfsdk.Config, vs *model.VirtualServer, g *model.VirtualServerGroup, cfgs []transport.Config, diags *diag.Diagnostics) bool {
-	for _, cfg := range cfgs {
-		view, err := r.client.view(ctx, cfg)
-		if err != nil {
-			continue // the apply reports the host
-		}
-		if engine := view.Engine(); engine != "" && engine != model.DefaultEngine {
-			if err := groupServiceErrors(vs, g, engine); err != nil {
-				tflog.Info(ctx, "group service refused by the director's engine", map[string]any{"host": cfg.ID(), "engine": engine})
-				addConfigErrors(ctx, diags, conf, err)
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // adoptions looks at the director for the service's IPVS entry running

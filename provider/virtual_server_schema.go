@@ -273,7 +273,8 @@ func virtualServerResourceSchema() schema.Schema {
 			"the rest. A group member whose kernel service was removed by hand is planned back, and the apply puts " +
 			"it back. A service removed from a director by hand is planned to be put back on it; a director that " +
 			"cannot be reached is an error, never a removal.\n\n" +
-			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`. " +
+			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`; " +
+			"the `real_server` blocks of a service stored with them are filled in (not their `host` and drain settings). " +
 			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply. A service " +
 			"of a hand-written `keepalived.conf` (a `virtual_server` block, a group service with its " +
 			"`virtual_server_group` included) is read from that file; the apply that takes the file over is the " +
