@@ -175,6 +175,80 @@ func TestAccVirtualServer_inlineRealServers(t *testing.T) {
 			testInlineRealServers(t, d, meter, engine)
 		})
 	}
+	t.Run("host side", func(t *testing.T) {
+		start := time.Now()
+		defer func() { t.Logf("host side: terraform steps took %v", time.Since(start).Round(time.Second)) }()
+		testInlineHostSide(t, d)
+	})
+}
+
+// testInlineHostSide puts the real-server side of an inline DR server on
+// its host (the director VM itself stands in for it: the side is the VIP
+// on lo and the ARP sysctls, which need no second machine), plans a VIP
+// removed by hand back through host_in_sync, and removes the side with
+// the block.
+func testInlineHostSide(t *testing.T, d *vmDirector) {
+	const vs = "lvs_virtual_server.inline"
+	withHost := fmt.Sprintf(`
+resource "lvs_virtual_server" "inline" {
+  directors         = [lvs_director.d1.id]
+  address           = "10.0.0.50"
+  port              = 80
+  forwarding_method = "dr"
+
+  real_server {
+    address = "192.168.1.50"
+    host {
+      host = %q
+      port = %s
+    }
+  }
+  real_server {
+    address = "192.168.1.51"
+  }
+}
+`, d.host, d.port)
+	vipOnLo := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out := d.run("ip -o addr show dev lo")
+			if got := strings.Contains(out, "10.0.0.50/32"); got != want {
+				return fmt.Errorf("VIP 10.0.0.50 on the host's lo: %v, want %v:\n%s", got, want, out)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: d.factories(),
+		CheckDestroy: resource.ComposeTestCheckFunc(vipOnLo(false), func(*terraform.State) error {
+			if rules := d.ipvsRules(); len(rules) != 0 {
+				return fmt.Errorf("IPVS table after destroy: %q, want empty", rules)
+			}
+			return nil
+		}),
+		Steps: []resource.TestStep{
+			{
+				Config: d.config(withHost),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vs, tfjsonpath.New("real_server").AtSliceIndex(0).AtMapKey("host_in_sync"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(vs, tfjsonpath.New("real_server").AtSliceIndex(1).AtMapKey("host_in_sync"), knownvalue.Null()),
+				},
+				Check: vipOnLo(true),
+			},
+			{
+				PreConfig: d.runStep("ip addr del 10.0.0.50/32 dev lo"),
+				Config:    d.config(withHost),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vs, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(vs, tfjsonpath.New("real_server").AtSliceIndex(0).AtMapKey("host_in_sync"), knownvalue.Bool(true)),
+				}},
+				Check: vipOnLo(true),
+			},
+			{
+				Config: d.config(inlineConfig(0, 0)),
+				Check:  resource.ComposeTestCheckFunc(vipOnLo(false), d.expectRules(inlineRules(0, 0)...)),
+			},
+		},
+	})
 }
 
 func testInlineRealServers(t *testing.T, d *vmDirector, meter *costMeter, engine string) {
