@@ -51,7 +51,7 @@ func inlineVSState(t *testing.T, blocks ...inlineRealServerModel) (virtualServer
 // the kernel's table of it (each destination at its weight, or weights[i]
 // when given, as a hand edit leaves it).
 func inlineStored(blocks []inlineRealServerModel, kernelWeights ...int) ([]wire.Object, wire.IPVSService) {
-	m, _ := vsStateNoT(blocks)
+	m := inlineVSModel(blocks)
 	vs := m.toModel()
 	objs := []wire.Object{{Key: wire.VirtualServerKey(vs.Key()), VirtualServer: &vs}}
 	k := kernelDR(1)
@@ -70,12 +70,13 @@ func inlineStored(blocks []inlineRealServerModel, kernelWeights ...int) ([]wire.
 	return objs, k
 }
 
-func vsStateNoT(blocks []inlineRealServerModel) (virtualServerResourceModel, error) {
+// inlineVSModel is vsState's service with blocks, without a state.
+func inlineVSModel(blocks []inlineRealServerModel) virtualServerResourceModel {
 	m := vsModel()
 	m.Scheduler = types.StringValue("wrr")
 	m.ForwardingMethod = types.StringValue("dr")
 	m.RealServers = blocks
-	return m, nil
+	return m
 }
 
 // The blocks are the lvs_real_server shape: every attribute and block of
