@@ -147,6 +147,7 @@ func TestReadMapsEveryVirtualServerAttribute(t *testing.T) {
 		"fwmark": "identity", "family": "identity", "group": "identity and members: read by GroupService, tested in virtual_server_group_test.go",
 		"directors": "where it runs: read per director (present or not)", "ssh": "connection, not host state",
 		"id": "computed from the identity", "managed": "computed from whether the directors store it",
+		"real_server": "read per destination: TestReadMapsEveryInlineRealServerAttribute",
 	}, func(obs reflect.Value) virtualServerResourceModel {
 		vs := obs.Interface().(model.VirtualServer)
 		return m.withObserved(&vs)

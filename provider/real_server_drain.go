@@ -3,10 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
@@ -17,29 +19,44 @@ import (
 // drain sets the server's weight to 0 on every director, then waits until
 // no director counts an active connection to it, or the drain timeout.
 func (r *realServerResource) drain(ctx context.Context, data *realServerResourceModel, rid cluster.RealServerID, cfgs []transport.Config, diags *diag.Diagnostics) {
-	timeout := defaultDrainTimeout
-	if s := data.DrainTimeout.ValueString(); s != "" {
-		if d, err := time.ParseDuration(s); err == nil {
-			timeout = d
-		}
-	}
-	poll := r.drainPoll
-	if poll == 0 {
-		poll = 2 * time.Second
-	}
 	rs := data.toModel()
 	zero := 0
 	rs.Weight = &zero
 	obj := wire.Object{Key: rid.ObjectKey(), RealServer: &rs}
+	drainRealServers(ctx, r.client, r.drainPoll, drainTimeoutOf(data.DrainTimeout), []wire.Object{obj},
+		[]cluster.RealServerID{rid}, cfgs, diags)
+}
+
+// drainTimeoutOf is the drain_timeout attribute's duration, or the default.
+func drainTimeoutOf(s types.String) time.Duration {
+	if d, err := time.ParseDuration(s.ValueString()); err == nil && s.ValueString() != "" {
+		return d
+	}
+	return defaultDrainTimeout
+}
+
+// drainRealServers puts objs (what sets the servers' weights to 0: their
+// own objects, or their service with them inline at weight 0) on every
+// director, then waits until no director counts an active connection to
+// any of rids, or timeout passes. poll 0 means every 2 s.
+func drainRealServers(ctx context.Context, c *client, poll, timeout time.Duration, objs []wire.Object, rids []cluster.RealServerID, cfgs []transport.Config, diags *diag.Diagnostics) {
+	if poll == 0 {
+		poll = 2 * time.Second
+	}
+	names := make([]string, len(rids))
+	for i, rid := range rids {
+		names[i] = rid.ObjectID()
+	}
+	what := "Real Server " + strings.Join(names, ", ")
 	var mu sync.Mutex
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error {
-		resp, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		resp, err := c.fleet.Apply(ctx, cfg, objs, nil)
 		mu.Lock()
-		addHostWarnings(ctx, diags, "Real Server Drained With Warnings", "Real Server "+rid.ObjectID(), cfg.ID(), resp)
+		addHostWarnings(ctx, diags, "Real Server Drained With Warnings", what, cfg.ID(), resp)
 		mu.Unlock()
 		return err
 	}) {
-		addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), e.host, e.err)
+		addHostError(diags, "Drain", what, e.host, e.err)
 	}
 	if diags.HasError() {
 		return
@@ -49,26 +66,28 @@ func (r *realServerResource) drain(ctx context.Context, data *realServerResource
 	for {
 		active := 0
 		for _, cfg := range cfgs {
-			view, err := r.client.freshView(ctx, cfg)
+			view, err := c.freshView(ctx, cfg)
 			if err != nil {
-				addHostError(diags, "Drain", "Real Server "+rid.ObjectID(), cfg.Host, err)
+				addHostError(diags, "Drain", what, cfg.Host, err)
 				return
 			}
-			active += view.ActiveConns(rid)
+			for _, rid := range rids {
+				active += view.ActiveConns(rid)
+			}
 		}
-		tflog.Info(ctx, "draining real server", map[string]any{"object": rid.ObjectID(), "active_conns": active,
+		tflog.Info(ctx, "draining real servers", map[string]any{"object": names, "active_conns": active,
 			"waited_s": int(time.Since(start).Seconds())})
 		if active == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			tflog.Warn(ctx, "drain timeout passed; removing the real server with connections left",
-				map[string]any{"object": rid.ObjectID(), "active_conns": active, "timeout": timeout.String()})
+			tflog.Warn(ctx, "drain timeout passed; removing the real servers with connections left",
+				map[string]any{"object": names, "active_conns": active, "timeout": timeout.String()})
 			return
 		}
 		select {
 		case <-ctx.Done():
-			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", rid.ObjectID(), active, ctx.Err()))
+			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", strings.Join(names, ", "), active, ctx.Err()))
 			return
 		case <-time.After(poll):
 		}

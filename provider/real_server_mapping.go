@@ -13,7 +13,13 @@ import (
 
 // hostSide is the real-server side of this server behind vs.
 func (m *realServerResourceModel) hostSide(vs *model.VirtualServer) *model.RealServerHost {
-	rs := m.toModel()
+	return hostSideOf(m.toModel(), m.Host, vs)
+}
+
+// hostSideOf is the real-server side of rs behind vs, as its host block
+// describes it: the VIPs it accepts (default: the service's address) and
+// the gateway of a NAT server.
+func hostSideOf(rs model.RealServer, host *realServerHostModel, vs *model.VirtualServer) *model.RealServerHost {
 	h := &model.RealServerHost{Method: vs.MethodOf(&rs)}
 	if h.Method == "tun" {
 		tt := rs.TunnelType
@@ -23,13 +29,33 @@ func (m *realServerResourceModel) hostSide(vs *model.VirtualServer) *model.RealS
 		h.TunnelType = tt
 	}
 	if h.Method != "nat" {
-		h.VIPs = addrsOf(m.Host.VIPs)
+		h.VIPs = addrsOf(host.VIPs)
 		if len(h.VIPs) == 0 && vs.Address.IsValid() {
 			h.VIPs = []netip.Addr{vs.Address}
 		}
 	}
-	h.Gateway = addrOf(m.Host.Gateway)
+	h.Gateway = addrOf(host.Gateway)
 	return h
+}
+
+// hostSideErrors checks a real-server side, with the errors of its vips
+// and gateway under at (the path of the host block's owner): the model
+// reports them at the side's top level.
+func hostSideErrors(h *model.RealServerHost, at model.Path) error {
+	err := h.Validate(nil)
+	errs := model.AsErrors(err)
+	if errs == nil {
+		return err
+	}
+	var out model.Errors
+	for _, e := range errs {
+		p := e.Path
+		if len(p) > 0 && (p[0] == "vips" || p[0] == "gateway") {
+			p = append(append(append(model.Path{}, at...), "host"), p...)
+		}
+		out = append(out, &model.FieldError{Path: p, Msg: e.Msg})
+	}
+	return out
 }
 
 // rsID is the server's id under the virtual server id.
@@ -44,6 +70,14 @@ func (m *realServerResourceModel) rsID(id cluster.VirtualServerID) cluster.RealS
 // obs holds where the two differ in meaning (see keepString); method is
 // what an unset forwarding_method means.
 func (m realServerResourceModel) withObserved(obs *model.RealServer, method string) realServerResourceModel {
+	out := m
+	out.realServerModel = m.realServerModel.withObserved(obs, method)
+	return out
+}
+
+// withObserved is the real server shape's part of reading back, shared
+// by lvs_real_server and the real_server blocks of lvs_virtual_server.
+func (m realServerModel) withObserved(obs *model.RealServer, method string) realServerModel {
 	out := m
 	prior := m.toModel()
 	if prior.EffectiveWeight() != obs.EffectiveWeight() {

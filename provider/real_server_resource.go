@@ -110,22 +110,7 @@ func (m *realServerResourceModel) validateHost(ctx context.Context, diags *diag.
 	if m.Host == nil {
 		return
 	}
-	h := m.hostSide(vs)
-	err := h.Validate(nil)
-	errs := model.AsErrors(err)
-	if errs == nil {
-		addConfigErrors(ctx, diags, conf, err)
-		return
-	}
-	var out model.Errors
-	for _, e := range errs {
-		p := e.Path
-		if len(p) > 0 && (p[0] == "vips" || p[0] == "gateway") {
-			p = append(model.Path{"host"}, p...)
-		}
-		out = append(out, &model.FieldError{Path: p, Msg: e.Msg})
-	}
-	addConfigErrors(ctx, diags, conf, out)
+	addConfigErrors(ctx, diags, conf, hostSideErrors(m.hostSide(vs), nil))
 }
 
 // ModifyPlan replaces the server when its address or destination port
@@ -160,6 +145,7 @@ func (r *realServerResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if known && !plan.Address.IsUnknown() && !plan.Port.IsUnknown() {
 		vs := id.VirtualServer()
 		if r.client != nil && req.Config.Raw.IsFullyKnown() {
+			r.refuseInlineService(ctx, id, &plan, &resp.Diagnostics)
 			if stored := r.storedVirtualServer(ctx, id, plan.Connection); stored != nil {
 				vs = *stored
 			}
@@ -250,6 +236,9 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		diags.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
+		return
+	}
+	if r.refuseInlineService(ctx, id, data, diags); diags.HasError() {
 		return
 	}
 	vs := id.VirtualServer()

@@ -228,50 +228,9 @@ func realServerResourceSchema() schema.Schema {
 			"A change of the virtual server's directors moves the server along, in place.",
 		Validators: []validator.String{vsIDValidator{}},
 	}
-	hostAttrs := sshOverrideAttributes("the real server's host")
-	hostAttrs["host"] = schema.StringAttribute{
-		Optional:            true,
-		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
-		Validators:          hostValidatorsBesidesEmpty(),
-	}
-	hostAttrs["vips"] = schema.ListAttribute{
-		ElementType: iptypes.IPAddressType{},
-		Optional:    true,
-		MarkdownDescription: "Virtual addresses the host accepts traffic for with `dr` and `tun` (on `lo` or the " +
-			"tunnel device). Defaults to the virtual server's address; a fwmark service needs them.",
-	}
-	hostAttrs["gateway"] = schema.StringAttribute{
-		CustomType: iptypes.IPAddressType{},
-		Optional:   true,
-		MarkdownDescription: "With `nat`: the director-side address replies must route through, set as the host's " +
-			"default route (usually a VIP of the directors' inside VRRP instance).",
-	}
-	hostBlock := schema.SingleNestedBlock{
-		MarkdownDescription: "The real server's own SSH host. When present, the real-server side is set up there " +
-			"too, and removed on destroy: with `dr` the VIPs on `lo` and `arp_ignore`/`arp_announce`; with `tun` " +
-			"the tunnel device with the VIPs, and `rp_filter` off; with `nat` the default route through `gateway`. " +
-			"`host`, and any of the provider's SSH settings to override for it.",
-		Attributes: hostAttrs,
-	}
-	attrs["host_in_sync"] = schema.BoolAttribute{
-		Computed: true,
-		MarkdownDescription: "With `host`: whether the host still has its real-server side (addresses, tunnel, " +
-			"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
-			"`true`, so the change shows and apply repairs it. Null without `host`.",
-	}
 	attrs["managed"] = managedAttribute("real server")
-	attrs["drain_on_destroy"] = schema.BoolAttribute{
-		Optional: true,
-		MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
-			"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
-			"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
-			"is shown as a warning.",
-	}
-	attrs["drain_timeout"] = schema.StringAttribute{
-		Optional: true,
-		MarkdownDescription: fmt.Sprintf("How long a draining destroy waits for active connections to end, "+
-			"as a duration such as `2m`; the server is removed then, whatever remains. Defaults to `%s`.", defaultDrainTimeout),
-		Validators: []validator.String{durationValidator{}},
+	for name, a := range realServerSideAttributes() {
+		attrs[name] = a
 	}
 	return schema.Schema{
 		MarkdownDescription: "One real server (IPVS destination) of an `lvs_virtual_server`: address, port, " +
@@ -290,8 +249,67 @@ func realServerResourceSchema() schema.Schema {
 		Attributes: attrs,
 		Blocks: merge(resourceBlocks(realServerBlocks()), map[string]schema.Block{
 			connectionBlockName: directorsConnectionBlock(),
-			"host":              hostBlock,
+			"host":              realServerHostBlock(),
 		}),
+	}
+}
+
+// realServerHostBlock is the `host` block of a real server, in
+// lvs_real_server and in the real_server blocks of lvs_virtual_server: its
+// own SSH host, where the real-server side is set up.
+func realServerHostBlock() schema.SingleNestedBlock {
+	hostAttrs := sshOverrideAttributes("the real server's host")
+	hostAttrs["host"] = schema.StringAttribute{
+		Optional:            true,
+		MarkdownDescription: "Name or address of the real server's host, to reach it over SSH. Required when the block is present.",
+		Validators:          hostValidatorsBesidesEmpty(),
+	}
+	hostAttrs["vips"] = schema.ListAttribute{
+		ElementType: iptypes.IPAddressType{},
+		Optional:    true,
+		MarkdownDescription: "Virtual addresses the host accepts traffic for with `dr` and `tun` (on `lo` or the " +
+			"tunnel device). Defaults to the virtual server's address; a fwmark service needs them.",
+	}
+	hostAttrs["gateway"] = schema.StringAttribute{
+		CustomType: iptypes.IPAddressType{},
+		Optional:   true,
+		MarkdownDescription: "With `nat`: the director-side address replies must route through, set as the host's " +
+			"default route (usually a VIP of the directors' inside VRRP instance).",
+	}
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "The real server's own SSH host. When present, the real-server side is set up there " +
+			"too, and removed on destroy: with `dr` the VIPs on `lo` and `arp_ignore`/`arp_announce`; with `tun` " +
+			"the tunnel device with the VIPs, and `rp_filter` off; with `nat` the default route through `gateway`. " +
+			"`host`, and any of the provider's SSH settings to override for it.",
+		Attributes: hostAttrs,
+	}
+}
+
+// realServerSideAttributes are a real server's attributes beside its
+// destination (realServerAttributes) that are not the kernel's: whether
+// its host side is in place, and how its destroy drains. lvs_real_server
+// and the real_server blocks of lvs_virtual_server both have them.
+func realServerSideAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"host_in_sync": schema.BoolAttribute{
+			Computed: true,
+			MarkdownDescription: "With `host`: whether the host still has its real-server side (addresses, tunnel, " +
+				"sysctls, route). `false` after a hand change such as a VIP removed from `lo`; every plan wants " +
+				"`true`, so the change shows and apply repairs it. Null without `host`.",
+		},
+		"drain_on_destroy": schema.BoolAttribute{
+			Optional: true,
+			MarkdownDescription: "On destroy, first set the weight to `0` on every director and wait until the " +
+				"server's active connections are gone (or `drain_timeout` passes), then remove it. Draining every " +
+				"server of a service is fine: keepalived's warning that its quorum exceeds the total weight of `0` " +
+				"is shown as a warning.",
+		},
+		"drain_timeout": schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: fmt.Sprintf("How long a draining destroy waits for active connections to end, "+
+				"as a duration such as `2m`; the server is removed then, whatever remains. Defaults to `%s`.", defaultDrainTimeout),
+			Validators: []validator.String{durationValidator{}},
+		},
 	}
 }
 

@@ -1,13 +1,18 @@
 package provider
 
 import (
+	"context"
 	"reflect"
 
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 )
 
 // A group service of lvs_virtual_server: the `group` block holds the
@@ -106,4 +111,24 @@ func keepGroup(prior *virtualServerGroupModel, obs *model.VirtualServerGroup) *v
 		})
 	}
 	return out
+}
+
+// groupEngineAllows refuses a group service on a director whose engine
+// cannot run it (netlink), with the model's reason at `group`, before
+// anything is sent; the engine comes from the directors' observations.
+func (r *virtualServerResource) groupEngineAllows(ctx context.Context, conf tfsdk.Config, vs *model.VirtualServer, g *model.VirtualServerGroup, cfgs []transport.Config, diags *diag.Diagnostics) bool {
+	for _, cfg := range cfgs {
+		view, err := r.client.view(ctx, cfg)
+		if err != nil {
+			continue // the apply reports the host
+		}
+		if engine := view.Engine(); engine != "" && engine != model.DefaultEngine {
+			if err := groupServiceErrors(vs, g, engine); err != nil {
+				tflog.Info(ctx, "group service refused by the director's engine", map[string]any{"host": cfg.ID(), "engine": engine})
+				addConfigErrors(ctx, diags, conf, err)
+				return false
+			}
+		}
+	}
+	return true
 }

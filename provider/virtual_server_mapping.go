@@ -2,6 +2,7 @@ package provider
 
 import (
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
@@ -13,6 +14,7 @@ func (m *virtualServerResourceModel) toModel() model.VirtualServer {
 	if m.Group != nil {
 		vs.Group = m.Group.Name.ValueString()
 	}
+	vs.RealServers = inlineModels(m.RealServers)
 	return vs
 }
 
@@ -74,4 +76,34 @@ func keepSorryServer(m *sorryServerModel, obs *model.SorryServer) *sorryServerMo
 		ForwardingMethod: keepString(m.ForwardingMethod, obs.ForwardingMethod, ""),
 		Inhibit:          keepBool(m.Inhibit, obs.Inhibit),
 	}
+}
+
+// vsIdentityChanges lists the identity attributes whose effective value
+// differs between state and plan (or is not known in the plan).
+func vsIdentityChanges(state, plan *virtualServerResourceModel) path.Paths {
+	var out path.Paths
+	add := func(name string, unknown, differs bool) {
+		if unknown || differs {
+			out = append(out, path.Root(name))
+		}
+	}
+	add("address", plan.Address.IsUnknown(), addrOf(plan.Address) != addrOf(state.Address))
+	add("port", plan.Port.IsUnknown(), plan.Port.ValueInt64() != state.Port.ValueInt64())
+	add("protocol", plan.Protocol.IsUnknown(),
+		orDefault(plan.Protocol.ValueString(), protocolDefault(plan)) != orDefault(state.Protocol.ValueString(), protocolDefault(state)))
+	add("fwmark", plan.Fwmark.IsUnknown(), plan.Fwmark.ValueInt64() != state.Fwmark.ValueInt64())
+	add("family", plan.Family.IsUnknown(), orDefault(plan.Family.ValueString(), "inet") != orDefault(state.Family.ValueString(), "inet"))
+	if (plan.Group == nil) != (state.Group == nil) || plan.Group != nil && (plan.Group.Name.IsUnknown() || plan.groupName() != state.groupName()) {
+		out = append(out, path.Root("group").AtName("name"))
+	}
+	return out
+}
+
+// protocolDefault is the protocol an unset one means: tcp, except for a
+// fwmark service, which has none.
+func protocolDefault(m *virtualServerResourceModel) string {
+	if !m.Fwmark.IsNull() && m.Fwmark.ValueInt64() != 0 {
+		return ""
+	}
+	return model.DefaultProtocol
 }

@@ -34,22 +34,25 @@ func NewVirtualServerResource() resource.Resource {
 
 // virtualServerResource is one IPVS service on every director it names,
 // stored on each as a wire.KindVirtualServer object whose ID is the
-// service's model key. Its real servers are lvs_real_server resources.
+// service's model key. Its real servers are lvs_real_server resources, or
+// its own real_server blocks, stored inline in its object
+// (virtual_server_inline.go).
 type virtualServerResource struct {
 	client *client
 }
 
 // virtualServerResourceModel is the lvs_virtual_server resource's value:
-// where it applies, and the virtual server shape without nested real
-// servers and groups.
+// where it applies, the virtual server shape, its group and its inline
+// real servers.
 type virtualServerResourceModel struct {
 	ID         types.String `tfsdk:"id"`
 	Directors  types.Set    `tfsdk:"directors"`
 	Connection *sshModel    `tfsdk:"ssh"`
 
 	virtualServerSettings
-	Group   *virtualServerGroupModel `tfsdk:"group"`
-	Managed types.Bool               `tfsdk:"managed"`
+	Group       *virtualServerGroupModel `tfsdk:"group"`
+	RealServers []inlineRealServerModel  `tfsdk:"real_server"`
+	Managed     types.Bool               `tfsdk:"managed"`
 }
 
 // Metadata names the resource.
@@ -79,6 +82,7 @@ func (r *virtualServerResource) ValidateConfig(ctx context.Context, req resource
 	} else {
 		addConfigErrors(ctx, &resp.Diagnostics, req.Config, vs.Validate(nil))
 	}
+	validateInline(ctx, &resp.Diagnostics, req.Config, data.RealServers, &vs)
 	// Each entry of `directors` is checked by its validator (directorCheck).
 }
 
@@ -109,36 +113,7 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), id)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("managed"), true)...)
-}
-
-// vsIdentityChanges lists the identity attributes whose effective value
-// differs between state and plan (or is not known in the plan).
-func vsIdentityChanges(state, plan *virtualServerResourceModel) path.Paths {
-	var out path.Paths
-	add := func(name string, unknown, differs bool) {
-		if unknown || differs {
-			out = append(out, path.Root(name))
-		}
-	}
-	add("address", plan.Address.IsUnknown(), addrOf(plan.Address) != addrOf(state.Address))
-	add("port", plan.Port.IsUnknown(), plan.Port.ValueInt64() != state.Port.ValueInt64())
-	add("protocol", plan.Protocol.IsUnknown(),
-		orDefault(plan.Protocol.ValueString(), protocolDefault(plan)) != orDefault(state.Protocol.ValueString(), protocolDefault(state)))
-	add("fwmark", plan.Fwmark.IsUnknown(), plan.Fwmark.ValueInt64() != state.Fwmark.ValueInt64())
-	add("family", plan.Family.IsUnknown(), orDefault(plan.Family.ValueString(), "inet") != orDefault(state.Family.ValueString(), "inet"))
-	if (plan.Group == nil) != (state.Group == nil) || plan.Group != nil && (plan.Group.Name.IsUnknown() || plan.groupName() != state.groupName()) {
-		out = append(out, path.Root("group").AtName("name"))
-	}
-	return out
-}
-
-// protocolDefault is the protocol an unset one means: tcp, except for a
-// fwmark service, which has none.
-func protocolDefault(m *virtualServerResourceModel) string {
-	if !m.Fwmark.IsNull() && m.Fwmark.ValueInt64() != 0 {
-		return ""
-	}
-	return model.DefaultProtocol
+	resp.Diagnostics.Append(planInline(ctx, &resp.Plan, plan.RealServers)...)
 }
 
 // key is the service's key, when the identity is known.
@@ -224,6 +199,10 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	if group != nil && !r.groupEngineAllows(ctx, conf, &vs, group, cfgs, diags) {
 		return
 	}
+	inline := r.prepareInline(ctx, conf, old, data, &vs, group, dirs, cfgs, mayAdopt, diags, action)
+	if diags.HasError() {
+		return
+	}
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
 		var adopt []wire.Key
 		var dests []wire.Object
@@ -233,7 +212,10 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 				return err
 			}
 		}
-		_, err := r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), nil, adopt)
+		if len(vs.RealServers) > 0 {
+			dests = nil // the inline real servers are the destinations
+		}
+		_, err := r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), inline.deletes[cfg.ID()], adopt)
 		return err
 	})
 	errs = append(errs, eachHost(gone, func(cfg transport.Config) error {
@@ -242,31 +224,20 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	for _, e := range errs {
 		addHostError(diags, action, "Virtual Server "+key, e.host, e.err)
 	}
+	if !diags.HasError() {
+		r.client.applyHostSides(ctx, inline.staleSides, true, action, "Virtual Server "+key, diags)
+	}
 	for _, cfg := range append(cfgs, gone...) {
 		r.client.logStats(ctx, cfg, "lvs_virtual_server")
 	}
 	data.ID = types.StringValue(cluster.JoinID(key, dirs))
 	data.Managed = types.BoolValue(true)
-}
-
-// groupEngineAllows refuses a group service on a director whose engine
-// cannot run it (netlink), with the model's reason at `group`, before
-// anything is sent; the engine comes from the directors' observations.
-func (r *virtualServerResource) groupEngineAllows(ctx context.Context, conf tfsdk.Config, vs *model.VirtualServer, g *model.VirtualServerGroup, cfgs []transport.Config, diags *diag.Diagnostics) bool {
-	for _, cfg := range cfgs {
-		view, err := r.client.view(ctx, cfg)
-		if err != nil {
-			continue // the apply reports the host
-		}
-		if engine := view.Engine(); engine != "" && engine != model.DefaultEngine {
-			if err := groupServiceErrors(vs, g, engine); err != nil {
-				tflog.Info(ctx, "group service refused by the director's engine", map[string]any{"host": cfg.ID(), "engine": engine})
-				addConfigErrors(ctx, diags, conf, err)
-				return false
-			}
+	for i := range data.RealServers {
+		data.RealServers[i].HostInSync = types.BoolNull()
+		if data.RealServers[i].Host != nil {
+			data.RealServers[i].HostInSync = types.BoolValue(true)
 		}
 	}
-	return true
 }
 
 // adoptions looks at the director for the service's IPVS entry running
@@ -319,6 +290,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	states := make([]cluster.ServiceState, len(cfgs))
 	observedGroups := make([]*model.VirtualServerGroup, len(cfgs))
+	views := make([]*cluster.View, len(cfgs))
 	var mu sync.Mutex
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
 		view, err := r.client.view(ctx, cfg)
@@ -352,7 +324,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		defer mu.Unlock()
 		for i := range cfgs {
 			if cfgs[i].ID() == cfg.ID() {
-				states[i], observedGroups[i] = st, gotGroup
+				states[i], observedGroups[i], views[i] = st, gotGroup, view
 			}
 		}
 		return nil
@@ -369,6 +341,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	// hand, a failed apply) and is dropped from `directors`, so the plan
 	// puts it back. Only a service no director stores or runs is gone.
 	var present []string
+	var running []*cluster.View // the views of the directors that have the service, for its real_server blocks
 	next := data
 	next.Managed = types.BoolValue(true)
 	drifted, known := false, false
@@ -391,6 +364,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 		known = true
 		got := st.Observed
 		present = append(present, dirs[i])
+		running = append(running, views[i])
 		if !st.Stored {
 			tflog.Info(ctx, "virtual server runs on a director without being stored there (built by hand, imported); "+
 				"planning to take it over", map[string]any{"host": cfgs[i].ID(), "object": key})
@@ -404,6 +378,7 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			cand.Family = keepString(data.Family, got.Family, "inet")
 			cand.Group = keepGroup(data.Group, observedGroups[i])
 		}
+		cand.RealServers = data.RealServers
 		if !reflect.DeepEqual(cand, data) {
 			cand.Managed = next.Managed
 			next, drifted = cand, true
@@ -413,6 +388,14 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	if !known {
 		resp.State.RemoveResource(ctx)
 		return
+	}
+	if vsid, err := cluster.ParseVirtualServerID(cluster.JoinID(key, dirs)); err == nil {
+		blocks, herr := r.client.observedInline(ctx, data.RealServers, vsid, running)
+		if herr != nil {
+			addHostError(&resp.Diagnostics, "Read", "Virtual Server "+key, herr.host, herr.err)
+			return
+		}
+		next.RealServers = blocks
 	}
 	if len(present) != len(dirs) {
 		// An empty set, not null: no director runs it, and the update
@@ -439,8 +422,19 @@ func (r *virtualServerResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.drainInlineOnDestroy(ctx, &data, &vs, cfgs, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	for _, e := range eachHost(cfgs, func(cfg transport.Config) error { return removeVirtualServer(ctx, r.client, cfg, key) }) {
 		addHostError(&resp.Diagnostics, "Delete", "Virtual Server "+key, e.host, e.err)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if vsid, err := cluster.ParseVirtualServerID(data.ID.ValueString()); err == nil {
+		sides := r.client.inlineHostSides(data.RealServers, vsid, &vs, &resp.Diagnostics)
+		r.client.applyHostSides(ctx, sides, true, "Delete", "Virtual Server "+key, &resp.Diagnostics)
 	}
 }
 

@@ -262,7 +262,8 @@ func virtualServerResourceSchema() schema.Schema {
 			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
 			"every director in `directors`. Each director must be an `lvs_director`: its `engine` decides who " +
 			"programs the kernel's table (keepalived, from the generated `keepalived.conf`, or the agent over " +
-			"netlink). The real servers are `lvs_real_server` resources that name this one's `id`.\n\n" +
+			"netlink). The real servers are either `real_server` blocks here (the whole service is then one write " +
+			"per director, as in keepalived.conf) or `lvs_real_server` resources that name this one's `id`; not both.\n\n" +
 			"Changing the address, port, protocol, fwmark, family or group name replaces the service; every other " +
 			"setting (a group's members too), and " +
 			"the list of directors, changes in place (the service is put on added directors and removed from " +
@@ -272,7 +273,8 @@ func virtualServerResourceSchema() schema.Schema {
 			"the rest. A group member whose kernel service was removed by hand is planned back, and the apply puts " +
 			"it back. A service removed from a director by hand is planned to be put back on it; a director that " +
 			"cannot be reached is an error, never a removal.\n\n" +
-			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`. " +
+			"Import with the `id`: `terraform import lvs_virtual_server.web 'tcp/10.0.0.10:80@10.0.0.2,10.0.0.3'`; " +
+			"the `real_server` blocks of a service stored with them are filled in (not their `host` and drain settings). " +
 			"On a `netlink` director a hand-built service (`ipvsadm -A`) is taken over at the next apply. A service " +
 			"of a hand-written `keepalived.conf` (a `virtual_server` block, a group service with its " +
 			"`virtual_server_group` included) is read from that file; the apply that takes the file over is the " +
@@ -281,6 +283,7 @@ func virtualServerResourceSchema() schema.Schema {
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
 			"group":             groupBlockSchema(),
+			"real_server":       inlineRealServerBlock(),
 			connectionBlockName: directorsConnectionBlock(),
 		},
 	}

@@ -98,6 +98,11 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 			return badRequest(o.Key.String(), fmt.Errorf("its virtual server %s is not stored on this host; put it in the same or an earlier apply", vsKey))
 		}
 		vs := &cfg.VirtualServers[i]
+		if inline := vsObjs[i].VirtualServer.RealServers; len(inline) > 0 {
+			return badRequest(o.Key.String(), fmt.Errorf("its virtual server %s declares its %d real servers inline "+
+				"(real_server blocks of its lvs_virtual_server) and owns all its destinations: add this one as a "+
+				"real_server block there, or remove the blocks first", vsKey, len(inline)))
+		}
 		if err := o.RealServer.Validate(nil, vs); err != nil {
 			return badRequest(o.Key.String(), err)
 		}

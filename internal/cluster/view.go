@@ -399,16 +399,25 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	}
 	vsKey := id.VS.Key()
 	k := v.KernelService(vsKey)
-	stored := v.objects[id.ObjectKey()]
-	st := RealServerState{Stored: stored != nil && stored.RealServer != nil}
-	var vs model.VirtualServer
-	if o := v.objects[wire.VirtualServerKey(vsKey)]; o != nil && o.VirtualServer != nil {
-		vs = *o.VirtualServer
-	} else if k != nil {
-		vs = k.Service
-	} else {
-		return st, nil
+	var storedRS *model.RealServer
+	if o := v.objects[id.ObjectKey()]; o != nil && o.RealServer != nil {
+		storedRS = o.RealServer
 	}
+	var vs model.VirtualServer
+	switch o := v.objects[wire.VirtualServerKey(vsKey)]; {
+	case o != nil && o.VirtualServer != nil:
+		vs = *o.VirtualServer
+		if storedRS == nil {
+			// A real server declared inline, in its service's object.
+			storedRS = inlineRealServer(&vs, id.DestKey())
+		}
+		vs.RealServers = nil
+	case k != nil:
+		vs = k.Service
+	default:
+		return RealServerState{Stored: storedRS != nil}, nil
+	}
+	st := RealServerState{Stored: storedRS != nil}
 	var dest *model.RealServer
 	if k != nil {
 		want := destKeyIn(id, k)
@@ -422,7 +431,7 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	var rs model.RealServer
 	switch {
 	case st.Stored:
-		rs = *stored.RealServer
+		rs = *storedRS
 	case dest != nil:
 		rs = *dest
 	default:
@@ -452,6 +461,28 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	}
 	st.Observed = &rs
 	return st, nil
+}
+
+// InlineRealServers are the real servers the stored service of key
+// declares inline (the real_server blocks of its lvs_virtual_server), in
+// stored order; nil when it has none or is not stored. Such a service owns
+// all its destinations: no real server object may name it.
+func (v *View) InlineRealServers(key string) []model.RealServer {
+	if o := v.objects[wire.VirtualServerKey(key)]; o != nil && o.VirtualServer != nil {
+		return o.VirtualServer.RealServers
+	}
+	return nil
+}
+
+// inlineRealServer is the real server of vs's inline list at dest
+// (address:port), or nil.
+func inlineRealServer(vs *model.VirtualServer, dest string) *model.RealServer {
+	for i := range vs.RealServers {
+		if rs := &vs.RealServers[i]; rs.Key(vs) == dest {
+			return rs
+		}
+	}
+	return nil
 }
 
 // destKeyIn is the key of the real server's destination in the kernel

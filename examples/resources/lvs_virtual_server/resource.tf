@@ -60,3 +60,47 @@ resource "lvs_virtual_server" "tls" {
     }
   }
 }
+
+# A whole service with its real servers inline, as in keepalived.conf:
+# one write per director however many servers it has. A weight change
+# touches only that destination (a keepalived reload, or one netlink
+# update). Such a service owns all its destinations: no lvs_real_server
+# may name it.
+resource "lvs_virtual_server" "api" {
+  directors = [lvs_director.lb1.id, lvs_director.lb2.id]
+
+  address           = "192.0.2.30"
+  port              = 8080
+  scheduler         = "wrr"
+  forwarding_method = "dr"
+  delay_loop        = 6
+
+  real_server {
+    address = "192.0.2.101"
+    weight  = 3
+    tcp_check {
+      connect_timeout = 3
+    }
+  }
+
+  real_server {
+    address = "192.0.2.102"
+    http_get {
+      url {
+        path        = "/healthz"
+        status_code = "200"
+      }
+    }
+    # Drain before the server is removed from the service.
+    drain_on_destroy = true
+    drain_timeout    = "1m"
+  }
+
+  # With its host: the VIP on lo and the ARP sysctls set up there too.
+  real_server {
+    address = "192.0.2.103"
+    host {
+      host = "192.0.2.103"
+    }
+  }
+}
