@@ -10,7 +10,9 @@ package render
 import (
 	"embed"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
 	"github.com/flosch/pongo2/v6"
 )
@@ -22,12 +24,6 @@ var templateFS embed.FS
 // state is touched. Each template starts with {% autoescape off %}: these
 // are config files, not HTML, and the model's validation is what keeps
 // values safe.
-//
-// execute makes a fresh set and parses the template on every call instead
-// of caching it: pongo2 v6 applies TrimBlocks by editing the parsed
-// template's tokens at each Execute, so a cached template drops one more
-// newline after block tags every time it runs (a blank line that follows a
-// tag is gone from the second rendering on), and concurrent renderings race.
 func newTemplateSet() *pongo2.TemplateSet {
 	set := pongo2.NewSet("render", pongo2.NewFSLoader(templateFS))
 	set.Options.TrimBlocks = true
@@ -35,14 +31,62 @@ func newTemplateSet() *pongo2.TemplateSet {
 	return set
 }
 
+// templates holds every template of templates/, parsed once per process on
+// first use.
+//
+// pongo2 v6 applies TrimBlocks and LStripBlocks by editing the parsed
+// template's tokens at the start of each Execute, so a template executed
+// twice with them on drops one more newline after block tags every time
+// (a blank line that follows a tag is gone from the second rendering on),
+// and concurrent executions race on the tokens. So each template is
+// executed once here, into nothing, which trims its tokens as the options
+// say (pongo2 does that before it looks at the context, so the empty
+// context's error is of no interest), and then has both options turned
+// off: every later Execute only reads the template, and concurrent
+// renderings share it (TestConcurrentRenders runs them under -race).
+var templates struct {
+	once   sync.Once
+	byName map[string]*pongo2.Template
+	err    error
+}
+
+func loadTemplates() (map[string]*pongo2.Template, error) {
+	templates.once.Do(func() {
+		entries, err := templateFS.ReadDir("templates")
+		if err != nil {
+			templates.err = fmt.Errorf("render: listing templates: %w", err)
+			return
+		}
+		set := newTemplateSet()
+		byName := make(map[string]*pongo2.Template, len(entries))
+		for _, e := range entries {
+			tpl, err := set.FromFile("templates/" + e.Name())
+			if err != nil {
+				templates.err = fmt.Errorf("render: loading template %s: %w", e.Name(), err)
+				return
+			}
+			_ = tpl.ExecuteWriterUnbuffered(nil, io.Discard) // trims the tokens once (see above)
+			tpl.Options.TrimBlocks = false
+			tpl.Options.LStripBlocks = false
+			byName[e.Name()] = tpl
+		}
+		templates.byName = byName
+	})
+	return templates.byName, templates.err
+}
+
 // execute renders the named template with ctx and tidies blank lines: at
 // most one empty line in a row, none at the start, exactly one newline at
 // the end. A file whose daemon would read a line other than it is written
 // (too long, too many words: see checkLines) is an error, never output.
 func execute(name string, ctx pongo2.Context) (string, error) {
-	tpl, err := newTemplateSet().FromFile("templates/" + name)
+	byName, err := loadTemplates()
 	if err != nil {
-		return "", fmt.Errorf("render: loading template %s: %w", name, err)
+		return "", err
+	}
+	tpl, ok := byName[name]
+	if !ok {
+		return "", fmt.Errorf("render: no template %s", name)
 	}
 	out, err := tpl.Execute(ctx)
 	if err != nil {
