@@ -149,13 +149,14 @@ func orDefault(v, def string) string {
 }
 
 // Validate checks one virtual server and its real servers; p is where it sits.
-func (vs *VirtualServer) Validate(p Path) error {
+func (vs *VirtualServer) Validate(at Path) error {
 	var errs Errors
+	p := rootLoc(at)
 	vs.validate(&errs, p)
 	return errs.err()
 }
 
-func (vs *VirtualServer) validate(errs *Errors, p Path) {
+func (vs *VirtualServer) validate(errs *Errors, p loc) {
 	ids := 0
 	if vs.Address.IsValid() {
 		ids++
@@ -245,7 +246,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	checkText(errs, p.At("quorum_up"), vs.QuorumUp)
 	checkText(errs, p.At("quorum_down"), vs.QuorumDown)
 
-	seen := map[netip.AddrPort]int{}
+	seen := make(map[netip.AddrPort]int, len(vs.RealServers))
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
 		rp := p.At("real_server", i)
@@ -259,7 +260,7 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	}
 }
 
-func checkTunnel(errs *Errors, p Path, method, tunType string, tunPort int) {
+func checkTunnel(errs *Errors, p loc, method, tunType string, tunPort int) {
 	checkEnum(errs, p.At("tunnel_type"), tunType, TunnelTypes)
 	if tunType != "" && method != "tun" {
 		errs.add(p.At("tunnel_type"), "applies to forwarding_method \"tun\" only, not %s", quote(method))
@@ -273,7 +274,7 @@ func checkTunnel(errs *Errors, p Path, method, tunType string, tunPort int) {
 	}
 }
 
-func (g *VirtualServerGroup) validate(errs *Errors, p Path) {
+func (g *VirtualServerGroup) validate(errs *Errors, p loc) {
 	checkName(errs, p.At("name"), g.Name)
 	if len(g.Members) == 0 {
 		errs.add(p.At("member"), "a group needs at least one member")
