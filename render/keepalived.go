@@ -139,33 +139,43 @@ type kaSorry struct {
 	Inhibit bool
 }
 
+// kaReal is one real_server block with its checker flattened into it, so
+// that the template reaches every value in one step. The guards (Options,
+// HTTP, Misc, Connect) each stand for a run of optional lines, so a plain
+// real server costs the template a few lookups, not one per line: at 100k
+// real servers pongo2's lookups are most of the rendering's cost. The
+// fields the template reads most come first (pongo2 finds a field by
+// name, one field after the other).
 type kaReal struct {
-	Head             string
-	Weight           int
+	Head    string
+	Weight  int
+	Options bool // any of Method to NotifyDown is set
+	// Check is the checker's keyword (TCP_CHECK, HTTP_GET, SSL_GET,
+	// MISC_CHECK), empty for none.
+	Check            string
+	HTTP             bool // any of URLs, VirtualHost
+	Misc             bool // any of MiscPath to User
+	Connect          bool // any of ConnectIP, ConnectPort, BindTo
+	ConnectTimeout   int
+	Retry            int
+	DelayBeforeRetry int
+
 	Method           string
 	InhibitOnFailure string
 	UpperThreshold   int
 	LowerThreshold   int
 	NotifyUp         string
 	NotifyDown       string
-	Check            *kaCheck
-}
 
-// kaCheck is one health checker block; Kind is its keyword.
-type kaCheck struct {
-	Kind             string
-	URLs             []model.CheckURL
-	VirtualHost      string
-	ConnectIP        string
-	ConnectPort      int
-	BindTo           string
-	ConnectTimeout   int
-	Retry            int
-	DelayBeforeRetry int
-	MiscPath         string
-	MiscTimeout      int
-	MiscDynamic      bool
-	User             string
+	URLs        []model.CheckURL
+	VirtualHost string
+	MiscPath    string
+	MiscTimeout int
+	MiscDynamic bool
+	User        string
+	ConnectIP   string
+	ConnectPort int
+	BindTo      string
 }
 
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
@@ -383,8 +393,9 @@ func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServ
 		}
 		v.Sorry = sv
 	}
+	v.RealServers = make([]kaReal, len(vs.RealServers))
 	for i := range vs.RealServers {
-		v.RealServers = append(v.RealServers, realView(vs, &vs.RealServers[i]))
+		v.RealServers[i] = realView(vs, &vs.RealServers[i])
 	}
 	return v
 }
@@ -415,37 +426,37 @@ func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
 	if in := rs.InhibitOnFailure; in != nil && *in != vs.InhibitOnFailure {
 		v.InhibitOnFailure = strconv.FormatBool(*in)
 	}
+	v.Options = v.Method != "" || v.InhibitOnFailure != "" || v.UpperThreshold != 0 || v.LowerThreshold != 0 ||
+		v.NotifyUp != "" || v.NotifyDown != ""
 	switch {
 	case rs.TCPCheck != nil:
-		v.Check = commonCheck("TCP_CHECK", &rs.TCPCheck.CheckCommon)
+		v.commonCheck("TCP_CHECK", &rs.TCPCheck.CheckCommon)
 	case rs.HTTPGet != nil:
-		v.Check = httpCheck("HTTP_GET", rs.HTTPGet)
+		v.httpCheck("HTTP_GET", rs.HTTPGet)
 	case rs.SSLGet != nil:
-		v.Check = httpCheck("SSL_GET", rs.SSLGet)
+		v.httpCheck("SSL_GET", rs.SSLGet)
 	case rs.MiscCheck != nil:
 		m := rs.MiscCheck
-		v.Check = &kaCheck{Kind: "MISC_CHECK", MiscPath: m.Script, MiscTimeout: m.Timeout, MiscDynamic: m.Dynamic, User: m.User}
+		v.Check, v.MiscPath, v.MiscTimeout, v.MiscDynamic, v.User = "MISC_CHECK", m.Script, m.Timeout, m.Dynamic, m.User
+		v.Misc = true
 	}
 	return v
 }
 
-func commonCheck(kind string, c *model.CheckCommon) *kaCheck {
-	v := &kaCheck{
-		Kind: kind, ConnectPort: c.ConnectPort, ConnectTimeout: c.ConnectTimeout,
-		Retry: c.Retry, DelayBeforeRetry: c.DelayBeforeRetry,
-	}
+func (v *kaReal) commonCheck(kind string, c *model.CheckCommon) {
+	v.Check, v.ConnectPort, v.ConnectTimeout = kind, c.ConnectPort, c.ConnectTimeout
+	v.Retry, v.DelayBeforeRetry = c.Retry, c.DelayBeforeRetry
 	if c.ConnectIP.IsValid() {
 		v.ConnectIP = c.ConnectIP.String()
 	}
 	if c.BindTo.IsValid() {
 		v.BindTo = c.BindTo.String()
 	}
-	return v
+	v.Connect = v.ConnectIP != "" || v.ConnectPort != 0 || v.BindTo != ""
 }
 
-func httpCheck(kind string, c *model.HTTPCheck) *kaCheck {
-	v := commonCheck(kind, &c.CheckCommon)
-	v.URLs = c.URLs
-	v.VirtualHost = c.VirtualHost
-	return v
+func (v *kaReal) httpCheck(kind string, c *model.HTTPCheck) {
+	v.commonCheck(kind, &c.CheckCommon)
+	v.URLs, v.VirtualHost = c.URLs, c.VirtualHost
+	v.HTTP = len(v.URLs) > 0 || v.VirtualHost != ""
 }

@@ -8,6 +8,7 @@
 package render
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io"
@@ -88,7 +89,7 @@ func execute(name string, ctx pongo2.Context) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("render: no template %s", name)
 	}
-	out, err := tpl.Execute(ctx)
+	out, err := tpl.ExecuteBytes(ctx)
 	if err != nil {
 		return "", fmt.Errorf("render: executing template %s: %w", name, err)
 	}
@@ -99,18 +100,29 @@ func execute(name string, ctx pongo2.Context) (string, error) {
 	return text, nil
 }
 
-func tidy(s string) string {
-	lines := strings.Split(s, "\n")
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
-		l = strings.TrimRight(l, " \t")
-		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+// tidy trims the blanks at the end of each line and drops empty lines at
+// the start, after another empty line and at the end; the text ends with
+// exactly one newline. One pass, one allocation.
+func tidy(s []byte) string {
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	gap := false // an empty line came after the last line written
+	for more := true; more; {
+		var line []byte
+		line, s, more = bytes.Cut(s, []byte{'\n'})
+		line = bytes.TrimRight(line, " \t")
+		switch {
+		case len(line) == 0:
+			gap = b.Len() > 0
 			continue
+		case gap:
+			b.WriteString("\n\n")
+		case b.Len() > 0:
+			b.WriteByte('\n')
 		}
-		out = append(out, l)
+		b.Write(line)
+		gap = false
 	}
-	for len(out) > 0 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	}
-	return strings.Join(out, "\n") + "\n"
+	b.WriteByte('\n')
+	return b.String()
 }

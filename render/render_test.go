@@ -69,3 +69,21 @@ func TestConcurrentRenders(t *testing.T) {
 		t.Errorf("... and %d more", n-5)
 	}
 }
+
+// TestTidy: trailing blanks go, at most one empty line in a row, none at
+// the start or the end, exactly one newline at the end.
+func TestTidy(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "\n",
+		"\n\n \t\n":                "\n",
+		"a":                        "a\n",
+		"a\n":                      "a\n",
+		"\n\na  \nb\t\n":           "a\nb\n",
+		"a\n\n\n  \nb\n\n":         "a\n\nb\n",
+		"  x\n\n\t\n  y \n\nz\n\n": "  x\n\n  y\n\nz\n",
+	} {
+		if got := tidy([]byte(in)); got != want {
+			t.Errorf("tidy(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
