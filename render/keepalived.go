@@ -140,26 +140,31 @@ type kaSorry struct {
 }
 
 // kaReal is one real_server block with its checker flattened into it, so
-// that the template reaches every value in one step. The guards (Options,
-// HTTP, Misc, Connect) each stand for a run of optional lines, so a plain
-// real server costs the template a few lookups, not one per line: at 100k
-// real servers pongo2's lookups are most of the rendering's cost. The
-// fields the template reads most come first (pongo2 finds a field by
-// name, one field after the other).
+// that the template reaches the common values in one step. The guards
+// (Options, HTTP, Misc, Connect) each stand for a run of optional lines
+// whose values are in More (nil when none is set), so a plain real server
+// costs the template a few lookups, not one per line, and its view stays
+// small: at 100k real servers pongo2's lookups are most of the rendering's
+// cost. The fields the template reads most come first (pongo2 finds a
+// field by name, one field after the other).
 type kaReal struct {
 	Head    string
 	Weight  int
-	Options bool // any of Method to NotifyDown is set
+	Options bool // any of More.Method to More.NotifyDown is set
 	// Check is the checker's keyword (TCP_CHECK, HTTP_GET, SSL_GET,
 	// MISC_CHECK), empty for none.
 	Check            string
-	HTTP             bool // any of URLs, VirtualHost
-	Misc             bool // any of MiscPath to User
-	Connect          bool // any of ConnectIP, ConnectPort, BindTo
+	HTTP             bool // any of More.URLs, More.VirtualHost
+	Misc             bool // any of More.MiscPath to More.User
+	Connect          bool // any of More.ConnectIP, More.ConnectPort, More.BindTo
 	ConnectTimeout   int
 	Retry            int
 	DelayBeforeRetry int
+	More             *kaRealMore
+}
 
+// kaRealMore holds the rarely set values of a real server and its checker.
+type kaRealMore struct {
 	Method           string
 	InhibitOnFailure string
 	UpperThreshold   int
@@ -414,49 +419,50 @@ func hostPort(a netip.Addr, port int) string {
 }
 
 func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
-	v := kaReal{
-		Head:           hostPort(rs.Address, rs.EffectivePort(vs)),
-		Weight:         rs.EffectiveWeight(),
-		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold,
-		NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown,
-	}
-	if m := vs.MethodOf(rs); m != vs.EffectiveMethod() {
-		v.Method = lvsMethod(m)
+	v := kaReal{Head: hostPort(rs.Address, rs.EffectivePort(vs)), Weight: rs.EffectiveWeight()}
+	var m kaRealMore
+	m.UpperThreshold, m.LowerThreshold, m.NotifyUp, m.NotifyDown = rs.UpperThreshold, rs.LowerThreshold, rs.NotifyUp, rs.NotifyDown
+	if fm := vs.MethodOf(rs); fm != vs.EffectiveMethod() {
+		m.Method = lvsMethod(fm)
 	}
 	if in := rs.InhibitOnFailure; in != nil && *in != vs.InhibitOnFailure {
-		v.InhibitOnFailure = strconv.FormatBool(*in)
+		m.InhibitOnFailure = strconv.FormatBool(*in)
 	}
-	v.Options = v.Method != "" || v.InhibitOnFailure != "" || v.UpperThreshold != 0 || v.LowerThreshold != 0 ||
-		v.NotifyUp != "" || v.NotifyDown != ""
+	v.Options = m.Method != "" || m.InhibitOnFailure != "" || m.UpperThreshold != 0 || m.LowerThreshold != 0 ||
+		m.NotifyUp != "" || m.NotifyDown != ""
 	switch {
 	case rs.TCPCheck != nil:
-		v.commonCheck("TCP_CHECK", &rs.TCPCheck.CheckCommon)
+		v.commonCheck(&m, "TCP_CHECK", &rs.TCPCheck.CheckCommon)
 	case rs.HTTPGet != nil:
-		v.httpCheck("HTTP_GET", rs.HTTPGet)
+		v.httpCheck(&m, "HTTP_GET", rs.HTTPGet)
 	case rs.SSLGet != nil:
-		v.httpCheck("SSL_GET", rs.SSLGet)
+		v.httpCheck(&m, "SSL_GET", rs.SSLGet)
 	case rs.MiscCheck != nil:
-		m := rs.MiscCheck
-		v.Check, v.MiscPath, v.MiscTimeout, v.MiscDynamic, v.User = "MISC_CHECK", m.Script, m.Timeout, m.Dynamic, m.User
+		c := rs.MiscCheck
+		v.Check, m.MiscPath, m.MiscTimeout, m.MiscDynamic, m.User = "MISC_CHECK", c.Script, c.Timeout, c.Dynamic, c.User
 		v.Misc = true
+	}
+	if v.Options || v.HTTP || v.Misc || v.Connect {
+		more := m // on the heap only when kept
+		v.More = &more
 	}
 	return v
 }
 
-func (v *kaReal) commonCheck(kind string, c *model.CheckCommon) {
-	v.Check, v.ConnectPort, v.ConnectTimeout = kind, c.ConnectPort, c.ConnectTimeout
-	v.Retry, v.DelayBeforeRetry = c.Retry, c.DelayBeforeRetry
+func (v *kaReal) commonCheck(m *kaRealMore, kind string, c *model.CheckCommon) {
+	v.Check, v.ConnectTimeout, v.Retry, v.DelayBeforeRetry = kind, c.ConnectTimeout, c.Retry, c.DelayBeforeRetry
+	m.ConnectPort = c.ConnectPort
 	if c.ConnectIP.IsValid() {
-		v.ConnectIP = c.ConnectIP.String()
+		m.ConnectIP = c.ConnectIP.String()
 	}
 	if c.BindTo.IsValid() {
-		v.BindTo = c.BindTo.String()
+		m.BindTo = c.BindTo.String()
 	}
-	v.Connect = v.ConnectIP != "" || v.ConnectPort != 0 || v.BindTo != ""
+	v.Connect = m.ConnectIP != "" || m.ConnectPort != 0 || m.BindTo != ""
 }
 
-func (v *kaReal) httpCheck(kind string, c *model.HTTPCheck) {
-	v.commonCheck(kind, &c.CheckCommon)
-	v.URLs, v.VirtualHost = c.URLs, c.VirtualHost
-	v.HTTP = len(v.URLs) > 0 || v.VirtualHost != ""
+func (v *kaReal) httpCheck(m *kaRealMore, kind string, c *model.HTTPCheck) {
+	v.commonCheck(m, kind, &c.CheckCommon)
+	m.URLs, m.VirtualHost = c.URLs, c.VirtualHost
+	v.HTTP = len(m.URLs) > 0 || m.VirtualHost != ""
 }

@@ -12,8 +12,8 @@ import (
 	"embed"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/flosch/pongo2/v6"
 )
@@ -102,27 +102,35 @@ func execute(name string, ctx pongo2.Context) (string, error) {
 
 // tidy trims the blanks at the end of each line and drops empty lines at
 // the start, after another empty line and at the end; the text ends with
-// exactly one newline. One pass, one allocation.
+// exactly one newline. It compacts s in place, in one pass (the text only
+// shrinks, so what is written never overtakes what is still to read), and
+// hands the bytes over as the string without a copy: s is the buffer
+// pongo2 rendered into, which nothing else holds or touches again.
 func tidy(s []byte) string {
-	var b strings.Builder
-	b.Grow(len(s) + 1)
+	w := 0       // bytes of s written so far
 	gap := false // an empty line came after the last line written
-	for more := true; more; {
+	for rest, more := s, true; more; {
 		var line []byte
-		line, s, more = bytes.Cut(s, []byte{'\n'})
+		line, rest, more = bytes.Cut(rest, []byte{'\n'})
 		line = bytes.TrimRight(line, " \t")
 		switch {
 		case len(line) == 0:
-			gap = b.Len() > 0
+			gap = w > 0
 			continue
 		case gap:
-			b.WriteString("\n\n")
-		case b.Len() > 0:
-			b.WriteByte('\n')
+			w += copy(s[w:], "\n\n")
+		case w > 0:
+			s[w] = '\n'
+			w++
 		}
-		b.Write(line)
+		w += copy(s[w:], line)
 		gap = false
 	}
-	b.WriteByte('\n')
-	return b.String()
+	if w == len(s) { // only when s held no newline to reuse
+		s = append(s, '\n')
+	} else {
+		s[w] = '\n'
+	}
+	s = s[:w+1]
+	return unsafe.String(unsafe.SliceData(s), len(s))
 }

@@ -246,16 +246,38 @@ func (vs *VirtualServer) validate(errs *Errors, p loc) {
 	checkText(errs, p.At("quorum_up"), vs.QuorumUp)
 	checkText(errs, p.At("quorum_down"), vs.QuorumDown)
 
-	seen := make(map[netip.AddrPort]int, len(vs.RealServers))
+	// A destination twice: the few real servers a service usually has are
+	// compared with each other (no allocation); from 16 on, a map.
+	keyOf := func(rs *RealServer) netip.AddrPort {
+		return netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs)))
+	}
+	var seen map[netip.AddrPort]int
+	if len(vs.RealServers) >= 16 {
+		seen = make(map[netip.AddrPort]int, len(vs.RealServers))
+	}
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
 		rp := p.At("real_server", i)
 		rs.validate(errs, rp, vs)
-		key := netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs)))
-		if j, dup := seen[key]; dup && rs.Address.IsValid() {
-			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", quoteAddrPort(key), j)
+		if !rs.Address.IsValid() {
+			continue
+		}
+		key := keyOf(rs)
+		j, dup := -1, false
+		if seen != nil {
+			if j, dup = seen[key]; !dup {
+				seen[key] = i
+			}
 		} else {
-			seen[key] = i
+			for k := range i {
+				if vs.RealServers[k].Address.IsValid() && keyOf(&vs.RealServers[k]) == key {
+					j, dup = k, true
+					break
+				}
+			}
+		}
+		if dup {
+			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", quoteAddrPort(key), j)
 		}
 	}
 }
