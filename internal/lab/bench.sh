@@ -228,19 +228,20 @@ resource "lvs_real_server" "rs" {
 }
 EOF
 	}
-	# tf_timed LOG ARGS...: runs terraform, prints its wall seconds; fails
-	# with the log on error (plan -detailed-exitcode 2 is a non-empty plan).
+	# tf_timed LOG DIR COMMAND ARGS...: runs terraform COMMAND in DIR and
+	# prints its wall seconds; fails with the log's tail on error (plan
+	# -detailed-exitcode exits 2 on a non-empty plan).
 	tf_timed() {
-		local log=$1 began rc
-		shift
+		local log=$1 dir=$2 cmd=$3 began rc
+		shift 3
 		began=$(now)
 		set +e
-		terraform "$@" -input=false -no-color >"$log" 2>&1
+		terraform -chdir="$dir" "$cmd" -input=false -no-color "$@" >"$log" 2>&1
 		rc=$?
 		set -e
 		if [ "$rc" -ne 0 ]; then
 			tail -40 "$log" >&2
-			die "terraform $* exited $rc (log: $log)"
+			die "terraform $cmd $* in $dir exited $rc (log: $log)"
 		fi
 		since "$began"
 	}
@@ -268,10 +269,15 @@ EOF
 			config "$kind" "$n" "$dir"
 			log "terraform $kind, $n real servers ($resources resources): plan, apply, plan, destroy"
 			export TF_LOG_PROVIDER=DEBUG
-			declare "plan_$kind=$(TF_LOG_PATH=$dir/plan.debug tf_timed "$dir/plan.log" -chdir="$dir" plan -out=tfplan)"
-			declare "apply_$kind=$(TF_LOG_PATH=$dir/apply.debug tf_timed "$dir/apply.log" -chdir="$dir" apply tfplan)"
-			declare "refresh_$kind=$(TF_LOG_PATH=$dir/refresh.debug tf_timed "$dir/refresh.log" -chdir="$dir" plan -detailed-exitcode)"
-			declare "destroy_$kind=$(TF_LOG_PATH=$dir/destroy.debug tf_timed "$dir/destroy.log" -chdir="$dir" destroy -auto-approve)"
+			# (each in its own assignment, so that a failure stops the script)
+			t=$(TF_LOG_PATH=$dir/plan.debug tf_timed "$dir/plan.log" "$dir" plan -out=tfplan)
+			declare "plan_$kind=$t"
+			t=$(TF_LOG_PATH=$dir/apply.debug tf_timed "$dir/apply.log" "$dir" apply tfplan)
+			declare "apply_$kind=$t"
+			t=$(TF_LOG_PATH=$dir/refresh.debug tf_timed "$dir/refresh.log" "$dir" plan -detailed-exitcode)
+			declare "refresh_$kind=$t"
+			t=$(TF_LOG_PATH=$dir/destroy.debug tf_timed "$dir/destroy.log" "$dir" destroy -auto-approve)
+			declare "destroy_$kind=$t"
 			unset TF_LOG_PROVIDER
 		done
 		d=$work/tf-lvs-$n
@@ -307,16 +313,20 @@ if has netlink; then
 	for i in $(seq "$runs"); do
 		log "netlink run $i/$runs: ipvsadm -R, then the agent, of $nl_services x $nl_dests"
 		director "$DIR1" "$reset"
-		restore+=("$(remote_time 'ipvsadm -R < /root/bench-rules.txt')")
+		t=$(remote_time 'ipvsadm -R < /root/bench-rules.txt')
+		restore+=("$t")
 		got=$(director "$DIR1" 'ipvsadm -Ln | grep -c -- "->.*Route"')
 		[ "$got" -eq "$dests" ] || die "ipvsadm -R made $got destinations, want $dests"
 		director "$DIR1" "$reset"
-		agent+=("$(remote_time '/root/bench-lvs-agent < /root/bench-apply.json')")
+		t=$(remote_time '/root/bench-lvs-agent < /root/bench-apply.json')
+		agent+=("$t")
 		got=$(director "$DIR1" 'ipvsadm -Ln | grep -c -- "->.*Route"')
 		[ "$got" -eq "$dests" ] || die "the agent made $got destinations, want $dests"
-		weight+=("$(remote_time '/root/bench-lvs-agent < /root/bench-weight.json')")
+		t=$(remote_time '/root/bench-lvs-agent < /root/bench-weight.json')
+		weight+=("$t")
 		ops=$(director "$DIR1" cat /root/bench-out.txt | python3 -c 'import json,sys; print(json.load(sys.stdin).get("applied",{}).get("netlink_ops","?"))')
-		edit+=("$(remote_time 'sh /root/bench-weight.sh')")
+		t=$(remote_time 'sh /root/bench-weight.sh')
+		edit+=("$t")
 	done
 	director "$DIR1" "$reset"
 	m() { echo "$@" | median; }
