@@ -139,33 +139,48 @@ type kaSorry struct {
 	Inhibit bool
 }
 
+// kaReal is one real_server block with its checker flattened into it, so
+// that the template reaches the common values in one step. The guards
+// (Options, HTTP, Misc, Connect) each stand for a run of optional lines
+// whose values are in More (nil when none is set), so a plain real server
+// costs the template a few lookups, not one per line, and its view stays
+// small: at 100k real servers pongo2's lookups are most of the rendering's
+// cost. The fields the template reads most come first (pongo2 finds a
+// field by name, one field after the other).
 type kaReal struct {
-	Head             string
-	Weight           int
+	Head    string
+	Weight  int
+	Options bool // any of More.Method to More.NotifyDown is set
+	// Check is the checker's keyword (TCP_CHECK, HTTP_GET, SSL_GET,
+	// MISC_CHECK), empty for none.
+	Check            string
+	HTTP             bool // any of More.URLs, More.VirtualHost
+	Misc             bool // any of More.MiscPath to More.User
+	Connect          bool // any of More.ConnectIP, More.ConnectPort, More.BindTo
+	ConnectTimeout   int
+	Retry            int
+	DelayBeforeRetry int
+	More             *kaRealMore
+}
+
+// kaRealMore holds the rarely set values of a real server and its checker.
+type kaRealMore struct {
 	Method           string
 	InhibitOnFailure string
 	UpperThreshold   int
 	LowerThreshold   int
 	NotifyUp         string
 	NotifyDown       string
-	Check            *kaCheck
-}
 
-// kaCheck is one health checker block; Kind is its keyword.
-type kaCheck struct {
-	Kind             string
-	URLs             []model.CheckURL
-	VirtualHost      string
-	ConnectIP        string
-	ConnectPort      int
-	BindTo           string
-	ConnectTimeout   int
-	Retry            int
-	DelayBeforeRetry int
-	MiscPath         string
-	MiscTimeout      int
-	MiscDynamic      bool
-	User             string
+	URLs        []model.CheckURL
+	VirtualHost string
+	MiscPath    string
+	MiscTimeout int
+	MiscDynamic bool
+	User        string
+	ConnectIP   string
+	ConnectPort int
+	BindTo      string
 }
 
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
@@ -383,8 +398,9 @@ func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServ
 		}
 		v.Sorry = sv
 	}
+	v.RealServers = make([]kaReal, len(vs.RealServers))
 	for i := range vs.RealServers {
-		v.RealServers = append(v.RealServers, realView(vs, &vs.RealServers[i]))
+		v.RealServers[i] = realView(vs, &vs.RealServers[i])
 	}
 	return v
 }
@@ -403,49 +419,50 @@ func hostPort(a netip.Addr, port int) string {
 }
 
 func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
-	v := kaReal{
-		Head:           hostPort(rs.Address, rs.EffectivePort(vs)),
-		Weight:         rs.EffectiveWeight(),
-		UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold,
-		NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown,
-	}
-	if m := vs.MethodOf(rs); m != vs.EffectiveMethod() {
-		v.Method = lvsMethod(m)
+	v := kaReal{Head: hostPort(rs.Address, rs.EffectivePort(vs)), Weight: rs.EffectiveWeight()}
+	var m kaRealMore
+	m.UpperThreshold, m.LowerThreshold, m.NotifyUp, m.NotifyDown = rs.UpperThreshold, rs.LowerThreshold, rs.NotifyUp, rs.NotifyDown
+	if fm := vs.MethodOf(rs); fm != vs.EffectiveMethod() {
+		m.Method = lvsMethod(fm)
 	}
 	if in := rs.InhibitOnFailure; in != nil && *in != vs.InhibitOnFailure {
-		v.InhibitOnFailure = strconv.FormatBool(*in)
+		m.InhibitOnFailure = strconv.FormatBool(*in)
 	}
+	v.Options = m.Method != "" || m.InhibitOnFailure != "" || m.UpperThreshold != 0 || m.LowerThreshold != 0 ||
+		m.NotifyUp != "" || m.NotifyDown != ""
 	switch {
 	case rs.TCPCheck != nil:
-		v.Check = commonCheck("TCP_CHECK", &rs.TCPCheck.CheckCommon)
+		v.commonCheck(&m, "TCP_CHECK", &rs.TCPCheck.CheckCommon)
 	case rs.HTTPGet != nil:
-		v.Check = httpCheck("HTTP_GET", rs.HTTPGet)
+		v.httpCheck(&m, "HTTP_GET", rs.HTTPGet)
 	case rs.SSLGet != nil:
-		v.Check = httpCheck("SSL_GET", rs.SSLGet)
+		v.httpCheck(&m, "SSL_GET", rs.SSLGet)
 	case rs.MiscCheck != nil:
-		m := rs.MiscCheck
-		v.Check = &kaCheck{Kind: "MISC_CHECK", MiscPath: m.Script, MiscTimeout: m.Timeout, MiscDynamic: m.Dynamic, User: m.User}
+		c := rs.MiscCheck
+		v.Check, m.MiscPath, m.MiscTimeout, m.MiscDynamic, m.User = "MISC_CHECK", c.Script, c.Timeout, c.Dynamic, c.User
+		v.Misc = true
+	}
+	if v.Options || v.HTTP || v.Misc || v.Connect {
+		more := m // on the heap only when kept
+		v.More = &more
 	}
 	return v
 }
 
-func commonCheck(kind string, c *model.CheckCommon) *kaCheck {
-	v := &kaCheck{
-		Kind: kind, ConnectPort: c.ConnectPort, ConnectTimeout: c.ConnectTimeout,
-		Retry: c.Retry, DelayBeforeRetry: c.DelayBeforeRetry,
-	}
+func (v *kaReal) commonCheck(m *kaRealMore, kind string, c *model.CheckCommon) {
+	v.Check, v.ConnectTimeout, v.Retry, v.DelayBeforeRetry = kind, c.ConnectTimeout, c.Retry, c.DelayBeforeRetry
+	m.ConnectPort = c.ConnectPort
 	if c.ConnectIP.IsValid() {
-		v.ConnectIP = c.ConnectIP.String()
+		m.ConnectIP = c.ConnectIP.String()
 	}
 	if c.BindTo.IsValid() {
-		v.BindTo = c.BindTo.String()
+		m.BindTo = c.BindTo.String()
 	}
-	return v
+	v.Connect = m.ConnectIP != "" || m.ConnectPort != 0 || m.BindTo != ""
 }
 
-func httpCheck(kind string, c *model.HTTPCheck) *kaCheck {
-	v := commonCheck(kind, &c.CheckCommon)
-	v.URLs = c.URLs
-	v.VirtualHost = c.VirtualHost
-	return v
+func (v *kaReal) httpCheck(m *kaRealMore, kind string, c *model.HTTPCheck) {
+	v.commonCheck(m, kind, &c.CheckCommon)
+	m.URLs, m.VirtualHost = c.URLs, c.VirtualHost
+	v.HTTP = len(m.URLs) > 0 || m.VirtualHost != ""
 }

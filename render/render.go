@@ -8,9 +8,12 @@
 package render
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
-	"strings"
+	"io"
+	"sync"
+	"unsafe"
 
 	"github.com/flosch/pongo2/v6"
 )
@@ -22,12 +25,6 @@ var templateFS embed.FS
 // state is touched. Each template starts with {% autoescape off %}: these
 // are config files, not HTML, and the model's validation is what keeps
 // values safe.
-//
-// execute makes a fresh set and parses the template on every call instead
-// of caching it: pongo2 v6 applies TrimBlocks by editing the parsed
-// template's tokens at each Execute, so a cached template drops one more
-// newline after block tags every time it runs (a blank line that follows a
-// tag is gone from the second rendering on), and concurrent renderings race.
 func newTemplateSet() *pongo2.TemplateSet {
 	set := pongo2.NewSet("render", pongo2.NewFSLoader(templateFS))
 	set.Options.TrimBlocks = true
@@ -35,16 +32,64 @@ func newTemplateSet() *pongo2.TemplateSet {
 	return set
 }
 
+// templates holds every template of templates/, parsed once per process on
+// first use.
+//
+// pongo2 v6 applies TrimBlocks and LStripBlocks by editing the parsed
+// template's tokens at the start of each Execute, so a template executed
+// twice with them on drops one more newline after block tags every time
+// (a blank line that follows a tag is gone from the second rendering on),
+// and concurrent executions race on the tokens. So each template is
+// executed once here, into nothing, which trims its tokens as the options
+// say (pongo2 does that before it looks at the context, so the empty
+// context's error is of no interest), and then has both options turned
+// off: every later Execute only reads the template, and concurrent
+// renderings share it (TestConcurrentRenders runs them under -race).
+var templates struct {
+	once   sync.Once
+	byName map[string]*pongo2.Template
+	err    error
+}
+
+func loadTemplates() (map[string]*pongo2.Template, error) {
+	templates.once.Do(func() {
+		entries, err := templateFS.ReadDir("templates")
+		if err != nil {
+			templates.err = fmt.Errorf("render: listing templates: %w", err)
+			return
+		}
+		set := newTemplateSet()
+		byName := make(map[string]*pongo2.Template, len(entries))
+		for _, e := range entries {
+			tpl, err := set.FromFile("templates/" + e.Name())
+			if err != nil {
+				templates.err = fmt.Errorf("render: loading template %s: %w", e.Name(), err)
+				return
+			}
+			_ = tpl.ExecuteWriterUnbuffered(nil, io.Discard) // trims the tokens once (see above)
+			tpl.Options.TrimBlocks = false
+			tpl.Options.LStripBlocks = false
+			byName[e.Name()] = tpl
+		}
+		templates.byName = byName
+	})
+	return templates.byName, templates.err
+}
+
 // execute renders the named template with ctx and tidies blank lines: at
 // most one empty line in a row, none at the start, exactly one newline at
 // the end. A file whose daemon would read a line other than it is written
 // (too long, too many words: see checkLines) is an error, never output.
 func execute(name string, ctx pongo2.Context) (string, error) {
-	tpl, err := newTemplateSet().FromFile("templates/" + name)
+	byName, err := loadTemplates()
 	if err != nil {
-		return "", fmt.Errorf("render: loading template %s: %w", name, err)
+		return "", err
 	}
-	out, err := tpl.Execute(ctx)
+	tpl, ok := byName[name]
+	if !ok {
+		return "", fmt.Errorf("render: no template %s", name)
+	}
+	out, err := tpl.ExecuteBytes(ctx)
 	if err != nil {
 		return "", fmt.Errorf("render: executing template %s: %w", name, err)
 	}
@@ -55,18 +100,37 @@ func execute(name string, ctx pongo2.Context) (string, error) {
 	return text, nil
 }
 
-func tidy(s string) string {
-	lines := strings.Split(s, "\n")
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
-		l = strings.TrimRight(l, " \t")
-		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+// tidy trims the blanks at the end of each line and drops empty lines at
+// the start, after another empty line and at the end; the text ends with
+// exactly one newline. It compacts s in place, in one pass (the text only
+// shrinks, so what is written never overtakes what is still to read), and
+// hands the bytes over as the string without a copy: s is the buffer
+// pongo2 rendered into, which nothing else holds or touches again.
+func tidy(s []byte) string {
+	w := 0       // bytes of s written so far
+	gap := false // an empty line came after the last line written
+	for rest, more := s, true; more; {
+		var line []byte
+		line, rest, more = bytes.Cut(rest, []byte{'\n'})
+		line = bytes.TrimRight(line, " \t")
+		switch {
+		case len(line) == 0:
+			gap = w > 0
 			continue
+		case gap:
+			w += copy(s[w:], "\n\n")
+		case w > 0:
+			s[w] = '\n'
+			w++
 		}
-		out = append(out, l)
+		w += copy(s[w:], line)
+		gap = false
 	}
-	for len(out) > 0 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
+	if w == len(s) { // only when s held no newline to reuse
+		s = append(s, '\n')
+	} else {
+		s[w] = '\n'
 	}
-	return strings.Join(out, "\n") + "\n"
+	s = s[:w+1]
+	return unsafe.String(unsafe.SliceData(s), len(s))
 }

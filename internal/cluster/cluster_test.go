@@ -187,3 +187,87 @@ func BenchmarkViewLookups(b *testing.B) {
 		})
 	}
 }
+
+// ActiveConns and RealServer find a destination by its address and port
+// among many of the same service.
+func TestDestinationLookups(t *testing.T) {
+	web := vs("10.0.0.10", 80)
+	obs := &wire.Observed{IPVSAvailable: true, Objects: []wire.Object{directorObj("netlink"), vsObj(web)}}
+	k := kernel(web)
+	for i := 1; i <= 50; i++ {
+		w := i
+		a := netip.AddrFrom4([4]byte{10, 0, 1, byte(i)})
+		k.Service.RealServers = append(k.Service.RealServers, model.RealServer{Address: a, Port: 80, Weight: &w})
+		k.Destinations = append(k.Destinations, wire.IPVSDestination{Key: netip.AddrPortFrom(a, 80).String(), Weight: w, ActiveConns: 100 + i})
+	}
+	obs.IPVS = []wire.IPVSService{k}
+	v := NewView(obs)
+	id := func(last byte) RealServerID {
+		return RealServerID{VS: VirtualServerID{Service: ServiceOf(web), Directors: []string{"dir1"}}, Address: netip.AddrFrom4([4]byte{10, 0, 1, last}), Port: 80}
+	}
+	for _, i := range []byte{1, 17, 50} {
+		if got := v.ActiveConns(id(i)); got != 100+int(i) {
+			t.Errorf("ActiveConns(10.0.1.%d) = %d, want %d", i, got, 100+int(i))
+		}
+		st, err := v.RealServer(id(i))
+		if err != nil || st.Observed == nil || *st.Observed.Weight != int(i) {
+			t.Errorf("RealServer(10.0.1.%d) = %+v, %v; want weight %d", i, st, err, i)
+		}
+	}
+	if got := v.ActiveConns(id(51)); got != 0 {
+		t.Errorf("ActiveConns of a server not in the table = %d, want 0", got)
+	}
+	if st, _ := v.RealServer(id(51)); st.Observed != nil {
+		t.Errorf("RealServer of a server not in the table: %+v, want gone", st)
+	}
+}
+
+// BenchmarkViewRealServerReads is the read of one real server (its
+// destination and its connections) on a host of n real server objects,
+// spread over services of 10 or all under one service: the cost per read
+// must not grow with n (ns/op flat from 100 to 10000).
+func BenchmarkViewRealServerReads(b *testing.B) {
+	for _, shape := range []struct {
+		name    string
+		perSvc  int // real servers per service; 0: all under one
+		objects []int
+	}{{"spread", 10, []int{100, 10000}}, {"one-service", 0, []int{100, 10000}}} {
+		for _, n := range shape.objects {
+			b.Run(fmt.Sprintf("%s/%d", shape.name, n), func(b *testing.B) {
+				per := shape.perSvc
+				if per == 0 {
+					per = n
+				}
+				obs := &wire.Observed{IPVSAvailable: true, Objects: []wire.Object{directorObj("netlink")}}
+				var ids []RealServerID
+				for s := range n / per {
+					v := vs(fmt.Sprintf("10.%d.%d.1", s/256, s%256), 80)
+					k := kernel(v)
+					for r := range per {
+						a := netip.AddrFrom4([4]byte{172, byte(16 + r/65536), byte(r / 256), byte(r)})
+						o := rsObj(v, a.String())
+						obs.Objects = append(obs.Objects, o)
+						w := 5
+						k.Service.RealServers = append(k.Service.RealServers, model.RealServer{Address: a, Port: 80, Weight: &w})
+						k.Destinations = append(k.Destinations, wire.IPVSDestination{Key: netip.AddrPortFrom(a, 80).String(), Weight: w, ActiveConns: 1})
+						ids = append(ids, RealServerID{VS: VirtualServerID{Service: ServiceOf(v), Directors: []string{"dir1"}}, Address: a, Port: 80})
+					}
+					obs.Objects = append(obs.Objects, vsObj(v))
+					obs.IPVS = append(obs.IPVS, k)
+				}
+				view := NewView(obs)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					id := ids[(i*7919)%len(ids)]
+					if st, err := view.RealServer(id); err != nil || st.Observed == nil {
+						b.Fatal(st, err)
+					}
+					if view.ActiveConns(id) != 1 {
+						b.Fatal("no connections")
+					}
+				}
+			})
+		}
+	}
+}

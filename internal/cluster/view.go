@@ -23,7 +23,13 @@ type View struct {
 	director *model.Director
 	// realServers lists the real server objects stored under each service.
 	realServers map[string][]wire.Key
+	// dests indexes each kernel service's destinations by address:port:
+	// where they are in Service.RealServers and in Destinations.
+	dests map[*wire.IPVSService]map[string]destIndex
 }
+
+// destIndex locates one destination in a kernel service (-1: not there).
+type destIndex struct{ real, dest int }
 
 // NewView indexes obs. obs must not change while the View is in use.
 func NewView(obs *wire.Observed) *View {
@@ -43,11 +49,33 @@ func NewView(obs *wire.Observed) *View {
 			}
 		}
 	}
+	v.dests = make(map[*wire.IPVSService]map[string]destIndex, len(obs.IPVS))
 	for i := range obs.IPVS {
 		s := &obs.IPVS[i]
 		v.services[s.Service.Key()] = s
+		idx := make(map[string]destIndex, len(s.Service.RealServers))
+		for j := range s.Service.RealServers {
+			idx[s.Service.RealServers[j].Key(&s.Service)] = destIndex{real: j, dest: -1}
+		}
+		for j, d := range s.Destinations {
+			at, ok := idx[d.Key]
+			if !ok {
+				at.real = -1
+			}
+			at.dest = j
+			idx[d.Key] = at
+		}
+		v.dests[s] = idx
 	}
 	return v
+}
+
+// dest locates the destination of key in the kernel service k.
+func (v *View) dest(k *wire.IPVSService, key string) destIndex {
+	if at, ok := v.dests[k][key]; ok {
+		return at
+	}
+	return destIndex{real: -1, dest: -1}
 }
 
 // Observed is the observation the View indexes, for the status data
@@ -420,11 +448,8 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	st := RealServerState{Stored: storedRS != nil}
 	var dest *model.RealServer
 	if k != nil {
-		want := destKeyIn(id, k)
-		for i := range k.Service.RealServers {
-			if d := &k.Service.RealServers[i]; d.Key(&k.Service) == want {
-				dest = d
-			}
+		if at := v.dest(k, destKeyIn(id, k)); at.real >= 0 {
+			dest = &k.Service.RealServers[at.real]
 		}
 	}
 	keepalived := v.Engine() == model.DefaultEngine
@@ -502,11 +527,8 @@ func (v *View) ActiveConns(id RealServerID) int {
 	if k == nil {
 		return 0
 	}
-	want := destKeyIn(id, k)
-	for _, d := range k.Destinations {
-		if d.Key == want {
-			return d.ActiveConns
-		}
+	if at := v.dest(k, destKeyIn(id, k)); at.dest >= 0 {
+		return k.Destinations[at.dest].ActiveConns
 	}
 	return 0
 }

@@ -143,8 +143,9 @@ type VRRPSyncGroup struct {
 }
 
 // Validate checks the director's own rules; p is where it sits.
-func (d *Director) Validate(p Path) error {
+func (d *Director) Validate(at Path) error {
 	var errs Errors
+	p := rootLoc(at)
 	if d.Interface != "" {
 		checkInterface(&errs, p.At("interface"), d.Interface)
 		checkVRRPInterface(&errs, p.At("interface"), d.Interface)
@@ -231,11 +232,11 @@ func (d *Director) Validate(p Path) error {
 
 // firstScript returns the path of the first script the director's VRRP
 // runs (track scripts, notify scripts), or nil.
-func (d *Director) firstScript(p Path) Path {
+func (d *Director) firstScript(p loc) Path {
 	for i, in := range d.Instances {
 		ip := p.At("vrrp_instance", i)
 		if len(in.TrackScripts) > 0 {
-			return ip.At("track_script", 0, "script")
+			return ip.At("track_script", 0, "script").path()
 		}
 		if np := in.Notify.first(ip); np != nil {
 			return np
@@ -250,12 +251,12 @@ func (d *Director) firstScript(p Path) Path {
 }
 
 // first returns the path of the first notify script that is set, or nil.
-func (n *Notify) first(p Path) Path {
+func (n *Notify) first(p loc) Path {
 	for _, s := range []struct {
 		attr, v string
 	}{{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault}, {"notify_stop", n.Stop}, {"notify", n.Any}} {
 		if s.v != "" {
-			return p.At(s.attr)
+			return p.At(s.attr).path()
 		}
 	}
 	return nil
@@ -264,7 +265,7 @@ func (n *Notify) first(p Path) Path {
 // checkVRRPInterface refuses the loopback interface: keepalived -t exits 5
 // on it ("cannot use a loopback interface (lo) for vrrp - ignoring").
 // Addresses may still live on lo (a virtual_ipaddress dev).
-func checkVRRPInterface(errs *Errors, p Path, name string) {
+func checkVRRPInterface(errs *Errors, p loc, name string) {
 	if name == "lo" {
 		errs.add(p, "is the loopback interface, which VRRP cannot advertise on; name the interface facing the peers")
 	}
@@ -291,7 +292,7 @@ func (in *VRRPInstance) EffectiveVersion() int {
 	return in.Version
 }
 
-func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
+func (in *VRRPInstance) validate(errs *Errors, p loc, defIface string) {
 	checkName(errs, p.At("name"), in.Name)
 	if in.Interface != "" {
 		checkInterface(errs, p.At("interface"), in.Interface)
@@ -347,7 +348,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 			checkWord(errs, ap.At("password"), a.Password)
 			if len(*errs) > n {
 				// Never echo a secret: replace the message.
-				(*errs)[n] = &FieldError{Path: ap.At("password"), Msg: "must be printable ASCII without spaces, quotes, braces, `#` or `!`"}
+				(*errs)[n] = &FieldError{Path: ap.At("password").path(), Msg: "must be printable ASCII without spaces, quotes, braces, `#` or `!`"}
 				*errs = (*errs)[:n+1]
 			}
 		}
@@ -449,7 +450,7 @@ func (in *VRRPInstance) validate(errs *Errors, p Path, defIface string) {
 	in.Notify.validate(errs, p)
 }
 
-func (n *Notify) validate(errs *Errors, p Path) {
+func (n *Notify) validate(errs *Errors, p loc) {
 	checkText(errs, p.At("notify_master"), n.Master)
 	checkText(errs, p.At("notify_backup"), n.Backup)
 	checkText(errs, p.At("notify_fault"), n.Fault)

@@ -73,14 +73,14 @@ func quoteList(allowed []string) string {
 }
 
 // checkEnum records an error at p when v is set and not one of allowed.
-func checkEnum(errs *Errors, p Path, v string, allowed []string) {
+func checkEnum(errs *Errors, p loc, v string, allowed []string) {
 	if v != "" && !oneOf(v, allowed) {
 		errs.add(p, "%s is not allowed; allowed values are %s", quote(v), quoteList(allowed))
 	}
 }
 
 // checkRange records an error at p when v is outside [lo, hi].
-func checkRange[T int | int64 | uint32 | float64](errs *Errors, p Path, v, lo, hi T) {
+func checkRange[T int | int64 | uint32 | float64](errs *Errors, p loc, v, lo, hi T) {
 	if v < lo || v > hi {
 		errs.add(p, "%v is out of range; allowed values are %v to %v", v, lo, hi)
 	}

@@ -28,6 +28,65 @@ func (p Path) At(steps ...any) Path {
 	return append(out, steps...)
 }
 
+// loc is a Path under construction: where a value sits while it is
+// validated. Its steps stay in the frames of the validating calls (At
+// keeps a pointer to its receiver and the steps it was given), so locating
+// every attribute of a large description allocates nothing; a Path is
+// built only when an error is recorded (path). A loc never outlives the
+// call that built it: nothing stores one, and every error holds a Path of
+// its own.
+type loc struct {
+	up    *loc
+	base  Path // the caller's prefix, at the root only
+	steps []any
+}
+
+// rootLoc starts the locations of a validation at the caller's prefix p.
+func rootLoc(p Path) loc { return loc{base: p} }
+
+// At is Path.At for a location under construction: the steps follow l's.
+func (l *loc) At(steps ...any) loc { return loc{up: l, steps: steps} }
+
+// path builds the Path of l. Steps are ints (list indexes) or strings
+// (attribute names), and each is copied (see step): nothing that l points
+// into is kept, so the compiler keeps every loc, and the steps given to
+// At, in the frames of the validating calls.
+func (l loc) path() Path {
+	n := 0
+	for x := &l; x != nil; x = x.up {
+		n += len(x.base) + len(x.steps)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make(Path, n)
+	for x := &l; x != nil; x = x.up {
+		n -= len(x.steps)
+		for i, s := range x.steps {
+			out[n+i] = step(s)
+		}
+		n -= len(x.base)
+		for i, s := range x.base {
+			out[n+i] = step(s)
+		}
+	}
+	return out
+}
+
+// step copies one step of a path. The copy of a string's bytes is what
+// tells escape analysis that the step's own memory is not kept (a copied
+// string header would keep its bytes, and so everything l points to,
+// alive on the heap); it costs an allocation on an error's path only.
+func step(s any) any {
+	switch v := s.(type) {
+	case int:
+		return v
+	case string:
+		return strings.Clone(v)
+	}
+	panic("model: a path step is an attribute name (string) or a list index (int)")
+}
+
 // String renders the path the way Terraform shows attribute paths:
 // vrrp_instance[0].priority.
 func (p Path) String() string {
@@ -71,8 +130,8 @@ func (es Errors) Error() string {
 }
 
 // add records a rule violation.
-func (es *Errors) add(p Path, format string, args ...any) {
-	*es = append(*es, &FieldError{Path: p, Msg: fmt.Sprintf(format, args...)})
+func (es *Errors) add(p loc, format string, args ...any) {
+	*es = append(*es, &FieldError{Path: p.path(), Msg: fmt.Sprintf(format, args...)})
 }
 
 // merge appends the field errors held in err, if any.

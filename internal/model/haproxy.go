@@ -171,8 +171,9 @@ var HTTPMethods = []string{"GET", "HEAD", "OPTIONS", "POST"}
 
 // Validate checks the configuration; p is where it sits (global at
 // p.global[0], frontends at p.frontend[i], and so on).
-func (c *HAProxyConfig) Validate(p Path) error {
+func (c *HAProxyConfig) Validate(at Path) error {
 	var errs Errors
+	p := rootLoc(at)
 	g := &c.Global
 	gp := p.At("global")
 	checkRange(&errs, gp.At("maxconn"), g.Maxconn, 0, 10000000)
@@ -234,7 +235,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	}
 	listens := map[string]bool{}
 	binds := map[netip.AddrPort]string{}
-	claimBinds := func(bp Path, owner string, bs []HAProxyBind) {
+	claimBinds := func(bp loc, owner string, bs []HAProxyBind) {
 		if len(bs) == 0 {
 			errs.add(bp, "needs at least one bind")
 		}
@@ -272,7 +273,7 @@ func (c *HAProxyConfig) Validate(p Path) error {
 		checkRange(&errs, fp.At("maxconn"), f.Maxconn, 0, 10000000)
 		f.Timeouts.validate(&errs, fp)
 		checkOptions(&errs, fp.At("options"), f.Options)
-		known := func(path Path, name string) {
+		known := func(path loc, name string) {
 			if name != "" && !backends[name] && !listens[name] {
 				errs.add(path, "%q is not the name of a backend of this configuration", name)
 			}
@@ -334,7 +335,7 @@ func (c *HAProxyConfig) backendMode(name string) string {
 	return ""
 }
 
-func (b *HAProxyBind) validate(errs *Errors, p Path) {
+func (b *HAProxyBind) validate(errs *Errors, p loc) {
 	if b.Address.IsValid() && b.Address.Zone() != "" {
 		errs.add(p.At("address"), "%s has a zone; bind plain addresses", b.Address)
 	}
@@ -343,7 +344,7 @@ func (b *HAProxyBind) validate(errs *Errors, p Path) {
 	checkHAProxyParams(errs, p.At("options"), b.Options)
 }
 
-func (b *HAProxyBackend) validate(errs *Errors, p Path) {
+func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 	checkName(errs, p.At("name"), b.Name)
 	checkEnum(errs, p.At("mode"), b.Mode, HAProxyModes)
 	checkEnum(errs, p.At("balance"), b.Balance, HAProxyBalances)
@@ -403,7 +404,7 @@ func (b *HAProxyBackend) validate(errs *Errors, p Path) {
 	}
 }
 
-func (t *HAProxyTimeouts) validate(errs *Errors, p Path) {
+func (t *HAProxyTimeouts) validate(errs *Errors, p loc) {
 	for _, f := range []struct {
 		name string
 		v    int
@@ -416,7 +417,7 @@ func (t *HAProxyTimeouts) validate(errs *Errors, p Path) {
 	}
 }
 
-func checkOptions(errs *Errors, p Path, opts []string) {
+func checkOptions(errs *Errors, p loc, opts []string) {
 	for i, o := range opts {
 		if o == "" {
 			errs.add(p.At(i), "must not be empty")

@@ -23,9 +23,10 @@ func (c *KeepalivedConfig) OwnsIPVS() bool {
 // Validate checks the whole configuration. Paths are relative to p: the
 // director's attributes sit at p, virtual servers at p.virtual_server[i],
 // groups at p.virtual_server_group[i].
-func (c *KeepalivedConfig) Validate(p Path) error {
+func (c *KeepalivedConfig) Validate(at Path) error {
 	var errs Errors
-	errs.merge(c.Director.Validate(p))
+	p := rootLoc(at)
+	errs.merge(c.Director.Validate(at))
 
 	groups := map[string]int{}
 	groupFam := map[string]bool{}
@@ -50,7 +51,7 @@ func (c *KeepalivedConfig) Validate(p Path) error {
 	// Every (address, port, protocol) and fwmark a service claims, so that
 	// two services cannot claim the same one, directly or through a group.
 	claims := map[string]string{}
-	claim := func(p Path, key, by string) {
+	claim := func(p loc, key, by string) {
 		if prev, dup := claims[key]; dup {
 			errs.add(p, "%s is already served by %s; each service needs its own address, port and protocol (or mark)", short(key), prev)
 			return
@@ -135,14 +136,14 @@ func familyName(v6 bool) string {
 // scripts). keepalived -t refuses scripts without enable_script_security
 // (SECURITY VIOLATION, exit 6), so the renderer turns it on for them.
 func (c *KeepalivedConfig) RunsScripts() bool {
-	if c.Director.firstScript(nil) != nil {
+	if c.Director.firstScript(loc{}) != nil {
 		return true
 	}
 	if !c.OwnsIPVS() {
 		return false
 	}
 	for i := range c.VirtualServers {
-		if c.VirtualServers[i].firstScript(nil) != nil {
+		if c.VirtualServers[i].firstScript(loc{}) != nil {
 			return true
 		}
 	}
@@ -151,7 +152,7 @@ func (c *KeepalivedConfig) RunsScripts() bool {
 
 // validateForKeepalived checks what keepalived refuses in a virtual server
 // that IPVS itself would take; p is where vs sits, g its group (if any).
-func (vs *VirtualServer) validateForKeepalived(errs *Errors, p Path, g *VirtualServerGroup) {
+func (vs *VirtualServer) validateForKeepalived(errs *Errors, p loc, g *VirtualServerGroup) {
 	vs.validateQuorum(errs, p)
 	vs.validateSorryInhibit(errs, p)
 	// keepalived -t exits 5 on a protocol for a group of fwmarks only
@@ -211,21 +212,21 @@ func (g *VirtualServerGroup) commonPort() int {
 
 // firstScript returns the path of the first script the virtual server has
 // keepalived run (quorum, real server notify, MISC_CHECK), or nil.
-func (vs *VirtualServer) firstScript(p Path) Path {
+func (vs *VirtualServer) firstScript(p loc) Path {
 	switch {
 	case vs.QuorumUp != "":
-		return p.At("quorum_up")
+		return p.At("quorum_up").path()
 	case vs.QuorumDown != "":
-		return p.At("quorum_down")
+		return p.At("quorum_down").path()
 	}
 	for k, rs := range vs.RealServers {
 		switch {
 		case rs.NotifyUp != "":
-			return p.At("real_server", k, "notify_up")
+			return p.At("real_server", k, "notify_up").path()
 		case rs.NotifyDown != "":
-			return p.At("real_server", k, "notify_down")
+			return p.At("real_server", k, "notify_down").path()
 		case rs.MiscCheck != nil:
-			return p.At("real_server", k, "misc_check")
+			return p.At("real_server", k, "misc_check").path()
 		}
 	}
 	return nil
@@ -234,7 +235,7 @@ func (vs *VirtualServer) firstScript(p Path) Path {
 // validateQuorum: keepalived -t exits 5 on a quorum above the summed
 // weight of the real servers ("exceeds total weight of real servers,
 // reducing quorum"). A service without real servers is not rendered.
-func (vs *VirtualServer) validateQuorum(errs *Errors, p Path) {
+func (vs *VirtualServer) validateQuorum(errs *Errors, p loc) {
 	total := 0
 	for i := range vs.RealServers {
 		total += vs.RealServers[i].EffectiveWeight()
@@ -247,7 +248,7 @@ func (vs *VirtualServer) validateQuorum(errs *Errors, p Path) {
 // validateSorryInhibit: a sorry server that is also one of the real servers
 // must inhibit as that real server does; keepalived -t exits 5 otherwise
 // ("matches sorry server, but inhibit setting differs").
-func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p Path) {
+func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p loc) {
 	s := vs.SorryServer
 	if s == nil {
 		return
@@ -270,7 +271,7 @@ func (vs *VirtualServer) validateSorryInhibit(errs *Errors, p Path) {
 
 // checkKeepalivedTunnel refuses the tunnel types Debian's keepalived 2.2 is
 // built without (tun_type is an unknown keyword there).
-func checkKeepalivedTunnel(errs *Errors, p Path, tunType string) {
+func checkKeepalivedTunnel(errs *Errors, p loc, tunType string) {
 	if tunType == "gue" || tunType == "gre" {
 		errs.add(p, "%s is not supported by the keepalived engine (Debian's keepalived 2.2 is built without tunnel types); use engine \"netlink\" or tunnel_type \"ipip\"", quote(tunType))
 	}

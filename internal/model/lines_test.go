@@ -208,15 +208,15 @@ func TestHAProxyTextBounds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errs Errors
-			checkHAProxyText(&errs, p, tc.v)
+			checkHAProxyText(&errs, rootLoc(p), tc.v)
 			if len(errs) != 1 || errs[0].Path.String() != "acl[0].criterion" || !strings.Contains(errs[0].Msg, tc.msg) {
 				t.Fatalf("want one error at acl[0].criterion with %q, got:\n%v", tc.msg, errs)
 			}
 		})
 	}
 	var errs Errors
-	checkHAProxyText(&errs, p, strings.TrimSpace(strings.Repeat("!w ", MaxHAProxyTextWords)))
-	checkHAProxyText(&errs, p, "path_beg /"+strings.Repeat("a", MaxTextLen-len("path_beg /")))
+	checkHAProxyText(&errs, rootLoc(p), strings.TrimSpace(strings.Repeat("!w ", MaxHAProxyTextWords)))
+	checkHAProxyText(&errs, rootLoc(p), "path_beg /"+strings.Repeat("a", MaxTextLen-len("path_beg /")))
 	if len(errs) != 0 {
 		t.Fatalf("text at the bounds refused:\n%v", errs)
 	}

@@ -265,3 +265,56 @@ func TestPathString(t *testing.T) {
 		t.Fatalf("At shares the backing array: %s %s", x, y)
 	}
 }
+
+// TestLocPath: a location under construction becomes the same Path that
+// Path.At would have built, prefix included, and siblings built from one
+// parent stay apart.
+func TestLocPath(t *testing.T) {
+	root := rootLoc(Path{"group", 3})
+	vs := root.At("virtual_server", 2)
+	rs := vs.At("real_server", 300)
+	x, y := rs.At("http_get", "url", 1, "path"), rs.At("weight")
+	if got, want := x.path().String(), "group[3].virtual_server[2].real_server[300].http_get.url[1].path"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if got, want := y.path().String(), "group[3].virtual_server[2].real_server[300].weight"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if p := (loc{}).path(); p != nil {
+		t.Errorf("the empty location is %#v, want a nil Path", p)
+	}
+	var errs Errors
+	errs.add(y, "bad")
+	if got := errs[0].Error(); got != "group[3].virtual_server[2].real_server[300].weight: bad" {
+		t.Errorf("error %q", got)
+	}
+}
+
+// TestValidateAllocatesNothingPerAttribute: on the happy path, validating
+// a virtual server with few real servers allocates nothing, and one with
+// more costs the same allocations at 20 real servers as at 200 (the map
+// of destinations, sized once), so no per-attribute path, nor anything
+// else per real server, is built.
+func TestValidateAllocatesNothingPerAttribute(t *testing.T) {
+	build := func(n int) *VirtualServer {
+		vs := &VirtualServer{Address: netip.MustParseAddr("10.0.0.1"), Port: 80, ForwardingMethod: "dr", DelayLoop: 6}
+		for j := range n {
+			vs.RealServers = append(vs.RealServers, RealServer{Address: netip.AddrFrom4([4]byte{10, 1, byte(j / 256), byte(j)}),
+				Weight: ptr(1), TCPCheck: &TCPCheck{CheckCommon: CheckCommon{ConnectTimeout: 3}}})
+		}
+		return vs
+	}
+	var errs Errors
+	allocs := map[int]float64{}
+	for _, n := range []int{10, 20, 200} {
+		vs := build(n)
+		allocs[n] = testing.AllocsPerRun(20, func() { vs.validate(&errs, loc{}) })
+	}
+	if len(errs) != 0 {
+		t.Fatalf("valid service refused: %v", errs)
+	}
+	t.Logf("allocations per validation by real servers: %v", allocs)
+	if allocs[10] != 0 || allocs[200] > allocs[20] {
+		t.Errorf("validation allocates per attribute or real server: %v allocations by number of real servers", allocs)
+	}
+}

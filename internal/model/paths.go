@@ -85,7 +85,7 @@ func hasDotDot(p string) bool {
 // checkCleanPath accepts an empty value or one word that is an absolute,
 // clean path, and reports whether v passed (so that callers add the
 // confinement rule only to paths that are well-formed).
-func checkCleanPath(errs *Errors, p Path, v string) bool {
+func checkCleanPath(errs *Errors, p loc, v string) bool {
 	if v == "" {
 		return false
 	}
@@ -109,7 +109,7 @@ func checkCleanPath(errs *Errors, p Path, v string) bool {
 
 // checkPathBelow accepts an empty value or a clean absolute path strictly
 // inside one of dirs; what names the file in the message ("the admin socket").
-func checkPathBelow(errs *Errors, p Path, v, what string, dirs []string) {
+func checkPathBelow(errs *Errors, p loc, v, what string, dirs []string) {
 	if !checkCleanPath(errs, p, v) {
 		return
 	}
@@ -120,7 +120,7 @@ func checkPathBelow(errs *Errors, p Path, v, what string, dirs []string) {
 
 // checkChroot accepts an empty value or a clean absolute directory allowed
 // by HAProxyChrootParents and HAProxyChrootDirs.
-func checkChroot(errs *Errors, p Path, v string) {
+func checkChroot(errs *Errors, p loc, v string) {
 	if !checkCleanPath(errs, p, v) {
 		return
 	}
@@ -201,7 +201,7 @@ var hostTopDirs = []string{
 
 // checkHAProxyLine checks one free options line of a section: the text
 // rules, then the owned directives, socket binds and path words.
-func checkHAProxyLine(errs *Errors, p Path, line string) {
+func checkHAProxyLine(errs *Errors, p loc, line string) {
 	words := strings.Fields(line)
 	for _, d := range haproxyOwnedDirectives {
 		if len(words) >= len(d.words) && slices.Equal(words[:len(d.words)], d.words) {
@@ -233,13 +233,13 @@ func haproxyIPBind(a string) bool {
 
 // checkHAProxyParams checks the options of a bind or server line (ssl crt
 // /etc/haproxy/site.pem): their path words.
-func checkHAProxyParams(errs *Errors, p Path, s string) {
+func checkHAProxyParams(errs *Errors, p loc, s string) {
 	checkHAProxyPathWords(errs, p, strings.Fields(s))
 }
 
 // checkHAProxyPathWords refuses a ".." segment in every path-like word and
 // a certificate path outside HAProxyCertDirs.
-func checkHAProxyPathWords(errs *Errors, p Path, words []string) {
+func checkHAProxyPathWords(errs *Errors, p loc, words []string) {
 	for i, w := range words {
 		pathArg := i > 0 && (slices.Contains(haproxyPathKeywords, words[i-1]) || slices.Contains(haproxyCertKeywords, words[i-1])) ||
 			i == 2 && slices.Contains(haproxyThirdWordPaths, words[0])
@@ -264,7 +264,7 @@ func hostPath(w string) bool {
 // checkCertPath confines the argument v of a certificate keyword to
 // HAProxyCertDirs. A relative path has no ".." (checked by the caller) and
 // haproxy resolves it against crt-base or ca-base, which are confined too.
-func checkCertPath(errs *Errors, p Path, keyword, v string) {
+func checkCertPath(errs *Errors, p loc, keyword, v string) {
 	if !strings.HasPrefix(v, "/") || hasDotDot(v) {
 		return
 	}

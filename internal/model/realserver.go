@@ -105,13 +105,14 @@ func (rs *RealServer) Key(vs *VirtualServer) string {
 
 // Validate checks one real server against the virtual server it belongs
 // to; p is where the real server sits.
-func (rs *RealServer) Validate(p Path, vs *VirtualServer) error {
+func (rs *RealServer) Validate(at Path, vs *VirtualServer) error {
 	var errs Errors
+	p := rootLoc(at)
 	rs.validate(&errs, p, vs)
 	return errs.err()
 }
 
-func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
+func (rs *RealServer) validate(errs *Errors, p loc, vs *VirtualServer) {
 	switch {
 	case !rs.Address.IsValid():
 		errs.add(p.At("address"), "must be an IP address")
@@ -178,7 +179,7 @@ func (rs *RealServer) validate(errs *Errors, p Path, vs *VirtualServer) {
 	}
 }
 
-func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
+func (c *CheckCommon) validate(errs *Errors, p loc, fam6 bool) {
 	checkNoZone(errs, p.At("connect_ip"), c.ConnectIP)
 	checkNoZone(errs, p.At("bindto"), c.BindTo)
 	if c.ConnectIP.IsValid() && c.ConnectIP.Is6() != fam6 {
@@ -193,9 +194,9 @@ func (c *CheckCommon) validate(errs *Errors, p Path, fam6 bool) {
 	checkRange(errs, p.At("delay_before_retry"), c.DelayBeforeRetry, 0, 86400)
 }
 
-func (c *TCPCheck) validate(errs *Errors, p Path, fam6 bool) { c.CheckCommon.validate(errs, p, fam6) }
+func (c *TCPCheck) validate(errs *Errors, p loc, fam6 bool) { c.CheckCommon.validate(errs, p, fam6) }
 
-func (c *HTTPCheck) validate(errs *Errors, p Path, fam6 bool) {
+func (c *HTTPCheck) validate(errs *Errors, p loc, fam6 bool) {
 	c.CheckCommon.validate(errs, p, fam6)
 	checkHostname(errs, p.At("virtualhost"), c.VirtualHost)
 	if len(c.URLs) == 0 {

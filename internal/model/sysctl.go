@@ -15,7 +15,7 @@ type Sysctl struct {
 	Reason string `json:"reason,omitzero"`
 }
 
-func (s *Sysctl) validate(errs *Errors, p Path) {
+func (s *Sysctl) validate(errs *Errors, p loc) {
 	// Key and value are bounded like every string that reaches a file, so
 	// that a sysctl.d line stays short whatever reads it.
 	switch {
@@ -58,7 +58,7 @@ func (s *sysctlSet) require(key, value, reason string) {
 
 // overlay adds user-given sysctls; one that contradicts a derived value is
 // an error at its path, since the cluster would not work with it.
-func (s *sysctlSet) overlay(errs *Errors, p Path, extra []Sysctl) {
+func (s *sysctlSet) overlay(errs *Errors, p loc, extra []Sysctl) {
 	for i, e := range extra {
 		if j, ok := s.idx[e.Key]; ok && s.list[j].Value != e.Value {
 			errs.add(p.At("sysctl", i, "value"), "%s = %s contradicts the derived %s = %s (%s)", short(e.Key), short(e.Value), short(e.Key), s.list[j].Value, s.list[j].Reason)
@@ -78,17 +78,26 @@ func (c *KeepalivedConfig) DirectorSysctls() ([]Sysctl, error) {
 	var s sysctlSet
 	var errs Errors
 	ifaces := c.vrrpInterfaces()
-	for _, vs := range c.VirtualServers {
-		for _, rs := range vs.RealServers {
-			switch vs.MethodOf(&rs) {
+	// Each need is required where it first arises (the list keeps that
+	// order) and looked at no more after: a director with 100k real
+	// servers needs at most three of them.
+	var nat4, nat6, dr4 bool
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		v6 := vs.IsIPv6()
+		for k := range vs.RealServers {
+			switch vs.MethodOf(&vs.RealServers[k]) {
 			case "nat":
-				if vs.IsIPv6() {
+				if v6 && !nat6 {
+					nat6 = true
 					s.require("net.ipv6.conf.all.forwarding", "1", "NAT: the director routes replies of IPv6 real servers back to clients")
-				} else {
+				} else if !v6 && !nat4 {
+					nat4 = true
 					s.require("net.ipv4.ip_forward", "1", "NAT: the director routes replies of real servers back to clients")
 				}
 			case "dr":
-				if !vs.IsIPv6() {
+				if !v6 && !dr4 {
+					dr4 = true
 					reason := "DR: real servers share the director's network; no ICMP redirects pointing clients at them"
 					s.require("net.ipv4.conf.all.send_redirects", "0", reason)
 					s.require("net.ipv4.conf.default.send_redirects", "0", reason)
@@ -99,7 +108,7 @@ func (c *KeepalivedConfig) DirectorSysctls() ([]Sysctl, error) {
 			}
 		}
 	}
-	s.overlay(&errs, nil, c.Director.Sysctls)
+	s.overlay(&errs, loc{}, c.Director.Sysctls)
 	return s.list, errs.err()
 }
 
@@ -151,8 +160,9 @@ type HostSetup struct {
 }
 
 // Validate checks a real-server host description; p is where it sits.
-func (h *RealServerHost) Validate(p Path) error {
+func (h *RealServerHost) Validate(at Path) error {
 	var errs Errors
+	p := rootLoc(at)
 	if h.Method == "" {
 		errs.add(p.At("forwarding_method"), "must be set; allowed values are %s", quoteList(ForwardingMethods))
 	}

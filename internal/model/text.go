@@ -129,7 +129,7 @@ func quoteAddrPort(a netip.AddrPort) string { return short(a.String()) }
 
 // checkLen records an error at p when v is longer than MaxTextLen bytes,
 // naming the limit, the length and the start of the value.
-func checkLen(errs *Errors, p Path, v string) bool {
+func checkLen(errs *Errors, p loc, v string) bool {
 	if len(v) <= MaxTextLen {
 		return true
 	}
@@ -140,7 +140,7 @@ func checkLen(errs *Errors, p Path, v string) bool {
 // NamePattern describes what checkName accepts, for schema descriptions.
 const NamePattern = "1 to 64 characters: letters, digits, `_`, `.`, `:` and `-`, not starting with `.`, `:` or `-`"
 
-func checkName(errs *Errors, p Path, v string) {
+func checkName(errs *Errors, p loc, v string) {
 	switch {
 	case v == "":
 		errs.add(p, "must be set")
@@ -149,7 +149,7 @@ func checkName(errs *Errors, p Path, v string) {
 	}
 }
 
-func checkInterface(errs *Errors, p Path, v string) {
+func checkInterface(errs *Errors, p loc, v string) {
 	switch {
 	case v == "":
 		errs.add(p, "must be set")
@@ -163,7 +163,7 @@ func checkInterface(errs *Errors, p Path, v string) {
 // checkInterface refused the colon, and with it every documented label.
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}(:[A-Za-z0-9_.@-]+)?$`)
 
-func checkLabel(errs *Errors, p Path, v string) {
+func checkLabel(errs *Errors, p loc, v string) {
 	if len(v) > 15 || !labelRE.MatchString(v) {
 		errs.add(p, "%s is not a valid address label; use an interface name and an optional `:` suffix, such as eth0:1, at most 15 characters", quote(v))
 	}
@@ -172,13 +172,13 @@ func checkLabel(errs *Errors, p Path, v string) {
 // checkNoZone refuses an IPv6 zone (fe80::1%eth0) on an address rendered
 // into a configuration file: netip keeps any text after the `%`, line
 // breaks and braces included, and none of these settings takes a zone.
-func checkNoZone(errs *Errors, p Path, a netip.Addr) {
+func checkNoZone(errs *Errors, p loc, a netip.Addr) {
 	if a.Zone() != "" {
 		errs.add(p, "%s has a zone; give a plain address", quote(a.String()))
 	}
 }
 
-func checkHostname(errs *Errors, p Path, v string) {
+func checkHostname(errs *Errors, p loc, v string) {
 	if v != "" && !hostnameRE.MatchString(v) {
 		errs.add(p, "%s is not a valid host name; use at most 253 letters, digits, `_`, `.` and `-`", quote(v))
 	}
@@ -193,7 +193,7 @@ const badTextRunes = "\"'\\{}#!`"
 // bytes without the characters that can escape a quoted value or start a
 // comment; used for commands and scripts (rendered quoted). Empty is
 // allowed: required fields are checked apart.
-func checkText(errs *Errors, p Path, v string) {
+func checkText(errs *Errors, p loc, v string) {
 	if v == "" {
 		return
 	}
@@ -202,7 +202,7 @@ func checkText(errs *Errors, p Path, v string) {
 }
 
 // checkTextChars is checkText without the length bound.
-func checkTextChars(errs *Errors, p Path, v string) {
+func checkTextChars(errs *Errors, p loc, v string) {
 	for _, r := range v {
 		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
 			errs.add(p, "%s contains a line break, control or non-ASCII character; give one line of printable ASCII", quote(v))
@@ -220,7 +220,7 @@ func checkTextChars(errs *Errors, p Path, v string) {
 
 // checkWord accepts one token of printable text: checkText without spaces.
 // Used for URL paths, ACL words and similar values rendered unquoted.
-func checkWord(errs *Errors, p Path, v string) {
+func checkWord(errs *Errors, p loc, v string) {
 	n := len(*errs)
 	checkText(errs, p, v)
 	if len(*errs) == n && strings.ContainsAny(v, " \t") {
@@ -233,7 +233,7 @@ func checkWord(errs *Errors, p Path, v string) {
 // negate ACLs and gives it no other meaning, and at most
 // MaxHAProxyTextWords words, so that the line it ends stays within the
 // words haproxy parses.
-func checkHAProxyText(errs *Errors, p Path, v string) {
+func checkHAProxyText(errs *Errors, p loc, v string) {
 	if v == "" {
 		return
 	}

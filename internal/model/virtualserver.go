@@ -149,13 +149,14 @@ func orDefault(v, def string) string {
 }
 
 // Validate checks one virtual server and its real servers; p is where it sits.
-func (vs *VirtualServer) Validate(p Path) error {
+func (vs *VirtualServer) Validate(at Path) error {
 	var errs Errors
+	p := rootLoc(at)
 	vs.validate(&errs, p)
 	return errs.err()
 }
 
-func (vs *VirtualServer) validate(errs *Errors, p Path) {
+func (vs *VirtualServer) validate(errs *Errors, p loc) {
 	ids := 0
 	if vs.Address.IsValid() {
 		ids++
@@ -245,21 +246,43 @@ func (vs *VirtualServer) validate(errs *Errors, p Path) {
 	checkText(errs, p.At("quorum_up"), vs.QuorumUp)
 	checkText(errs, p.At("quorum_down"), vs.QuorumDown)
 
-	seen := map[netip.AddrPort]int{}
+	// A destination twice: the few real servers a service usually has are
+	// compared with each other (no allocation); from 16 on, a map.
+	keyOf := func(rs *RealServer) netip.AddrPort {
+		return netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs)))
+	}
+	var seen map[netip.AddrPort]int
+	if len(vs.RealServers) >= 16 {
+		seen = make(map[netip.AddrPort]int, len(vs.RealServers))
+	}
 	for i := range vs.RealServers {
 		rs := &vs.RealServers[i]
 		rp := p.At("real_server", i)
 		rs.validate(errs, rp, vs)
-		key := netip.AddrPortFrom(rs.Address, uint16(rs.EffectivePort(vs)))
-		if j, dup := seen[key]; dup && rs.Address.IsValid() {
-			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", quoteAddrPort(key), j)
+		if !rs.Address.IsValid() {
+			continue
+		}
+		key := keyOf(rs)
+		j, dup := -1, false
+		if seen != nil {
+			if j, dup = seen[key]; !dup {
+				seen[key] = i
+			}
 		} else {
-			seen[key] = i
+			for k := range i {
+				if vs.RealServers[k].Address.IsValid() && keyOf(&vs.RealServers[k]) == key {
+					j, dup = k, true
+					break
+				}
+			}
+		}
+		if dup {
+			errs.add(rp.At("address"), "%s is already real_server[%d] of this virtual server", quoteAddrPort(key), j)
 		}
 	}
 }
 
-func checkTunnel(errs *Errors, p Path, method, tunType string, tunPort int) {
+func checkTunnel(errs *Errors, p loc, method, tunType string, tunPort int) {
 	checkEnum(errs, p.At("tunnel_type"), tunType, TunnelTypes)
 	if tunType != "" && method != "tun" {
 		errs.add(p.At("tunnel_type"), "applies to forwarding_method \"tun\" only, not %s", quote(method))
@@ -273,7 +296,7 @@ func checkTunnel(errs *Errors, p Path, method, tunType string, tunPort int) {
 	}
 }
 
-func (g *VirtualServerGroup) validate(errs *Errors, p Path) {
+func (g *VirtualServerGroup) validate(errs *Errors, p loc) {
 	checkName(errs, p.At("name"), g.Name)
 	if len(g.Members) == 0 {
 		errs.add(p.At("member"), "a group needs at least one member")
