@@ -56,16 +56,18 @@ type kaConf struct {
 	RouterID       string
 	ScriptUser     string
 	ScriptSecurity bool
-	Scripts        []kaScript
-	SyncGroups     []kaSyncGroup
-	Instances      []kaInstance
-	Groups         []kaGroup
-	Servers        []kaServer
+	// Globals are the other global_defs lines, in keepalived's manual's order.
+	Globals    []string
+	Scripts    []kaScript
+	SyncGroups []kaSyncGroup
+	Instances  []kaInstance
+	Groups     []kaGroup
+	Servers    []kaServer
 }
 
 // HasGlobal reports whether global_defs has anything to say.
 func (c kaConf) HasGlobal() bool {
-	return c.RouterID != "" || c.ScriptUser != "" || c.ScriptSecurity
+	return c.RouterID != "" || c.ScriptUser != "" || c.ScriptSecurity || len(c.Globals) > 0
 }
 
 type kaScript struct {
@@ -100,6 +102,7 @@ type kaInstance struct {
 	GarpMasterRepeat       int
 	GarpMasterRefresh      int
 	Notify                 []kaKV
+	SMTPAlert              bool
 }
 
 type kaGroup struct {
@@ -170,7 +173,7 @@ type kaCheck struct {
 
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	d := &cfg.Director
-	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity}
+	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity, Globals: globalLines(&d.Globals)}
 	if cfg.RunsScripts() {
 		// keepalived refuses scripts without script security, and its
 		// default script user (keepalived_script) does not exist on Debian.
@@ -234,7 +237,7 @@ func instanceView(in *model.VRRPInstance, defIface string) kaInstance {
 		NoPreempt:    in.NoPreempt,
 		PreemptDelay: in.PreemptDelay, GarpMasterDelay: in.GarpMasterDelay,
 		GarpMasterRepeat: in.GarpMasterRepeat, GarpMasterRefresh: in.GarpMasterRefresh,
-		Notify: notifyView(in.Notify),
+		Notify: notifyView(in.Notify), SMTPAlert: in.SMTPAlert,
 	}
 	if in.EffectiveVersion() != model.DefaultVRRPVersion {
 		v.Version = in.EffectiveVersion()

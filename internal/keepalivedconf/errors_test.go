@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
 func TestErrorsNameFileLineAndKeyword(t *testing.T) {
@@ -23,6 +25,8 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 		{"parameter", "$IF=eth0\n", "k.conf:1: parameter definitions"},
 		{"sequence", "~SEQ(i, 1, 3) vrrp_instance V$i {\n", "k.conf:1: sequence expansions"},
 		{"conditional", "@lb1 router_id lb1\n", "k.conf:1: conditional configuration"},
+		{"unknown global", "global_defs {\n  lvs_flush\n}\n", "k.conf:2: lvs_flush: the model cannot carry it"},
+		{"sync daemon", "vrrp_instance V {\n  lvs_sync_daemon_interface eth1\n}\n", "k.conf:2: lvs_sync_daemon_interface:"},
 		{"bad address", "virtual_server 10.0.0.300 80 {\n}\n", "k.conf:1: virtual_server: \"10.0.0.300\" is not an IP address"},
 		{"bad number", "vrrp_instance V {\n priority high\n}\n", "k.conf:2: priority: \"high\" is not a whole number"},
 	} {
@@ -69,7 +73,6 @@ func TestUnknownKeywordsWarnWithLine(t *testing.T) {
 		got = append(got, w.String())
 	}
 	want := []string{
-		`k.conf:2: global_defs: "vrrp_strict" is not carried by the model; left out`,
 		`k.conf:5: virtual_server 10.0.0.1 80: "ha_suspend" is not carried by the model; left out`,
 		`k.conf:9: TCP_CHECK: "warmup" is not carried by the model; left out`,
 	}
@@ -99,5 +102,57 @@ func TestWarningsNeverQuoteThePassword(t *testing.T) {
 		if strings.Contains(w.String(), "s3cret") {
 			t.Errorf("a warning quotes the password: %s", w)
 		}
+	}
+}
+
+// TestGlobalDefsCarried: the global_defs settings that change mail, VRRP
+// and firewall behaviour are read into the model and rendered back.
+func TestGlobalDefsCarried(t *testing.T) {
+	src := "global_defs {\n notification_email {\n  ops@example.com\n  root\n }\n notification_email_from lb@example.com\n smtp_server 10.0.0.25 587\n smtp_connect_timeout 20\n vrrp_strict\n vrrp_iptables KA_IN KA_OUT\n vrrp_skip_check_adv_addr\n vrrp_garp_interval 0.5\n vrrp_gna_interval 1\n}\n" +
+		"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n smtp_alert\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("err %v warnings %v", err, warns)
+	}
+	g := cfg.Director.Globals
+	if strings.Join(g.NotificationEmail, ",") != "ops@example.com,root" || g.NotificationEmailFrom != "lb@example.com" ||
+		g.SMTPServer.String() != "10.0.0.25" || g.SMTPServerPort != 587 || g.SMTPConnectTimeout != 20 || !g.VRRPStrict ||
+		g.VRRPIPTables == nil || g.VRRPIPTables.In != "KA_IN" || g.VRRPIPTables.Out != "KA_OUT" ||
+		!g.VRRPSkipCheckAdvAddr || g.VRRPGarpInterval != 0.5 || g.VRRPGnaInterval != 1 || !cfg.Director.Instances[0].SMTPAlert {
+		t.Fatalf("read as %+v", g)
+	}
+	text, err := render.Keepalived(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, warns, err := Parse(strings.NewReader(text), "rendered")
+	if err != nil || len(warns) != 0 || !Equivalent(cfg, again) {
+		t.Fatalf("rendering reads back differently (%v %v):\n%s", err, warns, text)
+	}
+}
+
+// TestConditionalLines: @id lines are read for the host given, @^id lines
+// for every other host.
+func TestConditionalLines(t *testing.T) {
+	src := "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n@lb1 priority 150\n@^lb1 priority 100\n@lb2\tstate BACKUP\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+	for host, want := range map[string]int{"lb1": 150, "lb2": 100} {
+		cfg, _, err := ParseWith(strings.NewReader(src), "k.conf", Options{Host: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := cfg.Director.Instances[0]
+		if in.Priority != want || (in.State == "BACKUP") != (host == "lb2") {
+			t.Errorf("host %s: priority %d state %q", host, in.Priority, in.State)
+		}
+	}
+}
+
+// TestAHWithInitialMaster: keepalived clears AH authentication on an
+// initial MASTER, so the import does too (and says so).
+func TestAHWithInitialMaster(t *testing.T) {
+	src := "vrrp_instance V {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 100\n authentication {\n  auth_type AH\n  auth_pass 1111\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(src), "k.conf")
+	if err != nil || cfg.Director.Instances[0].Authentication != nil || len(warns) != 1 || warns[0].Line != 6 {
+		t.Fatalf("err %v auth %+v warnings %v", err, cfg.Director.Instances[0].Authentication, warns)
 	}
 }

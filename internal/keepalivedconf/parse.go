@@ -16,11 +16,25 @@ import (
 // give. The configuration is not validated: the caller decides what an
 // invalid one means (render.Keepalived and the agent validate it).
 func Parse(r io.Reader, name string) (*model.KeepalivedConfig, []Warning, error) {
+	return ParseWith(r, name, Options{})
+}
+
+// Options are what a file's meaning depends on besides its text.
+type Options struct {
+	// Host is the configuration id keepalived runs with (its -i option;
+	// by default the host name up to the first dot): `@Host` lines are
+	// read without the prefix, `@other` lines are left out, `@^Host` lines
+	// are left out and `@^other` lines read. Empty refuses @ lines.
+	Host string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(r io.Reader, name string, opt Options) (*model.KeepalivedConfig, []Warning, error) {
 	src, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: reading: %w", name, err)
 	}
-	toks, err := lex(string(src), name)
+	toks, err := lex(string(src), name, opt.Host)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,7 +162,13 @@ func (p *parser) globalDefs(n *node) error {
 		case "enable_script_security":
 			d.EnableScriptSecurity = true
 		default:
-			p.ignored(c, "global_defs")
+			ok, err := p.globalSetting(c, &d.Globals)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return p.material(c, "change how keepalived runs (every global_defs setting does: mail, VRRP, firewall, checkers)")
+			}
 		}
 	}
 	return nil
@@ -242,6 +262,7 @@ func (p *parser) instance(n *node) error {
 	}
 	in := model.VRRPInstance{Name: n.args()[0]}
 	idx := len(p.cfg.Director.Instances)
+	var authNode *node
 	for _, c := range n.block {
 		var err error
 		switch c.key() {
@@ -296,6 +317,7 @@ func (p *parser) instance(n *node) error {
 				}
 			}
 			in.Authentication = a
+			authNode = c
 		case "unicast_src_ip", "mcast_src_ip":
 			// keepalived keeps both in one field: the adverts' source address.
 			in.UnicastSrcIP, err = p.addr(c)
@@ -358,6 +380,10 @@ func (p *parser) instance(n *node) error {
 			err = p.material(c, "change the MAC address the virtual addresses answer with")
 		case "track_process", "track_file", "track_bfd":
 			err = p.material(c, "stop the instance failing over when what it tracks fails")
+		case "smtp_alert":
+			in.SMTPAlert, err = p.boolArg(c)
+		case "lvs_sync_daemon_interface":
+			err = p.material(c, "stop the IPVS connection synchronisation daemon it starts")
 		default:
 			var ok bool
 			ok, err = p.notify(c, &in.Notify)
@@ -368,6 +394,12 @@ func (p *parser) instance(n *node) error {
 		if err != nil {
 			return err
 		}
+	}
+	if a := in.Authentication; a != nil && a.Type == "AH" && in.State == "MASTER" {
+		// keepalived: "Initial state master is incompatible with AH
+		// authentication - clearing".
+		in.Authentication = nil
+		p.warn(authNode, "auth_type AH with initial state MASTER: keepalived ignores it (it clears the authentication), and so does the import")
 	}
 	p.cfg.Director.Instances = append(p.cfg.Director.Instances, in)
 	return nil

@@ -65,7 +65,16 @@ func fillValue(v reflect.Value, path string, n *int) {
 			if !f.IsExported() {
 				continue
 			}
-			fillValue(v.Field(i), path+"."+f.Name, n)
+			fp := path + "." + f.Name
+			if addedAfterFormat1(fp) {
+				// Filled without moving the numbering, so that the values
+				// of format 1's fields stay those its fixtures hold.
+				saved := *n
+				fillValue(v.Field(i), fp, n)
+				*n = saved
+				continue
+			}
+			fillValue(v.Field(i), fp, n)
 		}
 	default:
 		panic(fmt.Sprintf("fill: %s has kind %s", path, v.Kind()))

@@ -6,9 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -25,6 +29,7 @@ var cmpAddrs = []cmp.Option{
 func TestStoredFormat1Fixtures(t *testing.T) {
 	want := map[string]Object{}
 	for _, o := range filledObjects() {
+		clearAddedAfterFormat1(&o)
 		want[string(o.Kind)] = o
 	}
 	files, _ := filepath.Glob("testdata/store-v1/*/*.json")
@@ -44,7 +49,7 @@ func TestStoredFormat1Fixtures(t *testing.T) {
 		if format != 1 {
 			t.Errorf("%s: read as format %d, want 1", f, format)
 		}
-		if zero := zeroFields(bodyOf(got)); len(zero) > 0 {
+		if zero := slices.DeleteFunc(zeroFields(bodyOf(got)), addedAfterFormat1); len(zero) > 0 {
 			t.Errorf("%s: fields lost in the migration: %v", f, zero)
 		}
 		if d := cmp.Diff(want[string(got.Kind)], got, cmpAddrs...); d != "" {
@@ -140,4 +145,20 @@ func bodyOf(o Object) any {
 		return o.HAProxyFrontend
 	}
 	return nil
+}
+
+// Optional fields added to the model after format 1: a format 1 document
+// cannot hold them, and reads with them unset (keepalived's defaults).
+var addedAfterFormat1RE = regexp.MustCompile(`^\.Globals$|^\.Instances\[\d+\]\.SMTPAlert$`)
+
+func addedAfterFormat1(path string) bool { return addedAfterFormat1RE.MatchString(path) }
+
+// clearAddedAfterFormat1 unsets in o what a format 1 document cannot hold.
+func clearAddedAfterFormat1(o *Object) {
+	if d := o.Director; d != nil {
+		d.Globals = model.GlobalDefs{}
+		for i := range d.Instances {
+			d.Instances[i].SMTPAlert = false
+		}
+	}
 }
