@@ -3,9 +3,11 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,6 +65,7 @@ type kaConf struct {
 	Instances  []kaInstance
 	Groups     []kaGroup
 	Servers    []kaServer
+	TrackFiles []kaTrackFile
 }
 
 // HasGlobal reports whether global_defs has anything to say.
@@ -169,7 +172,29 @@ type kaCheck struct {
 	MiscTimeout      int
 	MiscDynamic      bool
 	User             string
+	HeloName         string
+	Hosts            []kaCheckHost
+	Payload          string
+	// RequireReply is the require_reply line with its pattern, if any.
+	RequireReply   string
+	MinReplyLength int
+	MaxReplyLength int
+	DNSType        string
+	DNSName        string
+	TrackFile      string
+	// FileWeight is FILE_CHECK's "weight W [reverse]" argument.
+	FileWeight string
 }
+
+// kaCheckHost is one host block of an SMTP_CHECK.
+type kaCheckHost struct {
+	ConnectIP   string
+	ConnectPort int
+	BindTo      string
+}
+
+// kaTrackFile is one top-level track_file block.
+type kaTrackFile struct{ Name, File string }
 
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	d := &cfg.Director
@@ -203,14 +228,52 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 		groups[g.Name] = g
 		c.Groups = append(c.Groups, groupView(g))
 	}
+	files := trackFileNames(cfg)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		if len(vs.RealServers) == 0 {
 			continue // keepalived ignores it; keepalived -t exits 5 on it
 		}
-		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group]))
+		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group], files))
+	}
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		c.TrackFiles = append(c.TrackFiles, kaTrackFile{Name: files[f], File: f})
 	}
 	return c
+}
+
+// trackFileNames names a track_file block for each file a FILE_CHECK of a
+// rendered service reads: "file_" and the path's letters and digits, with
+// a number added when two paths come out alike.
+func trackFileNames(cfg *model.KeepalivedConfig) map[string]string {
+	var paths []string
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for k := range vs.RealServers {
+			if fc := vs.RealServers[k].FileCheck; fc != nil && len(vs.RealServers) > 0 {
+				paths = append(paths, fc.File)
+			}
+		}
+	}
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	names := map[string]string{}
+	taken := map[string]bool{}
+	for _, f := range paths {
+		base := "file" + strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, f)
+		name := base
+		for n := 2; taken[name]; n++ {
+			name = base + "_" + strconv.Itoa(n)
+		}
+		taken[name] = true
+		names[f] = name
+	}
+	return names
 }
 
 // scriptViews lists the vrrp_script blocks sorted by name (the model
@@ -335,7 +398,7 @@ func hasAddress(g *model.VirtualServerGroup) bool {
 	return false
 }
 
-func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServer {
+func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup, files map[string]string) kaServer {
 	method := vs.EffectiveMethod()
 	v := kaServer{
 		DelayLoop: vs.DelayLoop, Scheduler: vs.EffectiveScheduler(), Method: lvsMethod(method),
@@ -387,7 +450,7 @@ func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServ
 		v.Sorry = sv
 	}
 	for i := range vs.RealServers {
-		v.RealServers = append(v.RealServers, realView(vs, &vs.RealServers[i]))
+		v.RealServers = append(v.RealServers, realView(vs, &vs.RealServers[i], files))
 	}
 	return v
 }
@@ -405,7 +468,7 @@ func hostPort(a netip.Addr, port int) string {
 	return a.String() + " " + strconv.Itoa(port)
 }
 
-func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
+func realView(vs *model.VirtualServer, rs *model.RealServer, files map[string]string) kaReal {
 	v := kaReal{
 		Head:           hostPort(rs.Address, rs.EffectivePort(vs)),
 		Weight:         rs.EffectiveWeight(),
@@ -428,8 +491,63 @@ func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
 	case rs.MiscCheck != nil:
 		m := rs.MiscCheck
 		v.Check = &kaCheck{Kind: "MISC_CHECK", MiscPath: m.Script, MiscTimeout: m.Timeout, MiscDynamic: m.Dynamic, User: m.User}
+	default:
+		v.Check = otherCheck(rs, files)
 	}
 	return v
+}
+
+// otherCheck is the checker block of SMTP_CHECK, PING_CHECK, UDP_CHECK,
+// DNS_CHECK or FILE_CHECK; nil when the server has none of them.
+func otherCheck(rs *model.RealServer, files map[string]string) *kaCheck {
+	switch {
+	case rs.SMTPCheck != nil:
+		c := rs.SMTPCheck
+		v := commonCheck("SMTP_CHECK", &c.CheckCommon)
+		v.HeloName = c.HeloName
+		for _, h := range c.Hosts {
+			kh := kaCheckHost{ConnectPort: h.ConnectPort}
+			if h.ConnectIP.IsValid() {
+				kh.ConnectIP = h.ConnectIP.String()
+			}
+			if h.BindTo.IsValid() {
+				kh.BindTo = h.BindTo.String()
+			}
+			v.Hosts = append(v.Hosts, kh)
+		}
+		return v
+	case rs.PingCheck != nil:
+		return commonCheck("PING_CHECK", &rs.PingCheck.CheckCommon)
+	case rs.UDPCheck != nil:
+		c := rs.UDPCheck
+		v := commonCheck("UDP_CHECK", &c.CheckCommon)
+		v.Payload = c.Payload
+		if c.RequireReply {
+			v.RequireReply = strings.TrimSpace("require_reply " + c.ReplyPattern)
+			v.MinReplyLength, v.MaxReplyLength = c.MinReplyLength, c.MaxReplyLength
+		}
+		return v
+	case rs.DNSCheck != nil:
+		c := rs.DNSCheck
+		v := commonCheck("DNS_CHECK", &c.CheckCommon)
+		v.DNSType, v.DNSName = c.Type, c.Name
+		return v
+	case rs.FileCheck != nil:
+		c := rs.FileCheck
+		v := &kaCheck{Kind: "FILE_CHECK", TrackFile: files[c.File]}
+		if c.Weight != nil || c.Reverse {
+			w := 1
+			if c.Weight != nil {
+				w = *c.Weight
+			}
+			v.FileWeight = strconv.Itoa(w)
+			if c.Reverse {
+				v.FileWeight += " reverse"
+			}
+		}
+		return v
+	}
+	return nil
 }
 
 func commonCheck(kind string, c *model.CheckCommon) *kaCheck {

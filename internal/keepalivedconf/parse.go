@@ -42,7 +42,7 @@ func ParseWith(r io.Reader, name string, opt Options) (*model.KeepalivedConfig, 
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}}
+	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}, trackFiles: map[string]*trackFileDef{}}
 	if err := p.top(tree); err != nil {
 		return nil, p.warns, err
 	}
@@ -63,6 +63,23 @@ type parser struct {
 	scripts map[string]*scriptDef
 	// pending track_script references, resolved once every vrrp_script is read.
 	tracks []trackRef
+	// track_file blocks by name, and the FILE_CHECKs naming them.
+	trackFiles map[string]*trackFileDef
+	fileRefs   []fileRef
+}
+
+type trackFileDef struct {
+	file    string
+	weight  *int
+	reverse bool
+	line    int
+}
+
+// fileRef is a FILE_CHECK whose track_file is resolved at the end.
+type fileRef struct {
+	check *model.FileCheck
+	name  string
+	line  int
 }
 
 type trackRef struct {
@@ -110,7 +127,9 @@ func (p *parser) top(tree []*node) error {
 			err = p.virtualServer(n)
 		case "static_ipaddress", "static_routes", "static_rules":
 			err = p.material(n, "remove addresses or routes keepalived sets up")
-		case "vrrp_track_process", "track_file", "vrrp_track_file", "bfd_instance":
+		case "track_file", "vrrp_track_file":
+			err = p.trackFile(n)
+		case "vrrp_track_process", "bfd_instance":
 			p.warn(n, "%q is not carried by the model; left out (instances tracking it are refused)", n.key())
 		default:
 			p.ignored(n, "top level")
@@ -134,6 +153,18 @@ func (p *parser) top(tree []*node) error {
 		}
 		in.TrackScripts = append(in.TrackScripts, ts)
 		d.used = true
+	}
+	for _, r := range p.fileRefs {
+		d, ok := p.trackFiles[r.name]
+		if !ok {
+			return &Error{File: p.file, Line: r.line, Keyword: "track_file", Message: fmt.Sprintf("%q names no track_file block", r.name)}
+		}
+		r.check.File = d.file
+		if r.check.Weight == nil && d.weight != nil {
+			w := *d.weight
+			r.check.Weight = &w
+			r.check.Reverse = d.reverse
+		}
 	}
 	for _, name := range p.unusedScripts() {
 		p.warns = append(p.warns, Warning{File: p.file, Line: p.scripts[name].line, Message: fmt.Sprintf("vrrp_script %s is tracked by no instance; left out", name)})
@@ -171,6 +202,39 @@ func (p *parser) globalDefs(n *node) error {
 			}
 		}
 	}
+	return nil
+}
+
+// trackFile reads a top-level track_file block: the file FILE_CHECKs
+// (and instances) read a number from.
+func (p *parser) trackFile(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	d := &trackFileDef{line: n.line}
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "file":
+			d.file, err = p.one(c)
+		case "weight":
+			var w int
+			if w, d.reverse, err = p.weightReverse(c); err == nil {
+				d.weight = &w
+			}
+		case "init_file":
+			err = p.material(c, "stop keepalived creating the file when it is missing (the model expects the file to exist)")
+		default:
+			p.ignored(c, "track_file")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if d.file == "" {
+		return p.errf(n, "needs a file")
+	}
+	p.trackFiles[n.args()[0]] = d
 	return nil
 }
 
@@ -750,6 +814,23 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 			tc := &model.TCPCheck{}
 			err = p.checkBlock(c, &tc.CheckCommon, nil, nil)
 			rs.TCPCheck = tc
+		case "PING_CHECK":
+			checks++
+			pc := &model.PingCheck{}
+			err = p.checkBlock(c, &pc.CheckCommon, nil, nil)
+			rs.PingCheck = pc
+		case "SMTP_CHECK":
+			checks++
+			rs.SMTPCheck, err = p.smtpCheck(c)
+		case "UDP_CHECK":
+			checks++
+			rs.UDPCheck, err = p.udpCheck(c)
+		case "DNS_CHECK":
+			checks++
+			rs.DNSCheck, err = p.dnsCheck(c)
+		case "FILE_CHECK":
+			checks++
+			rs.FileCheck, err = p.fileCheck(c)
 		case "HTTP_GET", "SSL_GET":
 			checks++
 			hc := &model.HTTPCheck{}
@@ -764,7 +845,7 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 			mc := &model.MiscCheck{}
 			err = p.checkBlock(c, nil, nil, mc)
 			rs.MiscCheck = mc
-		case "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK":
+		case "BFD_CHECK":
 			err = p.material(c, "leave the real server without its health check")
 		default:
 			p.ignored(c, "real_server "+strings.Join(n.args(), " "))
@@ -779,11 +860,18 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 	return rs, nil
 }
 
-// checkBlock reads a checker's block into the parts given (nil: not this kind).
-func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck, mc *model.MiscCheck) error {
+// checkBlock reads a checker's block into the parts given (nil: not this
+// kind); extra, when given, reads the checker's own keywords (false: not one).
+func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck, mc *model.MiscCheck, extra ...func(*node) (bool, error)) error {
 	for _, c := range n.block {
 		var err error
 		key := c.key()
+		for _, x := range extra {
+			var ok bool
+			if ok, err = x(c); ok {
+				goto next
+			}
+		}
 		if cc != nil {
 			switch key {
 			case "connect_ip":
@@ -798,10 +886,16 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 			case "connect_timeout":
 				cc.ConnectTimeout, err = p.intArg(c)
 				goto next
-			case "retry", "nb_get_retry", "nb_sock_retry":
+			case "retry":
 				cc.Retry, err = p.intArg(c)
-				if key != "retry" && err == nil {
-					p.warn(c, "%s is read as retry %d, its current name; keepalived 2.2 no longer knows %s and ignores it, so the adopted file retries %d times where keepalived 2.2 now uses its default", key, cc.Retry, key, cc.Retry)
+				goto next
+			case "nb_get_retry", "nb_sock_retry":
+				if key == "nb_get_retry" && hc != nil {
+					// HTTP_GET and SSL_GET still honour it (keepalived 2.2:
+					// "nb_get_retry is deprecated - please use 'retry'").
+					cc.Retry, err = p.intArg(c)
+				} else {
+					p.warn(c, "%s is unknown to keepalived 2.2 in %s (it retries its default number of times); keepalived ignores it, and so does the import", key, n.key())
 				}
 				goto next
 			case "delay_before_retry":
@@ -819,11 +913,7 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 					case "path":
 						u.Path, uerr = p.one(k)
 					case "status_code":
-						if len(k.args()) > 1 {
-							// Dropping codes would fail servers that answer with them.
-							return p.material(k, "fail real servers that answer with one of the other codes (the model holds one code or range per url)")
-						}
-						u.StatusCode, uerr = p.one(k)
+						u.StatusCode, uerr = p.rest(k)
 					case "digest":
 						u.Digest, uerr = p.one(k)
 						u.Digest = strings.ToLower(u.Digest)
@@ -958,4 +1048,123 @@ func (p *parser) unusedScripts() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (p *parser) smtpCheck(n *node) (*model.SMTPCheck, error) {
+	c := &model.SMTPCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		switch k.key() {
+		case "helo_name":
+			var err error
+			c.HeloName, err = p.one(k)
+			return true, err
+		case "host":
+			var h model.SMTPHost
+			for _, hk := range k.block {
+				var err error
+				switch hk.key() {
+				case "connect_ip":
+					h.ConnectIP, err = p.addr(hk)
+				case "connect_port":
+					h.ConnectPort, err = p.intArg(hk)
+				case "bindto":
+					h.BindTo, err = p.addr(hk)
+				default:
+					err = p.material(hk, "change which address the SMTP check connects to or from")
+				}
+				if err != nil {
+					return true, err
+				}
+			}
+			c.Hosts = append(c.Hosts, h)
+			return true, nil
+		}
+		return false, nil
+	})
+	return c, err
+}
+
+func (p *parser) udpCheck(n *node) (*model.UDPCheck, error) {
+	c := &model.UDPCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		var err error
+		switch k.key() {
+		case "payload":
+			c.Payload, err = p.rest(k)
+		case "require_reply":
+			c.RequireReply = true
+			c.ReplyPattern = strings.Join(k.args(), " ")
+		case "min_reply_length":
+			c.MinReplyLength, err = p.intArg(k)
+		case "max_reply_length":
+			c.MaxReplyLength, err = p.intArg(k)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	return c, err
+}
+
+func (p *parser) dnsCheck(n *node) (*model.DNSCheck, error) {
+	c := &model.DNSCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		var err error
+		switch k.key() {
+		case "type":
+			c.Type, err = p.one(k)
+			c.Type = strings.ToUpper(c.Type)
+		case "name":
+			c.Name, err = p.one(k)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	return c, err
+}
+
+// fileCheck reads a FILE_CHECK; its track_file is resolved once every
+// track_file block is read.
+func (p *parser) fileCheck(n *node) (*model.FileCheck, error) {
+	c := &model.FileCheck{}
+	named := false
+	for _, k := range n.block {
+		var err error
+		switch k.key() {
+		case "track_file", "file":
+			var name string
+			if name, err = p.one(k); err == nil {
+				p.fileRefs = append(p.fileRefs, fileRef{check: c, name: name, line: k.line})
+				named = true
+			}
+		case "weight":
+			var w int
+			if w, c.Reverse, err = p.weightReverse(k); err == nil {
+				c.Weight = &w
+			}
+		default:
+			p.ignored(k, n.key())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !named {
+		return nil, p.errf(n, "needs track_file")
+	}
+	return c, nil
+}
+
+// weightReverse reads "weight N [reverse]".
+func (p *parser) weightReverse(n *node) (int, bool, error) {
+	args := n.args()
+	if len(args) == 0 || len(args) > 2 || len(args) == 2 && args[1] != "reverse" {
+		return 0, false, p.errf(n, "takes a number and an optional reverse")
+	}
+	w, err := strconv.Atoi(args[0])
+	if err != nil {
+		return 0, false, p.errf(n, "%q is not a whole number", args[0])
+	}
+	return w, len(args) == 2, nil
 }

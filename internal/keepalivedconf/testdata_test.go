@@ -75,9 +75,9 @@ var handwritten = []struct {
 				},
 			},
 		},
-		// brd and scope; nb_get_retry (read as retry, which keepalived 2.2
-		// alone knows).
-		warnLines: []int{26, 26, 50},
+		// brd and scope (nb_get_retry in HTTP_GET is read as retry, as
+		// keepalived 2.2 reads it).
+		warnLines: []int{26, 26},
 	},
 	{
 		file: "testdata/handwritten.conf",
