@@ -68,9 +68,11 @@ func (m realServerResourceModel) withObserved(obs *model.RealServer, method stri
 	// config); a different stored check replaces the whole block.
 	cur := prior
 	if !reflect.DeepEqual(cur.TCPCheck, obs.TCPCheck) || !reflect.DeepEqual(cur.HTTPGet, obs.HTTPGet) ||
-		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) {
+		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) ||
+		healthChecksDiffer(&cur, obs) {
 		chk := checksFromModel(obs)
 		out.TCPCheck, out.HTTPGet, out.SSLGet, out.MiscCheck = chk.TCPCheck, chk.HTTPGet, chk.SSLGet, chk.MiscCheck
+		out.healthChecksModel = chk.healthChecksModel
 	}
 	return out
 }
@@ -118,5 +120,6 @@ func checksFromModel(rs *model.RealServer) realServerModel {
 		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout),
 			Dynamic: keepBool(types.BoolNull(), c.Dynamic), User: keepString(types.StringNull(), c.User, "")}
 	}
+	out.healthChecksModel = healthChecksFromModel(rs)
 	return out
 }
