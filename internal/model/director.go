@@ -158,7 +158,7 @@ func (d *Director) Validate(p Path) error {
 		checkName(&errs, p.At("script_user"), d.ScriptUser)
 	}
 	checkEnum(&errs, p.At("engine"), d.Engine, Engines)
-	d.Globals.validate(&errs, p)
+	d.Globals.validate(&errs, p.At("global_defs"))
 
 	names := map[string]int{}
 	type vrid struct {
