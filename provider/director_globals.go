@@ -34,6 +34,16 @@ func globalDefsBlock() blockSpec {
 			"vrrp_gna_interval":  floatAttr("Seconds (two decimals) between the unsolicited neighbour advertisements of one burst."),
 		},
 		blocks: map[string]blockSpec{
+			"lvs_sync_daemon": {
+				single: true,
+				description: "keepalived's `lvs_sync_daemon`: the IPVS connection synchronisation daemon, master " +
+					"while `vrrp_instance` is MASTER and backup otherwise, so that a failover keeps connections.",
+				attrs: map[string]attrSpec{
+					"interface":     stringAttr("Interface the daemon sends and receives on.").mandatory(),
+					"vrrp_instance": stringAttr("VRRP instance whose state makes the daemon master or backup."),
+					"sync_id":       rangeAttr("Sync id of the daemon's messages. Defaults to the instance's `virtual_router_id`.", 0, 255),
+				},
+			},
 			"vrrp_iptables": {
 				single: true,
 				description: "keepalived's `vrrp_iptables`: present without chains, keepalived adds no iptables " +
@@ -59,6 +69,13 @@ type globalDefsModel struct {
 	VRRPGarpInterval      types.Float64        `tfsdk:"vrrp_garp_interval"`
 	VRRPGnaInterval       types.Float64        `tfsdk:"vrrp_gna_interval"`
 	VRRPIPTables          *iptablesChainsModel `tfsdk:"vrrp_iptables"`
+	LVSSyncDaemon         *syncDaemonModel     `tfsdk:"lvs_sync_daemon"`
+}
+
+type syncDaemonModel struct {
+	Interface types.String `tfsdk:"interface"`
+	Instance  types.String `tfsdk:"vrrp_instance"`
+	SyncID    types.Int64  `tfsdk:"sync_id"`
 }
 
 type iptablesChainsModel struct {
@@ -85,6 +102,9 @@ func (m *globalDefsModel) toModel() model.GlobalDefs {
 	}
 	if c := m.VRRPIPTables; c != nil {
 		g.VRRPIPTables = &model.IPTablesChains{In: c.In.ValueString(), Out: c.Out.ValueString()}
+	}
+	if d := m.LVSSyncDaemon; d != nil {
+		g.LVSSyncDaemon = &model.LVSSyncDaemon{Interface: d.Interface.ValueString(), Instance: d.Instance.ValueString(), SyncID: intOf(d.SyncID)}
 	}
 	return g
 }
@@ -119,6 +139,9 @@ func globalDefsFrom(g model.GlobalDefs) *globalDefsModel {
 	}
 	if c := g.VRRPIPTables; c != nil {
 		m.VRRPIPTables = &iptablesChainsModel{In: optString(c.In), Out: optString(c.Out)}
+	}
+	if d := g.LVSSyncDaemon; d != nil {
+		m.LVSSyncDaemon = &syncDaemonModel{Interface: types.StringValue(d.Interface), Instance: optString(d.Instance), SyncID: optInt64(d.SyncID)}
 	}
 	return m
 }

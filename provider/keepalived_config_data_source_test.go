@@ -335,6 +335,10 @@ data "lvs_keepalived_config" "test" {
     vrrp_strict             = true
     vrrp_iptables {}
     vrrp_garp_interval = 0.25
+    lvs_sync_daemon {
+      interface     = "eth1"
+      vrrp_instance = "VI_1"
+    }
   }
 
   vrrp_instance {
@@ -425,7 +429,7 @@ func TestAccKeepalivedConfigDataSource_checkersAndGlobals(t *testing.T) {
 					"    smtp_server 10.0.0.25\n    smtp_connect_timeout 30\n",
 					"    vrrp_strict\n",
 					"    vrrp_iptables\n",
-					"    vrrp_garp_interval 0.25\n",
+					"    vrrp_garp_interval 0.25\n    lvs_sync_daemon eth1 VI_1\n",
 					"    smtp_alert\n}\n",
 					"track_file file_run_lvs_rs24 {\n    file /run/lvs/rs24\n}\n",
 					"        UDP_CHECK {\n            payload 0a0b\n            require_reply 0a xx\n        }\n",

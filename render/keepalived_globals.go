@@ -51,5 +51,15 @@ func globalLines(g *model.GlobalDefs) []string {
 	if g.VRRPGnaInterval != 0 {
 		out = append(out, "vrrp_gna_interval "+formatSeconds(g.VRRPGnaInterval, 0))
 	}
+	if d := g.LVSSyncDaemon; d != nil {
+		l := "lvs_sync_daemon " + d.Interface
+		if d.Instance != "" {
+			l += " " + d.Instance
+		}
+		if d.SyncID != 0 {
+			l += " id " + strconv.Itoa(d.SyncID)
+		}
+		out = append(out, l)
+	}
 	return out
 }

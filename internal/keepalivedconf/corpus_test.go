@@ -30,7 +30,7 @@ const corpusHost = "high"
 var corpusEquivalent = []string{
 	"HTTP_GET.port", "IPv6", "PING_CHECK", "SMTP_CHECK", "SSL_GET", "UDP_CHECK", "fwmark", "inhibit",
 	"misc_check", "misc_check_arg", "quorum", "sample", "status_code", "virtual_server_group",
-	"virtualhost", "vrrp.localcheck", "vrrp.scripts", "vrrp.sync",
+	"virtualhost", "vrrp", "vrrp.localcheck", "vrrp.lvs_syncd", "vrrp.scripts", "vrrp.sync",
 }
 
 // harmless are the warnings that leave what keepalived does unchanged:

@@ -28,7 +28,8 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 		{"sequence", "~SEQ(i, 1, 3) vrrp_instance V$i {\n", "k.conf:1: sequence expansions"},
 		{"conditional", "@lb1 router_id lb1\n", "k.conf:1: conditional configuration"},
 		{"unknown global", "global_defs {\n  lvs_flush\n}\n", "k.conf:2: lvs_flush: the model cannot carry it"},
-		{"sync daemon", "vrrp_instance V {\n  lvs_sync_daemon_interface eth1\n}\n", "k.conf:2: lvs_sync_daemon_interface:"},
+		{"two sync daemons", "global_defs {\n lvs_sync_daemon eth0 V\n}\nvrrp_instance V {\n  lvs_sync_daemon_interface eth1\n}\n", "k.conf:5: lvs_sync_daemon_interface: a second IPVS sync daemon"},
+		{"sync daemon ttl", "global_defs {\n lvs_sync_daemon eth0 V ttl 3\n}\n", "k.conf:2: lvs_sync_daemon: the model cannot carry it"},
 		{"bad address", "virtual_server 10.0.0.300 80 {\n}\n", "k.conf:1: virtual_server: \"10.0.0.300\" is not an IP address"},
 		{"bad number", "vrrp_instance V {\n priority high\n}\n", "k.conf:2: priority: \"high\" is not a whole number"},
 	} {

@@ -37,6 +37,8 @@ func (p *parser) globalSetting(c *node, g *model.GlobalDefs) (bool, error) {
 		}
 	case "smtp_connect_timeout":
 		g.SMTPConnectTimeout, err = p.intArg(c)
+	case "lvs_sync_daemon":
+		err = p.syncDaemon(c, g)
 	case "smtp_alert":
 		g.SMTPAlert, err = p.boolArg(c)
 	case "vrrp_strict":
@@ -72,4 +74,31 @@ func (p *parser) globalSetting(c *node, g *model.GlobalDefs) (bool, error) {
 		return false, nil
 	}
 	return true, err
+}
+
+// syncDaemon reads "lvs_sync_daemon IFACE [INSTANCE] [id N]"; the other
+// options (maxlen, port, ttl, group) are refused.
+func (p *parser) syncDaemon(c *node, g *model.GlobalDefs) error {
+	args := c.args()
+	if len(args) == 0 {
+		return p.errf(c, "needs an interface")
+	}
+	d := &model.LVSSyncDaemon{Interface: args[0]}
+	for i := 1; i < len(args); i++ {
+		switch {
+		case args[i] == "id" && i+1 < len(args):
+			v, err := strconv.Atoi(args[i+1])
+			if err != nil {
+				return p.errf(c, "id %q is not a number", args[i+1])
+			}
+			d.SyncID = v
+			i++
+		case i == 1:
+			d.Instance = args[i]
+		default:
+			return p.material(c, "change how the IPVS sync daemon sends ("+args[i]+")")
+		}
+	}
+	g.LVSSyncDaemon = d
+	return nil
 }

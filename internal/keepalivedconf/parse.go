@@ -289,10 +289,18 @@ func (p *parser) syncGroup(n *node) error {
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if !ok && len(c.block) == 0 && len(c.args()) == 0 {
+				// The syntax before group {}: keepalived 2.2 reads a bare
+				// instance name as an unknown keyword.
+				p.warn(c, "vrrp_sync_group %s: %q outside group { } is an unknown keyword to keepalived 2.2, which leaves the instance out of the group; keepalived ignores it, and so does the import", g.Name, c.key())
+			} else if !ok {
 				p.ignored(c, "vrrp_sync_group")
 			}
 		}
+	}
+	if len(g.Instances) == 0 {
+		p.warn(n, "vrrp_sync_group %s has no instances, so it syncs nothing; keepalived ignores it, and so does the import", g.Name)
+		return nil
 	}
 	p.cfg.Director.SyncGroups = append(p.cfg.Director.SyncGroups, g)
 	return nil
@@ -447,7 +455,17 @@ func (p *parser) instance(n *node) error {
 		case "smtp_alert":
 			in.SMTPAlert, err = p.boolArg(c)
 		case "lvs_sync_daemon_interface":
-			err = p.material(c, "stop the IPVS connection synchronisation daemon it starts")
+			// keepalived 2.2 reads it as global_defs' lvs_sync_daemon
+			// IFACE INSTANCE ("deprecated. Please use global lvs_sync_daemon").
+			var iface string
+			if iface, err = p.one(c); err == nil {
+				g := &p.cfg.Director.Globals
+				if g.LVSSyncDaemon != nil {
+					err = p.errf(c, "a second IPVS sync daemon; keepalived runs one")
+				} else {
+					g.LVSSyncDaemon = &model.LVSSyncDaemon{Interface: iface, Instance: in.Name}
+				}
+			}
 		default:
 			var ok bool
 			ok, err = p.notify(c, &in.Notify)
@@ -459,6 +477,7 @@ func (p *parser) instance(n *node) error {
 			return err
 		}
 	}
+	in.VirtualIPs = p.dropDuplicateVIPs(n, in.VirtualIPs, in.Interface)
 	if a := in.Authentication; a != nil && a.Type == "AH" && in.State == "MASTER" {
 		// keepalived: "Initial state master is incompatible with AH
 		// authentication - clearing".
@@ -1167,4 +1186,32 @@ func (p *parser) weightReverse(n *node) (int, bool, error) {
 		return 0, false, p.errf(n, "%q is not a whole number", args[0])
 	}
 	return w, len(args) == 2, nil
+}
+
+// dropDuplicateVIPs leaves out a virtual address that an earlier line of
+// the instance already puts on the same device with the same prefix
+// length (with another label, say): the kernel holds an address once, so
+// keepalived's second add fails ("Address already assigned") and changes
+// nothing.
+func (p *parser) dropDuplicateVIPs(n *node, vips []model.VirtualIP, iface string) []model.VirtualIP {
+	type key struct {
+		prefix netip.Prefix
+		dev    string
+	}
+	seen := map[key]bool{}
+	out := vips[:0]
+	for _, v := range vips {
+		dev := v.Device
+		if dev == "" {
+			dev = iface
+		}
+		k := key{v.Prefix, dev}
+		if seen[k] {
+			p.warn(n, "virtual_ipaddress %s on %s is listed twice; the kernel holds it once and refuses the second add (label %q is never set), so keepalived ignores it, and so does the import", v.Prefix, dev, v.Label)
+			continue
+		}
+		seen[k] = true
+		out = append(out, v)
+	}
+	return out
 }

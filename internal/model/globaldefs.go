@@ -38,6 +38,19 @@ type GlobalDefs struct {
 	// advertisements.
 	VRRPGarpInterval float64 `json:"vrrp_garp_interval,omitzero"`
 	VRRPGnaInterval  float64 `json:"vrrp_gna_interval,omitzero"`
+	// LVSSyncDaemon starts the IPVS connection synchronisation daemon
+	// (master while Instance is MASTER, backup otherwise).
+	LVSSyncDaemon *LVSSyncDaemon `json:"lvs_sync_daemon,omitzero"`
+}
+
+// LVSSyncDaemon is global_defs' lvs_sync_daemon: the interface the IPVS
+// sync daemon sends and receives on, the VRRP instance whose state makes
+// it master or backup, and its sync id (0: keepalived's default, the
+// instance's virtual router id).
+type LVSSyncDaemon struct {
+	Interface string `json:"interface,omitzero"`
+	Instance  string `json:"instance,omitzero"`
+	SyncID    int    `json:"sync_id,omitzero"`
 }
 
 // IPTablesChains are the chains of vrrp_iptables; both empty means the
@@ -51,7 +64,8 @@ type IPTablesChains struct {
 func (g *GlobalDefs) IsZero() bool {
 	return len(g.NotificationEmail) == 0 && g.NotificationEmailFrom == "" && !g.SMTPServer.IsValid() &&
 		g.SMTPServerPort == 0 && g.SMTPConnectTimeout == 0 && !g.SMTPAlert && !g.VRRPStrict &&
-		g.VRRPIPTables == nil && !g.VRRPSkipCheckAdvAddr && g.VRRPGarpInterval == 0 && g.VRRPGnaInterval == 0
+		g.VRRPIPTables == nil && !g.VRRPSkipCheckAdvAddr && g.VRRPGarpInterval == 0 && g.VRRPGnaInterval == 0 &&
+		g.LVSSyncDaemon == nil
 }
 
 // emailRE is a mail address keepalived can write unquoted on one line.
@@ -86,6 +100,14 @@ func (g *GlobalDefs) validate(errs *Errors, p Path) {
 			}
 			checkName(errs, p.At("vrrp_iptables", "out"), c.Out)
 		}
+	}
+	if d := g.LVSSyncDaemon; d != nil {
+		dp := p.At("lvs_sync_daemon")
+		checkInterface(errs, dp.At("interface"), d.Interface)
+		if d.Instance != "" {
+			checkName(errs, dp.At("vrrp_instance"), d.Instance)
+		}
+		checkRange(errs, dp.At("sync_id"), d.SyncID, 0, 255)
 	}
 	for _, f := range []struct {
 		name string

@@ -248,21 +248,3 @@ func TestRequestGolden(t *testing.T) {
 		t.Errorf("the protocol changed (-golden +now); bump Version if it is incompatible, then -update:\n%s", d)
 	}
 }
-
-func bodyOf(o Object) any {
-	switch o.Kind {
-	case KindDirector:
-		return o.Director
-	case KindVirtualServer:
-		return []any{o.VirtualServer, o.VirtualServerGroup}
-	case KindRealServer:
-		return o.RealServer
-	case KindRealServerHost:
-		return o.RealServerHost
-	case KindHAProxySettings:
-		return o.HAProxySettings
-	case KindHAProxyFrontend:
-		return o.HAProxyFrontend
-	}
-	return nil
-}
