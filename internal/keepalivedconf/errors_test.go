@@ -159,3 +159,25 @@ func TestAHWithInitialMaster(t *testing.T) {
 		t.Fatalf("err %v auth %+v warnings %v", err, cfg.Director.Instances[0].Authentication, warns)
 	}
 }
+
+// nb_get_retry is retry in HTTP_GET and SSL_GET (keepalived 2.2 honours it
+// there, as deprecated), and an unknown keyword elsewhere, which keepalived
+// ignores: the import reads it the same way.
+func TestNbGetRetry(t *testing.T) {
+	const conf = "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n   }\n   nb_get_retry 5\n  }\n }\n" +
+		" real_server 10.0.0.3 80 {\n  TCP_CHECK {\n   nb_get_retry 4\n  }\n }\n}\n"
+	cfg, warns, err := Parse(strings.NewReader(conf), "k.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss := cfg.VirtualServers[0].RealServers
+	if got := rss[0].HTTPGet.Retry; got != 5 {
+		t.Errorf("HTTP_GET nb_get_retry 5 read as retry %d", got)
+	}
+	if got := rss[1].TCPCheck.Retry; got != 0 {
+		t.Errorf("TCP_CHECK nb_get_retry 4 read as retry %d; keepalived ignores it there", got)
+	}
+	if len(warns) != 1 || warns[0].Line != 12 || !strings.Contains(warns[0].Message, "keepalived ignores it") {
+		t.Errorf("warnings %v, want one at line 12 saying keepalived ignores it", warns)
+	}
+}
