@@ -51,6 +51,7 @@ func directorModelFrom(d model.Director) directorModel {
 		ScriptUser:           optString(d.ScriptUser),
 		EnableScriptSecurity: optTrue(d.EnableScriptSecurity),
 		Engine:               optString(d.Engine),
+		GlobalDefs:           globalDefsFrom(d.Globals),
 	}
 	for _, in := range d.Instances {
 		m.VRRPInstances = append(m.VRRPInstances, vrrpInstanceFrom(in))
@@ -85,6 +86,7 @@ func vrrpInstanceFrom(in model.VRRPInstance) vrrpInstanceModel {
 		GarpMasterDelay:   optInt64(in.GarpMasterDelay),
 		GarpMasterRepeat:  optInt64(in.GarpMasterRepeat),
 		GarpMasterRefresh: optInt64(in.GarpMasterRefresh),
+		SMTPAlert:         optTrue(in.SMTPAlert),
 		notifyModel:       notifyFrom(in.Notify),
 	}
 	if in.AdvertInt != 0 {

@@ -37,6 +37,7 @@ func directorBlocks() map[string]blockSpec {
 		"vrrp_instance":   vrrpInstanceBlock(),
 		"vrrp_sync_group": vrrpSyncGroupBlock(),
 		"sysctl":          sysctlBlock(),
+		"global_defs":     globalDefsBlock(),
 	}
 }
 
@@ -77,6 +78,7 @@ func vrrpInstanceBlock() blockSpec {
 			"garp_master_delay":   intAttr("Seconds after becoming MASTER before the second burst of gratuitous ARPs.").positive(),
 			"garp_master_repeat":  intAttr("Gratuitous ARPs sent per burst after becoming MASTER.").positive(),
 			"garp_master_refresh": intAttr("Seconds between gratuitous ARP refreshes while MASTER; `0` sends none."),
+			"smtp_alert":          boolAttr("Mail the `global_defs` `notification_email` addresses on state changes of this instance."),
 		}, notifyAttributes("the instance")),
 		blocks: map[string]blockSpec{
 			"authentication": {
@@ -157,6 +159,7 @@ type directorModel struct {
 	VRRPInstances        []vrrpInstanceModel  `tfsdk:"vrrp_instance"`
 	VRRPSyncGroups       []vrrpSyncGroupModel `tfsdk:"vrrp_sync_group"`
 	Sysctls              []sysctlModel        `tfsdk:"sysctl"`
+	GlobalDefs           *globalDefsModel     `tfsdk:"global_defs"`
 }
 
 type notifyModel struct {
@@ -186,6 +189,7 @@ type vrrpInstanceModel struct {
 	VirtualIPAddress  []virtualIPModel      `tfsdk:"virtual_ipaddress"`
 	TrackScripts      []trackScriptModel    `tfsdk:"track_script"`
 	TrackInterfaces   []trackInterfaceModel `tfsdk:"track_interface"`
+	SMTPAlert         types.Bool            `tfsdk:"smtp_alert"`
 	notifyModel
 }
 
@@ -235,6 +239,7 @@ func (m *directorModel) toModel() model.Director {
 		ScriptUser:           m.ScriptUser.ValueString(),
 		EnableScriptSecurity: m.EnableScriptSecurity.ValueBool(),
 		Engine:               m.Engine.ValueString(),
+		Globals:              m.GlobalDefs.toModel(),
 	}
 	for i := range m.VRRPInstances {
 		d.Instances = append(d.Instances, m.VRRPInstances[i].toModel())
@@ -282,6 +287,7 @@ func (m *vrrpInstanceModel) toModel() model.VRRPInstance {
 		GarpMasterRepeat:  intOf(m.GarpMasterRepeat),
 		GarpMasterRefresh: intOf(m.GarpMasterRefresh),
 		Notify:            m.notify(),
+		SMTPAlert:         m.SMTPAlert.ValueBool(),
 	}
 	if a := m.Authentication; a != nil {
 		in.Authentication = &model.VRRPAuth{Type: a.Type.ValueString(), Password: a.Password.ValueString()}

@@ -320,3 +320,126 @@ data "lvs_keepalived_config" "test" {
 		},
 	})
 }
+
+// checkersAndGlobals has global_defs and each newer checker.
+const checkersAndGlobals = `
+data "lvs_keepalived_config" "test" {
+  interface = "eth0"
+  router_id = "lb1"
+
+  global_defs {
+    notification_email      = ["ops@example.com"]
+    notification_email_from = "lb1@example.com"
+    smtp_server             = "10.0.0.25"
+    smtp_connect_timeout    = 30
+    vrrp_strict             = true
+    vrrp_iptables {}
+    vrrp_garp_interval = 0.25
+    lvs_sync_daemon {
+      interface     = "eth1"
+      vrrp_instance = "VI_1"
+    }
+  }
+
+  vrrp_instance {
+    name              = "VI_1"
+    state             = "MASTER"
+    virtual_router_id = 51
+    priority          = 150
+    smtp_alert        = true
+    virtual_ipaddress {
+      address = "10.0.0.10/24"
+    }
+  }
+
+  virtual_server {
+    address  = "10.0.0.10"
+    port     = 53
+    protocol = "udp"
+
+    real_server {
+      address = "10.0.0.21"
+      udp_check {
+        payload       = "0a0b"
+        require_reply = true
+        reply_pattern = "0a xx"
+      }
+    }
+    real_server {
+      address = "10.0.0.22"
+      ping_check {
+        retry = 4
+      }
+    }
+    real_server {
+      address = "10.0.0.23"
+      dns_check {
+        type = "A"
+        name = "www.example.com"
+      }
+    }
+    real_server {
+      address = "10.0.0.24"
+      file_check {
+        file   = "/run/lvs/rs24"
+        weight = 0
+      }
+    }
+  }
+
+  virtual_server {
+    address = "10.0.0.10"
+    port    = 25
+
+    real_server {
+      address = "10.0.0.31"
+      smtp_check {
+        helo_name = "lb1.example.com"
+        host {
+          connect_ip = "10.0.0.31"
+        }
+        host {
+          connect_ip   = "10.0.1.31"
+          connect_port = 587
+        }
+      }
+    }
+    real_server {
+      address = "10.0.0.32"
+      http_get {
+        url {
+          path        = "/"
+          status_code = "200-299 400-499 503"
+        }
+      }
+    }
+  }
+}
+`
+
+func TestAccKeepalivedConfigDataSource_checkersAndGlobals(t *testing.T) {
+	const ds = "data.lvs_keepalived_config.test"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: checkersAndGlobals,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ds, tfjsonpath.New("content"), containsAll(
+					"    notification_email {\n        ops@example.com\n    }\n    notification_email_from lb1@example.com\n",
+					"    smtp_server 10.0.0.25\n    smtp_connect_timeout 30\n",
+					"    vrrp_strict\n",
+					"    vrrp_iptables\n",
+					"    vrrp_garp_interval 0.25\n    lvs_sync_daemon eth1 VI_1\n",
+					"    smtp_alert\n}\n",
+					"track_file file_run_lvs_rs24 {\n    file /run/lvs/rs24\n}\n",
+					"        UDP_CHECK {\n            payload 0a0b\n            require_reply 0a xx\n        }\n",
+					"        PING_CHECK {\n            retry 4\n        }\n",
+					"        DNS_CHECK {\n            type A\n            name www.example.com\n        }\n",
+					"        FILE_CHECK {\n            track_file file_run_lvs_rs24\n            weight 0\n        }\n",
+					"        SMTP_CHECK {\n            helo_name lb1.example.com\n            host {\n                connect_ip 10.0.0.31\n            }\n            host {\n                connect_ip 10.0.1.31\n                connect_port 587\n            }\n        }\n",
+					"                status_code 200-299 400-499 503\n",
+				)),
+			},
+		}},
+	})
+}

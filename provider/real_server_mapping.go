@@ -102,9 +102,11 @@ func (m realServerModel) withObserved(obs *model.RealServer, method string) real
 	// config); a different stored check replaces the whole block.
 	cur := prior
 	if !reflect.DeepEqual(cur.TCPCheck, obs.TCPCheck) || !reflect.DeepEqual(cur.HTTPGet, obs.HTTPGet) ||
-		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) {
+		!reflect.DeepEqual(cur.SSLGet, obs.SSLGet) || !reflect.DeepEqual(cur.MiscCheck, obs.MiscCheck) ||
+		healthChecksDiffer(&cur, obs) {
 		chk := checksFromModel(obs)
 		out.TCPCheck, out.HTTPGet, out.SSLGet, out.MiscCheck = chk.TCPCheck, chk.HTTPGet, chk.SSLGet, chk.MiscCheck
+		out.healthChecksModel = chk.healthChecksModel
 	}
 	return out
 }
@@ -152,5 +154,6 @@ func checksFromModel(rs *model.RealServer) realServerModel {
 		out.MiscCheck = &miscCheckModel{Script: types.StringValue(c.Script), Timeout: keepInt(types.Int64Null(), c.Timeout),
 			Dynamic: keepBool(types.BoolNull(), c.Dynamic), User: keepString(types.StringNull(), c.User, "")}
 	}
+	out.healthChecksModel = healthChecksFromModel(rs)
 	return out
 }

@@ -40,7 +40,8 @@ func realServerAttributes() map[string]attrSpec {
 	}
 }
 
-// realServerBlocks are a real server's health checks, at most one of them.
+// realServerBlocks are a real server's health checks, at most one of them
+// (the newer checkers are in health_check_schema.go).
 func realServerBlocks() map[string]blockSpec {
 	httpCheck := func(name, what string) blockSpec {
 		return blockSpec{
@@ -64,7 +65,7 @@ func realServerBlocks() map[string]blockSpec {
 			},
 		}
 	}
-	return map[string]blockSpec{
+	return merge(healthCheckBlocks(), map[string]blockSpec{
 		"tcp_check": {
 			single:      true,
 			description: "Health check that succeeds when a TCP connection opens (keepalived `TCP_CHECK`).",
@@ -82,7 +83,7 @@ func realServerBlocks() map[string]blockSpec {
 				"user":    stringAttr("User that runs the script. Defaults to the director's `script_user`."),
 			},
 		},
-	}
+	})
 }
 
 // checkCommonAttributes are the settings every connecting checker shares;
@@ -127,6 +128,7 @@ type realServerModel struct {
 	HTTPGet          *httpCheckModel   `tfsdk:"http_get"`
 	SSLGet           *httpCheckModel   `tfsdk:"ssl_get"`
 	MiscCheck        *miscCheckModel   `tfsdk:"misc_check"`
+	healthChecksModel
 }
 
 type checkCommonModel struct {
@@ -185,6 +187,7 @@ func (m *realServerModel) toModel() model.RealServer {
 			User:    c.User.ValueString(),
 		}
 	}
+	m.healthChecksModel.apply(&rs)
 	return rs
 }
 

@@ -3,9 +3,11 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,16 +58,19 @@ type kaConf struct {
 	RouterID       string
 	ScriptUser     string
 	ScriptSecurity bool
-	Scripts        []kaScript
-	SyncGroups     []kaSyncGroup
-	Instances      []kaInstance
-	Groups         []kaGroup
-	Servers        []kaServer
+	// Globals are the other global_defs lines, in keepalived's manual's order.
+	Globals    []string
+	Scripts    []kaScript
+	SyncGroups []kaSyncGroup
+	Instances  []kaInstance
+	Groups     []kaGroup
+	Servers    []kaServer
+	TrackFiles []kaTrackFile
 }
 
 // HasGlobal reports whether global_defs has anything to say.
 func (c kaConf) HasGlobal() bool {
-	return c.RouterID != "" || c.ScriptUser != "" || c.ScriptSecurity
+	return c.RouterID != "" || c.ScriptUser != "" || c.ScriptSecurity || len(c.Globals) > 0
 }
 
 type kaScript struct {
@@ -100,6 +105,7 @@ type kaInstance struct {
 	GarpMasterRepeat       int
 	GarpMasterRefresh      int
 	Notify                 []kaKV
+	SMTPAlert              bool
 }
 
 type kaGroup struct {
@@ -157,6 +163,7 @@ type kaReal struct {
 	HTTP             bool // any of More.URLs, More.VirtualHost
 	Misc             bool // any of More.MiscPath to More.User
 	Connect          bool // any of More.ConnectIP, More.ConnectPort, More.BindTo
+	Extra            bool // any of More.HeloName to More.FileWeight, More.Hosts
 	ConnectTimeout   int
 	Retry            int
 	DelayBeforeRetry int
@@ -181,11 +188,35 @@ type kaRealMore struct {
 	ConnectIP   string
 	ConnectPort int
 	BindTo      string
+
+	// The values of SMTP_CHECK, UDP_CHECK, DNS_CHECK and FILE_CHECK.
+	HeloName string
+	Hosts    []kaCheckHost
+	Payload  string
+	// RequireReply is the require_reply line with its pattern, if any.
+	RequireReply   string
+	MinReplyLength int
+	MaxReplyLength int
+	DNSType        string
+	DNSName        string
+	TrackFile      string
+	// FileWeight is FILE_CHECK's "weight W [reverse]" argument.
+	FileWeight string
 }
+
+// kaCheckHost is one host block of an SMTP_CHECK.
+type kaCheckHost struct {
+	ConnectIP   string
+	ConnectPort int
+	BindTo      string
+}
+
+// kaTrackFile is one top-level track_file block.
+type kaTrackFile struct{ Name, File string }
 
 func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	d := &cfg.Director
-	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity}
+	c := kaConf{RouterID: d.RouterID, ScriptUser: d.ScriptUser, ScriptSecurity: d.EnableScriptSecurity, Globals: globalLines(&d.Globals)}
 	if cfg.RunsScripts() {
 		// keepalived refuses scripts without script security, and its
 		// default script user (keepalived_script) does not exist on Debian.
@@ -215,14 +246,52 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 		groups[g.Name] = g
 		c.Groups = append(c.Groups, groupView(g))
 	}
+	files := trackFileNames(cfg)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		if len(vs.RealServers) == 0 {
 			continue // keepalived ignores it; keepalived -t exits 5 on it
 		}
-		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group]))
+		c.Servers = append(c.Servers, serverView(vs, groups[vs.Group], files))
+	}
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		c.TrackFiles = append(c.TrackFiles, kaTrackFile{Name: files[f], File: f})
 	}
 	return c
+}
+
+// trackFileNames names a track_file block for each file a FILE_CHECK of a
+// rendered service reads: "file_" and the path's letters and digits, with
+// a number added when two paths come out alike.
+func trackFileNames(cfg *model.KeepalivedConfig) map[string]string {
+	var paths []string
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for k := range vs.RealServers {
+			if fc := vs.RealServers[k].FileCheck; fc != nil && len(vs.RealServers) > 0 {
+				paths = append(paths, fc.File)
+			}
+		}
+	}
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	names := map[string]string{}
+	taken := map[string]bool{}
+	for _, f := range paths {
+		base := "file" + strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, f)
+		name := base
+		for n := 2; taken[name]; n++ {
+			name = base + "_" + strconv.Itoa(n)
+		}
+		taken[name] = true
+		names[f] = name
+	}
+	return names
 }
 
 // scriptViews lists the vrrp_script blocks sorted by name (the model
@@ -249,7 +318,7 @@ func instanceView(in *model.VRRPInstance, defIface string) kaInstance {
 		NoPreempt:    in.NoPreempt,
 		PreemptDelay: in.PreemptDelay, GarpMasterDelay: in.GarpMasterDelay,
 		GarpMasterRepeat: in.GarpMasterRepeat, GarpMasterRefresh: in.GarpMasterRefresh,
-		Notify: notifyView(in.Notify),
+		Notify: notifyView(in.Notify), SMTPAlert: in.SMTPAlert,
 	}
 	if in.EffectiveVersion() != model.DefaultVRRPVersion {
 		v.Version = in.EffectiveVersion()
@@ -347,7 +416,7 @@ func hasAddress(g *model.VirtualServerGroup) bool {
 	return false
 }
 
-func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServer {
+func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup, files map[string]string) kaServer {
 	method := vs.EffectiveMethod()
 	v := kaServer{
 		DelayLoop: vs.DelayLoop, Scheduler: vs.EffectiveScheduler(), Method: lvsMethod(method),
@@ -400,7 +469,7 @@ func serverView(vs *model.VirtualServer, group *model.VirtualServerGroup) kaServ
 	}
 	v.RealServers = make([]kaReal, len(vs.RealServers))
 	for i := range vs.RealServers {
-		v.RealServers[i] = realView(vs, &vs.RealServers[i])
+		v.RealServers[i] = realView(vs, &vs.RealServers[i], files)
 	}
 	return v
 }
@@ -418,7 +487,7 @@ func hostPort(a netip.Addr, port int) string {
 	return a.String() + " " + strconv.Itoa(port)
 }
 
-func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
+func realView(vs *model.VirtualServer, rs *model.RealServer, files map[string]string) kaReal {
 	v := kaReal{Head: hostPort(rs.Address, rs.EffectivePort(vs)), Weight: rs.EffectiveWeight()}
 	var m kaRealMore
 	m.UpperThreshold, m.LowerThreshold, m.NotifyUp, m.NotifyDown = rs.UpperThreshold, rs.LowerThreshold, rs.NotifyUp, rs.NotifyDown
@@ -441,8 +510,10 @@ func realView(vs *model.VirtualServer, rs *model.RealServer) kaReal {
 		c := rs.MiscCheck
 		v.Check, m.MiscPath, m.MiscTimeout, m.MiscDynamic, m.User = "MISC_CHECK", c.Script, c.Timeout, c.Dynamic, c.User
 		v.Misc = true
+	default:
+		v.otherCheck(&m, rs, files)
 	}
-	if v.Options || v.HTTP || v.Misc || v.Connect {
+	if v.Options || v.HTTP || v.Misc || v.Connect || v.Extra {
 		more := m // on the heap only when kept
 		v.More = &more
 	}
@@ -465,4 +536,57 @@ func (v *kaReal) httpCheck(m *kaRealMore, kind string, c *model.HTTPCheck) {
 	v.commonCheck(m, kind, &c.CheckCommon)
 	m.URLs, m.VirtualHost = c.URLs, c.VirtualHost
 	v.HTTP = len(m.URLs) > 0 || m.VirtualHost != ""
+}
+
+// otherCheck sets the checker of SMTP_CHECK, PING_CHECK, UDP_CHECK,
+// DNS_CHECK or FILE_CHECK into v and m; nothing when the server has none.
+func (v *kaReal) otherCheck(m *kaRealMore, rs *model.RealServer, files map[string]string) {
+	switch {
+	case rs.SMTPCheck != nil:
+		c := rs.SMTPCheck
+		v.commonCheck(m, "SMTP_CHECK", &c.CheckCommon)
+		m.HeloName = c.HeloName
+		for _, h := range c.Hosts {
+			kh := kaCheckHost{ConnectPort: h.ConnectPort}
+			if h.ConnectIP.IsValid() {
+				kh.ConnectIP = h.ConnectIP.String()
+			}
+			if h.BindTo.IsValid() {
+				kh.BindTo = h.BindTo.String()
+			}
+			m.Hosts = append(m.Hosts, kh)
+		}
+	case rs.PingCheck != nil:
+		v.commonCheck(m, "PING_CHECK", &rs.PingCheck.CheckCommon)
+	case rs.UDPCheck != nil:
+		c := rs.UDPCheck
+		v.commonCheck(m, "UDP_CHECK", &c.CheckCommon)
+		m.Payload = c.Payload
+		if c.RequireReply {
+			m.RequireReply = strings.TrimSpace("require_reply " + c.ReplyPattern)
+			m.MinReplyLength, m.MaxReplyLength = c.MinReplyLength, c.MaxReplyLength
+		}
+	case rs.DNSCheck != nil:
+		c := rs.DNSCheck
+		v.commonCheck(m, "DNS_CHECK", &c.CheckCommon)
+		m.DNSType, m.DNSName = c.Type, c.Name
+	case rs.FileCheck != nil:
+		c := rs.FileCheck
+		v.Check, m.TrackFile = "FILE_CHECK", files[c.File]
+		if c.Weight != nil || c.Reverse {
+			w := 1
+			if c.Weight != nil {
+				w = *c.Weight
+			}
+			m.FileWeight = strconv.Itoa(w)
+			if c.Reverse {
+				m.FileWeight += " reverse"
+			}
+		}
+	default:
+		return
+	}
+	v.Extra = m.HeloName != "" || len(m.Hosts) > 0 || m.Payload != "" || m.RequireReply != "" ||
+		m.MinReplyLength != 0 || m.MaxReplyLength != 0 || m.DNSType != "" || m.DNSName != "" ||
+		m.TrackFile != "" || m.FileWeight != ""
 }

@@ -219,6 +219,54 @@ var keepalivedCases = []struct {
 	}},
 	// (g) Every field of the model, once.
 	{"kitchen_sink", kitchenSink},
+	// (h) Every checker beyond TCP, HTTP and MISC, each with its settings.
+	{"checkers", checkersConfig},
+}
+
+// checkersConfig has a real server with each of SMTP_CHECK (with hosts),
+// PING_CHECK, UDP_CHECK (payload, reply), DNS_CHECK, FILE_CHECK (two
+// servers reading one file, one another) and HTTP_GET with several urls
+// and a list of status codes.
+func checkersConfig() *model.KeepalivedConfig {
+	return &model.KeepalivedConfig{
+		Director: natDirector("MASTER", 150),
+		VirtualServers: []model.VirtualServer{
+			{
+				Address: kaAddr("203.0.113.10"), Port: 25, Scheduler: "rr",
+				RealServers: []model.RealServer{
+					{Address: kaAddr("10.0.1.11"), SMTPCheck: &model.SMTPCheck{HeloName: "lvs.example.com",
+						CheckCommon: model.CheckCommon{ConnectTimeout: 10, Retry: 2, DelayBeforeRetry: 5}}},
+					{Address: kaAddr("10.0.1.12"), SMTPCheck: &model.SMTPCheck{Hosts: []model.SMTPHost{
+						{ConnectIP: kaAddr("10.0.1.12")},
+						{ConnectIP: kaAddr("10.0.2.12"), ConnectPort: 587, BindTo: kaAddr("10.0.2.2")},
+					}}},
+				},
+			},
+			{
+				Address: kaAddr("203.0.113.10"), Port: 53, Protocol: "udp", Scheduler: "rr",
+				RealServers: []model.RealServer{
+					{Address: kaAddr("10.0.1.21"), DNSCheck: &model.DNSCheck{Type: "A", Name: "www.example.com",
+						CheckCommon: model.CheckCommon{Retry: 3}}},
+					{Address: kaAddr("10.0.1.22"), UDPCheck: &model.UDPCheck{Payload: "0a0b 0c", RequireReply: true,
+						ReplyPattern: "0a xx", MinReplyLength: 2, MaxReplyLength: 64, CheckCommon: model.CheckCommon{ConnectTimeout: 4}}},
+					{Address: kaAddr("10.0.1.23"), UDPCheck: &model.UDPCheck{RequireReply: true}},
+					{Address: kaAddr("10.0.1.24"), PingCheck: &model.PingCheck{CheckCommon: model.CheckCommon{Retry: 4}}},
+				},
+			},
+			{
+				Address: kaAddr("203.0.113.10"), Port: 80, Scheduler: "wrr",
+				RealServers: []model.RealServer{
+					{Address: kaAddr("10.0.1.31"), FileCheck: &model.FileCheck{File: "/run/lvs/rs31.weight", Weight: kaPtr(10)}},
+					{Address: kaAddr("10.0.1.32"), FileCheck: &model.FileCheck{File: "/run/lvs/rs31.weight", Reverse: true}},
+					{Address: kaAddr("10.0.1.33"), FileCheck: &model.FileCheck{File: "/run/lvs/rs33-weight"}},
+					{Address: kaAddr("10.0.1.34"), HTTPGet: &model.HTTPCheck{URLs: []model.CheckURL{
+						{Path: "/", StatusCode: "200-299 400-499 503"},
+						{Path: "/mrtg/", StatusCode: "200", Digest: "9b3a0c85a887a256d6939da88aabd8cd"},
+					}}},
+				},
+			},
+		},
+	}
 }
 
 // kitchenSink sets every field the renderer knows at least once.

@@ -78,7 +78,7 @@ func resyncWeights(c ipvs.Client, table ipvs.Table, vs *model.VirtualServer) (in
 		}
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
-			if rs.MiscCheck != nil && rs.MiscCheck.Dynamic {
+			if rs.HasDynamicWeight() {
 				continue
 			}
 			want := ipvs.DestinationOf(vs, rs)

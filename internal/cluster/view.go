@@ -478,9 +478,9 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	if rs.InhibitOnFailure != nil {
 		inhibit = *rs.InhibitOnFailure
 	}
-	// On keepalived, a dynamic misc_check sets weights, and a failed check
+	// On keepalived, a dynamic misc_check or file_check sets weights, and a failed check
 	// of an inhibited server sets 0: both are status.
-	healthSet := rs.MiscCheck != nil && rs.MiscCheck.Dynamic || w == 0 && inhibit
+	healthSet := rs.HasDynamicWeight() || w == 0 && inhibit
 	if !keepalived || !healthSet {
 		rs.Weight = &w
 	}

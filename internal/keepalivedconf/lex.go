@@ -10,10 +10,10 @@
 //
 // What it refuses, with an error naming file:line: `include` (the model is
 // one file; resolve the includes into one file first, or adopt the
-// director without importing its files), `$NAME=value` parameters and
-// `@host` / `@^host` conditional lines (the configuration they produce
-// depends on the host and the environment keepalived starts in), and
-// unbalanced braces or quotes.
+// director without importing its files), `$NAME=value` parameters,
+// `@host` / `@^host` conditional lines unless ParseWith is told the host
+// they are read for (Options.Host), every global_defs keyword the model
+// does not hold, and unbalanced braces or quotes.
 //
 // Keywords the model cannot hold become Warnings (with file:line) and the
 // import goes on without them, except where leaving them out would change
@@ -69,7 +69,7 @@ type token struct {
 }
 
 // lex splits the file into words, braces and line ends.
-func lex(src, file string) ([]token, error) {
+func lex(src, file, host string) ([]token, error) {
 	var out []token
 	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
@@ -82,7 +82,15 @@ func lex(src, file string) ([]token, error) {
 		}
 		trimmed := strings.TrimLeft(l, " \t")
 		if strings.HasPrefix(trimmed, "@") {
-			return nil, &Error{File: file, Line: lineNo, Message: "conditional configuration lines (@host) are not supported: the configuration would depend on the host; write the lines for this host without the prefix"}
+			if host == "" {
+				return nil, &Error{File: file, Line: lineNo, Message: "conditional configuration lines (@host) need the host they are read for: import on the host itself, or write the lines for this host without the prefix"}
+			}
+			rest, keep := conditional(trimmed, host)
+			if !keep {
+				out = append(out, token{kind: tEOL, line: lineNo})
+				continue
+			}
+			l, trimmed = rest, strings.TrimLeft(rest, " \t")
 		}
 		if strings.HasPrefix(trimmed, "~") {
 			return nil, &Error{File: file, Line: lineNo, Message: "sequence expansions (~SEQ) are not supported: expand them into the file first"}
@@ -137,6 +145,19 @@ func lex(src, file string) ([]token, error) {
 		out = append(out, token{kind: tEOL, line: lineNo})
 	}
 	return out, nil
+}
+
+// conditional reads an `@id rest` or `@^id rest` line: the rest, and
+// whether keepalived running as host reads it.
+func conditional(line, host string) (string, bool) {
+	id, rest, _ := strings.Cut(line[1:], " ")
+	if i := strings.IndexByte(id, '\t'); i >= 0 {
+		id, rest = id[:i], id[i+1:]+" "+rest
+	}
+	if neg, ok := strings.CutPrefix(id, "^"); ok {
+		return rest, neg != host
+	}
+	return rest, id == host
 }
 
 // node is one statement: its words, and its block when it has one.

@@ -16,11 +16,25 @@ import (
 // give. The configuration is not validated: the caller decides what an
 // invalid one means (render.Keepalived and the agent validate it).
 func Parse(r io.Reader, name string) (*model.KeepalivedConfig, []Warning, error) {
+	return ParseWith(r, name, Options{})
+}
+
+// Options are what a file's meaning depends on besides its text.
+type Options struct {
+	// Host is the configuration id keepalived runs with (its -i option;
+	// by default the host name up to the first dot): `@Host` lines are
+	// read without the prefix, `@other` lines are left out, `@^Host` lines
+	// are left out and `@^other` lines read. Empty refuses @ lines.
+	Host string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(r io.Reader, name string, opt Options) (*model.KeepalivedConfig, []Warning, error) {
 	src, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: reading: %w", name, err)
 	}
-	toks, err := lex(string(src), name)
+	toks, err := lex(string(src), name, opt.Host)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,7 +42,7 @@ func Parse(r io.Reader, name string) (*model.KeepalivedConfig, []Warning, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}}
+	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}, trackFiles: map[string]*trackFileDef{}}
 	if err := p.top(tree); err != nil {
 		return nil, p.warns, err
 	}
@@ -49,6 +63,23 @@ type parser struct {
 	scripts map[string]*scriptDef
 	// pending track_script references, resolved once every vrrp_script is read.
 	tracks []trackRef
+	// track_file blocks by name, and the FILE_CHECKs naming them.
+	trackFiles map[string]*trackFileDef
+	fileRefs   []fileRef
+}
+
+type trackFileDef struct {
+	file    string
+	weight  *int
+	reverse bool
+	line    int
+}
+
+// fileRef is a FILE_CHECK whose track_file is resolved at the end.
+type fileRef struct {
+	check *model.FileCheck
+	name  string
+	line  int
 }
 
 type trackRef struct {
@@ -96,7 +127,9 @@ func (p *parser) top(tree []*node) error {
 			err = p.virtualServer(n)
 		case "static_ipaddress", "static_routes", "static_rules":
 			err = p.material(n, "remove addresses or routes keepalived sets up")
-		case "vrrp_track_process", "track_file", "vrrp_track_file", "bfd_instance":
+		case "track_file", "vrrp_track_file":
+			err = p.trackFile(n)
+		case "vrrp_track_process", "bfd_instance":
 			p.warn(n, "%q is not carried by the model; left out (instances tracking it are refused)", n.key())
 		default:
 			p.ignored(n, "top level")
@@ -120,6 +153,18 @@ func (p *parser) top(tree []*node) error {
 		}
 		in.TrackScripts = append(in.TrackScripts, ts)
 		d.used = true
+	}
+	for _, r := range p.fileRefs {
+		d, ok := p.trackFiles[r.name]
+		if !ok {
+			return &Error{File: p.file, Line: r.line, Keyword: "track_file", Message: fmt.Sprintf("%q names no track_file block", r.name)}
+		}
+		r.check.File = d.file
+		if r.check.Weight == nil && d.weight != nil {
+			w := *d.weight
+			r.check.Weight = &w
+			r.check.Reverse = d.reverse
+		}
 	}
 	for _, name := range p.unusedScripts() {
 		p.warns = append(p.warns, Warning{File: p.file, Line: p.scripts[name].line, Message: fmt.Sprintf("vrrp_script %s is tracked by no instance; left out", name)})
@@ -148,9 +193,48 @@ func (p *parser) globalDefs(n *node) error {
 		case "enable_script_security":
 			d.EnableScriptSecurity = true
 		default:
-			p.ignored(c, "global_defs")
+			ok, err := p.globalSetting(c, &d.Globals)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return p.material(c, "change how keepalived runs (every global_defs setting does: mail, VRRP, firewall, checkers)")
+			}
 		}
 	}
+	return nil
+}
+
+// trackFile reads a top-level track_file block: the file FILE_CHECKs
+// (and instances) read a number from.
+func (p *parser) trackFile(n *node) error {
+	if len(n.args()) != 1 {
+		return p.errf(n, "needs exactly one name")
+	}
+	d := &trackFileDef{line: n.line}
+	for _, c := range n.block {
+		var err error
+		switch c.key() {
+		case "file":
+			d.file, err = p.one(c)
+		case "weight":
+			var w int
+			if w, d.reverse, err = p.weightReverse(c); err == nil {
+				d.weight = &w
+			}
+		case "init_file":
+			err = p.material(c, "stop keepalived creating the file when it is missing (the model expects the file to exist)")
+		default:
+			p.ignored(c, "track_file")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if d.file == "" {
+		return p.errf(n, "needs a file")
+	}
+	p.trackFiles[n.args()[0]] = d
 	return nil
 }
 
@@ -205,10 +289,18 @@ func (p *parser) syncGroup(n *node) error {
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if !ok && len(c.block) == 0 && len(c.args()) == 0 {
+				// The syntax before group {}: keepalived 2.2 reads a bare
+				// instance name as an unknown keyword.
+				p.warn(c, "vrrp_sync_group %s: %q outside group { } is an unknown keyword to keepalived 2.2, which leaves the instance out of the group; keepalived ignores it, and so does the import", g.Name, c.key())
+			} else if !ok {
 				p.ignored(c, "vrrp_sync_group")
 			}
 		}
+	}
+	if len(g.Instances) == 0 {
+		p.warn(n, "vrrp_sync_group %s has no instances, so it syncs nothing; keepalived ignores it, and so does the import", g.Name)
+		return nil
 	}
 	p.cfg.Director.SyncGroups = append(p.cfg.Director.SyncGroups, g)
 	return nil
@@ -242,6 +334,7 @@ func (p *parser) instance(n *node) error {
 	}
 	in := model.VRRPInstance{Name: n.args()[0]}
 	idx := len(p.cfg.Director.Instances)
+	var authNode *node
 	for _, c := range n.block {
 		var err error
 		switch c.key() {
@@ -296,6 +389,7 @@ func (p *parser) instance(n *node) error {
 				}
 			}
 			in.Authentication = a
+			authNode = c
 		case "unicast_src_ip", "mcast_src_ip":
 			// keepalived keeps both in one field: the adverts' source address.
 			in.UnicastSrcIP, err = p.addr(c)
@@ -358,6 +452,20 @@ func (p *parser) instance(n *node) error {
 			err = p.material(c, "change the MAC address the virtual addresses answer with")
 		case "track_process", "track_file", "track_bfd":
 			err = p.material(c, "stop the instance failing over when what it tracks fails")
+		case "smtp_alert":
+			in.SMTPAlert, err = p.boolArg(c)
+		case "lvs_sync_daemon_interface":
+			// keepalived 2.2 reads it as global_defs' lvs_sync_daemon
+			// IFACE INSTANCE ("deprecated. Please use global lvs_sync_daemon").
+			var iface string
+			if iface, err = p.one(c); err == nil {
+				g := &p.cfg.Director.Globals
+				if g.LVSSyncDaemon != nil {
+					err = p.errf(c, "a second IPVS sync daemon; keepalived runs one")
+				} else {
+					g.LVSSyncDaemon = &model.LVSSyncDaemon{Interface: iface, Instance: in.Name}
+				}
+			}
 		default:
 			var ok bool
 			ok, err = p.notify(c, &in.Notify)
@@ -368,6 +476,13 @@ func (p *parser) instance(n *node) error {
 		if err != nil {
 			return err
 		}
+	}
+	in.VirtualIPs = p.dropDuplicateVIPs(n, in.VirtualIPs, in.Interface)
+	if a := in.Authentication; a != nil && a.Type == "AH" && in.State == "MASTER" {
+		// keepalived: "Initial state master is incompatible with AH
+		// authentication - clearing".
+		in.Authentication = nil
+		p.warn(authNode, "auth_type AH with initial state MASTER: keepalived ignores it (it clears the authentication), and so does the import")
 	}
 	p.cfg.Director.Instances = append(p.cfg.Director.Instances, in)
 	return nil
@@ -718,6 +833,23 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 			tc := &model.TCPCheck{}
 			err = p.checkBlock(c, &tc.CheckCommon, nil, nil)
 			rs.TCPCheck = tc
+		case "PING_CHECK":
+			checks++
+			pc := &model.PingCheck{}
+			err = p.checkBlock(c, &pc.CheckCommon, nil, nil)
+			rs.PingCheck = pc
+		case "SMTP_CHECK":
+			checks++
+			rs.SMTPCheck, err = p.smtpCheck(c)
+		case "UDP_CHECK":
+			checks++
+			rs.UDPCheck, err = p.udpCheck(c)
+		case "DNS_CHECK":
+			checks++
+			rs.DNSCheck, err = p.dnsCheck(c)
+		case "FILE_CHECK":
+			checks++
+			rs.FileCheck, err = p.fileCheck(c)
 		case "HTTP_GET", "SSL_GET":
 			checks++
 			hc := &model.HTTPCheck{}
@@ -732,7 +864,7 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 			mc := &model.MiscCheck{}
 			err = p.checkBlock(c, nil, nil, mc)
 			rs.MiscCheck = mc
-		case "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK":
+		case "BFD_CHECK":
 			err = p.material(c, "leave the real server without its health check")
 		default:
 			p.ignored(c, "real_server "+strings.Join(n.args(), " "))
@@ -747,11 +879,18 @@ func (p *parser) realServer(n *node) (model.RealServer, error) {
 	return rs, nil
 }
 
-// checkBlock reads a checker's block into the parts given (nil: not this kind).
-func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck, mc *model.MiscCheck) error {
+// checkBlock reads a checker's block into the parts given (nil: not this
+// kind); extra, when given, reads the checker's own keywords (false: not one).
+func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck, mc *model.MiscCheck, extra ...func(*node) (bool, error)) error {
 	for _, c := range n.block {
 		var err error
 		key := c.key()
+		for _, x := range extra {
+			var ok bool
+			if ok, err = x(c); ok {
+				goto next
+			}
+		}
 		if cc != nil {
 			switch key {
 			case "connect_ip":
@@ -766,10 +905,16 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 			case "connect_timeout":
 				cc.ConnectTimeout, err = p.intArg(c)
 				goto next
-			case "retry", "nb_get_retry", "nb_sock_retry":
+			case "retry":
 				cc.Retry, err = p.intArg(c)
-				if key != "retry" && err == nil {
-					p.warn(c, "%s is read as retry %d, its current name; keepalived 2.2 no longer knows %s and ignores it, so the adopted file retries %d times where keepalived 2.2 now uses its default", key, cc.Retry, key, cc.Retry)
+				goto next
+			case "nb_get_retry", "nb_sock_retry":
+				if key == "nb_get_retry" && hc != nil {
+					// HTTP_GET and SSL_GET still honour it (keepalived 2.2:
+					// "nb_get_retry is deprecated - please use 'retry'").
+					cc.Retry, err = p.intArg(c)
+				} else {
+					p.warn(c, "%s is unknown to keepalived 2.2 in %s (it retries its default number of times); keepalived ignores it, and so does the import", key, n.key())
 				}
 				goto next
 			case "delay_before_retry":
@@ -787,11 +932,7 @@ func (p *parser) checkBlock(n *node, cc *model.CheckCommon, hc *model.HTTPCheck,
 					case "path":
 						u.Path, uerr = p.one(k)
 					case "status_code":
-						if len(k.args()) > 1 {
-							// Dropping codes would fail servers that answer with them.
-							return p.material(k, "fail real servers that answer with one of the other codes (the model holds one code or range per url)")
-						}
-						u.StatusCode, uerr = p.one(k)
+						u.StatusCode, uerr = p.rest(k)
 					case "digest":
 						u.Digest, uerr = p.one(k)
 						u.Digest = strings.ToLower(u.Digest)
@@ -925,5 +1066,152 @@ func (p *parser) unusedScripts() []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+func (p *parser) smtpCheck(n *node) (*model.SMTPCheck, error) {
+	c := &model.SMTPCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		switch k.key() {
+		case "helo_name":
+			var err error
+			c.HeloName, err = p.one(k)
+			return true, err
+		case "host":
+			var h model.SMTPHost
+			for _, hk := range k.block {
+				var err error
+				switch hk.key() {
+				case "connect_ip":
+					h.ConnectIP, err = p.addr(hk)
+				case "connect_port":
+					h.ConnectPort, err = p.intArg(hk)
+				case "bindto":
+					h.BindTo, err = p.addr(hk)
+				default:
+					err = p.material(hk, "change which address the SMTP check connects to or from")
+				}
+				if err != nil {
+					return true, err
+				}
+			}
+			c.Hosts = append(c.Hosts, h)
+			return true, nil
+		}
+		return false, nil
+	})
+	return c, err
+}
+
+func (p *parser) udpCheck(n *node) (*model.UDPCheck, error) {
+	c := &model.UDPCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		var err error
+		switch k.key() {
+		case "payload":
+			c.Payload, err = p.rest(k)
+		case "require_reply":
+			c.RequireReply = true
+			c.ReplyPattern = strings.Join(k.args(), " ")
+		case "min_reply_length":
+			c.MinReplyLength, err = p.intArg(k)
+		case "max_reply_length":
+			c.MaxReplyLength, err = p.intArg(k)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	return c, err
+}
+
+func (p *parser) dnsCheck(n *node) (*model.DNSCheck, error) {
+	c := &model.DNSCheck{}
+	err := p.checkBlock(n, &c.CheckCommon, nil, nil, func(k *node) (bool, error) {
+		var err error
+		switch k.key() {
+		case "type":
+			c.Type, err = p.one(k)
+			c.Type = strings.ToUpper(c.Type)
+		case "name":
+			c.Name, err = p.one(k)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	return c, err
+}
+
+// fileCheck reads a FILE_CHECK; its track_file is resolved once every
+// track_file block is read.
+func (p *parser) fileCheck(n *node) (*model.FileCheck, error) {
+	c := &model.FileCheck{}
+	named := false
+	for _, k := range n.block {
+		var err error
+		switch k.key() {
+		case "track_file", "file":
+			var name string
+			if name, err = p.one(k); err == nil {
+				p.fileRefs = append(p.fileRefs, fileRef{check: c, name: name, line: k.line})
+				named = true
+			}
+		case "weight":
+			var w int
+			if w, c.Reverse, err = p.weightReverse(k); err == nil {
+				c.Weight = &w
+			}
+		default:
+			p.ignored(k, n.key())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !named {
+		return nil, p.errf(n, "needs track_file")
+	}
+	return c, nil
+}
+
+// weightReverse reads "weight N [reverse]".
+func (p *parser) weightReverse(n *node) (int, bool, error) {
+	args := n.args()
+	if len(args) == 0 || len(args) > 2 || len(args) == 2 && args[1] != "reverse" {
+		return 0, false, p.errf(n, "takes a number and an optional reverse")
+	}
+	w, err := strconv.Atoi(args[0])
+	if err != nil {
+		return 0, false, p.errf(n, "%q is not a whole number", args[0])
+	}
+	return w, len(args) == 2, nil
+}
+
+// dropDuplicateVIPs leaves out a virtual address that an earlier line of
+// the instance already puts on the same device with the same prefix
+// length (with another label, say): the kernel holds an address once, so
+// keepalived's second add fails ("Address already assigned") and changes
+// nothing.
+func (p *parser) dropDuplicateVIPs(n *node, vips []model.VirtualIP, iface string) []model.VirtualIP {
+	type key struct {
+		prefix netip.Prefix
+		dev    string
+	}
+	seen := map[key]bool{}
+	out := vips[:0]
+	for _, v := range vips {
+		dev := v.Device
+		if dev == "" {
+			dev = iface
+		}
+		k := key{v.Prefix, dev}
+		if seen[k] {
+			p.warn(n, "virtual_ipaddress %s on %s is listed twice; the kernel holds it once and refuses the second add (label %q is never set), so keepalived ignores it, and so does the import", v.Prefix, dev, v.Label)
+			continue
+		}
+		seen[k] = true
+		out = append(out, v)
+	}
 	return out
 }

@@ -32,6 +32,10 @@ var handwritten = []struct {
 		want: model.KeepalivedConfig{
 			Director: model.Director{
 				RouterID: "LVS_DEVEL",
+				Globals: model.GlobalDefs{
+					NotificationEmail: []string{"acassen@firewall.loc"}, NotificationEmailFrom: "Alexandre.Cassen@firewall.loc",
+					SMTPServer: addr("192.168.200.1"), SMTPConnectTimeout: 30, VRRPSkipCheckAdvAddr: true,
+				},
 				Instances: []model.VRRPInstance{{
 					Name: "VI_1", State: "MASTER", Interface: "eth0", VirtualRouterID: 51, Priority: 100, AdvertInt: 1,
 					Authentication: &model.VRRPAuth{Type: "PASS", Password: "1111"},
@@ -71,10 +75,9 @@ var handwritten = []struct {
 				},
 			},
 		},
-		// notification_email, notification_email_from, smtp_server,
-		// smtp_connect_timeout, vrrp_skip_check_adv_addr; brd and scope;
-		// nb_get_retry (read as retry, which keepalived 2.2 alone knows).
-		warnLines: []int{4, 7, 8, 9, 11, 26, 26, 50},
+		// brd and scope (nb_get_retry in HTTP_GET is read as retry, as
+		// keepalived 2.2 reads it).
+		warnLines: []int{26, 26},
 	},
 	{
 		file: "testdata/handwritten.conf",

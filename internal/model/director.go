@@ -21,6 +21,8 @@ type Director struct {
 	// writable by non-root users.
 	ScriptUser           string `json:"script_user,omitzero"`
 	EnableScriptSecurity bool   `json:"enable_script_security,omitzero"`
+	// Globals are the other global_defs settings (globaldefs.go).
+	Globals GlobalDefs `json:"global_defs,omitzero"`
 	// Engine owns the director's IPVS table: "keepalived" (default) or "netlink".
 	Engine string `json:"engine,omitzero"`
 
@@ -79,6 +81,8 @@ type VRRPInstance struct {
 	GarpMasterRepeat  int    `json:"garp_master_repeat,omitzero"`
 	GarpMasterRefresh int    `json:"garp_master_refresh,omitzero"`
 	Notify            Notify `json:"notify,omitzero"`
+	// SMTPAlert mails the director's NotificationEmail on state changes.
+	SMTPAlert bool `json:"smtp_alert,omitzero"`
 }
 
 // VRRPAuth is VRRPv2 authentication. Password is a secret: at most 8
@@ -155,6 +159,7 @@ func (d *Director) Validate(at Path) error {
 		checkName(&errs, p.At("script_user"), d.ScriptUser)
 	}
 	checkEnum(&errs, p.At("engine"), d.Engine, Engines)
+	d.Globals.validate(&errs, p.At("global_defs"))
 
 	names := map[string]int{}
 	type vrid struct {

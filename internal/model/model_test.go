@@ -56,6 +56,41 @@ func TestDomainRules(t *testing.T) {
 			c.VirtualServers[0].ForwardingMethod = "tun"
 			c.VirtualServers[0].RealServers[1].Port = 81
 		}, "virtual_server[0].real_server[1].port", "tun forwarding does not map ports"},
+		{"status code list", func(c *KeepalivedConfig) {
+			c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].StatusCode = "200-299 600"
+		}, "virtual_server[0].real_server[1].http_get.url[0].status_code", `"600" is not an HTTP status code`},
+		{"status code spaces", func(c *KeepalivedConfig) {
+			c.VirtualServers[0].RealServers[1].HTTPGet.URLs[0].StatusCode = "200  301"
+		}, "virtual_server[0].real_server[1].http_get.url[0].status_code", "single spaces"},
+		{"two checkers", func(c *KeepalivedConfig) { c.VirtualServers[0].RealServers[0].PingCheck = &PingCheck{} },
+			"virtual_server[0].real_server[0].ping_check", "second health check beside tcp_check"},
+		{"ping has no port", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.PingCheck = nil, &PingCheck{CheckCommon{ConnectPort: 80}}
+		}, "virtual_server[0].real_server[0].ping_check.connect_port", "no port"},
+		{"udp payload hex", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.UDPCheck = nil, &UDPCheck{Payload: "0a zz"}
+		}, "virtual_server[0].real_server[0].udp_check.payload", "is not hex"},
+		{"udp reply needs require_reply", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.UDPCheck = nil, &UDPCheck{ReplyPattern: "0a"}
+		}, "virtual_server[0].real_server[0].udp_check.reply_pattern", "needs require_reply"},
+		{"dns type", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.DNSCheck = nil, &DNSCheck{Type: "PTR"}
+		}, "virtual_server[0].real_server[0].dns_check.type", "allowed values"},
+		{"file check path", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.FileCheck = nil, &FileCheck{File: "relative/file"}
+		}, "virtual_server[0].real_server[0].file_check.file", "absolute path"},
+		{"smtp host family", func(c *KeepalivedConfig) {
+			rs := &c.VirtualServers[0].RealServers[0]
+			rs.TCPCheck, rs.SMTPCheck = nil, &SMTPCheck{Hosts: []SMTPHost{{ConnectIP: netip.MustParseAddr("2001:db8::1")}}}
+		}, "virtual_server[0].real_server[0].smtp_check.host[0].connect_ip", "another address family"},
+		{"sync daemon interface", func(c *KeepalivedConfig) {
+			c.Director.Globals.LVSSyncDaemon = &LVSSyncDaemon{Interface: "eth 1"}
+		}, "global_defs.lvs_sync_daemon.interface", "not a valid interface name"},
 		{"vrid range", func(c *KeepalivedConfig) { c.Director.Instances[0].VirtualRouterID = 300 },
 			"vrrp_instance[0].virtual_router_id", "allowed values are 1 to 255"},
 		{"priority range", func(c *KeepalivedConfig) { c.Director.Instances[0].Priority = 255 },

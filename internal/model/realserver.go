@@ -37,6 +37,11 @@ type RealServer struct {
 	HTTPGet   *HTTPCheck `json:"http_get,omitzero"`
 	SSLGet    *HTTPCheck `json:"ssl_get,omitzero"`
 	MiscCheck *MiscCheck `json:"misc_check,omitzero"`
+	SMTPCheck *SMTPCheck `json:"smtp_check,omitzero"`
+	PingCheck *PingCheck `json:"ping_check,omitzero"`
+	UDPCheck  *UDPCheck  `json:"udp_check,omitzero"`
+	DNSCheck  *DNSCheck  `json:"dns_check,omitzero"`
+	FileCheck *FileCheck `json:"file_check,omitzero"`
 }
 
 // CheckCommon holds the settings every keepalived checker shares. Zero
@@ -66,7 +71,8 @@ type HTTPCheck struct {
 // CheckURL is one url block of an HTTP_GET or SSL_GET checker.
 type CheckURL struct {
 	Path string `json:"path,omitzero"`
-	// StatusCode is a code or range, like 200 or 200-299; empty means any 2xx.
+	// StatusCode is codes or ranges separated by spaces, like 200 or
+	// "200-299 400-499 503"; empty means any 2xx.
 	StatusCode string `json:"status_code,omitzero"`
 	// Digest is the MD5 of the expected body, in lower-case hex.
 	Digest string `json:"digest,omitzero"`
@@ -145,38 +151,7 @@ func (rs *RealServer) validate(errs *Errors, p loc, vs *VirtualServer) {
 	checkText(errs, p.At("notify_up"), rs.NotifyUp)
 	checkText(errs, p.At("notify_down"), rs.NotifyDown)
 
-	// checks are the health checks given, in the order below: a second
-	// one is reported at its own block, naming the first.
-	var checks []string
-	fam6 := rs.Address.Is6()
-	if c := rs.TCPCheck; c != nil {
-		checks = append(checks, "tcp_check")
-		c.validate(errs, p.At("tcp_check"), fam6)
-	}
-	if c := rs.HTTPGet; c != nil {
-		checks = append(checks, "http_get")
-		c.validate(errs, p.At("http_get"), fam6)
-	}
-	if c := rs.SSLGet; c != nil {
-		checks = append(checks, "ssl_get")
-		c.validate(errs, p.At("ssl_get"), fam6)
-	}
-	if c := rs.MiscCheck; c != nil {
-		checks = append(checks, "misc_check")
-		mp := p.At("misc_check")
-		if c.Script == "" {
-			errs.add(mp.At("script"), "must be set")
-		}
-		checkText(errs, mp.At("script"), c.Script)
-		checkRange(errs, mp.At("timeout"), c.Timeout, 0, MaxCheckTimeout)
-		if c.User != "" {
-			checkName(errs, mp.At("user"), c.User)
-		}
-	}
-	for _, second := range checks[min(1, len(checks)):] {
-		errs.add(p.At(second), "is a second health check beside %s; a real server takes at most one of "+
-			"tcp_check, http_get, ssl_get and misc_check", checks[0])
-	}
+	rs.validateChecks(errs, p)
 }
 
 func (c *CheckCommon) validate(errs *Errors, p loc, fam6 bool) {
@@ -212,14 +187,30 @@ func (c *HTTPCheck) validate(errs *Errors, p loc, fam6 bool) {
 		default:
 			checkWord(errs, up.At("path"), u.Path)
 		}
-		if u.StatusCode != "" && !statusRE.MatchString(u.StatusCode) {
-			errs.add(up.At("status_code"), "%s is not an HTTP status code or range such as 200 or 200-299", quote(u.StatusCode))
-		} else if lo, hi, isRange := strings.Cut(u.StatusCode, "-"); isRange && lo > hi {
-			// keepalived -t exits 5: "Invalid HTTP_GET status code".
-			errs.add(up.At("status_code"), "%s is an empty range; give the lower code first", quote(u.StatusCode))
-		}
+		checkStatusCodes(errs, up.At("status_code"), u.StatusCode)
 		if u.Digest != "" && !digestRE.MatchString(u.Digest) {
 			errs.add(up.At("digest"), "%s is not an MD5 digest; give 32 lower-case hex digits (genhash prints it)", quote(u.Digest))
+		}
+	}
+}
+
+// checkStatusCodes accepts HTTP status codes and ranges separated by
+// single spaces: "200", "200-299 400-499 503".
+func checkStatusCodes(errs *Errors, p loc, v string) {
+	if v == "" {
+		return
+	}
+	if strings.Join(strings.Fields(v), " ") != v {
+		errs.add(p, "%s: separate codes and ranges by single spaces", quote(v))
+		return
+	}
+	checkLen(errs, p, v)
+	for _, code := range strings.Fields(v) {
+		if !statusRE.MatchString(code) {
+			errs.add(p, "%s is not an HTTP status code or range such as 200 or 200-299", quote(code))
+		} else if lo, hi, isRange := strings.Cut(code, "-"); isRange && lo > hi {
+			// keepalived -t exits 5: "Invalid HTTP_GET status code".
+			errs.add(p, "%s is an empty range; give the lower code first", quote(code))
 		}
 	}
 }
