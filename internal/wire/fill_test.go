@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 // fill sets every field reachable from v (a pointer) to a value derived
@@ -11,17 +13,44 @@ import (
 // and a decoder that drops or misnames one leaves a zero behind (see
 // zeroFields). Slices get two elements and maps one entry, so that list
 // order is exercised too.
-func fill(v any) {
+func fill(v any) { fillExcept(v, nil) }
+
+// fillExcept is fill leaving the fields of skip (by struct type, Go field
+// names) zero, as a format that predates them wrote the documents: the
+// other fields get the values fill gave them then.
+func fillExcept(v any, skip fieldSet) {
 	n := 0
-	fillValue(reflect.ValueOf(v).Elem(), "", &n)
+	fillValue(reflect.ValueOf(v).Elem(), "", &n, skip)
 }
+
+// fieldSet names fields by their struct type and Go name.
+type fieldSet map[reflect.Type][]string
+
+func (s fieldSet) has(t reflect.Type, name string) bool {
+	for _, f := range s[t] {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// sinceFormat1 are the fields added after format 1 stopped being written,
+// and kindsSinceFormat1 the kinds: documents of format 1 never hold them.
+var (
+	sinceFormat1 = fieldSet{
+		reflect.TypeFor[model.HAProxyServer]():   {"CheckPort", "CheckAddr", "SendProxy", "SendProxyV2", "Slowstart", "Maxqueue"},
+		reflect.TypeFor[model.HAProxyDefaults](): {"Balance", "BalanceArg"},
+	}
+	kindsSinceFormat1 = []Kind{KindHAProxyBackend}
+)
 
 var (
 	addrType   = reflect.TypeFor[netip.Addr]()
 	prefixType = reflect.TypeFor[netip.Prefix]()
 )
 
-func fillValue(v reflect.Value, path string, n *int) {
+func fillValue(v reflect.Value, path string, n *int, skip fieldSet) {
 	*n++
 	switch v.Type() {
 	case addrType:
@@ -44,28 +73,28 @@ func fillValue(v reflect.Value, path string, n *int) {
 		v.SetFloat(float64(*n) + 0.5)
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
-		fillValue(v.Elem(), path, n)
+		fillValue(v.Elem(), path, n, skip)
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)
 		for i := range 2 {
-			fillValue(s.Index(i), fmt.Sprintf("%s[%d]", path, i), n)
+			fillValue(s.Index(i), fmt.Sprintf("%s[%d]", path, i), n, skip)
 		}
 		v.Set(s)
 	case reflect.Map:
 		m := reflect.MakeMap(v.Type())
 		k := reflect.New(v.Type().Key()).Elem()
-		fillValue(k, path+".key", n)
+		fillValue(k, path+".key", n, skip)
 		e := reflect.New(v.Type().Elem()).Elem()
-		fillValue(e, path+".value", n)
+		fillValue(e, path+".value", n, skip)
 		m.SetMapIndex(k, e)
 		v.Set(m)
 	case reflect.Struct:
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() || skip.has(v.Type(), f.Name) {
 				continue
 			}
-			fillValue(v.Field(i), path+"."+f.Name, n)
+			fillValue(v.Field(i), path+"."+f.Name, n, skip)
 		}
 	default:
 		panic(fmt.Sprintf("fill: %s has kind %s", path, v.Kind()))
@@ -75,13 +104,16 @@ func fillValue(v reflect.Value, path string, n *int) {
 // zeroFields lists the paths of exported fields of v that hold their zero
 // value: after decoding a filled document, each is a field the decoder
 // lost.
-func zeroFields(v any) []string {
+func zeroFields(v any) []string { return zeroFieldsExcept(v, nil) }
+
+// zeroFieldsExcept is zeroFields not counting the fields of skip.
+func zeroFieldsExcept(v any, skip fieldSet) []string {
 	var out []string
-	zeroValue(reflect.ValueOf(v), "", &out)
+	zeroValue(reflect.ValueOf(v), "", &out, skip)
 	return out
 }
 
-func zeroValue(v reflect.Value, path string, out *[]string) {
+func zeroValue(v reflect.Value, path string, out *[]string, skip fieldSet) {
 	if v.IsZero() {
 		*out = append(*out, path)
 		return
@@ -91,19 +123,19 @@ func zeroValue(v reflect.Value, path string, out *[]string) {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		zeroValue(v.Elem(), path, out)
+		zeroValue(v.Elem(), path, out, skip)
 	case reflect.Slice:
 		for i := range v.Len() {
-			zeroValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i), out)
+			zeroValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i), out, skip)
 		}
 	case reflect.Map:
 		for _, k := range v.MapKeys() {
-			zeroValue(v.MapIndex(k), path+"."+fmt.Sprint(k), out)
+			zeroValue(v.MapIndex(k), path+"."+fmt.Sprint(k), out, skip)
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				zeroValue(v.Field(i), path+"."+f.Name, out)
+			if f := v.Type().Field(i); f.IsExported() && !skip.has(v.Type(), f.Name) {
+				zeroValue(v.Field(i), path+"."+f.Name, out, skip)
 			}
 		}
 	}
@@ -111,9 +143,13 @@ func zeroValue(v reflect.Value, path string, out *[]string) {
 
 // filledObjects is one object of every kind with every field set; a
 // virtual server carries its group.
-func filledObjects() []Object {
+func filledObjects() []Object { return filledObjectsExcept(nil) }
+
+// filledObjectsExcept is filledObjects with the fields of skip left zero.
+func filledObjectsExcept(skip fieldSet) []Object {
+	fill := func(v any) { fillExcept(v, skip) }
 	var out []Object
-	for _, k := range []Kind{KindDirector, KindVirtualServer, KindRealServer, KindRealServerHost, KindHAProxySettings, KindHAProxyFrontend} {
+	for _, k := range []Kind{KindDirector, KindVirtualServer, KindRealServer, KindRealServerHost, KindHAProxySettings, KindHAProxyFrontend, KindHAProxyBackend} {
 		o := Object{Key: Key{Kind: k, ID: "filled-" + string(k)}}
 		switch k {
 		case KindDirector:
@@ -130,6 +166,8 @@ func filledObjects() []Object {
 			fill(&o.HAProxySettings)
 		case KindHAProxyFrontend:
 			fill(&o.HAProxyFrontend)
+		case KindHAProxyBackend:
+			fill(&o.HAProxyBackend)
 		}
 		out = append(out, o)
 	}
