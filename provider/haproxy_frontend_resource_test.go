@@ -163,7 +163,7 @@ func TestFrontendValidatePaths(t *testing.T) {
 	m := fullFrontend()
 	m.Name = str("bad name")
 	m.Binds = nil
-	m.Backend.Servers[0].Port = num(0)
+	m.Backend.Servers[0].Port = num(70000)
 	m.Backend.haproxyTimeoutsModel.TimeoutServer = num(-1)
 	errs := model.AsErrors(m.validate())
 	var paths []string
@@ -197,7 +197,7 @@ func TestFrontendValidatePaths(t *testing.T) {
 }
 
 func TestFrontendSchemaValid(t *testing.T) {
-	for _, r := range []fwresource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource()} {
+	for _, r := range []fwresource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource(), NewHAProxyBackendResource()} {
 		var resp fwresource.SchemaResponse
 		r.Schema(context.Background(), fwresource.SchemaRequest{}, &resp)
 		if resp.Diagnostics.HasError() {

@@ -293,6 +293,9 @@ func (c *HAProxyConfig) Validate(p Path) error {
 		checkOptions(&errs, fp.At("options"), f.Options)
 		checkRoutingOptions(&errs, fp.At("options"), f.Options)
 		known := func(path Path, name string) {
+			if name != "" {
+				checkName(&errs, path, name)
+			}
 			if name != "" && !backends[name] && !listens[name] {
 				errs.add(path, "%q is not the name of a backend of this configuration", name)
 			}
