@@ -265,9 +265,10 @@ resource "lvs_haproxy_frontend" "bad" {
 	})
 }
 
-// serveHTTP starts busybox httpd on a lab host, answering every path with
-// the host's name (its index page), until the test ends.
-func (a *accLab) serveHTTP(host string, port int) *exec.Cmd {
+// serveHTTP starts busybox httpd on a lab host, answering with the host's
+// name (its index page, and that of each of dirs: /img/ for "img"), until
+// the test ends.
+func (a *accLab) serveHTTP(host string, port int, dirs ...string) *exec.Cmd {
 	a.t.Helper()
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
@@ -280,8 +281,13 @@ func (a *accLab) serveHTTP(host string, port int) *exec.Cmd {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		a.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(host+"\n"), 0o644); err != nil {
-		a.t.Fatal(err)
+	for _, d := range append([]string{""}, dirs...) {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			a.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, d, "index.html"), []byte(host+"\n"), 0o644); err != nil {
+			a.t.Fatal(err)
+		}
 	}
 	cmd, err := a.Command(context.Background(), host, busybox, "httpd", "-f", "-p", fmt.Sprintf("%s:%d", a.addr(host), port), "-h", dir)
 	if err != nil {
