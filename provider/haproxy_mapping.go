@@ -134,6 +134,8 @@ func globalFromModel(g model.HAProxyGlobal) *haproxyGlobalModel {
 		Nbthread:    optInt64(g.Nbthread),
 		User:        optString(g.User),
 		Group:       optString(g.Group),
+		UID:         optInt64(g.UID),
+		GID:         optInt64(g.GID),
 		Chroot:      optString(g.Chroot),
 		StatsSocket: optString(g.StatsSocket),
 		Options:     stringValues(g.Options),

@@ -65,6 +65,8 @@ func haproxyGlobalBlock() blockSpec {
 			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may."),
 			"user":     stringAttr("User haproxy runs as after startup."),
 			"group":    stringAttr("Group haproxy runs as after startup."),
+			"uid":      intAttr("Numeric user id haproxy runs as after startup (`uid`); conflicts with `user`."),
+			"gid":      intAttr("Numeric group id haproxy runs as after startup (`gid`); conflicts with `group`."),
 			"chroot": stringAttr("Directory haproxy chroots into after startup: an absolute, clean path (no `..`, " +
 				"`.`, `//` or trailing `/`), " + model.HAProxyChrootRule() + "."),
 			"stats_socket": stringAttr("Path of the admin socket, which the provider's agent reads server " +
@@ -245,6 +247,8 @@ type haproxyGlobalModel struct {
 	Nbthread    types.Int64       `tfsdk:"nbthread"`
 	User        types.String      `tfsdk:"user"`
 	Group       types.String      `tfsdk:"group"`
+	UID         types.Int64       `tfsdk:"uid"`
+	GID         types.Int64       `tfsdk:"gid"`
 	Chroot      types.String      `tfsdk:"chroot"`
 	StatsSocket types.String      `tfsdk:"stats_socket"`
 	Logs        []haproxyLogModel `tfsdk:"log"`
@@ -371,6 +375,8 @@ func (m *haproxyGlobalModel) toModel() model.HAProxyGlobal {
 		Nbthread:    intOf(m.Nbthread),
 		User:        m.User.ValueString(),
 		Group:       m.Group.ValueString(),
+		UID:         intOf(m.UID),
+		GID:         intOf(m.GID),
 		Chroot:      m.Chroot.ValueString(),
 		StatsSocket: m.StatsSocket.ValueString(),
 		Options:     stringsOf(m.Options),

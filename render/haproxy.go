@@ -90,6 +90,7 @@ type globalView struct {
 	Logs        []string
 	Chroot      string
 	User, Group string
+	UID, GID    int
 	Maxconn     int
 	Nbthread    int
 	StatsSocket string
@@ -150,6 +151,8 @@ func globalViewOf(g *model.HAProxyGlobal) globalView {
 		Chroot:      g.Chroot,
 		User:        g.User,
 		Group:       g.Group,
+		UID:         g.UID,
+		GID:         g.GID,
 		Maxconn:     g.Maxconn,
 		Nbthread:    g.Nbthread,
 		StatsSocket: g.StatsSocket,

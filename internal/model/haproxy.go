@@ -22,6 +22,10 @@ type HAProxyGlobal struct {
 	Nbthread int    `json:"nbthread,omitzero"`
 	User     string `json:"user,omitzero"`
 	Group    string `json:"group,omitzero"`
+	// UID and GID are the numeric forms of User and Group (uid, gid); zero
+	// is unset, and each conflicts with its named form.
+	UID int `json:"uid,omitzero"`
+	GID int `json:"gid,omitzero"`
 	// Chroot is the directory haproxy chroots into after startup: below
 	// HAProxyChrootParents or one of HAProxyChrootDirs.
 	Chroot string       `json:"chroot,omitzero"`
@@ -202,6 +206,14 @@ func (c *HAProxyConfig) Validate(p Path) error {
 	}
 	if g.Group != "" {
 		checkName(&errs, gp.At("group"), g.Group)
+	}
+	checkRange(&errs, gp.At("uid"), g.UID, 0, 2147483647)
+	checkRange(&errs, gp.At("gid"), g.GID, 0, 2147483647)
+	if g.UID != 0 && g.User != "" {
+		errs.add(gp.At("uid"), "conflicts with user: give the user by name or by number")
+	}
+	if g.GID != 0 && g.Group != "" {
+		errs.add(gp.At("gid"), "conflicts with group: give the group by name or by number")
 	}
 	checkChroot(&errs, gp.At("chroot"), g.Chroot)
 	checkPathBelow(&errs, gp.At("stats_socket"), g.StatsSocket, "the admin socket", HAProxyStatsSocketDirs)

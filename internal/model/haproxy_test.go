@@ -198,7 +198,7 @@ func TestHAProxyPathRules(t *testing.T) {
 		{"options: unix-bind", func(c *HAProxyConfig) { c.Global.Options = []string{"unix-bind prefix /etc mode 777"} },
 			"global.options[0]", `"unix-bind" moves and re-owns every unix socket`},
 		{"options: uid", func(c *HAProxyConfig) { c.Global.Options = []string{"uid 0"} },
-			"global.options[0]", "set global.user instead"},
+			"global.options[0]", "set global.user (or global.uid) instead"},
 		{"options: unix bind path", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind /etc/passwd"} },
 			"frontend[0].options[0]", `"/etc/passwd" is not an IP address`},
 		{"options: unix@ bind", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind :81,unix@/etc/passwd mode 600"} },

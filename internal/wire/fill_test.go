@@ -41,6 +41,7 @@ var (
 	sinceFormat1 = fieldSet{
 		reflect.TypeFor[model.HAProxyServer]():   {"CheckPort", "CheckAddr", "SendProxy", "SendProxyV2", "Slowstart", "Maxqueue"},
 		reflect.TypeFor[model.HAProxyDefaults](): {"Balance", "BalanceArg"},
+		reflect.TypeFor[model.HAProxyGlobal]():   {"UID", "GID"},
 	}
 	kindsSinceFormat1 = []Kind{KindHAProxyBackend}
 )
