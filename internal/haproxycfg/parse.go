@@ -796,6 +796,27 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 			err = num(i, &s.Rise, false)
 		case "maxconn":
 			err = num(i, &s.Maxconn, false)
+		case "maxqueue":
+			err = num(i, &s.Maxqueue, false)
+		case "slowstart":
+			err = num(i, &s.Slowstart, true)
+		case "port":
+			err = num(i, &s.CheckPort, false)
+		case "addr":
+			if i+1 >= len(args) {
+				return s, p.errf(l, "server %s: addr needs a value", s.Name)
+			}
+			a, aerr := netip.ParseAddr(args[i+1])
+			if aerr != nil {
+				return s, p.errf(l, "server %s: addr %q is not an IP address (the model holds addresses, not host names)", s.Name, args[i+1])
+			}
+			s.CheckAddr = a
+		case "send-proxy":
+			s.SendProxy = true
+			continue
+		case "send-proxy-v2":
+			s.SendProxyV2 = true
+			continue
 		case "weight":
 			var w int
 			err = num(i, &w, false)
