@@ -265,10 +265,11 @@ resource "lvs_haproxy_frontend" "bad" {
 	})
 }
 
-// serveHTTP starts busybox httpd on a lab host, answering with the host's
-// name (its index page, and that of each of dirs: /img/ for "img"), until
-// the test ends.
-func (a *accLab) serveHTTP(host string, port int, dirs ...string) *exec.Cmd {
+// serveHTTP starts busybox httpd on port 8000 of a lab host, answering
+// with the host's name (its index page, and that of each of dirs: /img/
+// for "img"), until the test ends.
+func (a *accLab) serveHTTP(host string, dirs ...string) *exec.Cmd {
+	const port = 8000
 	a.t.Helper()
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
@@ -469,8 +470,8 @@ resource "lvs_haproxy_frontend" "web" {
 // destroy that leaves the foreign files in /etc/haproxy.
 func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 	a := startAccLab(t, "lb1", "app1", "app2")
-	a.serveHTTP("app1", 8000)
-	app2 := a.serveHTTP("app2", 8000)
+	a.serveHTTP("app1")
+	app2 := a.serveHTTP("app2")
 	lb := a.Hosts["lb1"]
 	conf := lb.Path("/etc/haproxy/haproxy.cfg")
 	aside := lb.Path("/etc/haproxy/haproxy.cfg.debian")

@@ -205,7 +205,7 @@ func TestAccHAProxyBackend_contentSwitching(t *testing.T) {
 	a := startAccLabAt(t, routingLabName, routingLabSubnet, "lb1", "app1", "app2", "app3")
 	for _, app := range []string{"app1", "app2", "app3"} {
 		// Every path the rules route answers with the host's name.
-		a.serveHTTP(app, 8000, "img", "css", "api")
+		a.serveHTTP(app, "img", "css", "api")
 	}
 	conf := a.Hosts["lb1"].Path("/etc/haproxy/haproxy.cfg")
 	if _, err := os.Stat(conf); err == nil {

@@ -8,16 +8,13 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
-// fill sets every field reachable from v (a pointer) to a value derived
-// from its path, so that a document written from it carries every field,
-// and a decoder that drops or misnames one leaves a zero behind (see
-// zeroFields). Slices get two elements and maps one entry, so that list
-// order is exercised too.
-func fill(v any) { fillExcept(v, nil) }
-
-// fillExcept is fill leaving the fields of skip (by struct type, Go field
-// names) zero, as a format that predates them wrote the documents: the
-// other fields get the values fill gave them then.
+// fillExcept sets every field reachable from v (a pointer) to a value
+// derived from its path, so that a document written from it carries every
+// field, and a decoder that drops or misnames one leaves a zero behind
+// (see zeroFieldsExcept). Slices get two elements and maps one entry, so
+// that list order is exercised too. The fields of skip (by struct type,
+// Go field names) stay zero and take no value, as a format that predates
+// them wrote the documents: the other fields get the values they had then.
 func fillExcept(v any, skip fieldSet) {
 	n := 0
 	fillValue(reflect.ValueOf(v).Elem(), "", &n, skip)
@@ -102,12 +99,9 @@ func fillValue(v reflect.Value, path string, n *int, skip fieldSet) {
 	}
 }
 
-// zeroFields lists the paths of exported fields of v that hold their zero
-// value: after decoding a filled document, each is a field the decoder
-// lost.
-func zeroFields(v any) []string { return zeroFieldsExcept(v, nil) }
-
-// zeroFieldsExcept is zeroFields not counting the fields of skip.
+// zeroFieldsExcept lists the paths of exported fields of v, but those of
+// skip, that hold their zero value: after decoding a filled document, each
+// is a field the decoder lost.
 func zeroFieldsExcept(v any, skip fieldSet) []string {
 	var out []string
 	zeroValue(reflect.ValueOf(v), "", &out, skip)
