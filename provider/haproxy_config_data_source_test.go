@@ -151,11 +151,26 @@ data "lvs_haproxy_config" "test" {
     server {
       name    = "web1"
       address = "10.0.1.11"
-      port    = 0
+      port    = 70000
     }
   }
 }`,
-				ExpectError: phrase("Attribute backend[0].server[0].port value must be between 1 and 65535, got: 0"),
+				ExpectError: phrase("Attribute backend[0].server[0].port value must be between 0 and 65535, got: 70000"),
+			},
+			{
+				// A port-less server with check has nothing to check without check_port.
+				Config: `
+data "lvs_haproxy_config" "test" {
+  backend {
+    name = "web"
+    server {
+      name    = "web1"
+      address = "10.0.1.11"
+      check   = true
+    }
+  }
+}`,
+				ExpectError: phrase("backend[0].server[0].check_port: must be set for a port-less server"),
 			},
 			{
 				// An option line must not open a section of its own.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -38,21 +39,28 @@ type haproxyFrontendResource struct {
 }
 
 // frontendSchemaAttributes are the frontend's own attributes as the
-// resource carries them: the shared frontend shape without default_backend
-// (the frontend's own backend is its default backend).
+// resource carries them: the shared frontend shape, whose default_backend
+// names a backend of the host in place of the frontend's own.
 func frontendSchemaAttributes() map[string]attrSpec {
 	attrs := haproxyFrontendAttributes()
-	delete(attrs, "default_backend")
+	attrs["default_backend"] = stringAttr("Backend of this host (an `lvs_haproxy_backend`, or another frontend's own `backend`) " +
+		"that gets the requests no `use_backend` rule matches. Conflicts with the `backend` block. With neither, the " +
+		"frontend has an own backend named like it (the shape of earlier releases, still supported): its `backend` block.")
 	attrs["mode"] = enumAttr("Proxy mode of the frontend and its backend (haproxy joins only equal modes). "+
 		"Unset inherits the host's `defaults` (see `lvs_haproxy`), else haproxy's `tcp`.", model.HAProxyModes, "")
 	return attrs
 }
 
-// frontendSchemaBlocks are bind and acl; routing to other backends
-// (use_backend) is left to `options`, since this resource owns one backend.
+// frontendSchemaBlocks are bind, acl and use_backend: routing rules to any
+// backend of the host, checked at plan against the frontend's ACLs.
 func frontendSchemaBlocks() map[string]blockSpec {
 	blocks := haproxyFrontendBlocks()
-	delete(blocks, "use_backend")
+	ub := blocks["use_backend"]
+	ub.description = "A routing rule (`use_backend`), tried in order before the default backend: requests that match " +
+		"the condition go to the backend, any backend of this host (an `lvs_haproxy_backend`, or a frontend's own). " +
+		"The ACL names of the condition must be declared in `acl` blocks (or be haproxy's predefined ones); " +
+		"anonymous ACLs go in braces, such as `{ path_beg /img /css }`. Changing a rule is a hitless reload."
+	blocks["use_backend"] = ub
 	return blocks
 }
 
@@ -75,16 +83,20 @@ func frontendBackendBlock() blockSpec {
 
 // haproxyFrontendResourceModel is the lvs_haproxy_frontend resource's value.
 type haproxyFrontendResourceModel struct {
-	ID            types.String       `tfsdk:"id"`
-	Connection    *connectionModel   `tfsdk:"ssh"`
-	Name          types.String       `tfsdk:"name"`
-	Mode          types.String       `tfsdk:"mode"`
-	Maxconn       types.Int64        `tfsdk:"maxconn"`
-	Options       []types.String     `tfsdk:"options"`
-	Binds         []haproxyBindModel `tfsdk:"bind"`
-	ACLs          []haproxyACLModel  `tfsdk:"acl"`
-	Backend       *frontendBackend   `tfsdk:"backend"`
-	HAProxyInSync types.Bool         `tfsdk:"haproxy_in_sync"`
+	ID         types.String       `tfsdk:"id"`
+	Connection *connectionModel   `tfsdk:"ssh"`
+	Name       types.String       `tfsdk:"name"`
+	Mode       types.String       `tfsdk:"mode"`
+	Maxconn    types.Int64        `tfsdk:"maxconn"`
+	Options    []types.String     `tfsdk:"options"`
+	Binds      []haproxyBindModel `tfsdk:"bind"`
+	ACLs       []haproxyACLModel  `tfsdk:"acl"`
+	// DefaultBackend names a backend of the host; then the frontend has
+	// no Backend of its own.
+	DefaultBackend types.String             `tfsdk:"default_backend"`
+	UseBackends    []haproxyUseBackendModel `tfsdk:"use_backend"`
+	Backend        *frontendBackend         `tfsdk:"backend"`
+	HAProxyInSync  types.Bool               `tfsdk:"haproxy_in_sync"`
 	haproxyTimeoutsModel
 }
 
@@ -102,14 +114,19 @@ type frontendBackend struct {
 
 // toWire maps the resource into the object stored on the host.
 func (m *haproxyFrontendResourceModel) toWire() wire.HAProxyFrontend {
+	f := haproxyFrontendModel{
+		Name: m.Name, Mode: m.Mode, Maxconn: m.Maxconn, DefaultBackend: m.DefaultBackend,
+		Options: m.Options, Binds: m.Binds, ACLs: m.ACLs, UseBackends: m.UseBackends, haproxyTimeoutsModel: m.haproxyTimeoutsModel,
+	}
+	if m.DefaultBackend.ValueString() != "" {
+		// A backend of the host's: the frontend owns none.
+		return wire.HAProxyFrontend{Frontend: f.toModel()}
+	}
 	backend := m.Name
 	if m.Backend != nil && m.Backend.Name.ValueString() != "" {
 		backend = m.Backend.Name
 	}
-	f := haproxyFrontendModel{
-		Name: m.Name, Mode: m.Mode, Maxconn: m.Maxconn, DefaultBackend: backend,
-		Options: m.Options, Binds: m.Binds, ACLs: m.ACLs, haproxyTimeoutsModel: m.haproxyTimeoutsModel,
-	}
+	f.DefaultBackend = backend
 	b := haproxyBackendModel{Name: backend, Mode: m.Mode}
 	if be := m.Backend; be != nil {
 		b.Balance, b.BalanceArg, b.Options = be.Balance, be.BalanceArg, be.Options
@@ -148,7 +165,14 @@ func (m *haproxyFrontendResourceModel) setFromWire(stored *wire.HAProxyFrontend)
 	m.Options = stringValues(f.Options)
 	m.Binds = bindsFromModel(f.Binds)
 	m.ACLs = aclsFromModel(f.ACLs)
+	m.UseBackends = useBackendsFromModel(f.UseBackends)
 	m.haproxyTimeoutsModel = timeoutsFromModel(f.Timeouts)
+	m.DefaultBackend = types.StringNull()
+	if !stored.OwnsBackend() {
+		m.DefaultBackend = optString(f.DefaultBackend)
+		m.Backend = nil
+		return
+	}
 	be := &frontendBackend{
 		Name:                 types.StringNull(),
 		Balance:              optString(b.Balance),
@@ -175,7 +199,18 @@ func (m *haproxyFrontendResourceModel) setFromWire(stored *wire.HAProxyFrontend)
 // check at apply, where every object of the host is known.
 func (m *haproxyFrontendResourceModel) validate() error {
 	fe := m.toWire()
-	cfg := model.HAProxyConfig{Frontends: []model.HAProxyFrontend{fe.Frontend}, Backends: []model.HAProxyBackend{fe.Backend}}
+	cfg := model.HAProxyConfig{Frontends: []model.HAProxyFrontend{fe.Frontend}}
+	if fe.OwnsBackend() {
+		cfg.Backends = append(cfg.Backends, fe.Backend)
+	}
+	own := len(cfg.Backends)
+	// The other backends it names are the host's, known at apply: here
+	// they stand as http backends, which any frontend may feed.
+	for _, name := range append([]string{fe.Frontend.DefaultBackend}, useBackendNames(fe.Frontend.UseBackends)...) {
+		if name != "" && name != fe.Backend.Name && !slices.ContainsFunc(cfg.Backends, func(b model.HAProxyBackend) bool { return b.Name == name }) {
+			cfg.Backends = append(cfg.Backends, model.HAProxyBackend{Name: name, Mode: "http"})
+		}
+	}
 	errs := model.AsErrors(cfg.Validate(nil))
 	if errs == nil {
 		return nil
@@ -183,6 +218,11 @@ func (m *haproxyFrontendResourceModel) validate() error {
 	var out model.Errors
 	for _, e := range errs {
 		p := e.Path
+		if len(p) >= 2 && p[0] == "backend" {
+			if i, ok := p[1].(int); ok && i >= own {
+				continue // a stand-in: its name is checked as the rule's
+			}
+		}
 		if len(p) >= 2 && p[0] == "frontend" {
 			p = p[2:]
 		} else if len(p) >= 2 && p[0] == "backend" {
@@ -216,7 +256,9 @@ func frontendResourceSchema() schema.Schema {
 	blocks["backend"] = frontendBackendBlock().resourceBlock()
 	blocks[connectionBlockName] = connectionBlock()
 	return schema.Schema{
-		MarkdownDescription: "One haproxy `frontend` with its own `backend` on an haproxy host. " +
+		MarkdownDescription: "One haproxy `frontend` on an haproxy host, routing to backends of the host " +
+			"(`lvs_haproxy_backend`, shared by several frontends) by `use_backend` rules and a `default_backend`, " +
+			"or to a `backend` of its own. " +
 			"Several frontends (and one `lvs_haproxy` for the `global` and `defaults` sections) share a host: " +
 			"the host's agent rebuilds `haproxy.cfg` from all of them, checks it with `haproxy -c` and reloads " +
 			"haproxy without dropping connections.\n\n" +
@@ -262,6 +304,12 @@ func (r *haproxyFrontendResource) Configure(_ context.Context, req resource.Conf
 func (r *haproxyFrontendResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var data haproxyFrontendResourceModel
 	if !knownConfig(ctx, req.Config, "lvs_haproxy_frontend", &data, &resp.Diagnostics) {
+		return
+	}
+	if data.DefaultBackend.ValueString() != "" && data.Backend != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("default_backend"), "Conflicting Backends",
+			"default_backend names a backend of the host for this frontend, and the backend block gives it one of its own; "+
+				"set one of them: default_backend (such as an lvs_haproxy_backend's name) or the backend block.")
 		return
 	}
 	addConfigErrors(ctx, &resp.Diagnostics, req.Config, data.validate())

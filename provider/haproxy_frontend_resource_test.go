@@ -163,7 +163,7 @@ func TestFrontendValidatePaths(t *testing.T) {
 	m := fullFrontend()
 	m.Name = str("bad name")
 	m.Binds = nil
-	m.Backend.Servers[0].Port = num(0)
+	m.Backend.Servers[0].Port = num(70000)
 	m.Backend.haproxyTimeoutsModel.TimeoutServer = num(-1)
 	errs := model.AsErrors(m.validate())
 	var paths []string
@@ -197,7 +197,7 @@ func TestFrontendValidatePaths(t *testing.T) {
 }
 
 func TestFrontendSchemaValid(t *testing.T) {
-	for _, r := range []fwresource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource()} {
+	for _, r := range []fwresource.Resource{NewHAProxyFrontendResource(), NewHAProxyResource(), NewHAProxyBackendResource()} {
 		var resp fwresource.SchemaResponse
 		r.Schema(context.Background(), fwresource.SchemaRequest{}, &resp)
 		if resp.Diagnostics.HasError() {
@@ -265,9 +265,11 @@ resource "lvs_haproxy_frontend" "bad" {
 	})
 }
 
-// serveHTTP starts busybox httpd on a lab host, answering every path with
-// the host's name (its index page), until the test ends.
-func (a *accLab) serveHTTP(host string, port int) *exec.Cmd {
+// serveHTTP starts busybox httpd on port 8000 of a lab host, answering
+// with the host's name (its index page, and that of each of dirs: /img/
+// for "img"), until the test ends.
+func (a *accLab) serveHTTP(host string, dirs ...string) *exec.Cmd {
+	const port = 8000
 	a.t.Helper()
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
@@ -280,8 +282,13 @@ func (a *accLab) serveHTTP(host string, port int) *exec.Cmd {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		a.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(host+"\n"), 0o644); err != nil {
-		a.t.Fatal(err)
+	for _, d := range append([]string{""}, dirs...) {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			a.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, d, "index.html"), []byte(host+"\n"), 0o644); err != nil {
+			a.t.Fatal(err)
+		}
 	}
 	cmd, err := a.Command(context.Background(), host, busybox, "httpd", "-f", "-p", fmt.Sprintf("%s:%d", a.addr(host), port), "-h", dir)
 	if err != nil {
@@ -463,8 +470,8 @@ resource "lvs_haproxy_frontend" "web" {
 // destroy that leaves the foreign files in /etc/haproxy.
 func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 	a := startAccLab(t, "lb1", "app1", "app2")
-	a.serveHTTP("app1", 8000)
-	app2 := a.serveHTTP("app2", 8000)
+	a.serveHTTP("app1")
+	app2 := a.serveHTTP("app2")
 	lb := a.Hosts["lb1"]
 	conf := lb.Path("/etc/haproxy/haproxy.cfg")
 	aside := lb.Path("/etc/haproxy/haproxy.cfg.debian")

@@ -64,21 +64,44 @@ func aclsFromModel(as []model.HAProxyACL) []haproxyACLModel {
 	return out
 }
 
+func useBackendsFromModel(us []model.HAProxyUseBackend) []haproxyUseBackendModel {
+	var out []haproxyUseBackendModel
+	for _, u := range us {
+		out = append(out, haproxyUseBackendModel{Backend: types.StringValue(u.Backend), Cond: optString(u.Cond), Condition: types.StringValue(u.Condition)})
+	}
+	return out
+}
+
+// useBackendNames are the backends the rules name, in order.
+func useBackendNames(us []model.HAProxyUseBackend) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.Backend
+	}
+	return out
+}
+
 func serversFromModel(ss []model.HAProxyServer) []haproxyServerModel {
 	var out []haproxyServerModel
 	for _, s := range ss {
 		m := haproxyServerModel{
-			Name:    types.StringValue(s.Name),
-			Address: nullAddr(s.Address),
-			Port:    types.Int64Value(int64(s.Port)),
-			Weight:  types.Int64Null(),
-			Check:   optTrue(s.Check),
-			Inter:   optInt64(s.Inter),
-			Fall:    optInt64(s.Fall),
-			Rise:    optInt64(s.Rise),
-			Backup:  optTrue(s.Backup),
-			Maxconn: optInt64(s.Maxconn),
-			Options: optString(s.Options),
+			Name:        types.StringValue(s.Name),
+			Address:     nullAddr(s.Address),
+			Port:        optInt64(s.Port),
+			Weight:      types.Int64Null(),
+			Check:       optTrue(s.Check),
+			CheckPort:   optInt64(s.CheckPort),
+			CheckAddr:   nullAddr(s.CheckAddr),
+			SendProxy:   optTrue(s.SendProxy),
+			SendProxyV2: optTrue(s.SendProxyV2),
+			Slowstart:   optInt64(s.Slowstart),
+			Maxqueue:    optInt64(s.Maxqueue),
+			Inter:       optInt64(s.Inter),
+			Fall:        optInt64(s.Fall),
+			Rise:        optInt64(s.Rise),
+			Backup:      optTrue(s.Backup),
+			Maxconn:     optInt64(s.Maxconn),
+			Options:     optString(s.Options),
 		}
 		if s.Weight != nil {
 			m.Weight = types.Int64Value(int64(*s.Weight))
@@ -111,6 +134,8 @@ func globalFromModel(g model.HAProxyGlobal) *haproxyGlobalModel {
 		Nbthread:    optInt64(g.Nbthread),
 		User:        optString(g.User),
 		Group:       optString(g.Group),
+		UID:         optInt64(g.UID),
+		GID:         optInt64(g.GID),
 		Chroot:      optString(g.Chroot),
 		StatsSocket: optString(g.StatsSocket),
 		Options:     stringValues(g.Options),
@@ -134,6 +159,8 @@ func defaultsFromModel(d model.HAProxyDefaults) *haproxyDefaultsModel {
 		Maxconn:              optInt64(d.Maxconn),
 		Retries:              optInt64(d.Retries),
 		Redispatch:           optTrue(d.Redispatch),
+		Balance:              optString(d.Balance),
+		BalanceArg:           optString(d.BalanceArg),
 		LogGlobal:            optTrue(d.LogGlobal),
 		Options:              stringValues(d.Options),
 		haproxyTimeoutsModel: timeoutsFromModel(d.Timeouts),

@@ -301,7 +301,7 @@ func (c *client) adoptHAProxy(ctx context.Context, cfg transport.Config, view *c
 	}
 	var out []wire.Object
 	for _, o := range resp.Imported {
-		if o.Kind == wire.KindHAProxyFrontend && !view.Stored(o.Key) {
+		if (o.Kind == wire.KindHAProxyFrontend || o.Kind == wire.KindHAProxyBackend) && !view.Stored(o.Key) {
 			out = append(out, o)
 		}
 	}

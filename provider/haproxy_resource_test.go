@@ -56,7 +56,7 @@ backend admin_app
 // serving the frontend that was not imported.
 func TestAccHAProxy_adoptHandBuilt(t *testing.T) {
 	a := startAccLab(t, "lb1", "app1")
-	a.serveHTTP("app1", 8000)
+	a.serveHTTP("app1")
 	lb := a.Hosts["lb1"]
 	conf := lb.Path("/etc/haproxy/haproxy.cfg")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(handBuiltHAProxy, a.addr("app1"))), 0o644); err != nil {

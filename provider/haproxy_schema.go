@@ -29,6 +29,10 @@ func timeoutAttributes() map[string]attrSpec {
 	return out
 }
 
+// balanceArgRule says which algorithms take an argument.
+var balanceArgRule = "the header name of `hdr`, the parameter of `url_param` and the sample expression of `hash` " +
+	"(required); the number of draws of `random` (unset: 2) and the cookie name of `rdp-cookie` (optional). Others take none."
+
 // haproxyOptionsRule is what the free options lines may not hold, for
 // their descriptions (the rules are model.checkHAProxyLine's).
 var haproxyOptionsRule = "Directives that create files or that an attribute sets are refused (`stats socket`, " +
@@ -61,6 +65,8 @@ func haproxyGlobalBlock() blockSpec {
 			"nbthread": intAttr("Number of threads; unset lets haproxy use every CPU it may.").positive(),
 			"user":     stringAttr("User haproxy runs as after startup."),
 			"group":    stringAttr("Group haproxy runs as after startup."),
+			"uid":      intAttr("Numeric user id haproxy runs as after startup (`uid`); conflicts with `user`."),
+			"gid":      intAttr("Numeric group id haproxy runs as after startup (`gid`); conflicts with `group`."),
 			"chroot": stringAttr("Directory haproxy chroots into after startup: an absolute, clean path (no `..`, " +
 				"`.`, `//` or trailing `/`), " + model.HAProxyChrootRule() + "."),
 			"stats_socket": stringAttr("Path of the admin socket, which the provider's agent reads server " +
@@ -87,11 +93,13 @@ func haproxyDefaultsBlock() blockSpec {
 		single:      true,
 		description: "The `defaults` section: settings every frontend, backend and listen section inherits.",
 		attrs: merge(map[string]attrSpec{
-			"mode":       modeAttr(model.DefaultHAProxyMode),
-			"maxconn":    maxconnAttr("each proxy"),
-			"retries":    intAttr("Connection retries to a server before giving up. Defaults to haproxy's `3`.").positive(),
-			"redispatch": boolAttr("Let a request whose server is down go to another server (`option redispatch`)."),
-			"log_global": boolAttr("Make proxies log to the global log targets (`log global`)."),
+			"mode":        modeAttr(model.DefaultHAProxyMode),
+			"maxconn":     maxconnAttr("each proxy"),
+			"retries":     intAttr("Connection retries to a server before giving up. Defaults to haproxy's `3`.").positive(),
+			"redispatch":  boolAttr("Let a request whose server is down go to another server (`option redispatch`)."),
+			"balance":     enumAttr("Load-balancing algorithm of every backend that sets none.", model.HAProxyBalances, model.DefaultHAProxyBalance),
+			"balance_arg": stringAttr("Argument of the defaults' `balance`: " + balanceArgRule),
+			"log_global":  boolAttr("Make proxies log to the global log targets (`log global`)."),
 		}, timeoutAttributes(), optionsAttr("Extra `option` names, such as `httplog`, `dontlognull` or `forwardfor`. "+
 			"Their paths may not contain a `..` segment.")),
 	}
@@ -153,11 +161,10 @@ func haproxyFrontendBlock() blockSpec {
 // haproxyBackendAttributes are a backend's own attributes (shared by listen sections).
 func haproxyBackendAttributes() map[string]attrSpec {
 	return merge(map[string]attrSpec{
-		"name":    stringAttr("Name of the section. " + model.NamePattern + ".").mandatory(),
-		"mode":    modeAttr(""),
-		"balance": enumAttr("Load-balancing algorithm.", model.HAProxyBalances, model.DefaultHAProxyBalance),
-		"balance_arg": stringAttr("Argument of `balance = \"hdr\"` (the header name) or `\"url_param\"` " +
-			"(the parameter name)."),
+		"name":        stringAttr("Name of the section. " + model.NamePattern + ".").mandatory(),
+		"mode":        modeAttr(""),
+		"balance":     enumAttr("Load-balancing algorithm.", model.HAProxyBalances, model.DefaultHAProxyBalance),
+		"balance_arg": stringAttr("Argument of `balance`: " + balanceArgRule),
 	}, timeoutAttributes(), optionsAttr("Extra directives of the section, one per entry, each a keyword "+
 		"with its arguments, such as `option forwardfor`. "+haproxyOptionsRule))
 }
@@ -170,14 +177,23 @@ func haproxyBackendBlocks() map[string]blockSpec {
 			attrs: map[string]attrSpec{
 				"name":    stringAttr("Name of the server, unique in the backend. " + model.NamePattern + ".").mandatory(),
 				"address": ipAttr("Address of the server.").mandatory(),
-				"port":    portAttr("Port of the server.", 1).mandatory(),
-				"weight":  rangeAttr("Weight of the server. Defaults to haproxy's `1`.", 0, 256),
-				"check":   boolAttr("Health-check the server."),
-				"inter":   intAttr("Milliseconds between health checks. Needs `check`.").positive(),
-				"fall":    intAttr("Failed checks in a row that mark the server down. Needs `check`.").positive(),
-				"rise":    intAttr("Passed checks in a row that mark the server up. Needs `check`.").positive(),
-				"backup":  boolAttr("Send traffic to the server only while every non-backup server is down."),
-				"maxconn": maxconnAttr("the server"),
+				"port": portAttr("Port of the server. Unset (or `0`) is a port-less server: haproxy connects to the port "+
+					"the client connected to, the usual choice behind an LVS DR VIP. A port-less server with `check` needs `check_port`.", 0),
+				"check_port": portAttr("Port the health check connects to (`port` on the server line), when it is not the server's.", 0),
+				"check_addr": ipAttr("Address the health check connects to (`addr` on the server line), when it is not the server's. Needs `check`."),
+				"send_proxy": boolAttr("Send a PROXY protocol version 1 header on each connection to the server (`send-proxy`). " +
+					"Conflicts with `send_proxy_v2`."),
+				"send_proxy_v2": boolAttr("Send a PROXY protocol version 2 header on each connection to the server (`send-proxy-v2`). " +
+					"Conflicts with `send_proxy`."),
+				"slowstart": intAttr("Milliseconds over which a server that comes back up ramps its weight up (`slowstart`); unset starts it at full weight."),
+				"maxqueue":  intAttr("Maximum requests queued for the server (`maxqueue`); `0` leaves it unbounded."),
+				"weight":    rangeAttr("Weight of the server. Defaults to haproxy's `1`.", 0, 256),
+				"check":     boolAttr("Health-check the server."),
+				"inter":     intAttr("Milliseconds between health checks. Needs `check`.").positive(),
+				"fall":      intAttr("Failed checks in a row that mark the server down. Needs `check`.").positive(),
+				"rise":      intAttr("Passed checks in a row that mark the server up. Needs `check`.").positive(),
+				"backup":    boolAttr("Send traffic to the server only while every non-backup server is down."),
+				"maxconn":   maxconnAttr("the server"),
 				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`. " +
 					"Their " + haproxyPathRule),
 			},
@@ -231,6 +247,8 @@ type haproxyGlobalModel struct {
 	Nbthread    types.Int64       `tfsdk:"nbthread"`
 	User        types.String      `tfsdk:"user"`
 	Group       types.String      `tfsdk:"group"`
+	UID         types.Int64       `tfsdk:"uid"`
+	GID         types.Int64       `tfsdk:"gid"`
 	Chroot      types.String      `tfsdk:"chroot"`
 	StatsSocket types.String      `tfsdk:"stats_socket"`
 	Logs        []haproxyLogModel `tfsdk:"log"`
@@ -248,6 +266,8 @@ type haproxyDefaultsModel struct {
 	Maxconn    types.Int64    `tfsdk:"maxconn"`
 	Retries    types.Int64    `tfsdk:"retries"`
 	Redispatch types.Bool     `tfsdk:"redispatch"`
+	Balance    types.String   `tfsdk:"balance"`
+	BalanceArg types.String   `tfsdk:"balance_arg"`
 	LogGlobal  types.Bool     `tfsdk:"log_global"`
 	Options    []types.String `tfsdk:"options"`
 	haproxyTimeoutsModel
@@ -301,12 +321,19 @@ type haproxyServerModel struct {
 	Port    types.Int64       `tfsdk:"port"`
 	Weight  types.Int64       `tfsdk:"weight"`
 	Check   types.Bool        `tfsdk:"check"`
-	Inter   types.Int64       `tfsdk:"inter"`
-	Fall    types.Int64       `tfsdk:"fall"`
-	Rise    types.Int64       `tfsdk:"rise"`
-	Backup  types.Bool        `tfsdk:"backup"`
-	Maxconn types.Int64       `tfsdk:"maxconn"`
-	Options types.String      `tfsdk:"options"`
+	// CheckPort ... Maxqueue are the server keywords of their names.
+	CheckPort   types.Int64       `tfsdk:"check_port"`
+	CheckAddr   iptypes.IPAddress `tfsdk:"check_addr"`
+	SendProxy   types.Bool        `tfsdk:"send_proxy"`
+	SendProxyV2 types.Bool        `tfsdk:"send_proxy_v2"`
+	Slowstart   types.Int64       `tfsdk:"slowstart"`
+	Maxqueue    types.Int64       `tfsdk:"maxqueue"`
+	Inter       types.Int64       `tfsdk:"inter"`
+	Fall        types.Int64       `tfsdk:"fall"`
+	Rise        types.Int64       `tfsdk:"rise"`
+	Backup      types.Bool        `tfsdk:"backup"`
+	Maxconn     types.Int64       `tfsdk:"maxconn"`
+	Options     types.String      `tfsdk:"options"`
 }
 
 type haproxyHTTPCheckModel struct {
@@ -348,6 +375,8 @@ func (m *haproxyGlobalModel) toModel() model.HAProxyGlobal {
 		Nbthread:    intOf(m.Nbthread),
 		User:        m.User.ValueString(),
 		Group:       m.Group.ValueString(),
+		UID:         intOf(m.UID),
+		GID:         intOf(m.GID),
 		Chroot:      m.Chroot.ValueString(),
 		StatsSocket: m.StatsSocket.ValueString(),
 		Options:     stringsOf(m.Options),
@@ -371,6 +400,8 @@ func (m *haproxyDefaultsModel) toModel() model.HAProxyDefaults {
 		Retries:    intOf(m.Retries),
 		Timeouts:   m.haproxyTimeoutsModel.toModel(),
 		Redispatch: m.Redispatch.ValueBool(),
+		Balance:    m.Balance.ValueString(),
+		BalanceArg: m.BalanceArg.ValueString(),
 		LogGlobal:  m.LogGlobal.ValueBool(),
 		Options:    stringsOf(m.Options),
 	}
@@ -418,17 +449,23 @@ func (m *haproxyBackendModel) toModel() model.HAProxyBackend {
 	}
 	for _, s := range m.Servers {
 		b.Servers = append(b.Servers, model.HAProxyServer{
-			Name:    s.Name.ValueString(),
-			Address: addrOf(s.Address),
-			Port:    intOf(s.Port),
-			Weight:  optInt(s.Weight),
-			Check:   s.Check.ValueBool(),
-			Inter:   intOf(s.Inter),
-			Fall:    intOf(s.Fall),
-			Rise:    intOf(s.Rise),
-			Backup:  s.Backup.ValueBool(),
-			Maxconn: intOf(s.Maxconn),
-			Options: s.Options.ValueString(),
+			Name:        s.Name.ValueString(),
+			Address:     addrOf(s.Address),
+			Port:        intOf(s.Port),
+			Weight:      optInt(s.Weight),
+			Check:       s.Check.ValueBool(),
+			CheckPort:   intOf(s.CheckPort),
+			CheckAddr:   addrOf(s.CheckAddr),
+			SendProxy:   s.SendProxy.ValueBool(),
+			SendProxyV2: s.SendProxyV2.ValueBool(),
+			Slowstart:   intOf(s.Slowstart),
+			Maxqueue:    intOf(s.Maxqueue),
+			Inter:       intOf(s.Inter),
+			Fall:        intOf(s.Fall),
+			Rise:        intOf(s.Rise),
+			Backup:      s.Backup.ValueBool(),
+			Maxconn:     intOf(s.Maxconn),
+			Options:     s.Options.ValueString(),
 		})
 	}
 	if h := m.HTTPCheck; h != nil {

@@ -137,6 +137,7 @@ func (p *lvsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 func (p *lvsProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDirectorResource,
+		NewHAProxyBackendResource,
 		NewHAProxyFrontendResource,
 		NewHAProxyResource,
 		NewVirtualServerResource,

@@ -90,6 +90,7 @@ type globalView struct {
 	Logs        []string
 	Chroot      string
 	User, Group string
+	UID, GID    int
 	Maxconn     int
 	Nbthread    int
 	StatsSocket string
@@ -98,6 +99,7 @@ type globalView struct {
 
 type defaultsView struct {
 	Mode       string
+	Balance    string
 	LogGlobal  bool
 	Redispatch bool
 	Retries    int
@@ -149,6 +151,8 @@ func globalViewOf(g *model.HAProxyGlobal) globalView {
 		Chroot:      g.Chroot,
 		User:        g.User,
 		Group:       g.Group,
+		UID:         g.UID,
+		GID:         g.GID,
 		Maxconn:     g.Maxconn,
 		Nbthread:    g.Nbthread,
 		StatsSocket: g.StatsSocket,
@@ -166,6 +170,7 @@ func globalViewOf(g *model.HAProxyGlobal) globalView {
 func defaultsViewOf(d *model.HAProxyDefaults) defaultsView {
 	return defaultsView{
 		Mode:       d.Mode,
+		Balance:    balance(d.Balance, d.BalanceArg),
 		LogGlobal:  d.LogGlobal,
 		Redispatch: d.Redispatch,
 		Retries:    d.Retries,
@@ -217,15 +222,16 @@ func backendView(kind string, b *model.HAProxyBackend) proxyView {
 	return v
 }
 
-// balance spells an algorithm with its argument: hdr(Host), url_param id.
+// balance spells an algorithm with its argument: hdr(Host), url_param id,
+// hash req.hdr(host), random(3), rdp-cookie(msts).
 func balance(algo, arg string) string {
-	switch algo {
-	case "hdr":
-		return "hdr(" + arg + ")"
-	case "url_param":
-		return "url_param " + arg
+	switch {
+	case arg == "":
+		return algo
+	case algo == "url_param" || algo == "hash":
+		return algo + " " + arg
 	}
-	return algo
+	return algo + "(" + arg + ")"
 }
 
 // httpCheckLines are the lines after "option httpchk", in the haproxy 2.2+
@@ -252,9 +258,22 @@ func httpCheckLines(h *model.HAProxyHTTPCheck) []string {
 // serverLine is everything after "server": name, address, then the set
 // check and tuning keywords, then the free options.
 func serverLine(s *model.HAProxyServer) string {
-	line := s.Name + " " + netip.AddrPortFrom(s.Address, uint16(s.Port)).String()
+	addr := netip.AddrPortFrom(s.Address, uint16(s.Port)).String()
+	if s.Port == 0 {
+		// Port-less: the client's destination port. An IPv6 address
+		// goes in brackets, or haproxy reads its last group as a port.
+		addr = s.Address.String()
+		if s.Address.Is6() {
+			addr = "[" + addr + "]"
+		}
+	}
+	line := s.Name + " " + addr
 	if s.Check {
 		line += " check"
+	}
+	line += numArg("port", s.CheckPort)
+	if s.CheckAddr.IsValid() {
+		line += " addr " + s.CheckAddr.String()
 	}
 	line += numArg("inter", s.Inter) + numArg("fall", s.Fall) + numArg("rise", s.Rise)
 	if s.Weight != nil {
@@ -263,7 +282,16 @@ func serverLine(s *model.HAProxyServer) string {
 	if s.Backup {
 		line += " backup"
 	}
-	line += numArg("maxconn", s.Maxconn)
+	line += numArg("maxconn", s.Maxconn) + numArg("maxqueue", s.Maxqueue)
+	if s.Slowstart != 0 {
+		line += " slowstart " + strconv.Itoa(s.Slowstart) + "ms"
+	}
+	if s.SendProxy {
+		line += " send-proxy"
+	}
+	if s.SendProxyV2 {
+		line += " send-proxy-v2"
+	}
 	if s.Options != "" {
 		line += " " + s.Options
 	}

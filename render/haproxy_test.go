@@ -373,7 +373,7 @@ func TestHAProxyDeterministic(t *testing.T) {
 
 func TestHAProxyRefusesInvalidModel(t *testing.T) {
 	cfg := haproxyCases[0].cfg()
-	cfg.Backends[0].Servers[1].Port = 0
+	cfg.Backends[0].Servers[1].Port = 65536
 	out, err := HAProxy(cfg)
 	var errs model.Errors
 	if !errors.As(err, &errs) {
@@ -527,8 +527,13 @@ func TestHAProxyAcceptsModelLimits(t *testing.T) {
 	}
 	for _, algo := range model.HAProxyBalances {
 		b := model.HAProxyBackend{Name: "b_" + algo, Balance: algo}
-		if algo == "hdr" || algo == "url_param" {
+		switch algo {
+		case "hdr", "url_param", "rdp-cookie":
 			b.BalanceArg = "X-Key"
+		case "hash":
+			b.BalanceArg = "req.hdr(host)"
+		case "random":
+			b.BalanceArg = "100"
 		}
 		cfg.Backends = append(cfg.Backends, b)
 	}
@@ -536,12 +541,18 @@ func TestHAProxyAcceptsModelLimits(t *testing.T) {
 		s1, s2 := server("s1", addr("10.0.0.1")), server("s2", addr("2001:db8::2"))
 		s1.Weight, s2.Weight = intp(0), intp(256)
 		s1.Check, s1.Inter, s1.Fall, s1.Rise = true, 86400000, 1000, 1000
+		s1.CheckPort, s1.CheckAddr, s1.SendProxyV2, s1.Slowstart, s1.Maxqueue = 65535, addr("10.0.0.9"), true, 86400000, 10000000
+		// Port-less servers keep the client's destination port.
+		s2.Port, s2.SendProxy, s2.Check, s2.CheckPort = 0, true, true, 1
+		s3 := server("s3", addr("10.0.0.3"))
+		s3.Port = 0
 		cfg.Backends = append(cfg.Backends, model.HAProxyBackend{
 			Name:      "chk_" + m,
 			HTTPCheck: &model.HAProxyHTTPCheck{Method: m, Path: "/", Host: "h", ExpectStatus: "100-599"},
-			Servers:   []model.HAProxyServer{s1, s2},
+			Servers:   []model.HAProxyServer{s1, s2, s3},
 		})
 	}
+	cfg.Defaults.Balance, cfg.Defaults.BalanceArg = "random", "2"
 	out, err := HAProxy(cfg)
 	if err != nil {
 		t.Fatalf("the model refuses its own limits: %v", err)

@@ -196,7 +196,10 @@ func objectAt(err error, def, section string, objs []wire.Object) string {
 func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 	var settings *wire.Object
 	cfg := &model.HAProxyConfig{}
-	var fronts []wire.Object
+	// fronts and backs are the objects behind cfg.Frontends and
+	// cfg.Backends, index for index, so that an error names its object.
+	var fronts, backs []wire.Object
+	var shared []wire.Object
 	for i := range list {
 		o := &list[i]
 		switch o.Kind {
@@ -212,11 +215,24 @@ func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 				return badRequest(o.Key.String(), fmt.Errorf("the id of an haproxy frontend is its name %q", o.HAProxyFrontend.Frontend.Name))
 			}
 			cfg.Frontends = append(cfg.Frontends, o.HAProxyFrontend.Frontend)
-			cfg.Backends = append(cfg.Backends, o.HAProxyFrontend.Backend)
 			fronts = append(fronts, *o)
+			if o.HAProxyFrontend.OwnsBackend() {
+				cfg.Backends = append(cfg.Backends, o.HAProxyFrontend.Backend)
+				backs = append(backs, *o)
+			}
+		case wire.KindHAProxyBackend:
+			if o.HAProxyBackend.Name != o.ID {
+				return badRequest(o.Key.String(), fmt.Errorf("the id of an haproxy backend is its name %q", o.HAProxyBackend.Name))
+			}
+			shared = append(shared, *o)
 		}
 	}
-	if settings == nil && len(fronts) == 0 {
+	// Shared backends after the frontends' own, in stored (name) order.
+	for _, o := range shared {
+		cfg.Backends = append(cfg.Backends, *o.HAProxyBackend)
+		backs = append(backs, o)
+	}
+	if settings == nil && len(fronts) == 0 && len(shared) == 0 {
 		return nil
 	}
 	def := "haproxy"
@@ -226,7 +242,7 @@ func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 	if err := cfg.Validate(nil); err != nil {
 		obj := objectAt(err, def, "frontend", fronts)
 		if obj == def {
-			obj = objectAt(err, def, "backend", fronts)
+			obj = objectAt(err, def, "backend", backs)
 		}
 		return badRequest(obj, err)
 	}

@@ -83,6 +83,7 @@ type importer struct {
 	declared []string
 	haproxy  *wire.HAProxySettings
 	fronts   []wire.HAProxyFrontend
+	backs    []model.HAProxyBackend
 	warnings []string
 }
 
@@ -124,6 +125,10 @@ func (im *importer) objects() []wire.Object {
 	for i := range im.fronts {
 		f := im.fronts[i]
 		out = append(out, wire.Object{Key: wire.HAProxyFrontendKey(f.Frontend.Name), HAProxyFrontend: &f})
+	}
+	for i := range im.backs {
+		b := im.backs[i]
+		out = append(out, wire.Object{Key: wire.HAProxyBackendKey(b.Name), HAProxyBackend: &b})
 	}
 	return out
 }
@@ -300,7 +305,7 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 	fail := func(err error) *wire.Error {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "haproxy " + HAProxyConf, Message: err.Error()}
 	}
-	cfg, warns, err := haproxycfg.Parse(bytes.NewReader(data), HAProxyConf)
+	cfg, warns, lines, err := haproxycfg.ParseWithLines(bytes.NewReader(data), HAProxyConf)
 	if err != nil {
 		return fail(err)
 	}
@@ -313,9 +318,30 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 	for _, w := range warns {
 		im.warn("%s", w)
 	}
+	// The admin socket is the agent's: one outside the directories it may
+	// be in moves to the default (no traffic goes through it).
+	if sock := cfg.Global.StatsSocket; sock != "" {
+		probe := model.HAProxyConfig{Global: model.HAProxyGlobal{StatsSocket: sock}}
+		if probe.Validate(nil) != nil {
+			im.warn("%s:%d: stats socket %s is outside the directories lvs-agent lets haproxy create its admin socket in; the adopted haproxy.cfg has it at %s",
+				HAProxyConf, lines.Of(model.Path{"global", "stats_socket"}), sock, model.DefaultStatsSocket)
+			cfg.Global.StatsSocket = ""
+		}
+	}
+	// What the file says is checked as it is, so that a refusal names the
+	// line it comes from; the objects below say the same to haproxy.
+	if err := cfg.Validate(nil); err != nil {
+		var msgs []string
+		for _, e := range model.AsErrors(err) {
+			msgs = append(msgs, fmt.Sprintf("%s:%d: %s: %s", HAProxyConf, lines.Of(e.Path), e.Path, e.Msg))
+		}
+		return fail(fmt.Errorf("the configuration cannot be adopted as it is, so it was not imported (nothing changed):\n%s", strings.Join(msgs, "\n")))
+	}
 	backends := map[string]model.HAProxyBackend{}
+	var order []string
 	for _, b := range cfg.Backends {
 		backends[b.Name] = b
+		order = append(order, b.Name)
 	}
 	// A listen section is a frontend and a backend of one name.
 	fronts := cfg.Frontends
@@ -323,67 +349,53 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 		im.warn("%s: listen %s is imported as a frontend and a backend of that name", HAProxyConf, l.Name)
 		b := l.HAProxyBackend
 		backends[b.Name] = b
+		order = append(order, b.Name)
 		fronts = append(fronts, model.HAProxyFrontend{Name: l.Name, Binds: l.Binds, Mode: l.Mode, Maxconn: l.Maxconn, DefaultBackend: l.Name})
 	}
-	used := map[string]string{} // backend -> the frontend that has it
+	// A backend that one frontend names, as its default and nowhere else,
+	// stays that frontend's own; every other is a backend of its own
+	// (haproxy_backend), which the frontends route to by name.
+	uses := map[string]int{}
+	for _, f := range fronts {
+		names := map[string]bool{f.DefaultBackend: true}
+		for _, u := range f.UseBackends {
+			names[u.Backend] = true
+		}
+		for n := range names {
+			uses[n]++
+		}
+	}
+	owned := map[string]bool{}
 	var out []wire.HAProxyFrontend
 	for _, f := range fronts {
-		name := f.DefaultBackend
-		if name == "" && len(f.UseBackends) > 0 {
-			name = f.UseBackends[0].Backend
-			im.warn("%s: frontend %s has no default_backend; its first use_backend, %s, becomes its default", HAProxyConf, f.Name, name)
+		fe := wire.HAProxyFrontend{Frontend: f}
+		if b, ok := backends[f.DefaultBackend]; ok && uses[b.Name] == 1 &&
+			!slices.ContainsFunc(f.UseBackends, func(u model.HAProxyUseBackend) bool { return u.Backend == b.Name }) {
+			fe.Backend = b
+			owned[b.Name] = true
 		}
-		b, ok := backends[name]
-		if !ok {
-			im.warn("%s: frontend %s is not imported: it has no backend of this file (a frontend object carries one backend)", HAProxyConf, f.Name)
-			continue
-		}
-		for _, u := range f.UseBackends {
-			if u.Backend != name {
-				im.warn("%s: frontend %s: \"use_backend %s %s %s\" is not imported: a frontend object carries one backend, its default (%s)", HAProxyConf, f.Name, u.Backend, orIf(u.Cond), u.Condition, name)
-			}
-		}
-		f.UseBackends = nil
-		// Unconditional or dynamic use_backend rules stay as option lines.
-		f.Options = slices.DeleteFunc(slices.Clone(f.Options), func(o string) bool {
-			if !strings.HasPrefix(o, "use_backend ") {
-				return false
-			}
-			im.warn("%s: frontend %s: %q is not imported: a frontend object carries one backend, its default (%s)", HAProxyConf, f.Name, o, name)
-			return true
-		})
-		f.DefaultBackend = name
-		if other, shared := used[name]; shared {
-			copyName := name + "_" + f.Name
-			im.warn("%s: backend %s is the backend of frontends %s and %s; frontend %s gets a copy named %s (each frontend object owns its backend)", HAProxyConf, name, other, f.Name, f.Name, copyName)
-			b.Name, f.DefaultBackend = copyName, copyName
-		}
-		used[name] = f.Name
-		out = append(out, wire.HAProxyFrontend{Frontend: f, Backend: b})
+		out = append(out, fe)
 	}
-	for _, b := range cfg.Backends {
-		if _, ok := used[b.Name]; !ok {
-			im.warn("%s: backend %s is not imported: no imported frontend has it as its backend", HAProxyConf, b.Name)
+	var backs []model.HAProxyBackend
+	for _, name := range order {
+		if !owned[name] {
+			backs = append(backs, backends[name])
 		}
 	}
 	settings := &wire.HAProxySettings{Global: cfg.Global, Defaults: cfg.Defaults}
 	// Check what the agent will compose from these objects.
-	composed := &model.HAProxyConfig{Global: settings.Global, Defaults: settings.Defaults}
+	composed := &model.HAProxyConfig{Global: settings.Global, Defaults: settings.Defaults, Backends: backs}
 	for _, f := range out {
 		composed.Frontends = append(composed.Frontends, f.Frontend)
-		composed.Backends = append(composed.Backends, f.Backend)
+		if f.OwnsBackend() {
+			composed.Backends = append(composed.Backends, f.Backend)
+		}
 	}
 	if err := composed.Validate(nil); err != nil {
 		return fail(fmt.Errorf("the imported configuration is not valid for lvs-agent, so it could not be adopted: %w", err))
 	}
 	im.haproxy = settings
 	im.fronts = out
+	im.backs = backs
 	return nil
-}
-
-func orIf(cond string) string {
-	if cond == "" {
-		return "if"
-	}
-	return cond
 }

@@ -237,10 +237,11 @@ func TestImportAndAdoptHandBuiltFiles(t *testing.T) {
 	}
 }
 
-// TestImportWarnsWhatObjectsCannotCarry: listen sections, extra
-// use_backend rules, shared backends and a virtual server group no service
-// serves do not fit the objects; the import says what it did with each. A
-// group a service serves travels with that service's object.
+// TestImportWarnsWhatObjectsCannotCarry: listen sections and a virtual
+// server group no service serves do not fit the objects; the import says
+// what it did with each. A group a service serves travels with that
+// service's object. Routing rules and backends shared by several frontends
+// fit (backends of their own, haproxy_backend) and are imported as they are.
 func TestImportWarnsWhatObjectsCannotCarry(t *testing.T) {
 	f, a := newFakeHost(t)
 	writeFile(t, f.root, KeepalivedConf, `vrrp_instance VI_1 {
@@ -276,7 +277,7 @@ frontend a
     default_backend web
 frontend b
     bind :81
-    use_backend %[req.hdr(host),lower]
+    use_backend api if { path_beg /v2 }
     default_backend web
 backend web
     server w1 10.0.0.1:80
@@ -293,11 +294,7 @@ listen stats
 	joined := strings.Join(resp.Warnings, "\n")
 	for _, w := range []string{
 		"virtual_server_group H is not imported: no imported virtual_server serves it",
-		`frontend a: "use_backend api if is_api" is not imported`,
-		"frontend b gets a copy named web_b",
-		`frontend b: "use_backend %[req.hdr(host),lower]" is not imported`,
 		"listen stats is imported as a frontend and a backend of that name",
-		"backend api is not imported",
 	} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("no warning says %q:\n%s", w, joined)
@@ -309,11 +306,17 @@ listen stats
 		if o.ID == "group/G/tcp" {
 			group = &resp.Imported[i]
 		}
-		if o.Kind == wire.KindHAProxyFrontend {
+		switch o.Kind {
+		case wire.KindHAProxyFrontend:
 			fronts = append(fronts, o.ID+"->"+o.HAProxyFrontend.Backend.Name)
+		case wire.KindHAProxyBackend:
+			fronts = append(fronts, "backend "+o.ID)
 		}
 	}
-	if want := []string{"a->web", "b->web_b", "stats->stats"}; !slices.Equal(fronts, want) {
+	if strings.Contains(joined, "use_backend") || strings.Contains(joined, "copy") {
+		t.Errorf("a routing rule or a shared backend was changed:\n%s", joined)
+	}
+	if want := []string{"a->", "b->", "stats->stats", "backend web", "backend api"}; !slices.Equal(fronts, want) {
 		t.Errorf("frontends %q, want %q", fronts, want)
 	}
 	if group == nil || group.VirtualServerGroup == nil || group.VirtualServerGroup.Name != "G" ||

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -602,4 +603,29 @@ func (v *View) ServiceDescription(key string) *model.VirtualServer {
 		return &vs
 	}
 	return nil
+}
+
+// HAProxyBackend is the backend of its own named name that the host
+// stores (an haproxy_backend object), or nil.
+func (v *View) HAProxyBackend(name string) *model.HAProxyBackend {
+	if o := v.objects[wire.HAProxyBackendKey(name)]; o != nil {
+		return o.HAProxyBackend
+	}
+	return nil
+}
+
+// HAProxyBackendNames are the names of every backend the host's haproxy
+// objects define: backends of their own and frontends' own, sorted.
+func (v *View) HAProxyBackendNames() []string {
+	var out []string
+	for _, o := range v.obs.Objects {
+		switch {
+		case o.Kind == wire.KindHAProxyBackend && o.HAProxyBackend != nil:
+			out = append(out, o.HAProxyBackend.Name)
+		case o.Kind == wire.KindHAProxyFrontend && o.HAProxyFrontend != nil && o.HAProxyFrontend.OwnsBackend():
+			out = append(out, o.HAProxyFrontend.Backend.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -25,7 +25,30 @@ var sectionKeywords = []string{
 // give. The configuration is not validated: the caller decides what an
 // invalid one means (render.HAProxy and the agent validate it).
 func Parse(r io.Reader, name string) (*model.HAProxyConfig, []Warning, error) {
-	p := &parser{file: name, cfg: &model.HAProxyConfig{}}
+	cfg, warns, _, err := ParseWithLines(r, name)
+	return cfg, warns, err
+}
+
+// Lines maps the paths of a parsed configuration (frontend[0],
+// backend[1].server[0], global.options[2]) to the lines they were read
+// from, so that a rule the configuration breaks is reported at file:line.
+type Lines map[string]int
+
+// Of is the line of the nearest element of p that was read from the file
+// (the section when the element itself is not recorded), or 0.
+func (ls Lines) Of(p model.Path) int {
+	for n := len(p); n > 0; n-- {
+		if no, ok := ls[p[:n].String()]; ok {
+			return no
+		}
+	}
+	return 0
+}
+
+// ParseWithLines is Parse, also returning where each section, directive
+// line, server, bind and rule was read.
+func ParseWithLines(r io.Reader, name string) (*model.HAProxyConfig, []Warning, Lines, error) {
+	p := &parser{file: name, cfg: &model.HAProxyConfig{}, lines: Lines{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	no := 0
@@ -33,20 +56,46 @@ func Parse(r io.Reader, name string) (*model.HAProxyConfig, []Warning, error) {
 		no++
 		l, err := splitLine(sc.Text(), no, name)
 		if err != nil {
-			return nil, p.warns, err
+			return nil, p.warns, nil, err
 		}
 		if len(l.words) == 0 {
 			continue
 		}
 		if err := p.line(l); err != nil {
-			return nil, p.warns, err
+			return nil, p.warns, nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, p.warns, fmt.Errorf("%s: reading: %w", name, err)
+		return nil, p.warns, nil, fmt.Errorf("%s: reading: %w", name, err)
 	}
 	p.finish()
-	return p.cfg, p.warns, nil
+	return p.cfg, p.warns, p.lines, nil
+}
+
+// section path is the model path of the section being read: global,
+// defaults, frontend[i], backend[i], listen[i].
+func (p *parser) sectionPath() model.Path {
+	switch p.sec {
+	case secGlobal:
+		return model.Path{"global"}
+	case secDefaults:
+		return model.Path{"defaults"}
+	case secFrontend:
+		return model.Path{"frontend", len(p.cfg.Frontends)}
+	case secBackend:
+		return model.Path{"backend", len(p.cfg.Backends)}
+	case secListen:
+		return model.Path{"listen", len(p.cfg.Listens)}
+	}
+	return nil
+}
+
+// mark records that the element at steps below the current section was
+// read from l.
+func (p *parser) mark(l *line, steps ...any) {
+	if sp := p.sectionPath(); sp != nil {
+		p.lines[sp.At(steps...).String()] = l.no
+	}
 }
 
 type sectionKind int
@@ -71,6 +120,7 @@ type parser struct {
 	back     *model.HAProxyBackend
 	listen   *model.HAProxyListen
 	defaults int // defaults sections seen
+	lines    Lines
 }
 
 func (p *parser) warn(l *line, format string, a ...any) {
@@ -145,6 +195,9 @@ func (p *parser) section(l *line) error {
 		p.sec = secOther
 		p.warn(l, "section %s %s is not carried by the model; left out with every line in it", l.key(), name)
 	}
+	if _, seen := p.lines[p.sectionPath().String()]; !seen {
+		p.mark(l)
+	}
 	return nil
 }
 
@@ -181,6 +234,7 @@ func (p *parser) option(l *line, opts *[]string) error {
 	if i := strings.IndexAny(l.text(), "{}`"); i >= 0 {
 		return p.errf(l, "contains %q, which the model refuses in free directive lines (anonymous ACLs in braces: name the ACL on an acl line instead); rewrite the line before importing", l.text()[i:i+1])
 	}
+	p.mark(l, "options", len(*opts))
 	*opts = append(*opts, l.text())
 	return nil
 }
@@ -188,6 +242,14 @@ func (p *parser) option(l *line, opts *[]string) error {
 func (p *parser) global(l *line) error {
 	g := &p.cfg.Global
 	args := l.words[1:]
+	switch l.key() {
+	case "maxconn", "nbthread", "user", "group", "chroot", "uid", "gid":
+		p.mark(l, l.key())
+	case "log":
+		p.mark(l, "log", len(g.Logs))
+	case "stats":
+		p.mark(l, "stats_socket")
+	}
 	var err error
 	switch l.key() {
 	case "maxconn":
@@ -198,6 +260,10 @@ func (p *parser) global(l *line) error {
 		g.User, err = p.one(l)
 	case "group":
 		g.Group, err = p.one(l)
+	case "uid":
+		g.UID, err = p.intArg(l)
+	case "gid":
+		g.GID, err = p.intArg(l)
 	case "chroot":
 		g.Chroot, err = p.one(l)
 	case "log":
@@ -261,6 +327,15 @@ func (p *parser) defaultsLine(l *line) error {
 		d.Maxconn, err = p.intArg(l)
 	case "retries":
 		d.Retries, err = p.intArg(l)
+	case "balance":
+		algo, arg, ok := balanceOf(args)
+		if !ok || l.quoted {
+			// A backend without its own balance line would balance
+			// otherwise: never left out with a warning.
+			return p.errf(l, "defaults: \"balance %s\" is not an algorithm the model carries (%s); give each backend its balance line instead before importing",
+				strings.Join(args, " "), strings.Join(model.HAProxyBalances, ", "))
+		}
+		d.Balance, d.BalanceArg = algo, arg
 	case "timeout":
 		ok, terr := p.timeout(l, &d.Timeouts)
 		if terr != nil {
@@ -301,6 +376,9 @@ func (p *parser) frontendLine(l *line) error {
 	case "bind":
 		var bs []model.HAProxyBind
 		if bs, err = p.bind(l); err == nil {
+			for k := range bs {
+				p.mark(l, "bind", len(f.Binds)+k)
+			}
 			f.Binds = append(f.Binds, bs...)
 		}
 	case "mode":
@@ -308,18 +386,36 @@ func (p *parser) frontendLine(l *line) error {
 	case "maxconn":
 		f.Maxconn, err = p.intArg(l)
 	case "default_backend":
+		p.mark(l, "default_backend")
 		f.DefaultBackend, err = p.one(l)
+		if strings.Contains(f.DefaultBackend, "%[") {
+			return p.errf(l, "a backend name computed from the request (%s) is not carried by the model, which routes to named backends only; rewrite it as use_backend rules before importing", f.DefaultBackend)
+		}
 	case "acl":
 		if len(args) < 2 || l.quoted {
 			return p.option(l, &f.Options)
 		}
+		p.mark(l, "acl", len(f.ACLs))
 		f.ACLs = append(f.ACLs, model.HAProxyACL{Name: args[0], Criterion: strings.Join(args[1:], " ")})
 	case "use_backend":
-		if len(args) >= 3 && (args[1] == "if" || args[1] == "unless") && !l.quoted {
+		switch {
+		case l.quoted:
+			return p.errf(l, "uses quotes or backslashes, which the model refuses in routing rules; rewrite the rule without them before importing")
+		case len(args) == 0:
+			return p.errf(l, "needs a backend")
+		case strings.Contains(args[0], "%["):
+			return p.errf(l, "a backend name computed from the request (%s) is not carried by the model, which routes to named backends only; rewrite it as one use_backend rule per backend before importing", args[0])
+		case len(args) == 1:
+			// Unconditional: it always matches, as "if TRUE" does.
+			p.mark(l, "use_backend", len(f.UseBackends))
+			f.UseBackends = append(f.UseBackends, model.HAProxyUseBackend{Backend: args[0], Cond: "if", Condition: "TRUE"})
+			return nil
+		case len(args) >= 3 && (args[1] == "if" || args[1] == "unless"):
+			p.mark(l, "use_backend", len(f.UseBackends))
 			f.UseBackends = append(f.UseBackends, model.HAProxyUseBackend{Backend: args[0], Cond: args[1], Condition: strings.Join(args[2:], " ")})
 			return nil
 		}
-		return p.option(l, &f.Options)
+		return p.errf(l, "use_backend %s: %q is not \"if <condition>\" or \"unless <condition>\"", args[0], strings.Join(args[1:], " "))
 	case "timeout":
 		ok, terr := p.timeout(l, &f.Timeouts)
 		if terr != nil || ok {
@@ -336,6 +432,9 @@ func (p *parser) listenLine(l *line) error {
 	switch l.key() {
 	case "bind":
 		bs, err := p.bind(l)
+		for k := range bs {
+			p.mark(l, "bind", len(p.listen.Binds)+k)
+		}
 		p.listen.Binds = append(p.listen.Binds, bs...)
 		return err
 	case "maxconn":
@@ -353,22 +452,16 @@ func (p *parser) backendLine(l *line, b *model.HAProxyBackend) error {
 	case "mode":
 		b.Mode, err = p.one(l)
 	case "balance":
-		if len(args) == 1 && !strings.Contains(args[0], "(") && slices.Contains(model.HAProxyBalances, args[0]) && args[0] != "hdr" && args[0] != "url_param" {
-			b.Balance = args[0]
-			return nil
-		}
-		if len(args) == 2 && args[0] == "url_param" {
-			b.Balance, b.BalanceArg = "url_param", args[1]
-			return nil
-		}
-		if len(args) == 1 && strings.HasPrefix(args[0], "hdr(") && strings.HasSuffix(args[0], ")") {
-			b.Balance, b.BalanceArg = "hdr", args[0][4:len(args[0])-1]
+		if algo, arg, ok := balanceOf(args); ok && !l.quoted {
+			p.mark(l, "balance")
+			b.Balance, b.BalanceArg = algo, arg
 			return nil
 		}
 		return p.option(l, &b.Options)
 	case "server":
 		var s model.HAProxyServer
 		if s, err = p.server(l); err == nil {
+			p.mark(l, "server", len(b.Servers))
 			b.Servers = append(b.Servers, s)
 		}
 	case "option":
@@ -391,6 +484,33 @@ func (p *parser) backendLine(l *line, b *model.HAProxyBackend) error {
 		return p.option(l, &b.Options)
 	}
 	return err
+}
+
+// balanceOf reads the arguments of a balance line the model carries:
+// an algorithm alone, hdr(NAME), random(DRAWS), rdp-cookie(NAME),
+// url_param NAME, hash EXPR.
+func balanceOf(args []string) (algo, arg string, ok bool) {
+	switch {
+	case len(args) == 1:
+		algo, rest, paren := strings.Cut(args[0], "(")
+		if paren {
+			if !strings.HasSuffix(rest, ")") || rest == ")" {
+				return "", "", false
+			}
+			arg = strings.TrimSuffix(rest, ")")
+			if algo != "hdr" && algo != "random" && algo != "rdp-cookie" {
+				return "", "", false
+			}
+			return algo, arg, true
+		}
+		if !slices.Contains(model.HAProxyBalances, algo) || algo == "hdr" || algo == "url_param" || algo == "hash" {
+			return "", "", false
+		}
+		return algo, "", true
+	case len(args) == 2 && (args[0] == "url_param" || args[0] == "hash"):
+		return args[0], args[1], true
+	}
+	return "", "", false
 }
 
 // httpchk reads "option httpchk [[METHOD] URI [VERSION]]".
@@ -585,6 +705,29 @@ func parseAddrPort(s string, anyAddr bool) (netip.Addr, int, error) {
 	return a, port, nil
 }
 
+// parseServerAddr reads a server's ADDR:PORT, or a port-less address
+// (10.0.0.1, [2001:db8::1]), which keeps the client's destination port.
+// An IPv6 address without brackets is read as haproxy reads it, its last
+// group a port, so only the bracketed form is port-less.
+func parseServerAddr(s string) (netip.Addr, int, error) {
+	bare := strings.TrimPrefix(strings.TrimPrefix(s, "ipv4@"), "ipv6@")
+	if strings.HasPrefix(bare, "[") && strings.HasSuffix(bare, "]") {
+		a, err := netip.ParseAddr(bare[1 : len(bare)-1])
+		if err != nil {
+			return netip.Addr{}, 0, fmt.Errorf("%q is not an IP address (the model holds addresses, not host names)", s)
+		}
+		return a, 0, nil
+	}
+	if !strings.Contains(bare, ":") {
+		a, err := netip.ParseAddr(bare)
+		if err != nil || !a.Is4() {
+			return netip.Addr{}, 0, fmt.Errorf("%q is not an IP address (the model holds addresses, not host names)", s)
+		}
+		return a, 0, nil
+	}
+	return parseAddrPort(s, false)
+}
+
 // serverArgs are the server keywords that take one argument, so that the
 // argument stays with its keyword in Options.
 var serverArgs = map[string]bool{
@@ -613,7 +756,7 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 		return s, p.errf(l, "uses quotes or backslashes, which the model refuses in server options; rewrite the line without them before importing")
 	}
 	s.Name = args[0]
-	a, port, err := parseAddrPort(args[1], false)
+	a, port, err := parseServerAddr(args[1])
 	if err != nil {
 		return s, p.errf(l, "server %s: %v", s.Name, err)
 	}
@@ -653,6 +796,27 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 			err = num(i, &s.Rise, false)
 		case "maxconn":
 			err = num(i, &s.Maxconn, false)
+		case "maxqueue":
+			err = num(i, &s.Maxqueue, false)
+		case "slowstart":
+			err = num(i, &s.Slowstart, true)
+		case "port":
+			err = num(i, &s.CheckPort, false)
+		case "addr":
+			if i+1 >= len(args) {
+				return s, p.errf(l, "server %s: addr needs a value", s.Name)
+			}
+			a, aerr := netip.ParseAddr(args[i+1])
+			if aerr != nil {
+				return s, p.errf(l, "server %s: addr %q is not an IP address (the model holds addresses, not host names)", s.Name, args[i+1])
+			}
+			s.CheckAddr = a
+		case "send-proxy":
+			s.SendProxy = true
+			continue
+		case "send-proxy-v2":
+			s.SendProxyV2 = true
+			continue
 		case "weight":
 			var w int
 			err = num(i, &w, false)

@@ -68,7 +68,7 @@ func TestDebianDefaultWithSites(t *testing.T) {
 				Options:   []string{"default-server inter 3s fall 3 rise 2"},
 				Servers: []model.HAProxyServer{
 					{Name: "web1", Address: addr("10.0.0.11"), Port: 8080, Check: true, Inter: 2000, Weight: ptr(10), Maxconn: 200, Options: "cookie w1"},
-					{Name: "web2", Address: addr("10.0.0.12"), Port: 8080, Check: true, Backup: true, Options: "send-proxy"},
+					{Name: "web2", Address: addr("10.0.0.12"), Port: 8080, Check: true, Backup: true, SendProxy: true},
 				},
 			},
 			{
@@ -117,7 +117,8 @@ func TestErrorsNameFileLine(t *testing.T) {
 		{"conditional", "global\n.if defined(X)\n", "h.cfg:2: .if: conditional blocks"},
 		{"env", "global\n  chroot \"${ROOT}\"\n", "h.cfg:2: environment variables"},
 		{"hostname", "backend b\n  server s1 app.example.com:80 check\n", "h.cfg:2: server: server s1: \"app.example.com:80\": \"app.example.com\" is not an IP address"},
-		{"no port", "backend b\n  server s1 10.0.0.1\n", "h.cfg:2: server: server s1: \"10.0.0.1\" has no port"},
+		{"port-less host name", "backend b\n  server s1 app.example.com\n", "h.cfg:2: server: server s1: \"app.example.com\" is not an IP address"},
+		{"bind without port", "frontend f\n  bind 10.0.0.1\n", "h.cfg:2: bind: \"10.0.0.1\" has no port"},
 		{"port range", "frontend f\n  bind :8000-8010\n", "h.cfg:2: bind: \":8000-8010\": port \"8000-8010\""},
 		{"unix bind", "frontend f\n  bind unix@/run/x.sock\n", "h.cfg:2: bind: \"unix@/run/x.sock\" is not an IP address"},
 		{"anonymous acl", "frontend f\n  http-request deny if { src 10.0.0.1 }\n", "h.cfg:2: http-request: contains \"{\""},

@@ -29,9 +29,11 @@ var (
 
 	// HAProxyModes are the proxy modes of haproxy sections.
 	HAProxyModes = []string{"tcp", "http"}
-	// HAProxyBalances are the haproxy load-balancing algorithms. hdr takes
-	// its header name in HAProxyBackend.BalanceArg.
-	HAProxyBalances = []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"}
+	// HAProxyBalances are the haproxy 2.6 load-balancing algorithms. hdr,
+	// url_param and hash take their argument (header, parameter, sample
+	// expression) in BalanceArg; random (the number of draws) and
+	// rdp-cookie (the cookie name) may.
+	HAProxyBalances = []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random", "rdp-cookie", "hash"}
 	// HAProxyLogLevels are syslog levels accepted on haproxy log lines.
 	HAProxyLogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 	// HAProxyLogFacilities are the syslog facilities haproxy log lines accept.

@@ -22,6 +22,10 @@ type HAProxyGlobal struct {
 	Nbthread int    `json:"nbthread,omitzero"`
 	User     string `json:"user,omitzero"`
 	Group    string `json:"group,omitzero"`
+	// UID and GID are the numeric forms of User and Group (uid, gid); zero
+	// is unset, and each conflicts with its named form.
+	UID int `json:"uid,omitzero"`
+	GID int `json:"gid,omitzero"`
 	// Chroot is the directory haproxy chroots into after startup: below
 	// HAProxyChrootParents or one of HAProxyChrootDirs.
 	Chroot string       `json:"chroot,omitzero"`
@@ -70,6 +74,10 @@ type HAProxyDefaults struct {
 	Retries    int             `json:"retries,omitzero"`
 	Timeouts   HAProxyTimeouts `json:"timeouts,omitzero"`
 	Redispatch bool            `json:"redispatch,omitzero"`
+	// Balance and BalanceArg are the algorithm every backend without its
+	// own balance line uses (as HAProxyBackend's).
+	Balance    string `json:"balance,omitzero"`
+	BalanceArg string `json:"balance_arg,omitzero"`
 	// Log makes proxies use the global log targets ("log global").
 	LogGlobal bool `json:"log_global,omitzero"`
 	// Options are extra "option" names (httplog, dontlognull, forwardfor).
@@ -119,9 +127,23 @@ type HAProxyFrontend struct {
 type HAProxyServer struct {
 	Name    string     `json:"name,omitzero"`
 	Address netip.Addr `json:"address,omitzero"`
-	Port    int        `json:"port,omitzero"`
-	Weight  *int       `json:"weight,omitzero"`
-	Check   bool       `json:"check,omitzero"`
+	// Port zero is a port-less server: haproxy connects to the port the
+	// client connected to (the usual choice behind an LVS DR VIP).
+	Port   int  `json:"port,omitzero"`
+	Weight *int `json:"weight,omitzero"`
+	Check  bool `json:"check,omitzero"`
+	// CheckPort and CheckAddr send the health check elsewhere than the
+	// traffic ("port", "addr"); a port-less server with check needs one.
+	CheckPort int        `json:"check_port,omitzero"`
+	CheckAddr netip.Addr `json:"check_addr,omitzero"`
+	// SendProxy and SendProxyV2 prefix each connection with a PROXY
+	// protocol header (version 1 or 2); at most one of them.
+	SendProxy   bool `json:"send_proxy,omitzero"`
+	SendProxyV2 bool `json:"send_proxy_v2,omitzero"`
+	// Slowstart ramps a server's weight up over that many milliseconds
+	// after it comes back; Maxqueue bounds its queue.
+	Slowstart int `json:"slowstart,omitzero"`
+	Maxqueue  int `json:"maxqueue,omitzero"`
 	// Inter, Fall and Rise tune the health check (inter in milliseconds).
 	Inter   int  `json:"inter,omitzero"`
 	Fall    int  `json:"fall,omitzero"`
@@ -186,6 +208,14 @@ func (c *HAProxyConfig) Validate(at Path) error {
 	if g.Group != "" {
 		checkName(&errs, gp.At("group"), g.Group)
 	}
+	checkRange(&errs, gp.At("uid"), g.UID, 0, 2147483647)
+	checkRange(&errs, gp.At("gid"), g.GID, 0, 2147483647)
+	if g.UID != 0 && g.User != "" {
+		errs.add(gp.At("uid"), "conflicts with user: give the user by name or by number")
+	}
+	if g.GID != 0 && g.Group != "" {
+		errs.add(gp.At("gid"), "conflicts with group: give the group by name or by number")
+	}
 	checkChroot(&errs, gp.At("chroot"), g.Chroot)
 	checkPathBelow(&errs, gp.At("stats_socket"), g.StatsSocket, "the admin socket", HAProxyStatsSocketDirs)
 	// haproxy refuses longer socket paths ("too long (max 97)"): it needs
@@ -220,6 +250,7 @@ func (c *HAProxyConfig) Validate(at Path) error {
 	checkEnum(&errs, dp.At("mode"), d.Mode, HAProxyModes)
 	checkRange(&errs, dp.At("maxconn"), d.Maxconn, 0, 10000000)
 	checkRange(&errs, dp.At("retries"), d.Retries, 0, 1000)
+	checkBalance(&errs, dp, d.Balance, d.BalanceArg)
 	d.Timeouts.validate(&errs, dp)
 	checkOptions(&errs, dp.At("options"), d.Options)
 
@@ -273,7 +304,11 @@ func (c *HAProxyConfig) Validate(at Path) error {
 		checkRange(&errs, fp.At("maxconn"), f.Maxconn, 0, 10000000)
 		f.Timeouts.validate(&errs, fp)
 		checkOptions(&errs, fp.At("options"), f.Options)
+		checkRoutingOptions(&errs, fp.At("options"), f.Options)
 		known := func(path loc, name string) {
+			if name != "" {
+				checkName(&errs, path, name)
+			}
 			if name != "" && !backends[name] && !listens[name] {
 				errs.add(path, "%q is not the name of a backend of this configuration", name)
 			}
@@ -303,13 +338,14 @@ func (c *HAProxyConfig) Validate(at Path) error {
 			if u.Condition == "" {
 				errs.add(up.At("condition"), "must be set, such as is_api or !is_static")
 			}
-			checkHAProxyText(&errs, up.At("condition"), u.Condition)
-			checkHAProxyParams(&errs, up.At("condition"), u.Condition)
+			checkCondition(&errs, up.At("condition"), u.Condition, f.declaredACLs())
 		}
+		// haproxy 2.6 upgrades a tcp stream to HTTP when it reaches an
+		// http backend, but refuses an http frontend feeding a tcp backend.
 		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
 		for _, u := range append([]HAProxyUseBackend{{Backend: f.DefaultBackend}}, f.UseBackends...) {
-			if bm := c.backendMode(u.Backend); bm != "" && bm != mode {
-				errs.add(fp.At("mode"), "frontend %q is %s but backend %q is %s; haproxy refuses to join them", f.Name, mode, u.Backend, bm)
+			if bm := c.backendMode(u.Backend); mode == "http" && bm == "tcp" {
+				errs.add(fp.At("mode"), "frontend %q is http but backend %q is tcp; haproxy refuses an http frontend feeding a tcp backend (the other way round it upgrades the stream)", f.Name, u.Backend)
 			}
 		}
 	}
@@ -347,18 +383,7 @@ func (b *HAProxyBind) validate(errs *Errors, p loc) {
 func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 	checkName(errs, p.At("name"), b.Name)
 	checkEnum(errs, p.At("mode"), b.Mode, HAProxyModes)
-	checkEnum(errs, p.At("balance"), b.Balance, HAProxyBalances)
-	switch b.Balance {
-	case "hdr", "url_param":
-		if b.BalanceArg == "" {
-			errs.add(p.At("balance_arg"), "must be set for balance %q (the header or parameter name)", b.Balance)
-		}
-		checkName(errs, p.At("balance_arg"), b.BalanceArg)
-	default:
-		if b.BalanceArg != "" {
-			errs.add(p.At("balance_arg"), "applies to balance \"hdr\" and \"url_param\" only")
-		}
-	}
+	checkBalance(errs, p, b.Balance, b.BalanceArg)
 	b.Timeouts.validate(errs, p)
 	checkOptions(errs, p.At("options"), b.Options)
 	if h := b.HTTPCheck; h != nil {
@@ -388,7 +413,22 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 		if s.Address.Zone() != "" {
 			errs.add(sp.At("address"), "%s has a zone; give a plain address", s.Address)
 		}
-		checkRange(errs, sp.At("port"), s.Port, 1, 65535)
+		checkRange(errs, sp.At("port"), s.Port, 0, 65535)
+		checkRange(errs, sp.At("check_port"), s.CheckPort, 0, 65535)
+		if s.CheckAddr.IsValid() && s.CheckAddr.Zone() != "" {
+			errs.add(sp.At("check_addr"), "%s has a zone; give a plain address", s.CheckAddr)
+		}
+		if s.Port == 0 && s.Check && s.CheckPort == 0 {
+			errs.add(sp.At("check_port"), "must be set for a port-less server with check = true: haproxy has no port to check it on")
+		}
+		if !s.Check && (s.CheckPort != 0 || s.CheckAddr.IsValid()) {
+			errs.add(sp.At("check"), "check_port and check_addr direct the health check; set check = true")
+		}
+		if s.SendProxy && s.SendProxyV2 {
+			errs.add(sp.At("send_proxy_v2"), "conflicts with send_proxy: a connection carries one PROXY protocol header; choose version 1 or 2")
+		}
+		checkRange(errs, sp.At("slowstart"), s.Slowstart, 0, 86400000)
+		checkRange(errs, sp.At("maxqueue"), s.Maxqueue, 0, 10000000)
 		if s.Weight != nil {
 			checkRange(errs, sp.At("weight"), *s.Weight, 0, 256)
 		}

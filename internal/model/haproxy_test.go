@@ -62,11 +62,37 @@ func TestHAProxyRules(t *testing.T) {
 		{"global log level", func(c *HAProxyConfig) { c.Global.Logs[0].Level = "verbose" },
 			"global.log[0].level", `"emerg"`},
 		{"mode mismatch", func(c *HAProxyConfig) { c.Backends[0].Mode = "tcp" },
-			"frontend[0].mode", "haproxy refuses to join them"},
+			"frontend[0].mode", "haproxy refuses an http frontend feeding a tcp backend"},
 		{"frontend without backend", func(c *HAProxyConfig) {
 			c.Frontends[0].DefaultBackend = ""
 			c.Frontends[0].UseBackends = nil
 		}, "frontend[0].default_backend", "must be set"},
+		{"undeclared acl", func(c *HAProxyConfig) { c.Frontends[0].UseBackends[0].Condition = "is_api or !is_static" },
+			"frontend[0].use_backend[0].condition", `uses the ACL "is_static", which this frontend does not declare`},
+		{"unclosed anonymous acl", func(c *HAProxyConfig) { c.Frontends[0].UseBackends[0].Condition = "{ path_beg /img" },
+			"frontend[0].use_backend[0].condition", "never closes it"},
+		{"brace glued to a word", func(c *HAProxyConfig) { c.Frontends[0].UseBackends[0].Condition = "{path_beg /img }" },
+			"frontend[0].use_backend[0].condition", "braces of an anonymous ACL are words of their own"},
+		{"use_backend in options", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"use_backend nowhere if TRUE"} },
+			"frontend[0].options[0]", "give it as a use_backend block"},
+		{"section keyword in options", func(c *HAProxyConfig) { c.Backends[0].Options = []string{"backend evil"} },
+			"backend[0].options[0]", "opens a new section"},
+		{"port-less check without check port", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Port = 0 },
+			"backend[0].server[0].check_port", "port-less server"},
+		{"both proxy versions", func(c *HAProxyConfig) {
+			c.Backends[0].Servers[0].SendProxy, c.Backends[0].Servers[0].SendProxyV2 = true, true
+		}, "backend[0].server[0].send_proxy_v2", "conflicts with send_proxy"},
+		{"check addr without check", func(c *HAProxyConfig) {
+			c.Backends[1].Servers[0].CheckAddr = netip.MustParseAddr("10.0.0.99")
+		}, "backend[1].server[0].check", "set check = true"},
+		{"weight above 256", func(c *HAProxyConfig) { w := 257; c.Backends[0].Servers[0].Weight = &w },
+			"backend[0].server[0].weight", "256"},
+		{"random draws", func(c *HAProxyConfig) { c.Backends[0].Balance, c.Backends[0].BalanceArg = "random", "x" },
+			"backend[0].balance_arg", "number of draws"},
+		{"hash needs an expression", func(c *HAProxyConfig) { c.Backends[0].Balance = "hash" },
+			"backend[0].balance_arg", "sample expression"},
+		{"defaults balance", func(c *HAProxyConfig) { c.Defaults.Balance = "rand" },
+			"defaults.balance", `"random"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +106,38 @@ func TestHAProxyRules(t *testing.T) {
 			}
 			t.Fatalf("want an error at %s containing %q, got:\n%v", tc.path, tc.msg, errs)
 		})
+	}
+}
+
+// TestHAProxyAcceptedShapes: what haproxy 2.6 accepts, the model does:
+// anonymous ACLs, predefined ACLs, a tcp frontend feeding an http backend
+// (haproxy upgrades the stream), port-less servers, the server keywords
+// the model carries, every balance algorithm.
+func TestHAProxyAcceptedShapes(t *testing.T) {
+	c := webHAProxy()
+	f := &c.Frontends[0]
+	f.UseBackends = append(f.UseBackends,
+		HAProxyUseBackend{Backend: "api", Condition: "{ hdr_beg(host) -i img } or { path_beg /img /css }"},
+		HAProxyUseBackend{Backend: "api", Cond: "unless", Condition: "!is_api || METH_GET"},
+		HAProxyUseBackend{Backend: "api", Condition: "is_extra"})
+	f.Options = []string{"acl is_extra src 10.0.0.0/8"}
+	f.Mode = "tcp"
+	c.Defaults.Mode = ""
+	c.Defaults.Balance, c.Defaults.BalanceArg = "random", "3"
+	c.Backends[0].Mode = "http"
+	s := &c.Backends[0].Servers[0]
+	s.Port, s.CheckPort, s.CheckAddr, s.SendProxyV2, s.Slowstart, s.Maxqueue = 0, 8080, netip.MustParseAddr("10.0.0.12"), true, 10000, 50
+	w := 256
+	s.Weight = &w
+	c.Backends[1].Balance, c.Backends[1].BalanceArg = "hash", "req.hdr(host)"
+	if err := c.Validate(nil); err != nil {
+		t.Fatalf("refused:\n%v", err)
+	}
+	for _, b := range [][2]string{{"rdp-cookie", ""}, {"rdp-cookie", "msts"}, {"random", ""}, {"first", ""}} {
+		c.Backends[1].Balance, c.Backends[1].BalanceArg = b[0], b[1]
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("balance %v refused:\n%v", b, err)
+		}
 	}
 }
 
@@ -140,7 +198,7 @@ func TestHAProxyPathRules(t *testing.T) {
 		{"options: unix-bind", func(c *HAProxyConfig) { c.Global.Options = []string{"unix-bind prefix /etc mode 777"} },
 			"global.options[0]", `"unix-bind" moves and re-owns every unix socket`},
 		{"options: uid", func(c *HAProxyConfig) { c.Global.Options = []string{"uid 0"} },
-			"global.options[0]", "set global.user instead"},
+			"global.options[0]", "set global.user (or global.uid) instead"},
 		{"options: unix bind path", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind /etc/passwd"} },
 			"frontend[0].options[0]", `"/etc/passwd" is not an IP address`},
 		{"options: unix@ bind", func(c *HAProxyConfig) { c.Frontends[0].Options = []string{"bind :81,unix@/etc/passwd mode 600"} },

@@ -236,7 +236,13 @@ func TestHAProxyTextFieldBounds(t *testing.T) {
 		under string
 	}{
 		{"frontend[0].acl[0].criterion", true, func(c *HAProxyConfig, v string) { c.Frontends[0].ACLs[0].Criterion = v }, ""},
-		{"frontend[0].use_backend[0].condition", true, func(c *HAProxyConfig, v string) { c.Frontends[0].UseBackends[0].Condition = v }, ""},
+		{"frontend[0].use_backend[0].condition", true, func(c *HAProxyConfig, v string) {
+			c.Frontends[0].UseBackends[0].Condition = v
+			// Its words are ACL names, declared so that only the bounds are tested.
+			for _, w := range strings.Fields(v) {
+				c.Frontends[0].ACLs = append(c.Frontends[0].ACLs, HAProxyACL{Name: w, Criterion: "src 10.0.0.1"})
+			}
+		}, ""},
 		{"frontend[0].bind[0].options", true, func(c *HAProxyConfig, v string) { c.Frontends[0].Binds[0].Options = v }, ""},
 		{"backend[0].server[0].options", true, func(c *HAProxyConfig, v string) { c.Backends[0].Servers[0].Options = v }, ""},
 		{"defaults.options[0]", true, func(c *HAProxyConfig, v string) { c.Defaults.Options = []string{v} }, ""},

@@ -156,9 +156,9 @@ var haproxyOwnedDirectives = []haproxyOwnedDirective{
 	{[]string{"unix-bind"}, "moves and re-owns every unix socket haproxy creates",
 		"remove the line: unix socket binds are not supported, and the admin socket is global.stats_socket"},
 	{[]string{"user"}, "sets the user haproxy runs as", "set global.user instead"},
-	{[]string{"uid"}, "sets the user haproxy runs as", "set global.user instead"},
+	{[]string{"uid"}, "sets the user haproxy runs as", "set global.user (or global.uid) instead"},
 	{[]string{"group"}, "sets the group haproxy runs as", "set global.group instead"},
-	{[]string{"gid"}, "sets the group haproxy runs as", "set global.group instead"},
+	{[]string{"gid"}, "sets the group haproxy runs as", "set global.group (or global.gid) instead"},
 }
 
 // haproxyIPBindPrefixes are the address prefixes of a bind that listens on

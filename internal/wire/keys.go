@@ -31,6 +31,10 @@ func RealServerHostKey(id string) Key { return Key{Kind: KindRealServerHost, ID:
 // HAProxyFrontendKey is the object of the frontend named name.
 func HAProxyFrontendKey(name string) Key { return Key{Kind: KindHAProxyFrontend, ID: name} }
 
+// HAProxyBackendKey is the object of the backend named name, a backend of
+// its own that frontends of the host share.
+func HAProxyBackendKey(name string) Key { return Key{Kind: KindHAProxyBackend, ID: name} }
+
 // SplitRealServerID splits a real server object ID into its service key
 // and its destination (address:port); ok is false for an ID of another
 // shape. The destination is what follows the last "/" (a service key

@@ -78,6 +78,7 @@ var bodyTypes = map[string]reflect.Type{
 	"real_server_host":     reflect.TypeFor[model.RealServerHost](),
 	"haproxy_settings":     reflect.TypeFor[HAProxySettings](),
 	"haproxy_frontend":     reflect.TypeFor[HAProxyFrontend](),
+	"haproxy_backend":      reflect.TypeFor[model.HAProxyBackend](),
 }
 
 // migrateV1 rewrites a format 1 document into format 2: every key that is

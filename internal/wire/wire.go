@@ -65,6 +65,7 @@ const (
 	KindRealServerHost  Kind = "real_server_host"
 	KindHAProxySettings Kind = "haproxy_settings"
 	KindHAProxyFrontend Kind = "haproxy_frontend"
+	KindHAProxyBackend  Kind = "haproxy_backend"
 )
 
 // Key identifies one object on a host: a kind and an ID unique within it
@@ -93,6 +94,9 @@ type Object struct {
 	RealServerHost     *model.RealServerHost     `json:"real_server_host,omitempty"`
 	HAProxySettings    *HAProxySettings          `json:"haproxy_settings,omitempty"`
 	HAProxyFrontend    *HAProxyFrontend          `json:"haproxy_frontend,omitempty"`
+	// HAProxyBackend is a backend of its own, which several frontends of
+	// the host may use (default_backend, use_backend).
+	HAProxyBackend *model.HAProxyBackend `json:"haproxy_backend,omitempty"`
 }
 
 // HAProxySettings are an haproxy host's global and defaults sections.
@@ -101,11 +105,16 @@ type HAProxySettings struct {
 	Defaults model.HAProxyDefaults `json:"defaults"`
 }
 
-// HAProxyFrontend is one frontend with the backend it owns.
+// HAProxyFrontend is one frontend with the backend it owns, if any: a
+// frontend that routes only to backends of their own (haproxy_backend
+// objects) has a zero Backend, which is not rendered.
 type HAProxyFrontend struct {
 	Frontend model.HAProxyFrontend `json:"frontend"`
-	Backend  model.HAProxyBackend  `json:"backend"`
+	Backend  model.HAProxyBackend  `json:"backend,omitzero"`
 }
+
+// OwnsBackend reports whether the frontend carries a backend of its own.
+func (f *HAProxyFrontend) OwnsBackend() bool { return f.Backend.Name != "" }
 
 // Request is what the provider writes to the agent's stdin.
 type Request struct {
@@ -297,6 +306,7 @@ func (o *Object) check() error {
 		KindRealServerHost:  o.RealServerHost != nil,
 		KindHAProxySettings: o.HAProxySettings != nil,
 		KindHAProxyFrontend: o.HAProxyFrontend != nil,
+		KindHAProxyBackend:  o.HAProxyBackend != nil,
 	}
 	if _, known := set[o.Kind]; !known {
 		return fmt.Errorf("object %s: unknown kind %q", o.Key, o.Kind)
