@@ -61,6 +61,9 @@ type Agent struct {
 	// the binary. Crash kills the process as SIGKILL would.
 	CrashAt string
 	Crash   func()
+	// Conn is the caller's SSH connection (SSH_CONNECTION): what the
+	// host's Stats count connections by. Empty counts none.
+	Conn string
 }
 
 // Handle serves req and returns the response with the process exit code.
@@ -111,6 +114,7 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 		return nil, werr
 	}
 	defer unlock()
+	defer a.count(false, nil)
 	st := newStore(a.Root)
 	objs, err := st.load()
 	if err != nil {
@@ -145,12 +149,13 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		return nil, nil, nil, werr
 	}
 	defer unlock()
+	rep := &wire.ApplyReport{Reloads: map[string]int{}}
+	defer func() { a.count(true, rep.Reloads) }()
 	st := newStore(a.Root)
 	old, err := st.load()
 	if err != nil {
 		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
-	rep := &wire.ApplyReport{Reloads: map[string]int{}}
 	// An apply that stopped part-way left its journal: roll it forward
 	// first, so this one apply converges the host to what both wanted.
 	pend, err := st.pending()

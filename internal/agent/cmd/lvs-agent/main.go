@@ -89,7 +89,9 @@ func run() int {
 		// The crash tests' hook: die as if SIGKILLed before the named step.
 		CrashAt: os.Getenv(crashEnv),
 		Crash:   func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) },
-		IPVS:    ipvs.Open,
+		// The connection the call came on, for the host's counters.
+		Conn: os.Getenv("SSH_CONNECTION"),
+		IPVS: ipvs.Open,
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
 			if err != nil {
