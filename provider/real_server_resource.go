@@ -203,12 +203,12 @@ func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster
 	var diags diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
 	for _, cfg := range cfgs {
-		view, err := r.client.view(ctx, cfg)
+		vs, err := r.client.storedService(ctx, cfg, id.Key())
 		if err != nil {
 			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
 			continue
 		}
-		if vs := view.ServiceDescription(id.Key()); vs != nil {
+		if vs != nil {
 			return vs
 		}
 	}
