@@ -59,13 +59,14 @@ type Logger = transport.Logger
 type Options struct {
 	// Window is how long a host must have been quiet — no write joined
 	// its next batch, no apply returned — before that batch is sent;
-	// default 30ms. It is not a wait per write: it lets the writers an
+	// default 50ms. It is not a wait per write: it lets the writers an
 	// apply just released (Terraform starts the next resources the moment
 	// the last ones finish) join the batch that follows instead of each
 	// starting one of their own. A steady stream of writes is bounded by
 	// MaxWait.
 	Window time.Duration
-	// MaxWait bounds how long a batch gathers before it is sent whatever
+	// MaxWait bounds how long a batch gathers, from its first write or
+	// the return of the apply it queued behind, before it is sent whatever
 	// still arrives; default 500ms.
 	MaxWait time.Duration
 	// MaxAge bounds how long an observation is reused without a write;
@@ -89,7 +90,7 @@ type Fleet struct {
 // New returns a Fleet over dial and agent.
 func New(dial Dialer, agent Caller, opts Options) *Fleet {
 	if opts.Window == 0 {
-		opts.Window = 30 * time.Millisecond
+		opts.Window = 50 * time.Millisecond
 	}
 	if opts.MaxWait == 0 {
 		opts.MaxWait = 500 * time.Millisecond
@@ -150,8 +151,8 @@ type host struct {
 	// batches.
 	flushing bool
 	// lastEvent is when a write joined pending or an apply returned: the
-	// quiet window counts from it.
-	lastEvent time.Time
+	// quiet window counts from it. freeAt is when the last apply returned.
+	lastEvent, freeAt time.Time
 	// written is this process's latest write of each key: the object put,
 	// or nil for a delete, with the write's number.
 	written map[wire.Key]writtenObject
@@ -454,9 +455,15 @@ func (f *Fleet) flush(h *host) {
 			h.mu.Unlock()
 			return
 		}
+		// The batch gathers from when it could first be sent: its first
+		// write, or the return of the apply it queued behind.
 		now := f.opts.Now()
+		from := b.started
+		if h.freeAt.After(from) {
+			from = h.freeAt
+		}
 		wait := h.lastEvent.Add(f.opts.Window).Sub(now)
-		if limit := b.started.Add(f.opts.MaxWait).Sub(now); limit < wait {
+		if limit := from.Add(f.opts.MaxWait).Sub(now); limit < wait {
 			wait = limit
 		}
 		if wait > 0 {
@@ -476,6 +483,7 @@ func (f *Fleet) flush(h *host) {
 		h.mu.Lock()
 		h.sending = nil
 		h.lastEvent = f.opts.Now()
+		h.freeAt = h.lastEvent
 		h.stats.Applies++
 		if b.resp != nil && b.resp.Applied != nil {
 			for d, n := range b.resp.Applied.Reloads {

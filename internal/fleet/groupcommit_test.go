@@ -23,9 +23,15 @@ type slowAgent struct {
 	observes int
 	store    map[wire.Key]wire.Object
 	fail     error
+	// applying, when set, is closed when the first apply starts.
+	applying chan struct{}
+	once     sync.Once
 }
 
 func (a *slowAgent) Call(_ context.Context, run Runner, req *wire.Request) (*wire.Response, error) {
+	if req.Verb == wire.VerbApply && a.applying != nil {
+		a.once.Do(func() { close(a.applying) })
+	}
 	time.Sleep(a.delay)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -78,19 +84,21 @@ func rsKey(w, i int) wire.Key {
 // alternating with it (1, 9, 1, 9, ...).
 func TestGroupCommitKeepsBatchesFull(t *testing.T) {
 	const workers, each = 10, 10
-	ag := &slowAgent{delay: 20 * time.Millisecond}
-	f := New(dialer{}, ag, Options{Window: 5 * time.Millisecond})
+	// Applies take longer than MaxWait, as a real agent's do.
+	ag := &slowAgent{delay: 30 * time.Millisecond, applying: make(chan struct{})}
+	f := New(dialer{}, ag, Options{Window: 5 * time.Millisecond, MaxWait: 20 * time.Millisecond})
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A ragged start, as Terraform's walk has, and a straggler.
-			delay := time.Duration(w) * time.Millisecond / 2
+			// A ragged start, as Terraform's walk has, and a straggler
+			// that comes once the first apply runs.
 			if w == workers-1 {
-				delay = 15 * time.Millisecond
+				<-ag.applying
+			} else {
+				time.Sleep(time.Duration(w) * time.Millisecond / 2)
 			}
-			time.Sleep(delay)
 			for i := range each {
 				if _, err := f.Apply(context.Background(), dir1, []wire.Object{{Key: rsKey(w, i)}}, nil); err != nil {
 					t.Error(err)
@@ -128,7 +136,7 @@ func TestGroupCommitKeepsBatchesFull(t *testing.T) {
 // that apply and takes the observation it returns: no observe of its own,
 // and the write is in what it sees.
 func TestReadAfterWriteTakesTheApplysObservation(t *testing.T) {
-	ag := &slowAgent{delay: 30 * time.Millisecond}
+	ag := &slowAgent{delay: 30 * time.Millisecond, applying: make(chan struct{})}
 	f := New(dialer{}, ag, Options{Window: time.Millisecond})
 	if _, err := f.Observe(context.Background(), dir1); err != nil {
 		t.Fatal(err)
