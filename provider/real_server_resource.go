@@ -198,7 +198,9 @@ func samePort(a, b types.Int64, id cluster.VirtualServerID, known bool) bool {
 
 // storedVirtualServer is the virtual server as the first reachable
 // director of id stores it, or nil (not created yet, or unreachable: the
-// apply reports that).
+// apply reports that). It is answered from what the run knows (its own
+// writes, the director's latest observation), not by an observe per real
+// server.
 func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster.VirtualServerID, conn *sshModel) *model.VirtualServer {
 	var diags diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
