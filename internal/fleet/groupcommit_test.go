@@ -109,8 +109,8 @@ func TestGroupCommitKeepsBatchesFull(t *testing.T) {
 	wg.Wait()
 	ag.mu.Lock()
 	defer ag.mu.Unlock()
-	if max := workers*each/workers + 2; len(ag.batches) > max {
-		t.Errorf("%d applies for %d writes by %d workers, want at most %d; batch sizes %v", len(ag.batches), workers*each, workers, max, f.Stats(dir1).Batches)
+	if limit := workers*each/workers + 2; len(ag.batches) > limit {
+		t.Errorf("%d applies for %d writes by %d workers, want at most %d; batch sizes %v", len(ag.batches), workers*each, workers, limit, f.Stats(dir1).Batches)
 	}
 	seen := map[wire.Key]int{}
 	for _, b := range ag.batches {
