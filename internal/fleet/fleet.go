@@ -67,7 +67,8 @@ type Options struct {
 	Window time.Duration
 	// MaxWait bounds how long a batch gathers, from its first write or
 	// the return of the apply it queued behind, before it is sent whatever
-	// still arrives; default 500ms.
+	// still arrives; default 1s. Within it a batch waits for as many
+	// writers as the last batch to the host had.
 	MaxWait time.Duration
 	// MaxAge bounds how long an observation is reused without a write;
 	// default 30s. A plan is one walk; a long-lived process (debug mode)
@@ -93,7 +94,7 @@ func New(dial Dialer, agent Caller, opts Options) *Fleet {
 		opts.Window = 50 * time.Millisecond
 	}
 	if opts.MaxWait == 0 {
-		opts.MaxWait = 500 * time.Millisecond
+		opts.MaxWait = time.Second
 	}
 	if opts.MaxWait < opts.Window {
 		opts.MaxWait = opts.Window
@@ -153,6 +154,11 @@ type host struct {
 	// lastEvent is when a write joined pending or an apply returned: the
 	// quiet window counts from it. freeAt is when the last apply returned.
 	lastEvent, freeAt time.Time
+	// expect is how many writers the last batch sent had: the next one
+	// waits for as many (see flush).
+	expect int
+	// joined wakes flush when a write joins the pending batch.
+	joined chan struct{}
 	// written is this process's latest write of each key: the object put,
 	// or nil for a delete, with the write's number.
 	written map[wire.Key]writtenObject
@@ -178,8 +184,9 @@ type batch struct {
 	put   []wire.Object
 	del   []wire.Key
 	adopt []wire.Key
-	// first and last are the numbers of its first and last write.
-	first, last int
+	// first and last are the numbers of its first and last write;
+	// callers counts the Apply calls that joined it.
+	first, last, callers int
 	started     time.Time
 	done        chan struct{}
 	resp        *wire.Response
@@ -192,7 +199,7 @@ func (f *Fleet) host(cfg transport.Config) *host {
 	defer f.mu.Unlock()
 	h, ok := f.hosts[id]
 	if !ok {
-		h = &host{id: id, cfg: cfg, stats: Stats{Reloads: map[string]int{}}, written: map[wire.Key]writtenObject{}}
+		h = &host{id: id, cfg: cfg, stats: Stats{Reloads: map[string]int{}}, written: map[wire.Key]writtenObject{}, joined: make(chan struct{}, 1)}
 		f.hosts[id] = h
 	}
 	return h
@@ -417,6 +424,7 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 		h.pending = b
 	}
 	b.last = h.gen
+	b.callers++
 	b.put = append(b.put, put...)
 	b.del = append(b.del, del...)
 	b.adopt = append(b.adopt, adopt...)
@@ -428,6 +436,10 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 		h.written[o.Key] = writtenObject{obj: &o, gen: h.gen}
 	}
 	h.lastEvent = now
+	select {
+	case h.joined <- struct{}{}:
+	default:
+	}
 	if !h.flushing {
 		h.flushing = true
 		go f.flush(h)
@@ -463,15 +475,30 @@ func (f *Fleet) flush(h *host) {
 			from = h.freeAt
 		}
 		wait := h.lastEvent.Add(f.opts.Window).Sub(now)
+		// Terraform starts the successors of the resources an apply
+		// released one by one (it records each completion first), so
+		// they may come further apart than the Window: until as many
+		// writers as the last batch had have come, the batch waits for
+		// them (bounded by MaxWait), so that it stays as full as the
+		// parallelism keeps it.
+		if b.callers < h.expect {
+			wait = max(wait, from.Add(f.opts.MaxWait).Sub(now))
+		}
 		if limit := from.Add(f.opts.MaxWait).Sub(now); limit < wait {
 			wait = limit
 		}
 		if wait > 0 {
 			h.mu.Unlock()
-			time.Sleep(wait)
+			// A write joining the batch wakes the wait: the batch may be
+			// complete, or the quiet window starts over.
+			select {
+			case <-time.After(wait):
+			case <-h.joined:
+			}
 			continue
 		}
 		h.pending, h.sending = nil, b
+		h.expect = b.callers
 		h.stats.Batches = append(h.stats.Batches, len(b.put)+len(b.del))
 		h.mu.Unlock()
 

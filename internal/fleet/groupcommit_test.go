@@ -225,3 +225,37 @@ func TestStoredForgetsAFailedWrite(t *testing.T) {
 		t.Errorf("Stored = %v, %v; want nil from a new observation", o, err)
 	}
 }
+
+// Terraform records each completion before it starts the next resource,
+// so the successors of one batch come one by one, further apart than the
+// quiet Window: the next batch still waits (up to MaxWait) for as many
+// writers as the last one had.
+func TestGroupCommitWaitsForStaggeredSuccessors(t *testing.T) {
+	const workers, each = 10, 5
+	ag := &slowAgent{delay: 20 * time.Millisecond}
+	f := New(dialer{}, ag, Options{Window: 2 * time.Millisecond, MaxWait: 300 * time.Millisecond})
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range each {
+				if i > 0 {
+					time.Sleep(time.Duration(w) * 6 * time.Millisecond) // 0, 6, ... 54 ms after the return
+				}
+				if _, err := f.Apply(context.Background(), dir1, []wire.Object{{Key: rsKey(w, i)}}, nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	batches := f.Stats(dir1).Batches
+	if len(batches) > each+2 {
+		t.Errorf("%d applies for %d writes by %d workers, want at most %d; batch sizes %v", len(batches), workers*each, workers, each+2, batches)
+	}
+	t.Logf("batch sizes %v", batches)
+}
