@@ -187,10 +187,10 @@ type batch struct {
 	// first and last are the numbers of its first and last write;
 	// callers counts the Apply calls that joined it.
 	first, last, callers int
-	started     time.Time
-	done        chan struct{}
-	resp        *wire.Response
-	err         error
+	started              time.Time
+	done                 chan struct{}
+	resp                 *wire.Response
+	err                  error
 }
 
 func (f *Fleet) host(cfg transport.Config) *host {
