@@ -97,6 +97,13 @@ resource "lvs_real_server" "rs" {
 	const maxApplies = 100/batchingParallelism + 2
 	costs := func(*terraform.State) error {
 		t.Logf("plan + apply of 2 directors, 10 services, 100 real servers: %v", time.Since(stepStart).Round(100*time.Millisecond))
+		// The batch sizes of the apply, from the provider's fleet (the
+		// last Configure's client served the apply).
+		if c := d1.provider.client; c != nil && c.fleet != nil {
+			for id, s := range c.fleet.AllStats() {
+				t.Logf("%s: batch sizes %v, %d observes", id, s.Batches, s.Observes)
+			}
+		}
 		var errs []string
 		for i, d := range dirs {
 			after := d.agentStats()

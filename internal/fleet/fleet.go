@@ -219,6 +219,22 @@ func (f *Fleet) Stats(cfg transport.Config) Stats {
 	return s
 }
 
+// AllStats returns a copy of the counters of every host, by host id
+// (user@host:port).
+func (f *Fleet) AllStats() map[string]Stats {
+	f.mu.Lock()
+	hosts := make([]*host, 0, len(f.hosts))
+	for _, h := range f.hosts {
+		hosts = append(hosts, h)
+	}
+	f.mu.Unlock()
+	out := make(map[string]Stats, len(hosts))
+	for _, h := range hosts {
+		out[h.id] = f.Stats(h.cfg)
+	}
+	return out
+}
+
 // Observe returns what the host really runs, as of this call: every write
 // to the host requested before it is reflected. Concurrent callers share
 // one agent call; a read after a write takes the observation the write's
