@@ -13,6 +13,7 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
@@ -61,6 +62,23 @@ func (o fleetObserver) Observe(ctx context.Context, cfg transport.Config) (*wire
 
 func (o fleetObserver) ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
 	return o.c.fleet.ObserveFresh(ctx, cfg)
+}
+
+func (o fleetObserver) Latest(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	return o.c.fleet.Latest(ctx, cfg)
+}
+
+func (o fleetObserver) Written(cfg transport.Config, key wire.Key) (*wire.Object, bool) {
+	return o.c.fleet.Written(cfg, key)
+}
+
+// storedService is the service of key as the director cfg stores it (or
+// runs it, built by hand), from what this run knows: its own writes and
+// the director's latest observation (cluster.Views.StoredService), so that
+// a real server's create looks its service up without an observe.
+func (c *client) storedService(ctx context.Context, cfg transport.Config, key string) (*model.VirtualServer, error) {
+	c.viewsOnce.Do(func() { c.views = cluster.NewViews(fleetObserver{c}) })
+	return c.views.StoredService(ctx, cfg, key)
 }
 
 // newClient builds the shared machinery. A previous client (an earlier

@@ -184,17 +184,19 @@ func samePort(a, b types.Int64, id cluster.VirtualServerID, known bool) bool {
 
 // storedVirtualServer is the virtual server as the first reachable
 // director of id stores it, or nil (not created yet, or unreachable: the
-// apply reports that).
+// apply reports that). It is answered from what the run knows (its own
+// writes, the director's latest observation), not by an observe per real
+// server.
 func (r *realServerResource) storedVirtualServer(ctx context.Context, id cluster.VirtualServerID, conn *sshModel) *model.VirtualServer {
 	var diags diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), conn, &diags)
 	for _, cfg := range cfgs {
-		view, err := r.client.view(ctx, cfg)
+		vs, err := r.client.storedService(ctx, cfg, id.Key())
 		if err != nil {
 			tflog.Debug(ctx, "director not reachable at plan time", map[string]any{"host": cfg.ID(), "error": err.Error()})
 			continue
 		}
-		if vs := view.ServiceDescription(id.Key()); vs != nil {
+		if vs != nil {
 			return vs
 		}
 	}

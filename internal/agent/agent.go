@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
@@ -49,10 +50,14 @@ type Agent struct {
 	// IPVS opens the kernel's IPVS table (netlink); it is called only for
 	// a netlink-engine director, or one that was, and to observe.
 	IPVS func() (ipvs.Client, error)
-	// Settle is how long a started or reloaded daemon must stay up before
-	// the step counts as done; Poll is how often it is checked.
-	Settle time.Duration
-	Poll   time.Duration
+	// A started or reloaded daemon is done when the host shows it runs the
+	// new config (awaitDaemon), within ReloadTimeout (default
+	// DefaultReloadTimeout). Settle is how long a started daemon that
+	// shows nothing to compare must stay up; Poll is how often both are
+	// checked.
+	ReloadTimeout time.Duration
+	Settle        time.Duration
+	Poll          time.Duration
 	// Self is the host path of the running agent binary: the boot hook
 	// runs it through CurrentLink. Empty installs no boot hook (tests).
 	Self string
@@ -61,6 +66,14 @@ type Agent struct {
 	// the binary. Crash kills the process as SIGKILL would.
 	CrashAt string
 	Crash   func()
+	// PauseAt names an apply step before which Pause is called: the SSH
+	// cut test's hook (LVS_AGENT_TEST_PAUSE_AT), so the connection is cut
+	// while the apply is surely under way.
+	PauseAt string
+	Pause   func()
+	// Conn is the caller's SSH connection (SSH_CONNECTION): what the
+	// host's Stats count connections by. Empty counts none.
+	Conn string
 }
 
 // Handle serves req and returns the response with the process exit code.
@@ -111,6 +124,7 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 		return nil, werr
 	}
 	defer unlock()
+	defer a.count(false, nil)
 	st := newStore(a.Root)
 	objs, err := st.load()
 	if err != nil {
@@ -145,12 +159,13 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		return nil, nil, nil, werr
 	}
 	defer unlock()
+	rep := &wire.ApplyReport{Reloads: map[string]int{}}
+	defer func() { a.count(true, rep.Reloads) }()
 	st := newStore(a.Root)
 	old, err := st.load()
 	if err != nil {
 		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
-	rep := &wire.ApplyReport{Reloads: map[string]int{}}
 	// An apply that stopped part-way left its journal: roll it forward
 	// first, so this one apply converges the host to what both wanted.
 	pend, err := st.pending()
@@ -158,7 +173,21 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
 	}
 	objs := maps.Clone(old)
+	// The keys this apply may change: only those are compared and stored.
+	touched := map[wire.Key]bool{}
+	for _, k := range req.Delete {
+		touched[k] = true
+	}
+	for _, o := range req.Put {
+		touched[o.Key] = true
+	}
 	if pend != nil {
+		for _, k := range pend.Delete {
+			touched[k] = true
+		}
+		for _, o := range pend.Put {
+			touched[o.Key] = true
+		}
 		objs = pend.apply(old)
 		rep.Recovered = pend.Started.Format(time.RFC3339)
 		rep.Changed = append(rep.Changed, pend.Delete...)
@@ -197,16 +226,27 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		return nil, nil, nil, werr
 	}
 	defer ka.cleanup()
+	// A reload is done when the kernel's IPVS table shows keepalived
+	// programmed the change from the previous objects' configuration; a
+	// start, when it programmed all of it.
+	ka.readyFor = func(fresh bool) readiness {
+		var before *model.KeepalivedConfig
+		if !fresh && prev != nil {
+			before = prev.keepalived
+		}
+		return a.ipvsReady(hc.keepalived, before)
+	}
 	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
 		return nil, nil, nil, werr
 	}
 	defer hp.cleanup()
 
+	change := diffKeys(old, objs, touched)
 	var tx txn
 	steps := []applyStep{
 		{StepJournal, func() *wire.Error {
-			if err := st.begin(diff(old, objs), time.Now()); err != nil {
+			if err := st.begin(change, time.Now()); err != nil {
 				return &wire.Error{Code: wire.ExitFailed, Step: "write journal", Message: err.Error()}
 			}
 			return nil
@@ -222,12 +262,12 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		// old config declared; program them again at once.
 		{StepIPVSHandover, func() *wire.Error { return a.reprogramHandedOver(hc, prev, rep) }},
 		{StepKeepalivedWeights, func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) }},
-		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(old, hc, rep) }},
+		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(prev, hc, rep) }},
 		{StepVRRPVIPs, func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) }},
 		{StepHAProxy, func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) }},
 		{StepBootHook, func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) }},
 		{StepStore, func() *wire.Error {
-			if err := st.save(old, objs); err != nil {
+			if err := st.saveChange(objs, change); err != nil {
 				return &wire.Error{Code: wire.ExitFailed, Step: "store objects", Message: err.Error()}
 			}
 			return nil
@@ -246,6 +286,9 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		if a.CrashAt == step.name && a.Crash != nil {
 			a.Crash()
 		}
+		if a.PauseAt == step.name && a.Pause != nil {
+			a.Pause()
+		}
 		if werr := step.run(); werr != nil {
 			if err := tx.rollback(); err != nil {
 				werr.Detail = joinDetail(werr.Detail, "undoing the steps before it also failed: "+err.Error())
@@ -259,7 +302,10 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			return nil, nil, nil, werr
 		}
 	}
-	return rep, a.observe(ctx, objs), append(slices.Clip(ka.warnings), hp.warnings...), nil
+	// The response's observation reads what the apply changed; the
+	// composition and the rendered configs are the apply's own.
+	obs := a.observeComposed(ctx, objs, hc, renderedConfigs{keepalived: ka.want, haproxy: hp.want})
+	return rep, obs, append(slices.Clip(ka.warnings), hp.warnings...), nil
 }
 
 // The steps of an apply, in order. The names are stable: they are what a

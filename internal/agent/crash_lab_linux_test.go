@@ -210,13 +210,13 @@ func TestLabSSHCutDuringApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssh := exec.Command("ssh", "-F", l.SSHConfigPath, "dir1", bin)
+	// The agent pauses (5 s) before the haproxy step, keepalived reloaded:
+	// 1.5 s in, the apply is between its steps.
+	ssh := exec.Command("ssh", "-F", l.SSHConfigPath, "dir1", "env", "LVS_AGENT_TEST_PAUSE_AT="+agent.StepHAProxy, bin)
 	ssh.Stdin = bytes.NewReader(body)
 	if err := ssh.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The apply reloads keepalived, then haproxy, each settling for 2 s:
-	// 1.5 s in, it is between its steps.
 	time.Sleep(1500 * time.Millisecond)
 	if err := ssh.Process.Kill(); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,10 @@ type daemon struct {
 	// warnings are what the apply tells the user about d: what its tool
 	// warned about and it accepted, a hand-written file it kept aside.
 	warnings []string
+	// readyFor is what shows that d runs the config the apply installs,
+	// after a reload or, with fresh, a start (nil: nothing shows it; see
+	// awaitDaemon).
+	readyFor func(fresh bool) readiness
 
 	action daemonAction
 	want   []byte   // the rendered config (nil: none)
@@ -128,13 +132,13 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 		}
 		tx.add(func() error { return a.stop(d) })
 		rep.Reloads[d.name]++
-		return a.bringUp(ctx, d, d.want)
+		return a.bringUp(ctx, d, d.want, d.readyFor)
 	case actRemove:
 		tx.add(func() error {
 			if err := d.old.restore(); err != nil {
 				return err
 			}
-			return asError(a.bringUp(ctx, d, d.old.data))
+			return asError(a.bringUp(ctx, d, d.old.data, nil))
 		})
 		if err := a.stop(d); err != nil {
 			return &wire.Error{Code: wire.ExitFailed, Step: "stop " + d.name, Object: d.object(), Message: err.Error()}
@@ -179,10 +183,10 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 		if !d.old.exists {
 			return a.stop(d)
 		}
-		return asError(a.bringUp(ctx, d, d.old.data))
+		return asError(a.bringUp(ctx, d, d.old.data, nil))
 	})
 	rep.Reloads[d.name]++
-	return a.bringUp(ctx, d, d.want)
+	return a.bringUp(ctx, d, d.want, d.readyFor)
 }
 
 // asError turns a nil *wire.Error into a nil error.
@@ -195,17 +199,24 @@ func asError(e *wire.Error) error {
 
 // bringUp makes the daemon run the installed config conf: reload it when
 // it runs in the right mode, restart it when its mode must change, start
-// it when it does not run. It then waits for the daemon to settle and
-// fails when it did not stay up.
-func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte) *wire.Error {
+// it when it does not run. It then waits until the daemon shows it runs
+// conf (awaitDaemon with readyFor's evidence; nil: none) and fails when it
+// did not stay up.
+func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte, readyFor func(fresh bool) readiness) *wire.Error {
 	fail := func(step string, err error, detail string) *wire.Error {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(), Message: err.Error(), Detail: detail}
+	}
+	ready := func(fresh bool) readiness {
+		if readyFor == nil {
+			return nil
+		}
+		return readyFor(fresh)
 	}
 	if a.systemdRuns(ctx, d.name) {
 		if _, stderr, err := a.Run.Run(ctx, "systemctl", "reload-or-restart", d.name); err != nil {
 			return fail(d.reloadStep, fmt.Errorf("systemctl reload-or-restart %s: %w", d.name, err), stderr)
 		}
-		return a.settle(ctx, d, d.reloadStep)
+		return a.awaitDaemon(ctx, d, d.reloadStep, 0, ready(false))
 	}
 	running, modeOK := a.running(ctx, d, conf)
 	if running && modeOK {
@@ -213,7 +224,7 @@ func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte) *wire.Error
 		if err := a.Procs.Signal(pid, d.reloadSig); err != nil {
 			return fail(d.reloadStep, fmt.Errorf("signal %v to %s pid %d: %w", d.reloadSig, d.name, pid, err), "")
 		}
-		return a.settle(ctx, d, d.reloadStep)
+		return a.awaitDaemon(ctx, d, d.reloadStep, pid, ready(false))
 	}
 	if running {
 		if err := a.stop(d); err != nil {
@@ -230,30 +241,7 @@ func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte) *wire.Error
 	if _, stderr, err := a.Run.Run(ctx, args[0], args[1:]...); err != nil {
 		return fail(step, fmt.Errorf("%s: %w", strings.Join(args, " "), err), stderr)
 	}
-	return a.settle(ctx, d, step)
-}
-
-// settle waits the Settle period and checks the daemon is still up: a
-// daemon that exits soon after a start or reload (keepalived with
-// virtual_server blocks on a kernel without IPVS) failed the step.
-func (a *Agent) settle(ctx context.Context, d *daemon, step string) *wire.Error {
-	deadline := time.Now().Add(a.Settle)
-	for {
-		pid, err := a.pid(d)
-		up := err == nil && a.Procs.Alive(pid)
-		if !time.Now().Before(deadline) {
-			if up {
-				return nil
-			}
-			return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(),
-				Message: fmt.Sprintf("%s is not running %v after %q; its log (syslog or journal) says why", d.name, a.Settle, step)}
-		}
-		select {
-		case <-ctx.Done():
-			return &wire.Error{Code: wire.ExitFailed, Step: step, Object: d.object(), Message: ctx.Err().Error()}
-		case <-time.After(a.poll()):
-		}
-	}
+	return a.awaitDaemon(ctx, d, step, 0, ready(true))
 }
 
 func (a *Agent) poll() time.Duration {

@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	kipvs "github.com/cloudflare/ipvs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	"testing"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvs/ipvstest"
+	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
@@ -41,6 +46,10 @@ type fakeHost struct {
 	dieOnSignal map[string]bool
 	// vrrpDump, when set, is keepalived's JSON dump; else VI_1 is MASTER.
 	vrrpDump string
+	// checker, when set, is the IPVS table keepalived's checker process
+	// programs (playChecker); kaLoaded is the config it loaded last.
+	checker  *ipvstest.Fake
+	kaLoaded *model.KeepalivedConfig
 }
 
 func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
@@ -123,6 +132,9 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, 
 			return "", "", err
 		}
 		f.holdVIPs()
+		if !slices.Contains(args, "-P") {
+			f.playChecker(true)
+		}
 		return "", "", nil
 	case name == "haproxy" && len(args) > 0 && args[0] == "-W":
 		return "", "", f.start(HAProxyPid, name, args)
@@ -170,11 +182,17 @@ func (f *fakeHost) Signal(pid int, sig syscall.Signal) error {
 	switch {
 	case sig == syscall.SIGTERM:
 		delete(f.procs, pid)
+		if cmd[0] == "keepalived" {
+			f.stopChecker()
+		}
 	case f.dieOnSignal[cmd[0]]:
 		delete(f.procs, pid)
 		f.dieOnSignal[cmd[0]] = false
 	case cmd[0] == "keepalived" && sig == syscall.SIGHUP:
 		f.holdVIPs()
+		if !slices.Contains(cmd, "-P") {
+			f.playChecker(false)
+		}
 	case sig == 36:
 		dump := `[{"data":{"iname":"VI_1","state":2}}]`
 		if f.vrrpDump != "" {
@@ -349,3 +367,128 @@ func (f *fakeAddrs) SetDefaultGateway(gw netip.Addr) (bool, error) {
 }
 
 func (f *fakeAddrs) Close() error { return nil }
+
+// fakeService is one kernel service keepalived programs, with its
+// destinations.
+type fakeService struct {
+	svc    kipvs.Service
+	dests  []kipvs.Destination
+	member bool // a member service of a group
+}
+
+// checkerServices are the kernel services keepalived programs for c.
+func checkerServices(c *model.KeepalivedConfig) map[string]fakeService {
+	out := map[string]fakeService{}
+	if c == nil || !c.OwnsIPVS() {
+		return out
+	}
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		if len(vs.RealServers) == 0 {
+			continue
+		}
+		members := []model.VirtualServer{*vs}
+		if vs.Group != "" {
+			members = groupServices(c, vs)
+		}
+		for j := range members {
+			m := &members[j]
+			svc, err := ipvs.ServiceOf(m)
+			if err != nil {
+				continue
+			}
+			fs := fakeService{svc: svc, member: vs.Group != ""}
+			for k := range m.RealServers {
+				fs.dests = append(fs.dests, ipvs.DestinationOf(m, &m.RealServers[k]))
+			}
+			out[ipvs.ServiceKey(svc)] = fs
+		}
+	}
+	return out
+}
+
+// playChecker does to f.checker what keepalived 2.2's checker process
+// does when it loads the installed keepalived.conf (check_daemon.c
+// start_check): afresh, it adds every service with its destinations; on a
+// reload (clear_diff_services, init_services) it removes the plain
+// services the last config had and this one lacks (a group's lost members
+// keep their services, without destinations), and in a kept service
+// removes the destinations gone and adds the new ones. A kept service or
+// destination removed by hand is not put back. The caller holds f.mu.
+func (f *fakeHost) playChecker(fresh bool) {
+	if f.checker == nil {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(f.root, KeepalivedConf))
+	if err != nil {
+		f.t.Errorf("fake keepalived: %v", err)
+		return
+	}
+	cfg, _, err := keepalivedconf.Parse(strings.NewReader(string(data)), KeepalivedConf)
+	if err != nil {
+		f.t.Errorf("fake keepalived: parsing the installed config: %v", err)
+		return
+	}
+	now := checkerServices(cfg)
+	before := checkerServices(f.kaLoaded)
+	if fresh {
+		before = map[string]fakeService{}
+	}
+	f.kaLoaded = cfg
+	for k, old := range before {
+		if _, kept := now[k]; kept {
+			continue
+		}
+		if old.member {
+			f.checker.Unseed(old.svc, old.dests...)
+		} else {
+			f.checker.Unseed(old.svc)
+		}
+	}
+	for k, fs := range now {
+		old, kept := before[k]
+		if !kept {
+			f.checker.SeedMissing(fs.svc, fs.dests...)
+			continue
+		}
+		if !f.checker.Has(fs.svc) {
+			continue
+		}
+		had := map[string]bool{}
+		for _, d := range old.dests {
+			had[ipvs.DestinationKey(d)] = true
+		}
+		want := map[string]bool{}
+		var added []kipvs.Destination
+		for _, d := range fs.dests {
+			want[ipvs.DestinationKey(d)] = true
+			if !had[ipvs.DestinationKey(d)] {
+				added = append(added, d)
+			}
+		}
+		var gone []kipvs.Destination
+		for _, d := range old.dests {
+			if !want[ipvs.DestinationKey(d)] {
+				gone = append(gone, d)
+			}
+		}
+		if len(gone) > 0 {
+			f.checker.Unseed(fs.svc, gone...)
+		}
+		if len(added) > 0 {
+			f.checker.SeedMissing(fs.svc, added...)
+		}
+	}
+}
+
+// stopChecker removes what keepalived's checker programmed, as keepalived
+// does when it stops. The caller holds f.mu.
+func (f *fakeHost) stopChecker() {
+	if f.checker == nil {
+		return
+	}
+	for _, fs := range checkerServices(f.kaLoaded) {
+		f.checker.Unseed(fs.svc)
+	}
+	f.kaLoaded = nil
+}

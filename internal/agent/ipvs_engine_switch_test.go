@@ -5,28 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
-	"github.com/lvsops/terraform-provider-lvs/internal/ipvs/ipvstest"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
-
-// seedAsKeepalived puts vsObj's service with rs's destination in the
-// table, as keepalived programs it for a keepalived-engine director.
-func seedAsKeepalived(t *testing.T, table *ipvstest.Fake, rs wire.Object) {
-	t.Helper()
-	vs := vsObj().VirtualServer
-	svc, err := ipvs.ServiceOf(vs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table.Seed(svc, ipvs.DestinationOf(vs, rs.RealServer))
-}
 
 func TestEngineSwitchKeepalivedToNetlinkTakesTheServiceOver(t *testing.T) {
 	f, a, table := netlinkHost(t)
 	rs := rsObj("192.168.0.21")
-	mustApply(t, a, []wire.Object{directorObj(100), vsObj(), rs})
-	seedAsKeepalived(t, table, rs)
+	mustApply(t, a, []wire.Object{directorObj(100), vsObj(), rs}) // the fake keepalived programs it
 	table.ResetCalls()
 
 	resp := mustApply(t, a, []wire.Object{netlinkDirector(), vsObj(), rs})

@@ -153,18 +153,15 @@ func repairGroupServices(c ipvs.Client, table ipvs.Table, services []model.Virtu
 }
 
 // removeGroupLeftovers removes the member services of keepalived groups
-// that the stored objects declared before this apply and no longer do:
+// that the stored objects declared before this apply (oldHC, composed by
+// the apply) and no longer do:
 // keepalived 2.2, reloaded with a group that lost members (or with a group
 // service gone), removes their destinations but leaves the services
 // themselves in the kernel, where they would stay foreign forever. Only
 // services keepalived programmed for us are touched.
-func (a *Agent) removeGroupLeftovers(old map[wire.Key]wire.Object, hc *hostConfig, rep *wire.ApplyReport) *wire.Error {
-	if a.IPVS == nil {
-		return nil
-	}
-	oldHC, werr := compose(old)
-	if werr != nil {
-		return nil // what was stored composed when it was stored; nothing known to clean
+func (a *Agent) removeGroupLeftovers(oldHC, hc *hostConfig, rep *wire.ApplyReport) *wire.Error {
+	if a.IPVS == nil || oldHC == nil {
+		return nil // nil: what was stored did not compose; nothing known to clean
 	}
 	gone := map[string]bool{}
 	for _, k := range groupMemberKeys(oldHC) {

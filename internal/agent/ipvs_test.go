@@ -20,6 +20,7 @@ func (nopCloser) Close() error { return nil }
 func netlinkHost(t *testing.T) (*fakeHost, *Agent, *ipvstest.Fake) {
 	f, a := newFakeHost(t)
 	table := ipvstest.New()
+	f.checker = table // keepalived, when it runs, programs the same table
 	a.IPVS = func() (ipvs.Client, error) { return nopCloser{table}, nil }
 	if err := os.MkdirAll(filepath.Join(f.root, "proc/net"), 0o755); err != nil {
 		t.Fatal(err)

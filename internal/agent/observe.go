@@ -15,6 +15,40 @@ import (
 // observe reports what the host really runs, next to what its stored
 // objects want.
 func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wire.Observed {
+	hc, werr := compose(objs)
+	if werr != nil {
+		// Stored objects always composed when they were stored; report
+		// the daemons without a wanted config.
+		hc = &hostConfig{}
+	}
+	return a.observeComposed(ctx, objs, hc, renderConfigs(hc))
+}
+
+// renderedConfigs are the daemons' configs the host's objects render to
+// (nil: none).
+type renderedConfigs struct{ keepalived, haproxy []byte }
+
+// renderConfigs renders hc's daemon configs; one that does not render is
+// nil (the stored objects rendered when they were stored).
+func renderConfigs(hc *hostConfig) renderedConfigs {
+	var r renderedConfigs
+	if hc.keepalived != nil {
+		if text, err := render.Keepalived(hc.keepalived); err == nil {
+			r.keepalived = []byte(text)
+		}
+	}
+	if hc.haproxy != nil {
+		if text, err := render.HAProxy(hc.haproxy); err == nil {
+			r.haproxy = []byte(text)
+		}
+	}
+	return r
+}
+
+// observeComposed is observe of objs composed as hc, whose daemon configs
+// render to want: an apply passes what it composed and rendered already,
+// so its response costs no second composition or render.
+func (a *Agent) observeComposed(ctx context.Context, objs map[wire.Key]wire.Object, hc *hostConfig, want renderedConfigs) *wire.Observed {
 	obs := &wire.Observed{
 		Hostname: a.readTrim("/proc/sys/kernel/hostname"),
 		Kernel:   a.readTrim("/proc/sys/kernel/osrelease"),
@@ -24,12 +58,6 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 		AgentVersion: a.Version,
 	}
 	obs.IPVSAvailable = a.hasIPVS()
-	hc, werr := compose(objs)
-	if werr != nil {
-		// Stored objects always composed when they were stored; report
-		// the daemons without a wanted config.
-		hc = &hostConfig{}
-	}
 	failed := func(section string, err error) {
 		if obs.Errors == nil {
 			obs.Errors = map[string]string{}
@@ -63,18 +91,12 @@ func (a *Agent) observe(ctx context.Context, objs map[wire.Key]wire.Object) *wir
 			failed(wire.ObserveIPVS, err)
 		}
 	}
-	obs.Keepalived = a.observeKeepalived(ctx, hc)
-	obs.HAProxy = a.observeHAProxy(ctx, hc)
+	obs.Keepalived = a.observeKeepalived(ctx, hc, want.keepalived)
+	obs.HAProxy = a.observeHAProxy(ctx, hc, want.haproxy)
 	return obs
 }
 
-func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig) *wire.DaemonState {
-	var want []byte
-	if hc.keepalived != nil {
-		if text, err := render.Keepalived(hc.keepalived); err == nil {
-			want = []byte(text)
-		}
-	}
+func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig, want []byte) *wire.DaemonState {
 	d := a.keepalived()
 	st := a.daemonState(ctx, d, want)
 	if st.Running && hc.keepalived != nil && len(hc.keepalived.Director.Instances) > 0 {
@@ -86,13 +108,7 @@ func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig) *wire.Dae
 	return st
 }
 
-func (a *Agent) observeHAProxy(ctx context.Context, hc *hostConfig) *wire.DaemonState {
-	var want []byte
-	if hc.haproxy != nil {
-		if text, err := render.HAProxy(hc.haproxy); err == nil {
-			want = []byte(text)
-		}
-	}
+func (a *Agent) observeHAProxy(ctx context.Context, hc *hostConfig, want []byte) *wire.DaemonState {
 	socket := statsSocket(hc.haproxy)
 	st := a.daemonState(ctx, a.haproxy(socket), want)
 	if st.Running && hc.haproxy != nil {

@@ -99,13 +99,27 @@ func (j *journal) apply(objs map[wire.Key]wire.Object) map[wire.Key]wire.Object 
 
 // diff is the journal that turns old into objs.
 func diff(old, objs map[wire.Key]wire.Object) *journal {
+	return diffKeys(old, objs, nil)
+}
+
+// diffKeys is diff comparing only the keys in touched (nil: every key):
+// an apply knows which keys its request and a rolled-forward journal
+// touched, and every other object is the stored one, so it compares (and
+// marshals) only those, not every object on the host.
+func diffKeys(old, objs map[wire.Key]wire.Object, touched map[wire.Key]bool) *journal {
 	j := &journal{Format: journalFormat}
 	for _, o := range sortedObjects(objs) {
+		if touched != nil && !touched[o.Key] {
+			continue
+		}
 		if prev, ok := old[o.Key]; !ok || !sameObject(prev, o) {
 			j.Put = append(j.Put, o)
 		}
 	}
 	for _, o := range sortedObjects(old) {
+		if touched != nil && !touched[o.Key] {
+			continue
+		}
 		if _, keep := objs[o.Key]; !keep {
 			j.Delete = append(j.Delete, o.Key)
 		}
@@ -239,6 +253,47 @@ func (s *store) save(old, objs map[wire.Key]wire.Object) error {
 			if err := removeDurably(s.path(k)); err != nil {
 				return fmt.Errorf("object %s: %w", k, err)
 			}
+		}
+	}
+	return nil
+}
+
+// saveChange makes the stored set equal to objs, old plus the change j
+// (diffKeys(old, objs, ...)): it writes j's objects and removes j's
+// deletions, and rewrites an object an older format stored (an apply
+// upgrades what it finds). Every other object is on disk as it is. Each
+// write is atomic.
+func (s *store) saveChange(objs map[wire.Key]wire.Object, j *journal) error {
+	write := func(o wire.Object) error {
+		data, err := wire.MarshalStored(o)
+		if err != nil {
+			return fmt.Errorf("object %s: %w", o.Key, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(s.path(o.Key)), secretDirMode); err != nil {
+			return err
+		}
+		if err := writeAtomic(s.path(o.Key), data, secretFileMode); err != nil {
+			return fmt.Errorf("object %s: %w", o.Key, err)
+		}
+		return nil
+	}
+	put := map[wire.Key]bool{}
+	for _, o := range j.Put {
+		put[o.Key] = true
+		if err := write(o); err != nil {
+			return err
+		}
+	}
+	for k, o := range objs {
+		if !put[k] && !s.current[k] {
+			if err := write(o); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range j.Delete {
+		if err := removeDurably(s.path(k)); err != nil {
+			return fmt.Errorf("object %s: %w", k, err)
 		}
 	}
 	return nil

@@ -543,8 +543,17 @@ func orDefault(v, def string) string {
 
 // Observer is what Views reads hosts through (internal/fleet's Fleet).
 type Observer interface {
+	// Observe is the host's observation reflecting every write made
+	// before the call; ObserveFresh one made after the call.
 	Observe(ctx context.Context, cfg transport.Config) (*wire.Observed, error)
 	ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error)
+	// Latest is the latest observation the process has of the host,
+	// however many of its own writes followed it, observing only when it
+	// has none; Written is the process's own latest write of key (nil
+	// object: deleted) and whether there was one. Together they answer
+	// what a host stores without an observe per resource.
+	Latest(ctx context.Context, cfg transport.Config) (*wire.Observed, error)
+	Written(cfg transport.Config, key wire.Key) (*wire.Object, bool)
 }
 
 // Views serves a View of each host's current observation, built once per
@@ -575,6 +584,28 @@ func (vs *Views) Fresh(ctx context.Context, cfg transport.Config) (*View, error)
 		return nil, err
 	}
 	return vs.viewOf(cfg, obs), nil
+}
+
+// StoredService is the service of key as the host describes it (see
+// View.ServiceDescription), answered from what the process knows: its own
+// latest write of the service, else the latest observation of the host.
+// It observes only a host it has never observed, so that n real servers
+// created at once looking up their service cost no observe each, and none
+// waits behind the apply in flight to the host (DESIGN.md principle 5).
+func (vs *Views) StoredService(ctx context.Context, cfg transport.Config, key string) (*model.VirtualServer, error) {
+	if o, ok := vs.obs.Written(cfg, wire.VirtualServerKey(key)); ok {
+		if o == nil || o.VirtualServer == nil {
+			return nil, nil // deleted by this process
+		}
+		svc := *o.VirtualServer
+		svc.RealServers = nil
+		return &svc, nil
+	}
+	obs, err := vs.obs.Latest(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return vs.viewOf(cfg, obs).ServiceDescription(key), nil
 }
 
 func (vs *Views) viewOf(cfg transport.Config, obs *wire.Observed) *View {

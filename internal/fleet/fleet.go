@@ -2,11 +2,17 @@
 // that cost grows with hosts, not with resources (DESIGN.md principle 5):
 //
 //   - one observation of a host serves every read until something writes
-//     to that host (concurrent readers share one agent call);
-//   - writes to one host that arrive together — Terraform creates
-//     independent resources in parallel — are coalesced into one apply,
-//     so the agent rebuilds the host's files and reloads each daemon at
-//     most once for all of them;
+//     to that host (concurrent readers share one agent call); a read after
+//     a write is served by the observation that write's apply returns, not
+//     by an observe of its own;
+//   - writes to one host are group-committed: while an apply to the host
+//     runs, new writes queue, and when it returns everything queued goes
+//     as the next apply, so the agent rebuilds the host's files and
+//     reloads each daemon once per batch, however many resources
+//     Terraform runs in parallel;
+//   - what the host stores for a key is answered from this process's own
+//     writes and the latest observation (Stored), never with an observe
+//     per resource;
 //   - the SSH connection per host is the transport pool's.
 //
 // Per-host counters (agent calls, applies, reloads) are logged at debug
@@ -51,10 +57,19 @@ type Logger = transport.Logger
 
 // Options tune a Fleet. Zero values take the defaults.
 type Options struct {
-	// Window is how long a write waits for others to the same host before
-	// the batch is sent. Default 150ms: Terraform starts independent
-	// resources within a few milliseconds of each other.
+	// Window is how long a host must have been quiet — no write joined
+	// its next batch, no apply returned — before that batch is sent;
+	// default 50ms. It is not a wait per write: it lets the writers an
+	// apply just released (Terraform starts the next resources the moment
+	// the last ones finish) join the batch that follows instead of each
+	// starting one of their own. A steady stream of writes is bounded by
+	// MaxWait.
 	Window time.Duration
+	// MaxWait bounds how long a batch gathers, from its first write or
+	// the return of the apply it queued behind, before it is sent whatever
+	// still arrives; default 1s. Within it a batch waits for as many
+	// writers as the last batch to the host had.
+	MaxWait time.Duration
 	// MaxAge bounds how long an observation is reused without a write;
 	// default 30s. A plan is one walk; a long-lived process (debug mode)
 	// must still see hand changes.
@@ -76,7 +91,13 @@ type Fleet struct {
 // New returns a Fleet over dial and agent.
 func New(dial Dialer, agent Caller, opts Options) *Fleet {
 	if opts.Window == 0 {
-		opts.Window = 150 * time.Millisecond
+		opts.Window = 50 * time.Millisecond
+	}
+	if opts.MaxWait == 0 {
+		opts.MaxWait = time.Second
+	}
+	if opts.MaxWait < opts.Window {
+		opts.MaxWait = opts.Window
 	}
 	if opts.MaxAge == 0 {
 		opts.MaxAge = 30 * time.Second
@@ -102,38 +123,74 @@ type Stats struct {
 	Applies    int            // applies sent
 	Writes     int            // writes requested (puts + deletes, before coalescing)
 	Reloads    map[string]int // daemon -> reloads the agent reported
+	// Batches are the sizes (writes) of the applies sent, in order.
+	Batches []int
 }
 
 // host is the coordinator of one user@host:port.
+//
+// Writes are numbered (gen). The observation cached is the latest one
+// made, with the number of the last write it reflects (obsGen): a read
+// made when no later write was requested takes it; a read made after a
+// write waits for the apply carrying that write and takes the observation
+// the apply returns.
 type host struct {
 	id  string
 	cfg transport.Config
 
-	mu sync.Mutex
-	// observation cache and the call in flight that fills it
-	obs      *wire.Observed
-	obsAt    time.Time
-	obsCall  *call
-	gen      int // bumped by every write; an observation older than a write is stale
-	pending  *batch
-	applying bool
-	stats    Stats
+	mu     sync.Mutex
+	obs    *wire.Observed
+	obsAt  time.Time
+	obsGen int
+	// obsCall is the observe in flight, for readers to share.
+	obsCall *call
+	gen     int // writes requested so far
+	// pending gathers the writes of the next apply; sending is the batch
+	// being applied. At most one apply per host runs at a time.
+	pending, sending *batch
+	// flushing is set while a goroutine gathers and sends this host's
+	// batches.
+	flushing bool
+	// lastEvent is when a write joined pending or an apply returned: the
+	// quiet window counts from it. freeAt is when the last apply returned.
+	lastEvent, freeAt time.Time
+	// expect is how many writers the last batch sent had: the next one
+	// waits for as many (see flush).
+	expect int
+	// joined wakes flush when a write joins the pending batch.
+	joined chan struct{}
+	// written is this process's latest write of each key: the object put,
+	// or nil for a delete, with the write's number.
+	written map[wire.Key]writtenObject
+	stats   Stats
+}
+
+type writtenObject struct {
+	obj *wire.Object
+	gen int
 }
 
 type call struct {
 	done chan struct{}
-	obs  *wire.Observed
-	err  error
+	// gen is the last write the observation reflects: those requested
+	// before the observe started.
+	gen int
+	obs *wire.Observed
+	err error
 }
 
-// batch is the writes waiting to be sent together.
+// batch is the writes sent together as one apply.
 type batch struct {
 	put   []wire.Object
 	del   []wire.Key
 	adopt []wire.Key
-	done  chan struct{}
-	resp  *wire.Response
-	err   error
+	// first and last are the numbers of its first and last write;
+	// callers counts the Apply calls that joined it.
+	first, last, callers int
+	started              time.Time
+	done                 chan struct{}
+	resp                 *wire.Response
+	err                  error
 }
 
 func (f *Fleet) host(cfg transport.Config) *host {
@@ -142,7 +199,7 @@ func (f *Fleet) host(cfg transport.Config) *host {
 	defer f.mu.Unlock()
 	h, ok := f.hosts[id]
 	if !ok {
-		h = &host{id: id, cfg: cfg, stats: Stats{Reloads: map[string]int{}}}
+		h = &host{id: id, cfg: cfg, stats: Stats{Reloads: map[string]int{}}, written: map[wire.Key]writtenObject{}, joined: make(chan struct{}, 1)}
 		f.hosts[id] = h
 	}
 	return h
@@ -158,27 +215,86 @@ func (f *Fleet) Stats(cfg transport.Config) Stats {
 	for k, v := range h.stats.Reloads {
 		s.Reloads[k] = v
 	}
+	s.Batches = append([]int(nil), h.stats.Batches...)
 	return s
 }
 
-// Observe returns what the host really runs. Concurrent callers share one
-// agent call; the result is reused until a write to the host or MaxAge.
+// AllStats returns a copy of the counters of every host, by host id
+// (user@host:port).
+func (f *Fleet) AllStats() map[string]Stats {
+	f.mu.Lock()
+	hosts := make([]*host, 0, len(f.hosts))
+	for _, h := range f.hosts {
+		hosts = append(hosts, h)
+	}
+	f.mu.Unlock()
+	out := make(map[string]Stats, len(hosts))
+	for _, h := range hosts {
+		out[h.id] = f.Stats(h.cfg)
+	}
+	return out
+}
+
+// Observe returns what the host really runs, as of this call: every write
+// to the host requested before it is reflected. Concurrent callers share
+// one agent call; a read after a write takes the observation the write's
+// apply returned; the result is reused until the next write or MaxAge.
 func (f *Fleet) Observe(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
 	h := f.host(cfg)
 	h.mu.Lock()
 	h.stats.Reads++
-	if h.obs != nil && f.opts.Now().Sub(h.obsAt) < f.opts.MaxAge {
+	h.mu.Unlock()
+	return f.observe(ctx, h, false)
+}
+
+// ObserveFresh is Observe without reuse of an observation made before the
+// call, for a caller that waits for the host to change on its own
+// (connections draining); concurrent callers still share one agent call.
+func (f *Fleet) ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	h := f.host(cfg)
+	h.mu.Lock()
+	h.stats.Reads++
+	h.mu.Unlock()
+	return f.observe(ctx, h, true)
+}
+
+func (f *Fleet) observe(ctx context.Context, h *host, fresh bool) (*wire.Observed, error) {
+	h.mu.Lock()
+	want := h.gen // the writes this read must see
+	if fresh {
+		h.obs = nil
+	}
+	if h.obs != nil && h.obsGen >= want && f.opts.Now().Sub(h.obsAt) < f.opts.MaxAge {
 		obs := h.obs
 		h.mu.Unlock()
 		return obs, nil
 	}
-	if c := h.obsCall; c != nil {
+	// A write is on its way: its apply returns the observation this read
+	// needs. Wait for it rather than observe behind it (the agent's host
+	// lock would make an observe wait for the apply anyway, and the
+	// observation would be stale when the batch lands).
+	if b := h.batchOf(want); b != nil {
+		h.mu.Unlock()
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		h.mu.Lock()
+		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil {
+			obs := b.resp.Observed
+			h.mu.Unlock()
+			return obs, nil
+		}
+		// The apply failed or its observation lacks a section: observe
+		// on our own, to report what the host runs (or why it cannot).
+	}
+	if c := h.obsCall; c != nil && c.gen >= want {
 		h.mu.Unlock()
 		return c.wait(ctx)
 	}
-	c := &call{done: make(chan struct{})}
+	c := &call{done: make(chan struct{}), gen: h.gen}
 	h.obsCall = c
-	gen := h.gen
 	h.mu.Unlock()
 
 	resp, err := f.send(ctx, h, &wire.Request{Verb: wire.VerbObserve})
@@ -197,25 +313,34 @@ func (f *Fleet) Observe(ctx context.Context, cfg transport.Config) (*wire.Observ
 	c.err = err
 	if err == nil {
 		c.obs = resp.Observed
-		if h.gen == gen { // no write happened meanwhile: the observation is current
-			h.obs, h.obsAt = c.obs, f.opts.Now()
-		}
+		h.keep(c.obs, c.gen, f.opts.Now())
 	}
-	h.obsCall = nil
+	if h.obsCall == c {
+		h.obsCall = nil
+	}
 	h.mu.Unlock()
 	close(c.done)
 	return c.obs, c.err
 }
 
-// ObserveFresh is Observe without reuse of an earlier observation, for a
-// caller that waits for the host to change on its own (connections
-// draining); concurrent callers still share one agent call.
-func (f *Fleet) ObserveFresh(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
-	h := f.host(cfg)
-	h.mu.Lock()
-	h.obs = nil
-	h.mu.Unlock()
-	return f.Observe(ctx, cfg)
+// batchOf is the batch carrying write number gen when its apply has not
+// returned yet, or nil. The caller holds h.mu.
+func (h *host) batchOf(gen int) *batch {
+	for _, b := range []*batch{h.sending, h.pending} {
+		if b != nil && b.first <= gen && gen <= b.last {
+			return b
+		}
+	}
+	return nil
+}
+
+// keep caches obs as reflecting the writes up to gen, unless a newer one
+// is cached. The caller holds h.mu.
+func (h *host) keep(obs *wire.Observed, gen int, now time.Time) {
+	if h.obs != nil && h.obsGen > gen {
+		return
+	}
+	h.obs, h.obsGen, h.obsAt = obs, gen, now
 }
 
 func (c *call) wait(ctx context.Context) (*wire.Observed, error) {
@@ -227,10 +352,75 @@ func (c *call) wait(ctx context.Context) (*wire.Observed, error) {
 	}
 }
 
-// Apply puts and deletes objects on the host. Writes arriving within the
-// window are sent as one agent apply; every caller receives that apply's
-// response (or error). The host's observation is replaced by the one the
-// apply returns.
+// Stored is the object the host stores for key as far as this process
+// knows, or nil when it stores none: this process's own latest write of
+// key (queued, in flight or applied), else the object in the latest
+// observation of the host — an observation that writes of this process
+// made older still holds every key they did not write. Only a host never
+// observed nor written to in this process is observed. Another Terraform
+// run writing the same key meanwhile is not seen; the agent, which
+// validates every apply against the whole store, is the judge then.
+func (f *Fleet) Stored(ctx context.Context, cfg transport.Config, key wire.Key) (*wire.Object, error) {
+	h := f.host(cfg)
+	h.mu.Lock()
+	h.stats.Reads++
+	if w, ok := h.written[key]; ok {
+		h.mu.Unlock()
+		return w.obj, nil
+	}
+	obs := h.obs
+	if obs != nil && f.opts.Now().Sub(h.obsAt) >= f.opts.MaxAge {
+		obs = nil
+	}
+	h.mu.Unlock()
+	if obs == nil {
+		var err error
+		if obs, err = f.observe(ctx, h, false); err != nil {
+			return nil, err
+		}
+	}
+	for i := range obs.Objects {
+		if obs.Objects[i].Key == key {
+			o := obs.Objects[i]
+			return &o, nil
+		}
+	}
+	return nil, nil
+}
+
+// Latest is the latest observation of the host this process has, however
+// many writes of its own followed it (see Stored), observing only when it
+// has none (or it is older than MaxAge).
+func (f *Fleet) Latest(ctx context.Context, cfg transport.Config) (*wire.Observed, error) {
+	h := f.host(cfg)
+	h.mu.Lock()
+	h.stats.Reads++
+	obs := h.obs
+	if obs != nil && f.opts.Now().Sub(h.obsAt) >= f.opts.MaxAge {
+		obs = nil
+	}
+	h.mu.Unlock()
+	if obs != nil {
+		return obs, nil
+	}
+	return f.observe(ctx, h, false)
+}
+
+// Written is this process's latest write of key to the host: the object
+// put (nil for a delete), and whether there was one.
+func (f *Fleet) Written(cfg transport.Config, key wire.Key) (*wire.Object, bool) {
+	h := f.host(cfg)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w, ok := h.written[key]
+	return w.obj, ok
+}
+
+// Apply puts and deletes objects on the host. Writes that arrive while an
+// apply to the host runs are sent together when it returns (and those that
+// arrive together on an idle host, within the quiet Window); every caller
+// receives its batch's response (or error). The observation the apply
+// returns serves the reads that follow.
 func (f *Fleet) Apply(ctx context.Context, cfg transport.Config, put []wire.Object, del []wire.Key) (*wire.Response, error) {
 	return f.ApplyAdopting(ctx, cfg, put, del, nil)
 }
@@ -242,19 +432,34 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 	h := f.host(cfg)
 	h.mu.Lock()
 	h.gen++
-	h.obs = nil
+	now := f.opts.Now()
 	h.stats.Writes += len(put) + len(del)
 	b := h.pending
 	if b == nil {
-		b = &batch{done: make(chan struct{})}
+		b = &batch{done: make(chan struct{}), first: h.gen, started: now}
 		h.pending = b
-		if !h.applying {
-			go f.flushAfter(h, f.opts.Window)
-		}
 	}
+	b.last = h.gen
+	b.callers++
 	b.put = append(b.put, put...)
 	b.del = append(b.del, del...)
 	b.adopt = append(b.adopt, adopt...)
+	for _, k := range del {
+		h.written[k] = writtenObject{gen: h.gen}
+	}
+	for i := range put {
+		o := put[i]
+		h.written[o.Key] = writtenObject{obj: &o, gen: h.gen}
+	}
+	h.lastEvent = now
+	select {
+	case h.joined <- struct{}{}:
+	default:
+	}
+	if !h.flushing {
+		h.flushing = true
+		go f.flush(h)
+	}
 	h.mu.Unlock()
 
 	select {
@@ -266,20 +471,51 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 	}
 }
 
-// flushAfter sends the host's pending batch after the window, then any
-// batch that gathered while it was in flight, one at a time.
-func (f *Fleet) flushAfter(h *host, window time.Duration) {
-	time.Sleep(window)
+// flush sends the host's batches one at a time, each once the host has
+// been quiet for the Window (or the batch has gathered for MaxWait), until
+// none is left.
+func (f *Fleet) flush(h *host) {
 	for {
 		h.mu.Lock()
 		b := h.pending
 		if b == nil {
-			h.applying = false
+			h.flushing = false
 			h.mu.Unlock()
 			return
 		}
-		h.pending = nil
-		h.applying = true
+		// The batch gathers from when it could first be sent: its first
+		// write, or the return of the apply it queued behind.
+		now := f.opts.Now()
+		from := b.started
+		if h.freeAt.After(from) {
+			from = h.freeAt
+		}
+		wait := h.lastEvent.Add(f.opts.Window).Sub(now)
+		// Terraform starts the successors of the resources an apply
+		// released one by one (it records each completion first), so
+		// they may come further apart than the Window: until as many
+		// writers as the last batch had have come, the batch waits for
+		// them (bounded by MaxWait), so that it stays as full as the
+		// parallelism keeps it.
+		if b.callers < h.expect {
+			wait = max(wait, from.Add(f.opts.MaxWait).Sub(now))
+		}
+		if limit := from.Add(f.opts.MaxWait).Sub(now); limit < wait {
+			wait = limit
+		}
+		if wait > 0 {
+			h.mu.Unlock()
+			// A write joining the batch wakes the wait: the batch may be
+			// complete, or the quiet window starts over.
+			select {
+			case <-time.After(wait):
+			case <-h.joined:
+			}
+			continue
+		}
+		h.pending, h.sending = nil, b
+		h.expect = b.callers
+		h.stats.Batches = append(h.stats.Batches, len(b.put)+len(b.del))
 		h.mu.Unlock()
 
 		// The batch outlives any one caller's context: it is cancelled only
@@ -288,16 +524,29 @@ func (f *Fleet) flushAfter(h *host, window time.Duration) {
 		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt})
 
 		h.mu.Lock()
+		h.sending = nil
+		h.lastEvent = f.opts.Now()
+		h.freeAt = h.lastEvent
 		h.stats.Applies++
 		if b.resp != nil && b.resp.Applied != nil {
 			for d, n := range b.resp.Applied.Reloads {
 				h.stats.Reloads[d] += n
 			}
 		}
-		// An observation with a section that failed is not kept: the next
-		// read observes again, and fails if the section still does.
-		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil && h.pending == nil {
-			h.obs, h.obsAt = b.resp.Observed, f.opts.Now()
+		// The apply's observation reflects every write up to the batch's
+		// last; one with a section that failed is not kept (the next read
+		// observes again, and fails if the section still does).
+		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil {
+			h.keep(b.resp.Observed, b.last, f.opts.Now())
+		}
+		if b.err != nil {
+			// What failed is not stored: forget the writes of the batch
+			// that no later write replaced.
+			for k, w := range h.written {
+				if b.first <= w.gen && w.gen <= b.last {
+					delete(h.written, k)
+				}
+			}
 		}
 		stats := h.stats
 		h.mu.Unlock()

@@ -85,6 +85,56 @@ func (f *Fake) Seed(svc ipvs.Service, dests ...ipvs.Destination) {
 	}
 }
 
+// SeedMissing is Seed of what the table lacks: the service when it is
+// not there, and each destination it does not have yet (as keepalived
+// adds what its config declares).
+func (f *Fake) SeedMissing(svc ipvs.Service, dests ...ipvs.Destination) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, _, err := f.find(svc); err != nil {
+		if err := f.createService(svc); err != nil {
+			panic("ipvstest: seed: " + err.Error())
+		}
+	}
+	e, _, _ := f.find(svc)
+	for _, d := range dests {
+		if !slices.ContainsFunc(e.dests, sameDest(d)) {
+			if err := f.createDestination(svc, d); err != nil {
+				panic("ipvstest: seed: " + err.Error())
+			}
+		}
+	}
+}
+
+// Has reports whether the table holds svc, without recording a call.
+func (f *Fake) Has(svc ipvs.Service) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, _, err := f.find(svc)
+	return err == nil
+}
+
+// Unseed removes a service (dests nil) or the given destinations of it
+// without recording a call, as another tool would; what is not there is
+// left alone.
+func (f *Fake) Unseed(svc ipvs.Service, dests ...ipvs.Destination) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, i, err := f.find(svc)
+	if err != nil {
+		return
+	}
+	if dests == nil {
+		f.services = slices.Delete(f.services, i, i+1)
+		return
+	}
+	for _, d := range dests {
+		if j := slices.IndexFunc(e.dests, sameDest(d)); j >= 0 {
+			e.dests = slices.Delete(e.dests, j, j+1)
+		}
+	}
+}
+
 // SetCounters sets a destination's live connection counters.
 func (f *Fake) SetCounters(svc ipvs.Service, dest ipvs.Destination, active, inactive, persistent uint32) error {
 	f.mu.Lock()

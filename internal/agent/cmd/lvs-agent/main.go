@@ -21,7 +21,8 @@
 // object and the tool's full stderr in detail.
 //
 // Flags (for tests): -root prefixes every path; -settle is how long a
-// started or reloaded daemon must stay up.
+// started daemon that shows nothing to compare must stay up; -reload-timeout
+// bounds the wait for a started or reloaded daemon to show the new config.
 package main
 
 import (
@@ -43,8 +44,13 @@ import (
 )
 
 // crashEnv names an apply step (agent.ApplySteps) before which the agent
-// kills itself: for the crash tests only.
-const crashEnv = "LVS_AGENT_TEST_CRASH_AT"
+// kills itself, pauseEnv one before which it sleeps pauseFor: for the
+// crash tests only.
+const (
+	crashEnv = "LVS_AGENT_TEST_CRASH_AT"
+	pauseEnv = "LVS_AGENT_TEST_PAUSE_AT"
+	pauseFor = 5 * time.Second
+)
 
 // version is set at build time: -ldflags "-X main.version=...".
 var version = "dev"
@@ -56,7 +62,8 @@ func main() {
 func run() int {
 	fs := flag.NewFlagSet("lvs-agent", flag.ContinueOnError)
 	root := fs.String("root", "/", "file-system root prefix (for tests)")
-	settle := fs.Duration("settle", 2*time.Second, "how long a started or reloaded daemon must stay up")
+	settle := fs.Duration("settle", 2*time.Second, "how long a started daemon that shows nothing to compare (no IPVS service) must stay up")
+	reloadTimeout := fs.Duration("reload-timeout", agent.DefaultReloadTimeout, "how long a started or reloaded daemon may take to show it runs the new config")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return wire.ExitBadRequest
 	}
@@ -85,11 +92,17 @@ func run() int {
 		Procs:   agent.HostProcs{Root: *root},
 		Sysctl:  sysctl.New(*root),
 		Settle:  *settle,
-		Self:    self(),
+		// Reloads are done on evidence (the IPVS table), bounded by this.
+		ReloadTimeout: *reloadTimeout,
+		Self:          self(),
 		// The crash tests' hook: die as if SIGKILLed before the named step.
 		CrashAt: os.Getenv(crashEnv),
 		Crash:   func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) },
-		IPVS:    ipvs.Open,
+		PauseAt: os.Getenv(pauseEnv),
+		Pause:   func() { time.Sleep(pauseFor) },
+		// The connection the call came on, for the host's counters.
+		Conn: os.Getenv("SSH_CONNECTION"),
+		IPVS: ipvs.Open,
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
 			if err != nil {
