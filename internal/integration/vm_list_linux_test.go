@@ -59,10 +59,10 @@ func vmCheckList(t *testing.T, h *vmHost) {
 		_, _ = h.vm.Run(ctx, strings.Join(del, "; "), nil)
 	})
 
-	real := h.sh("ipvsadm -Ln")
-	header, table, ok := strings.Cut(real, "\n")
+	listed := h.sh("ipvsadm -Ln")
+	header, table, ok := strings.Cut(listed, "\n")
 	if !ok || !strings.HasPrefix(header, "IP Virtual Server version") {
-		t.Fatalf("ipvsadm -Ln does not start with its version line:\n%s", real)
+		t.Fatalf("ipvsadm -Ln does not start with its version line:\n%s", listed)
 	}
 	obs := h.observe()
 	if got := ipvsadm.List(obs.IPVS); got != table {
@@ -76,7 +76,7 @@ func vmCheckList(t *testing.T, h *vmHost) {
 		if err := os.WriteFile(filepath.Join(dir, "list-kernel.json"), append(js, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "list-kernel.txt"), []byte(real), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "list-kernel.txt"), []byte(listed), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

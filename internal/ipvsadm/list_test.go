@@ -30,11 +30,11 @@ func TestListKernel(t *testing.T) {
 	if err := json.Unmarshal(js, &services); err != nil {
 		t.Fatal(err)
 	}
-	real, err := os.ReadFile("testdata/list-kernel.txt")
+	listed, err := os.ReadFile("testdata/list-kernel.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	version, want, ok := strings.Cut(string(real), "\n")
+	version, want, ok := strings.Cut(string(listed), "\n")
 	if !ok || !strings.HasPrefix(version, "IP Virtual Server version ") {
 		t.Fatalf("list-kernel.txt is not ipvsadm -Ln output: %q", version)
 	}
