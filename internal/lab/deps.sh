@@ -150,7 +150,7 @@ deps_terraform() {
 deps_tofu() {
 	local want=${TOFU_VERSION#v} have
 	if [ -x "$bin/tofu" ]; then
-		have=$("$bin/tofu" version 2>/dev/null | sed -n '1s/^OpenTofu v//p')
+		have=$(tofu_version)
 		[ "$have" = "$want" ] && return 0
 		say "$bin/tofu is OpenTofu ${have:-of unknown version}, want $want: rebuilding"
 	elif command -v tofu >/dev/null 2>&1; then
@@ -171,15 +171,20 @@ deps_tofu() {
 			die "building $TOFU_MODULE@$TOFU_VERSION failed"
 		}
 	mv -f "$bin/tofu.tmp" "$bin/tofu"
-	say "built $("$bin/tofu" version | head -n 1)"
+	say "built OpenTofu $(tofu_version)"
+}
+
+# tofu_version prints the version $bin/tofu reports (it may print a warning
+# about the CLI configuration first).
+tofu_version() {
+	"$bin/tofu" version 2>/dev/null | sed -n 's/^OpenTofu v\([^ ]*\).*/\1/p' | head -n 1
 }
 
 # deps_goreleaser installs goreleaser into $bin unless the pinned version
 # is there.
 deps_goreleaser() {
-	local want=${GORELEASER_VERSION#v}
 	if [ -x "$bin/goreleaser" ] &&
-		"$bin/goreleaser" --version 2>/dev/null | grep -q "^GitVersion:[[:space:]]*$want\$"; then
+		"$bin/goreleaser" --version 2>/dev/null | grep -q "^GitVersion:[[:space:]]*$GORELEASER_VERSION\$"; then
 		return 0
 	fi
 	command -v go >/dev/null 2>&1 || die "goreleaser is not installed and neither is Go to build it"
