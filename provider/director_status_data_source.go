@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvsadm"
 )
 
 var _ datasource.DataSourceWithConfigure = (*directorStatusDataSource)(nil)
@@ -50,6 +51,7 @@ type directorStatusModel struct {
 	MissingVIPs       map[string][]string `tfsdk:"missing_vips"`
 	HAProxyServers    map[string]string   `tfsdk:"haproxy_servers"`
 	IPVS              []ipvsServiceStatus `tfsdk:"ipvs"`
+	IPVSTable         types.String        `tfsdk:"ipvs_table"`
 	Objects           []types.String      `tfsdk:"objects"`
 }
 
@@ -130,6 +132,13 @@ func (d *directorStatusDataSource) Schema(_ context.Context, _ datasource.Schema
 				MarkdownDescription: "The objects the provider stored on the host, as `KIND ID` " +
 					"(`haproxy_frontend web`, `virtual_server tcp/10.0.0.10:80`).",
 			},
+			"ipvs_table": computedString("The kernel's IPVS table as `ipvsadm -Ln` prints it, from its column " +
+				"header on (the version line above it is not read): each service with its scheduler and flags " +
+				"(`persistent 300`, `mask 255.255.255.0`, `ops`, `(sh-fallback,sh-port)`), and under it each real " +
+				"server with its forwarding method (`Masq`, `Route`, `Tunnel`), weight and active and inactive " +
+				"connections, sorted and padded as ipvsadm does, for an output or a check an operator reads. " +
+				"Only what the kernel holds: a real server a health check removed is in `ipvs` (`down`), not " +
+				"here. Just the header when the kernel has no IPVS services."),
 			"ipvs": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "The kernel's IPVS table, ours and foreign. Empty when the kernel has no IPVS.",
@@ -223,6 +232,7 @@ func (m *directorStatusModel) setStatus(view *cluster.View) {
 	for _, o := range obs.Objects {
 		m.Objects = append(m.Objects, types.StringValue(o.Key.String()))
 	}
+	m.IPVSTable = types.StringValue(ipvsadm.List(obs.IPVS))
 	m.IPVS = []ipvsServiceStatus{}
 	for _, s := range view.Services() {
 		m.IPVS = append(m.IPVS, serviceStatusFrom(s))

@@ -94,6 +94,20 @@ func TestDirectorStatusHealth(t *testing.T) {
 	if fw.Key.ValueString() != "fwmark/7" || fw.Fwmark.ValueInt64() != 7 || !fw.Address.IsNull() || !fw.Protocol.IsNull() {
 		t.Errorf("fwmark service: %+v", fw)
 	}
+	// The table as ipvsadm -Ln has it: the kernel's destinations only (the
+	// removed 192.168.1.13 is not in it), fwmark services last.
+	wantTable := "Prot LocalAddress:Port Scheduler Flags\n" +
+		"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n" +
+		"TCP  10.0.0.10:80 wlc\n" +
+		"  -> 192.168.1.10:80              Masq    1      3          7         \n" +
+		"  -> 192.168.1.11:80              Masq    0      1          0         \n" +
+		"  -> 192.168.1.12:80              Masq    0      0          0         \n" +
+		"  -> 192.168.1.14:80              Masq    5      0          0         \n" +
+		"FWM  7 rr\n" +
+		"  -> 192.168.2.1:0                Masq    1      0          0         \n"
+	if d := cmp.Diff(wantTable, m.IPVSTable.ValueString()); d != "" {
+		t.Errorf("ipvs_table (-want +got):\n%s", d)
+	}
 	if len(m.Objects) != 2 || m.Objects[0] != types.StringValue("virtual_server tcp/10.0.0.10:80") {
 		t.Errorf("objects: %v", m.Objects)
 	}
@@ -157,6 +171,12 @@ data "lvs_director_status" "d1" {
 				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("address"), knownvalue.StringExact("192.168.1.11")),
 				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("weight"), knownvalue.Int64Exact(0)),
 				statecheck.ExpectKnownValue(status, dest(1).AtMapKey("health"), knownvalue.StringExact(healthDrained)),
+				statecheck.ExpectKnownValue(status, tfjsonpath.New("ipvs_table"), knownvalue.StringExact(
+					"Prot LocalAddress:Port Scheduler Flags\n"+
+						"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"+
+						"TCP  10.0.0.10:80 wrr\n"+
+						"  -> 192.168.1.10:80              Route   5      0          0         \n"+
+						"  -> 192.168.1.11:80              Route   0      0          0         \n")),
 			},
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},

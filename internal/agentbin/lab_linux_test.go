@@ -38,6 +38,9 @@ var labConfig = netns.Config{
 // SSH and runs it.
 func TestLabEnsureAndCall(t *testing.T) {
 	bins, version := labAgent(t)
+	// The agent of another version, for the upgrade at the end.
+	const next = "agentbin-next"
+	nextBins := buildAgent(t, next)
 	l := netns.Start(t, labConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -147,6 +150,40 @@ func TestLabEnsureAndCall(t *testing.T) {
 	}
 	hosts["dir2"].expectSteps(t, "agent version", StepCheck, install, "agent version")
 	installedFile(t, l.Hosts["dir2"], path, bin.sum)
+
+	// Another provider version on the same host (an upgrade, or a second
+	// configuration pinning another release): its agent goes beside the
+	// old one, which is left as it is for whoever still runs it, and
+	// answers with its own version; the old version's next run finds its
+	// agent still there and uploads nothing.
+	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	nextBin, err := load(nextBins, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextPath := RemotePath(next, nextBin.sum)
+	if nextPath == path {
+		t.Fatalf("versions %s and %s share the path %s", version, next, path)
+	}
+	dNext := newDeployer(t, next, nextBins)
+	if got, uploaded, err := dNext.Ensure(ctx, hosts["dir1"]); err != nil || got != nextPath || !uploaded {
+		t.Fatalf("dir1: Ensure of version %s = %q, %v, %v; want %q, uploaded", next, got, uploaded, err, nextPath)
+	}
+	hosts["dir1"].expectSteps(t, StepDetectArch, StepCheck, StepInstall+" "+nextPath)
+	installedFile(t, l.Hosts["dir1"], nextPath, nextBin.sum)
+	oldFile := installedFile(t, l.Hosts["dir1"], path, bin.sum)
+	if resp, err := dNext.Call(ctx, hosts["dir1"], &wire.Request{Verb: wire.VerbVersion}); err != nil || resp.AgentVersion != next {
+		t.Fatalf("dir1: Call version through %s = %+v, %v", next, resp, err)
+	}
+	dOld := newDeployer(t, version, bins)
+	if resp, err := dOld.Call(ctx, hosts["dir1"], &wire.Request{Verb: wire.VerbVersion}); err != nil || resp.AgentVersion != version {
+		t.Fatalf("dir1: Call version through %s after %s = %+v, %v", version, next, resp, err)
+	}
+	hosts["dir1"].expectSteps(t, "agent version", StepDetectArch, StepCheck, "agent version")
+	if f := installedFile(t, l.Hosts["dir1"], path, bin.sum); f != oldFile {
+		t.Errorf("dir1: the %s agent was rewritten when %s ran again", version, version)
+	}
 }
 
 // newDeployer is New for a test.
@@ -246,9 +283,16 @@ func labAgent(t *testing.T) (fs.FS, string) {
 		t.Fatal(err)
 	}
 	const version = "agentbin-lab"
+	return buildAgent(t, version), version
+}
+
+// buildAgent builds the agent of this source tree stamped with version, in
+// the layout a Deployer reads.
+func buildAgent(t *testing.T, version string) fs.FS {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("no embedded agent and no go tool to build one: %v", err)
+		t.Fatalf("no go tool to build the agent: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "lvs-agent")
 	build := exec.Command(goTool, "build", "-trimpath", "-ldflags", "-X main.version="+version, "-o", bin, "../agent/cmd/lvs-agent")
@@ -268,6 +312,6 @@ func labAgent(t *testing.T) (fs.FS, string) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("built the agent from source: %d bytes, %d compressed", len(raw), gz.Len())
-	return fstest.MapFS{fileName(runtime.GOARCH): {Data: gz.Bytes()}}, version
+	t.Logf("built the agent %s from source: %d bytes, %d compressed", version, len(raw), gz.Len())
+	return fstest.MapFS{fileName(runtime.GOARCH): {Data: gz.Bytes()}}
 }

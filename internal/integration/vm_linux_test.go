@@ -128,6 +128,11 @@ func TestVMNetlinkEngine(t *testing.T) {
 		vmSameTable(t, "table after the weight change", after, want)
 	})
 
+	t.Run("ipvsadm -Ln as the status formats it", func(t *testing.T) {
+		h.t = t
+		vmCheckList(t, h)
+	})
+
 	t.Run("bad keepalived config leaves everything", func(t *testing.T) {
 		h.t = t
 		// keepalived -t refuses an interface the host lacks; the model

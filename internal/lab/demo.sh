@@ -77,7 +77,8 @@ export TF_CLI_CONFIG_FILE=$work/terraformrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABL
 tf() { terraform -chdir="$work/demo-cluster" "$@"; }
 # tf_shown runs terraform with its output logged to $1 and shown as it comes,
 # without the warning that development overrides are in effect (every
-# command prints it, up to "...published releases." and a blank line); on
+# command prints it, up to "...published releases." and a blank line) and
+# without the outputs (the demo shows the ones it is about itself); on
 # failure the whole log is printed.
 tf_shown() {
 	local log=$1 rc
@@ -87,11 +88,26 @@ tf_shown() {
 		/^Warning: Provider development overrides are in effect/ { skip = 1; next }
 		skip == 1 { if ($0 ~ /releases\.$/) skip = 2; next }
 		skip == 2 { skip = 0; if ($0 ~ /^[[:space:]]*$/) next }
-		{ print; fflush() }'
+		/^Outputs:$/ { outputs = 1 }
+		outputs != 1 { print; fflush() }'
 	rc=${PIPESTATUS[0]}
 	set -e
 	[ "$rc" -eq 0 ] || cat "$log" >&2
 	return "$rc"
+}
+
+# tf_summary runs terraform with its output logged to $1, showing only what
+# a plan will do: one line per resource ("# lvs_director.dir["dir1"] will be
+# created") and the "Plan:" count (or "No changes."); on failure the whole
+# log is printed.
+tf_summary() {
+	local log=$1
+	shift
+	if ! tf "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		return 1
+	fi
+	grep -E '^  # [^(]|^Plan: |^No changes\.|^Changes to Outputs' "$log" | sed 's/^  # /  /' || true
 }
 
 # host runs a command on a lab namespace host over its sshd.
@@ -185,13 +201,16 @@ cat "$work/demo-cluster/terraform.tfvars"
 # lvsops/lvs and fail offline).
 echo "(no terraform init: dev_overrides in $work/terraformrc serve lvsops/lvs from $root)"
 
-section "6/8 terraform plan"
-tf_shown "$work/plan.log" plan -input=false -no-color -out=tfplan || die "terraform plan failed"
+section "6/8 terraform plan (the summary; the whole plan is in $work/plan.log)"
+tf_summary "$work/plan.log" plan -input=false -no-color -out=tfplan || die "terraform plan failed"
 
 section "7/8 terraform apply"
 apply_began=$(date +%s)
 tf_shown "$work/apply.log" apply -input=false -no-color tfplan || die "terraform apply failed"
 printf 'apply took %ss\n' "$(($(date +%s) - apply_began))"
+echo
+echo "The keepalived.conf the provider rendered and installed on dir1 ($DIR1):"
+director "$DIR1" cat /etc/keepalived/keepalived.conf | sed 's/^/  /'
 if grep -q 'Check block assertion failed' "$work/apply.log"; then
 	cat <<'EOF'
 
@@ -224,14 +243,33 @@ echo "curl http://$HAP/   (the haproxy frontend 'web' on hap)"
 for i in 1 2; do
 	printf '  request %d: %s\n' "$i" "$(client curl -sS --max-time 3 "http://$HAP/" 2>&1)"
 done
+
+# The data sources read again, now that traffic went through and VRRP has
+# settled.
+tf apply -refresh-only -auto-approve -input=false -no-color >"$work/refresh.log" 2>&1 ||
+	{ cat "$work/refresh.log"; die "terraform refresh failed"; }
+holder_name=none
+[ "$holder" = "$DIR1" ] && holder_name=dir1
+[ "$holder" = "$DIR2" ] && holder_name=dir2
 echo
-echo "IPVS on the MASTER ($holder), ipvsadm -Ln (InActConn: the connections just served, per real server):"
-director "$holder" ipvsadm -Ln | sed 's/^/  /'
+echo "IPVS on the MASTER ($holder_name) as lvs_director_status reads it, its ipvs_table attribute"
+echo "(the ipvsadm -Ln layout; InActConn: the connections just served, per real server):"
+# Read from the state (terraform show -json), not through an output: the
+# counters change with every connection, and an output of them would show
+# as a change in every plan.
+tf show -json | python3 -c '
+import json, sys
+want = "data.lvs_director_status.dir[\"%s\"]" % sys.argv[1]
+for r in json.load(sys.stdin)["values"]["root_module"]["resources"]:
+    if r["address"] == want:
+        print(r["values"]["ipvs_table"], end="")
+        break
+else:
+    print("(no director holds the VIP)")
+' "$holder_name" | sed 's/^/  /'
 
 echo
 echo "Split-brain check, read again now that VRRP has settled (terraform apply -refresh-only):"
-tf apply -refresh-only -auto-approve -input=false -no-color >"$work/refresh.log" 2>&1 ||
-	{ cat "$work/refresh.log"; die "terraform refresh failed"; }
 grep -A8 -E '^Warning: Check block assertion failed' "$work/refresh.log" || true
 printf 'vrrp_masters = '
 tf output vrrp_masters

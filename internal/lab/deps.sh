@@ -7,16 +7,26 @@
 #              and the tools that build its initramfs and disk (kmod, cpio,
 #              lz4, e2fsprogs); sudo for the transport's non-root tests,
 #              python3 and curl for the labs' HTTP servers and clients,
-#              psmisc (killall, used by track scripts) and procps.
+#              psmisc (killall, used by track scripts) and procps; gnupg for
+#              the release check's throwaway signing key (.ci/release-check).
 #   terraform  the Terraform CLI, built from source with `go install` into the
 #              cache bin dir when none is on PATH (only the Go module proxy and
 #              Debian's archive are assumed reachable: no binary downloads).
+#   tofu       the OpenTofu CLI the acceptance tests run a second time with,
+#              built from its module source into the cache bin dir (once: a
+#              binary that reports the pinned version is kept). `go install`
+#              refuses OpenTofu for its replace directives, so the module is
+#              downloaded and built inside its own directory.
+#   goreleaser the release tool that CI checks .goreleaser.yml with (and
+#              builds a snapshot release), `go install`ed into the cache
+#              bin dir when the pinned version is not there.
 #   vm         the VM lab's kernel and initramfs: internal/lab/vm/setup.sh,
 #              which downloads Debian's cloud kernel with `apt-get download`
 #              into its own cache outside the tree (and returns at once when
 #              that cache is current).
 #
-# Usage: internal/lab/deps.sh [apt] [terraform] [vm]   (no argument: all)
+# Usage: internal/lab/deps.sh [apt] [terraform] [tofu] [goreleaser] [vm]
+#        (no argument: apt terraform tofu vm; goreleaser only when named)
 #
 # Environment:
 #   LVS_CACHE  cache directory (default: <repo>/.cache); built tools go to
@@ -31,6 +41,15 @@ set -euo pipefail
 # release, which builds with the Go toolchain from the module proxy.
 readonly TERRAFORM_MODULE=github.com/hashicorp/terraform
 readonly TERRAFORM_VERSION=v1.5.7
+
+# The OpenTofu CLI the acceptance tests also run under: the newest release
+# the module proxy serves that builds with Go 1.26.
+readonly TOFU_MODULE=github.com/opentofu/opentofu
+readonly TOFU_VERSION=v1.12.6
+
+# goreleaser, for the release check in CI.
+readonly GORELEASER_MODULE=github.com/goreleaser/goreleaser/v2
+readonly GORELEASER_VERSION=v2.15.1
 
 # Debian packages, one per need (see the header).
 readonly APT_PACKAGES=(
@@ -50,6 +69,7 @@ readonly APT_PACKAGES=(
 	curl
 	psmisc
 	procps
+	gnupg
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -125,6 +145,55 @@ deps_terraform() {
 	say "built $("$bin/terraform" version | head -n 1)"
 }
 
+# deps_tofu builds OpenTofu into $bin/tofu unless a tofu of the pinned
+# version is already there (or another tofu is on PATH, used as it is).
+deps_tofu() {
+	local want=${TOFU_VERSION#v} have
+	if [ -x "$bin/tofu" ]; then
+		have=$(tofu_version)
+		[ "$have" = "$want" ] && return 0
+		say "$bin/tofu is OpenTofu ${have:-of unknown version}, want $want: rebuilding"
+	elif command -v tofu >/dev/null 2>&1; then
+		return 0
+	fi
+	command -v go >/dev/null 2>&1 ||
+		die "tofu is not installed and neither is Go (1.26, from https://go.dev/dl) to build it"
+	say "building $TOFU_MODULE@$TOFU_VERSION into $bin (takes several minutes of CPU, once)"
+	local dir
+	dir=$(go mod download -json "$TOFU_MODULE@$TOFU_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $TOFU_MODULE@$TOFU_VERSION failed"
+	mkdir -p "$bin"
+	# dev=no: the binary reports the release version, not "-dev".
+	(cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X $TOFU_MODULE/version.dev=no" -o "$bin/tofu.tmp" ./cmd/tofu) ||
+		{
+			rm -f "$bin/tofu.tmp"
+			die "building $TOFU_MODULE@$TOFU_VERSION failed"
+		}
+	mv -f "$bin/tofu.tmp" "$bin/tofu"
+	say "built OpenTofu $(tofu_version)"
+}
+
+# tofu_version prints the version $bin/tofu reports (it may print a warning
+# about the CLI configuration first).
+tofu_version() {
+	"$bin/tofu" version 2>/dev/null | sed -n 's/^OpenTofu v\([^ ]*\).*/\1/p' | head -n 1
+}
+
+# deps_goreleaser installs goreleaser into $bin unless the pinned version
+# is there.
+deps_goreleaser() {
+	if [ -x "$bin/goreleaser" ] &&
+		"$bin/goreleaser" --version 2>/dev/null | grep -q "^GitVersion:[[:space:]]*$GORELEASER_VERSION\$"; then
+		return 0
+	fi
+	command -v go >/dev/null 2>&1 || die "goreleaser is not installed and neither is Go to build it"
+	say "installing $GORELEASER_MODULE@$GORELEASER_VERSION into $bin"
+	mkdir -p "$bin"
+	GOBIN=$bin go install "$GORELEASER_MODULE@$GORELEASER_VERSION" ||
+		die "go install $GORELEASER_MODULE@$GORELEASER_VERSION failed"
+}
+
 deps_vm() {
 	local setup=$root/internal/lab/vm/setup.sh
 	[ -x "$setup" ] || die "$setup is missing"
@@ -137,14 +206,16 @@ deps_vm() {
 
 main() {
 	local steps=("$@")
-	[ "${#steps[@]}" -gt 0 ] || steps=(apt terraform vm)
+	[ "${#steps[@]}" -gt 0 ] || steps=(apt terraform tofu vm)
 	local step
 	for step in "${steps[@]}"; do
 		case $step in
 		apt) deps_apt ;;
 		terraform) deps_terraform ;;
+		tofu) deps_tofu ;;
+		goreleaser) deps_goreleaser ;;
 		vm) deps_vm ;;
-		*) die "unknown step '$step' (want: apt terraform vm)" ;;
+		*) die "unknown step '$step' (want: apt terraform tofu goreleaser vm)" ;;
 		esac
 	done
 }
