@@ -144,7 +144,7 @@ fi
 section "1/8 dependencies (internal/lab/deps.sh: Debian packages, terraform, the VM kernel)"
 internal/lab/deps.sh apt terraform vm
 command -v terraform >/dev/null || die "terraform is not on PATH: run 'make deps'"
-terraform version | head -1
+terraform version | sed -n 1p # sed reads to the end: head would SIGPIPE terraform under pipefail
 
 section "2/8 the namespace lab: $LAB_HOSTS on $bridge ($SUBNET)"
 fresh=

@@ -142,7 +142,7 @@ deps_terraform() {
 	mkdir -p "$bin"
 	GOBIN=$bin go install "$TERRAFORM_MODULE@$TERRAFORM_VERSION" ||
 		die "go install $TERRAFORM_MODULE@$TERRAFORM_VERSION failed"
-	say "built $("$bin/terraform" version | head -n 1)"
+	say "built $("$bin/terraform" version | sed -n 1p)"
 }
 
 # deps_tofu builds OpenTofu into $bin/tofu unless a tofu of the pinned
@@ -177,7 +177,7 @@ deps_tofu() {
 # tofu_version prints the version $bin/tofu reports (it may print a warning
 # about the CLI configuration first).
 tofu_version() {
-	"$bin/tofu" version 2>/dev/null | sed -n 's/^OpenTofu v\([^ ]*\).*/\1/p' | head -n 1
+	"$bin/tofu" version 2>/dev/null | sed -n 's/^OpenTofu v\([^ ]*\).*/\1/p' | sed -n 1p
 }
 
 # deps_goreleaser installs goreleaser into $bin unless the pinned version
