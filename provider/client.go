@@ -81,6 +81,13 @@ func (c *client) storedService(ctx context.Context, cfg transport.Config, key st
 	return c.views.StoredService(ctx, cfg, key)
 }
 
+// storedInlineRealServers is the real servers stored inside the service of
+// key on cfg's host, from what the run knows (see cluster.Views).
+func (c *client) storedInlineRealServers(ctx context.Context, cfg transport.Config, key string) ([]model.RealServer, error) {
+	c.viewsOnce.Do(func() { c.views = cluster.NewViews(fleetObserver{c}) })
+	return c.views.StoredInlineRealServers(ctx, cfg, key)
+}
+
 // newClient builds the shared machinery. A previous client (an earlier
 // Configure of the same provider instance, as in debug mode or in tests)
 // lends its pool and deployer when the defaults are the same, so

@@ -25,8 +25,8 @@ import (
 
 // handBuiltDirector is a VRRP-only director as an operator set it up by
 // hand: two instances with unicast adverts to a peer (%[2]s, a director
-// this lab does not start, so dir1 stays MASTER), a global_defs keyword
-// the model has no field for. %[1]s is dir1's address, %[3]s and %[4]s
+// this lab does not start, so dir1 stays MASTER), a notification_email in
+// global_defs (which the import carries into the director's global_defs). %[1]s is dir1's address, %[3]s and %[4]s
 // the VIPs.
 const handBuiltDirector = `! hand-built director
 global_defs {
@@ -139,6 +139,11 @@ resource "lvs_director" "dir1" {
     host = %[1]q
   }
   router_id = "dir1"
+
+  # Carried over from the hand-written global_defs, as the import reads it.
+  global_defs {
+    notification_email = ["ops@example.com"]
+  }
 
   vrrp_instance {
     name              = "VI_1"

@@ -202,7 +202,7 @@ func (c *tfCLI) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (c *tfCLI) run(args ...string) string {
+func (c *tfCLI) run(args ...string) {
 	c.t.Helper()
 	start := time.Now()
 	out, err := c.command(args...).CombinedOutput()
@@ -210,7 +210,6 @@ func (c *tfCLI) run(args ...string) string {
 	if err != nil {
 		c.t.Fatalf("terraform %s: %v", strings.Join(args, " "), err)
 	}
-	return string(out)
 }
 
 // plan is terraform plan -detailed-exitcode: 0 empty, 2 changes.

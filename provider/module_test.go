@@ -83,7 +83,9 @@ func TestMain(m *testing.M) {
 func providerCLIConfig(t *testing.T) string {
 	t.Helper()
 	providerBinary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "lvs-provider-bin-")
+		// One binary for every test of the process (t.TempDir would go
+		// with the first test): TestMain removes it.
+		dir, err := os.MkdirTemp("", "lvs-provider-bin-") //nolint:usetesting // shared across tests, removed in TestMain
 		if err != nil {
 			providerBinary.err = err
 			return
@@ -93,7 +95,7 @@ func providerCLIConfig(t *testing.T) string {
 		defer cancel()
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "terraform-provider-lvs"), "..")
 		if out, err := build.CombinedOutput(); err != nil {
-			providerBinary.err = fmt.Errorf("go build of the provider: %v\n%s", err, out)
+			providerBinary.err = fmt.Errorf("go build of the provider: %w\n%s", err, out)
 			return
 		}
 		rc := filepath.Join(dir, "terraform.rc")

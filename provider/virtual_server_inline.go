@@ -402,11 +402,15 @@ func (r *realServerResource) refuseInlineService(ctx context.Context, id cluster
 	var ds diag.Diagnostics
 	_, cfgs := r.client.directorsOf(ctx, mustSet(ctx, id.Directors), data.Connection, &ds)
 	for _, cfg := range cfgs {
-		view, err := r.client.view(ctx, cfg)
+		// From what the run knows, not a fresh view: a fresh view would
+		// wait behind the apply in flight to the director, and the
+		// creates of a service's real servers would reach it one by one
+		// instead of in one batch.
+		inline, err := r.client.storedInlineRealServers(ctx, cfg, id.Key())
 		if err != nil {
 			continue
 		}
-		if n := len(view.InlineRealServers(id.Key())); n > 0 {
+		if n := len(inline); n > 0 {
 			diags.AddAttributeError(path.Root("virtual_server_id"), "Virtual Server Owns Its Real Servers",
 				fmt.Sprintf("Director %s stores virtual server %s with %d real servers declared inline (real_server blocks of "+
 					"its lvs_virtual_server), so it owns all its destinations. Declare %s as a real_server block of that "+

@@ -608,6 +608,25 @@ func (vs *Views) StoredService(ctx context.Context, cfg transport.Config, key st
 	return vs.viewOf(cfg, obs).ServiceDescription(key), nil
 }
 
+// StoredInlineRealServers is the real servers the host stores inside the
+// service of key (its real_server blocks), answered as StoredService is:
+// from the process's own latest write, else the latest observation, so
+// that a real server's create checking the service's ownership never
+// waits behind the apply in flight to the host.
+func (vs *Views) StoredInlineRealServers(ctx context.Context, cfg transport.Config, key string) ([]model.RealServer, error) {
+	if o, ok := vs.obs.Written(cfg, wire.VirtualServerKey(key)); ok {
+		if o == nil || o.VirtualServer == nil {
+			return nil, nil // deleted by this process
+		}
+		return o.VirtualServer.RealServers, nil
+	}
+	obs, err := vs.obs.Latest(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return vs.viewOf(cfg, obs).InlineRealServers(key), nil
+}
+
 func (vs *Views) viewOf(cfg transport.Config, obs *wire.Observed) *View {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
