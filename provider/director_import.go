@@ -114,6 +114,22 @@ func (c *client) handBuiltService(ctx context.Context, cfg transport.Config, vie
 	return o, nil
 }
 
+// adoptionView is view, and when the host does not store key and its
+// keepalived.conf is not ours, with the objects that hand-built file
+// declares (cluster.View.WithHandBuilt): an import of a service or real
+// server built by hand then reads its health checks and settings from the
+// file, not only what the kernel shows.
+func (c *client) adoptionView(ctx context.Context, cfg transport.Config, view *cluster.View, key wire.Key) (*cluster.View, error) {
+	if view.Stored(key) || !view.ForeignKeepalived() {
+		return view, nil
+	}
+	resp, err := c.importHost(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return view.WithHandBuilt(resp.Imported), nil
+}
+
 // importHost runs the agent's import on a host, which reads a hand-built
 // keepalived.conf, haproxy.cfg and IPVS table into objects, changing
 // nothing. It is one agent call outside the fleet: only an import, or the

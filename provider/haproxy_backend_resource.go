@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -242,6 +243,14 @@ func (r *haproxyBackendResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	if stored == nil {
+		if owner := r.client.handBuiltBackendOwner(ctx, cfg, view, name); owner != "" {
+			resp.Diagnostics.AddError("HAProxy Backend Belongs to a Frontend",
+				fmt.Sprintf("Host: %s\nObject: %s\n\nThe hand-built %s names backend %q only as frontend %q's "+
+					"default_backend, so the import keeps it as that frontend's own: import lvs_haproxy_frontend %q "+
+					"(id \"%s@%s\"), which carries its servers, balance and checks, and not this backend.",
+					cfg.ID(), wire.HAProxyBackendKey(name), "/etc/haproxy/haproxy.cfg", name, owner, owner, owner, cfg.ID()))
+			return
+		}
 		tflog.Info(ctx, "haproxy backend is gone from the host; planning to create it again",
 			map[string]any{"host": cfg.ID(), "object": wire.HAProxyBackendKey(name).String()})
 		resp.State.RemoveResource(ctx)

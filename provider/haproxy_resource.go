@@ -289,6 +289,26 @@ func (c *client) handBuiltHAProxy(ctx context.Context, cfg transport.Config, vie
 	return o
 }
 
+// handBuiltBackendOwner is the frontend of a host's hand-built
+// haproxy.cfg that owns backend name (names it as its default and no
+// other frontend uses it), which an import keeps as the frontend's own;
+// "" when the file is ours, absent, or has no such frontend.
+func (c *client) handBuiltBackendOwner(ctx context.Context, cfg transport.Config, view *cluster.View, name string) string {
+	if view.Stored(wire.HAProxyBackendKey(name)) || !view.ForeignHAProxy() {
+		return ""
+	}
+	resp, err := c.importHost(ctx, cfg)
+	if err != nil {
+		return ""
+	}
+	for _, o := range resp.Imported {
+		if f := o.HAProxyFrontend; f != nil && f.OwnsBackend() && f.Backend.Name == name {
+			return f.Frontend.Name
+		}
+	}
+	return ""
+}
+
 // adoptHAProxy lists the frontends of a host's hand-built haproxy.cfg that
 // the host does not store: the apply that adopts the file puts them too, so
 // that taking the file over keeps serving every frontend it had, imported

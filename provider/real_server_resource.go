@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -369,6 +370,9 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 		if err != nil {
 			return err
 		}
+		if view, err = r.client.adoptionView(ctx, cfg, view, rid.ObjectKey()); err != nil {
+			return err
+		}
 		st, err := view.RealServer(rid)
 		if err != nil {
 			return err
@@ -474,13 +478,27 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 }
 
-// ImportState reads VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS; Read then
-// fills in the rest from the directors.
+// ImportState reads VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS, and after
+// `;host=` the real server's own host as lvs_director's import takes it
+// (`host`, `user@host`, `user@host:port`), which adopts the real-server
+// side too; Read then fills in the rest from the directors and the host.
 func (r *realServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := cluster.ParseRealServerID(req.ID)
+	rsPart, hostPart, withHost := strings.Cut(req.ID, realServerImportHostSep)
+	id, err := cluster.ParseRealServerID(rsPart)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("The import ID %q is not a real server id: %s.", req.ID, err))
 		return
+	}
+	if withHost {
+		conn, err := importConnection(hostPart)
+		if err != nil {
+			addImportIDError(&resp.Diagnostics, req.ID, "VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS;host=HOST "+
+				"(HOST as `host`, `user@host` or `user@host:port`)", "'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2;host=192.168.1.10'", err)
+			return
+		}
+		host := realServerHostModel{Host: conn.Host, sshModel: sshModel{User: conn.User, Port: conn.Port,
+			KnownHostsFiles: types.ListNull(types.StringType)}}
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), host)...)
 	}
 	set := func(name string, v any) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
@@ -492,3 +510,7 @@ func (r *realServerResource) ImportState(ctx context.Context, req resource.Impor
 	}
 	set("id", types.StringValue(id.String()))
 }
+
+// realServerImportHostSep separates a real server's import ID from the
+// host whose real-server side the import adopts.
+const realServerImportHostSep = ";host="

@@ -248,7 +248,8 @@ func realServerResourceSchema() schema.Schema {
 			"from a `netlink` director by hand is planned to be created again.\n\n" +
 			"Destroy can drain first (`drain_on_destroy`).\n\n" +
 			"Import with the `id`: `terraform import lvs_real_server.web1 " +
-			"'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3'` (the `host` block is not imported).",
+			"'tcp/10.0.0.10:80/192.168.1.10:80@10.0.0.2,10.0.0.3'`; add `;host=HOST` (`host`, `user@host` or " +
+			"`user@host:port`) to fill the `host` block and adopt the real-server side built there by hand.",
 		Attributes: attrs,
 		Blocks: merge(resourceBlocks(realServerBlocks()), map[string]schema.Block{
 			connectionBlockName: directorsConnectionBlock(),

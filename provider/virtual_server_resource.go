@@ -317,8 +317,13 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			} else if st.Stored {
 				st.Presence = cluster.Missing
 			}
-		} else if st, err = view.VirtualServer(key); err != nil {
-			return err
+		} else {
+			if view, err = r.client.adoptionView(ctx, cfg, view, wire.VirtualServerKey(key)); err != nil {
+				return err
+			}
+			if st, err = view.VirtualServer(key); err != nil {
+				return err
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -271,3 +271,36 @@ func BenchmarkViewRealServerReads(b *testing.B) {
 		}
 	}
 }
+
+// A service and real server that run without being stored, read through
+// WithHandBuilt: the hand-built file's health checks and defaults come
+// with them, the kernel's scheduling and weight win, and they stay
+// unstored; the plain view knows only the kernel.
+func TestWithHandBuiltFillsWhatTheKernelCannotShow(t *testing.T) {
+	file := vs("10.0.0.10", 80)
+	file.Scheduler, file.DelayLoop, file.Quorum = "rr", 3, 2
+	rs := model.RealServer{Address: netip.MustParseAddr("10.0.1.1"), Port: 80, Weight: new(4),
+		TCPCheck: &model.TCPCheck{CheckCommon: model.CheckCommon{ConnectTimeout: 3}}}
+	obs := &wire.Observed{IPVSAvailable: true, Objects: []wire.Object{directorObj("")},
+		IPVS: []wire.IPVSService{kernel(&model.VirtualServer{Address: file.Address, Port: 80, Scheduler: "wrr"},
+			model.RealServer{Address: rs.Address, Port: 80, Weight: new(2)})}}
+	imported := []wire.Object{vsObj(file), {Key: wire.RealServerKey(file.Key(), rs.Key(file)), RealServer: &rs}}
+	id := RealServerID{VS: VirtualServerID{Service: ServiceOf(file), Directors: []string{"dir1"}}, Address: rs.Address, Port: 80}
+
+	plain := NewView(obs)
+	adopting := plain.WithHandBuilt(imported)
+	st, err := adopting.VirtualServer(file.Key())
+	if err != nil || st.Stored || st.Presence != Running || st.Observed.DelayLoop != 3 || st.Observed.Quorum != 2 || st.Observed.Scheduler != "wrr" {
+		t.Errorf("hand-built service: %+v %+v, %v; want running, unstored, delay_loop 3, quorum 2 from the file and wrr from the kernel", st, st.Observed, err)
+	}
+	r, err := adopting.RealServer(id)
+	if err != nil || r.Stored || r.Observed == nil || r.Observed.TCPCheck == nil || r.Observed.TCPCheck.ConnectTimeout != 3 || *r.Observed.Weight != 2 {
+		t.Errorf("hand-built real server: %+v %+v, %v; want unstored, the file's tcp_check, the kernel's weight 2", r, r.Observed, err)
+	}
+	if st, _ := plain.VirtualServer(file.Key()); st.Observed.DelayLoop != 0 {
+		t.Errorf("the plain view changed: delay_loop %d", st.Observed.DelayLoop)
+	}
+	if r, _ := plain.RealServer(id); r.Observed == nil || r.Observed.TCPCheck != nil {
+		t.Errorf("the plain view's real server: %+v, want the kernel's, without a check", r.Observed)
+	}
+}

@@ -27,6 +27,26 @@ type View struct {
 	// dests indexes each kernel service's destinations by address:port:
 	// where they are in Service.RealServers and in Destinations.
 	dests map[*wire.IPVSService]map[string]destIndex
+	// handBuilt holds the objects a hand-built configuration file declares
+	// (WithHandBuilt), which describe what runs but is not stored.
+	handBuilt map[wire.Key]*wire.Object
+}
+
+// WithHandBuilt is v with the objects an import read from the host's
+// hand-built configuration files (keepalived.conf, haproxy.cfg): where the
+// host stores no object of a key but the kernel runs it, the file's
+// description supplies what the kernel cannot show (health checks, their
+// defaults, quorum, the sorry server, the flags only keepalived reads), so
+// that an import — and the configuration Terraform generates from it —
+// carries them, and the apply that takes the file over keeps them. Such
+// objects stay unstored (Stored is false). v itself is not changed.
+func (v *View) WithHandBuilt(imported []wire.Object) *View {
+	out := *v
+	out.handBuilt = make(map[wire.Key]*wire.Object, len(imported))
+	for i := range imported {
+		out.handBuilt[imported[i].Key] = &imported[i]
+	}
+	return &out
 }
 
 // destIndex locates one destination in a kernel service (-1: not there).
@@ -288,6 +308,8 @@ func (v *View) VirtualServer(key string) (ServiceState, error) {
 	var vs model.VirtualServer
 	if st.Stored {
 		vs = *stored.VirtualServer
+	} else if hb := v.handBuilt[wire.VirtualServerKey(key)]; hb != nil && hb.VirtualServer != nil {
+		vs = *hb.VirtualServer // the kernel's scheduling below
 	} else {
 		vs = k.Service
 	}
@@ -447,6 +469,17 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 		return RealServerState{Stored: storedRS != nil}, nil
 	}
 	st := RealServerState{Stored: storedRS != nil}
+	// Not stored, but declared in a hand-built file: the file's
+	// description, under what the kernel shows (as for a stored one).
+	if storedRS == nil {
+		if hb := v.handBuilt[id.ObjectKey()]; hb != nil && hb.RealServer != nil {
+			storedRS = hb.RealServer
+			if hv := v.handBuilt[wire.VirtualServerKey(vsKey)]; hv != nil && hv.VirtualServer != nil && k != nil {
+				vs = *hv.VirtualServer
+				vs.RealServers = nil
+			}
+		}
+	}
 	var dest *model.RealServer
 	if k != nil {
 		if at := v.dest(k, destKeyIn(id, k)); at.real >= 0 {
@@ -456,7 +489,7 @@ func (v *View) RealServer(id RealServerID) (RealServerState, error) {
 	keepalived := v.Engine() == model.DefaultEngine
 	var rs model.RealServer
 	switch {
-	case st.Stored:
+	case storedRS != nil && (st.Stored || dest != nil):
 		rs = *storedRS
 	case dest != nil:
 		rs = *dest

@@ -1,0 +1,401 @@
+//go:build linux
+
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
+	"github.com/lvsops/terraform-provider-lvs/internal/haproxycfg"
+	"github.com/lvsops/terraform-provider-lvs/internal/keepalivedconf"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/netns"
+	"github.com/lvsops/terraform-provider-lvs/internal/lab/vm"
+	"github.com/lvsops/terraform-provider-lvs/render"
+)
+
+// handBuiltCluster is a director as an operator set it up by hand: a VRRP
+// instance holding the VIP (%[1]s) on the lab side, a DR service to rs1
+// (%[2]s) and rs2 (%[3]s) with TCP health checks.
+const handBuiltCluster = `! hand-built director x7d1
+global_defs {
+    router_id x7d1
+}
+
+vrrp_instance VI_WEB {
+    state MASTER
+    interface eth1
+    virtual_router_id 71
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        %[1]s/24 dev eth1
+    }
+}
+
+virtual_server %[1]s 80 {
+    delay_loop 3
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    real_server %[2]s 80 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+    real_server %[3]s 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+`
+
+// handBuiltHAProxyCfg is the same director's hand-written haproxy: two
+// HTTP frontends on the director's own address (%[1]s) sharing a backend
+// to rs1 and rs2, and a third with a backend of its own.
+const handBuiltHAProxyCfg = `global
+    maxconn 2000
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend web
+    bind %[1]s:8080
+    default_backend app
+
+frontend alt
+    bind %[1]s:8081
+    default_backend app
+
+frontend admin
+    bind %[1]s:8082
+    default_backend admin_rs
+
+backend app
+    balance roundrobin
+    server rs1 %[2]s:80 check
+    server rs2 %[3]s:80 check
+
+backend admin_rs
+    server rs1 %[2]s:80 check
+    server rs2 %[3]s:80 check
+`
+
+// TestAccAdoptByGeneratedConfig adopts a cluster built entirely by hand —
+// a director VM with its own keepalived.conf (VRRP and an IPVS DR service)
+// and haproxy.cfg, and two real servers whose VIP on lo and ARP sysctls
+// were set with ip and sysctl — the way the adoption guide tells an
+// operator to: import blocks only, `terraform plan
+// -generate-config-out=generated.tf` writes the HCL, which validates;
+// the apply that takes everything over changes nothing that runs (the
+// IPVS table, the VIPs, the real servers' addresses and sysctls, the
+// keepalived and haproxy processes and what their files say) and loses
+// no request through the VIP or haproxy while it runs; the plan after it
+// is empty.
+func TestAccAdoptByGeneratedConfig(t *testing.T) {
+	a := startAccLabOn(t, netns.Config{Name: "lvsx7", Subnet: netip.MustParsePrefix("10.137.0.0/24"), Hosts: []string{"rs1", "rs2", "client"}})
+	vip, rs1, rs2 := a.vip(100), a.addr("rs1"), a.addr("rs2")
+	d := vm.Start(t, vm.Config{Name: "x7d1", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(21) + "/24")})
+	dir := d.BridgeAddr.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	t.Cleanup(cancel)
+	run := func(cmd string) string {
+		t.Helper()
+		res, err := d.Run(ctx, cmd, nil)
+		if err != nil {
+			t.Fatalf("on the director: %s: %v", cmd, err)
+		}
+		return res.Stdout
+	}
+	pub, err := ssh.ParsePrivateKey(a.ClientKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Run(ctx, "cat >> /etc/ssh/authorized_keys/root", strings.NewReader(string(ssh.MarshalAuthorizedKey(pub.PublicKey())))); err != nil {
+		t.Fatal(err)
+	}
+
+	// The hand-built cluster.
+	hand := fmt.Sprintf(handBuiltCluster, vip, rs1, rs2)
+	handHAProxy := fmt.Sprintf(handBuiltHAProxyCfg, dir, rs1, rs2)
+	if _, err := d.Run(ctx, "mkdir -p /etc/keepalived /etc/haproxy && cat > /etc/keepalived/keepalived.conf", strings.NewReader(hand)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Run(ctx, "cat > /etc/haproxy/haproxy.cfg", strings.NewReader(handHAProxy)); err != nil {
+		t.Fatal(err)
+	}
+	run("keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid")
+	run("haproxy -W -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid")
+	for _, h := range []string{"rs1", "rs2"} {
+		a.exec(h, "ip", "addr", "add", vip+"/32", "dev", "lo")
+		a.exec(h, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+			"net.ipv4.conf.lo.arp_ignore=1", "net.ipv4.conf.lo.arp_announce=2")
+		serveAll(t, a, h)
+	}
+	table := []string{"-A -t " + vip + ":80 -s wrr", "-a -t " + vip + ":80 -r " + rs1 + ":80 -g -w 2",
+		"-a -t " + vip + ":80 -r " + rs2 + ":80 -g -w 1"}
+	if err := waitFor(60*time.Second, func() error {
+		save := run("ipvsadm-save -n")
+		for _, w := range table {
+			if !strings.Contains(save, w) {
+				return fmt.Errorf("the hand-started keepalived's table lacks %q:\n%s", w, save)
+			}
+		}
+		if !strings.Contains(run("ip -o addr show dev eth1"), " "+vip+"/24") {
+			return fmt.Errorf("the director does not hold the VIP %s", vip)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{"http://" + vip + "/", "http://" + dir + ":8080/", "http://" + dir + ":8081/", "http://" + dir + ":8082/"}
+	for _, u := range urls {
+		if err := a.reachesBoth(ctx, u); err != nil {
+			t.Fatalf("the hand-built cluster: %v", err)
+		}
+	}
+
+	// What runs, to compare after the adoption.
+	snapshot := func() map[string]string {
+		s := map[string]string{
+			"ipvs":           sortedLines(run("ipvsadm-save -n")),
+			"director addrs": sortedLines(run("ip -o -4 addr show dev eth1 | awk '{print $4}'")),
+			"keepalived pid": strings.TrimSpace(run("cat /run/keepalived.pid")),
+			"haproxy pid":    strings.TrimSpace(run("cat /run/haproxy.pid")),
+		}
+		for _, h := range []string{"rs1", "rs2"} {
+			s[h+" lo"] = sortedLines(a.exec(h, "sh", "-c", "ip -o addr show dev lo | awk '{print $4}'"))
+			s[h+" sysctls"] = a.exec(h, "sysctl", "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.all.arp_announce",
+				"net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.lo.arp_announce")
+		}
+		return s
+	}
+	before := snapshot()
+
+	// The operator's configuration: the provider, and an import block per
+	// object. Terraform writes the resources.
+	work := t.TempDir()
+	dirID := "root@" + dir + ":22"
+	main := fmt.Sprintf(`terraform {
+  required_providers {
+    lvs = { source = "lvsops/lvs" }
+  }
+}
+
+provider "lvs" {
+  user              = "root"
+  private_key_path  = %[1]q
+  known_hosts_files = [%[2]q, %[3]q]
+  connect_timeout   = "20s"
+  command_timeout   = "3m"
+}
+
+import {
+  to = lvs_director.x7d1
+  id = %[4]q
+}
+
+import {
+  to = lvs_virtual_server.web
+  id = "tcp/%[5]s:80@%[4]s"
+}
+
+import {
+  to = lvs_real_server.rs1
+  id = "tcp/%[5]s:80/%[6]s:80@%[4]s;host=root@%[6]s:22"
+}
+
+import {
+  to = lvs_real_server.rs2
+  id = "tcp/%[5]s:80/%[7]s:80@%[4]s;host=root@%[7]s:22"
+}
+
+import {
+  to = lvs_haproxy.x7d1
+  id = %[4]q
+}
+
+import {
+  to = lvs_haproxy_frontend.web
+  id = "web@%[4]s"
+}
+
+import {
+  to = lvs_haproxy_frontend.alt
+  id = "alt@%[4]s"
+}
+
+import {
+  to = lvs_haproxy_backend.app
+  id = "app@%[4]s"
+}
+
+# admin's backend is admin's own (no other frontend uses it): importing
+# the frontend brings it.
+import {
+  to = lvs_haproxy_frontend.admin
+  id = "admin@%[4]s"
+}
+`, a.ClientKeyPath, a.KnownHostsPath, d.KnownHosts, dirID, vip, rs1, rs2)
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agentbin.Binary(runtime.GOARCH); err != nil {
+		t.Fatalf("the provider binary needs the agent embedded: %v (run `make agent`)", err)
+	}
+	tf := &tfCLI{t: t, ctx: ctx, dir: work, rc: providerCLIConfig(t)}
+	tf.run("plan", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(work, "generated.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generated.tf:\n%s", generated)
+	tf.run("validate")
+	// Generated HCL names the director by its id, not by reference: the
+	// file is what an operator commits (and may then edit into references).
+	// What the kernel alone cannot show comes from the hand-built files:
+	// the real servers' own hosts, the health checks and their defaults.
+	for _, want := range []string{`resource "lvs_director" "x7d1"`, `resource "lvs_real_server" "rs1"`,
+		`host +=\s+"` + regexp.QuoteMeta(rs1) + `"`, `delay_loop +=\s+3\n`, `tcp_check\s+\{[^}]*connect_timeout +=\s+3\n`,
+		`resource "lvs_haproxy_frontend" "web"`, `resource "lvs_haproxy_backend" "app"`} {
+		if !regexp.MustCompile(want).Match(generated) {
+			t.Errorf("generated.tf lacks %s", want)
+		}
+	}
+
+	// The adoption, under traffic.
+	load := a.loadThrough(ctx, "client", urls...)
+	tf.run("apply", "-auto-approve")
+	time.Sleep(2 * time.Second) // requests after the reloads
+	sent, failed, first := load.finish()
+	t.Logf("during the adoption: %d requests, %d failed", sent, failed)
+	if failed > 0 || sent < 20 {
+		t.Errorf("%d of %d requests failed during the adoption (first: %s), want 0 of at least 20", failed, sent, first)
+	}
+	after := snapshot()
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("the adoption changed %s:\nbefore:\n%s\nafter:\n%s", k, v, after[k])
+		}
+	}
+	conf := run("cat /etc/keepalived/keepalived.conf")
+	if !strings.HasPrefix(conf, render.ManagedMarker) {
+		t.Errorf("keepalived.conf is not ours after the adoption:\n%s", conf)
+	}
+	was, _, err := keepalivedconf.Parse(strings.NewReader(hand), "hand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _, err := keepalivedconf.Parse(strings.NewReader(conf), "installed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keepalivedconf.Equivalent(was, now) {
+		t.Errorf("the installed keepalived.conf says something else than the hand-written one:\n%s", conf)
+	}
+	cfg := run("cat /etc/haproxy/haproxy.cfg")
+	hwas, _, err := haproxycfg.Parse(strings.NewReader(handHAProxy), "hand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hnow, _, err := haproxycfg.Parse(strings.NewReader(cfg), "installed")
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, cfg)
+	}
+	if !haproxycfg.Equivalent(hwas, hnow) {
+		t.Errorf("the installed haproxy.cfg says something else than the hand-written one:\n%s", cfg)
+	}
+	for _, u := range urls {
+		if err := a.reachesBoth(ctx, u); err != nil {
+			t.Errorf("after the adoption: %v", err)
+		}
+	}
+	tf.planEmpty()
+}
+
+// sortedLines is s's non-empty lines, sorted, one per line.
+func sortedLines(s string) string {
+	var lines []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// reachesBoth asks url from the client until rs1 and rs2 have answered.
+func (a *accLab) reachesBoth(ctx context.Context, url string) error {
+	seen := map[string]bool{}
+	var last string
+	for i := 0; i < 40 && len(seen) < 2; i++ {
+		out, err := a.Exec(ctx, "client", "curl", "-sS", "--max-time", "3", url)
+		if err == nil {
+			seen[strings.TrimSpace(string(out))] = true
+		} else {
+			last = fmt.Sprintf("%s %v", out, err)
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if !seen["rs1"] || !seen["rs2"] {
+		return fmt.Errorf("%s reached %v, want rs1 and rs2 (last error: %s)", url, seen, last)
+	}
+	return nil
+}
+
+// requestLoad asks its URLs in turn from a host until finished, counting
+// the requests that fail.
+type requestLoad struct {
+	stop         chan struct{}
+	wg           sync.WaitGroup
+	sent, failed atomic.Int64
+	first        atomic.Value // string: the first failure
+}
+
+func (a *accLab) loadThrough(ctx context.Context, host string, urls ...string) *requestLoad {
+	l := &requestLoad{stop: make(chan struct{})}
+	l.wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			u := urls[i%len(urls)]
+			out, err := a.Exec(ctx, host, "curl", "-sS", "--max-time", "5", u)
+			l.sent.Add(1)
+			if err != nil {
+				l.failed.Add(1)
+				l.first.CompareAndSwap(nil, fmt.Sprintf("%s: %s %v", u, out, err))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	return l
+}
+
+func (l *requestLoad) finish() (sent, failed int64, first any) {
+	close(l.stop)
+	l.wg.Wait()
+	return l.sent.Load(), l.failed.Load(), l.first.Load()
+}
