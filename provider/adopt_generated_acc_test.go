@@ -4,6 +4,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -27,78 +28,11 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
-// handBuiltCluster is a director as an operator set it up by hand: a VRRP
-// instance holding the VIP (%[1]s) on the lab side, a DR service to rs1
-// (%[2]s) and rs2 (%[3]s) with TCP health checks.
-const handBuiltCluster = `! hand-built director x7d1
-global_defs {
-    router_id x7d1
-}
-
-vrrp_instance VI_WEB {
-    state MASTER
-    interface eth1
-    virtual_router_id 71
-    priority 150
-    advert_int 1
-    virtual_ipaddress {
-        %[1]s/24 dev eth1
-    }
-}
-
-virtual_server %[1]s 80 {
-    delay_loop 3
-    lb_algo wrr
-    lb_kind DR
-    protocol TCP
-    real_server %[2]s 80 {
-        weight 2
-        TCP_CHECK {
-            connect_timeout 3
-        }
-    }
-    real_server %[3]s 80 {
-        weight 1
-        TCP_CHECK {
-            connect_timeout 3
-        }
-    }
-}
-`
-
-// handBuiltHAProxyCfg is the same director's hand-written haproxy: two
-// HTTP frontends on the director's own address (%[1]s) sharing a backend
-// to rs1 and rs2, and a third with a backend of its own.
-const handBuiltHAProxyCfg = `global
-    maxconn 2000
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend web
-    bind %[1]s:8080
-    default_backend app
-
-frontend alt
-    bind %[1]s:8081
-    default_backend app
-
-frontend admin
-    bind %[1]s:8082
-    default_backend admin_rs
-
-backend app
-    balance roundrobin
-    server rs1 %[2]s:80 check
-    server rs2 %[3]s:80 check
-
-backend admin_rs
-    server rs1 %[2]s:80 check
-    server rs2 %[3]s:80 check
-`
+// adoptScenario is the adoption guide's scenario: the import blocks, and
+// under hand-built/ the files of the cluster as an operator built it, with
+// documentation addresses (adoptDocAddrs) that the test replaces by the
+// lab's.
+const adoptScenario = "adopt-hand-built"
 
 // TestAccAdoptByGeneratedConfig adopts a cluster built entirely by hand —
 // a director VM with its own keepalived.conf (VRRP and an IPVS DR service)
@@ -110,7 +44,8 @@ backend admin_rs
 // IPVS table, the VIPs, the real servers' addresses and sysctls, the
 // keepalived and haproxy processes and what their files say) and loses
 // no request through the VIP or haproxy while it runs; the plan after it
-// is empty.
+// is empty. The configuration and the hand-built files are those of
+// examples/scenarios/adopt-hand-built, which the adoption guide shows.
 func TestAccAdoptByGeneratedConfig(t *testing.T) {
 	a := startAccLabOn(t, netns.Config{Name: "lvsx7", Subnet: netip.MustParsePrefix("10.137.0.0/24"), Hosts: []string{"rs1", "rs2", "client"}})
 	vip, rs1, rs2 := a.vip(100), a.addr("rs1"), a.addr("rs2")
@@ -134,9 +69,21 @@ func TestAccAdoptByGeneratedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The hand-built cluster.
-	hand := fmt.Sprintf(handBuiltCluster, vip, rs1, rs2)
-	handHAProxy := fmt.Sprintf(handBuiltHAProxyCfg, dir, rs1, rs2)
+	// The scenario, with the lab's addresses for the documentation's.
+	examples := filepath.Join(t.TempDir(), "examples")
+	if err := os.CopyFS(examples, os.DirFS(filepath.Join("..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(examples, "scenarios", adoptScenario)
+	lab := strings.NewReplacer("192.0.2.100", vip, "192.0.2.21", dir, "192.0.2.11", rs1, "192.0.2.12", rs2)
+	handFile := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(work, "hand-built", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lab.Replace(string(b))
+	}
+	hand, handHAProxy := handFile("keepalived.conf"), handFile("haproxy.cfg")
 	if _, err := d.Run(ctx, "mkdir -p /etc/keepalived /etc/haproxy && cat > /etc/keepalived/keepalived.conf", strings.NewReader(hand)); err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +93,7 @@ func TestAccAdoptByGeneratedConfig(t *testing.T) {
 	run("keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid")
 	run("haproxy -W -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid")
 	for _, h := range []string{"rs1", "rs2"} {
-		a.exec(h, "ip", "addr", "add", vip+"/32", "dev", "lo")
-		a.exec(h, "sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-			"net.ipv4.conf.lo.arp_ignore=1", "net.ipv4.conf.lo.arp_announce=2")
+		a.exec(h, "sh", "-c", handFile("real-server.sh"))
 		serveAll(t, a, h)
 	}
 	table := []string{"-A -t " + vip + ":80 -s wrr", "-a -t " + vip + ":80 -r " + rs1 + ":80 -g -w 2",
@@ -191,72 +136,19 @@ func TestAccAdoptByGeneratedConfig(t *testing.T) {
 	}
 	before := snapshot()
 
-	// The operator's configuration: the provider, and an import block per
-	// object. Terraform writes the resources.
-	work := t.TempDir()
-	dirID := "root@" + dir + ":22"
-	main := fmt.Sprintf(`terraform {
-  required_providers {
-    lvs = { source = "lvsops/lvs" }
-  }
-}
-
-provider "lvs" {
-  user              = "root"
-  private_key_path  = %[1]q
-  known_hosts_files = [%[2]q, %[3]q]
-  connect_timeout   = "20s"
-  command_timeout   = "3m"
-}
-
-import {
-  to = lvs_director.x7d1
-  id = %[4]q
-}
-
-import {
-  to = lvs_virtual_server.web
-  id = "tcp/%[5]s:80@%[4]s"
-}
-
-import {
-  to = lvs_real_server.rs1
-  id = "tcp/%[5]s:80/%[6]s:80@%[4]s;host=root@%[6]s:22"
-}
-
-import {
-  to = lvs_real_server.rs2
-  id = "tcp/%[5]s:80/%[7]s:80@%[4]s;host=root@%[7]s:22"
-}
-
-import {
-  to = lvs_haproxy.x7d1
-  id = %[4]q
-}
-
-import {
-  to = lvs_haproxy_frontend.web
-  id = "web@%[4]s"
-}
-
-import {
-  to = lvs_haproxy_frontend.alt
-  id = "alt@%[4]s"
-}
-
-import {
-  to = lvs_haproxy_backend.app
-  id = "app@%[4]s"
-}
-
-# admin's backend is admin's own (no other frontend uses it): importing
-# the frontend brings it.
-import {
-  to = lvs_haproxy_frontend.admin
-  id = "admin@%[4]s"
-}
-`, a.ClientKeyPath, a.KnownHostsPath, d.KnownHosts, dirID, vip, rs1, rs2)
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(main), 0o644); err != nil {
+	// The operator's configuration: the provider and an import block per
+	// object; Terraform writes the resources.
+	vars, err := json.Marshal(map[string]any{
+		"ssh_private_key_path": a.ClientKeyPath,
+		"known_hosts_files":    []string{a.KnownHostsPath, d.KnownHosts},
+		"director":             dir,
+		"vip":                  vip,
+		"web_servers":          map[string]string{"rs1": rs1, "rs2": rs2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "terraform.tfvars.json"), vars, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := agentbin.Binary(runtime.GOARCH); err != nil {
@@ -274,7 +166,7 @@ import {
 	// file is what an operator commits (and may then edit into references).
 	// What the kernel alone cannot show comes from the hand-built files:
 	// the real servers' own hosts, the health checks and their defaults.
-	for _, want := range []string{`resource "lvs_director" "x7d1"`, `resource "lvs_real_server" "rs1"`,
+	for _, want := range []string{`resource "lvs_director" "dir1"`, `resource "lvs_real_server" "rs1"`,
 		`host +=\s+"` + regexp.QuoteMeta(rs1) + `"`, `delay_loop +=\s+3\n`, `tcp_check\s+\{[^}]*connect_timeout +=\s+3\n`,
 		`resource "lvs_haproxy_frontend" "web"`, `resource "lvs_haproxy_backend" "app"`} {
 		if !regexp.MustCompile(want).Match(generated) {

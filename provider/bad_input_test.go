@@ -181,6 +181,12 @@ resource "lvs_director" "bad" {
   }
   interface = "eth0"
 }`, `ssh.port value must be between 1 and 65535`},
+	// Import IDs, refused before any host is asked.
+	{"real server import with a bad host", badRealServer("") + `
+import {
+  to = lvs_real_server.bad
+  id = "tcp/192.0.2.10:80/192.0.2.21:80@192.0.2.1;host=root@"
+}`, `does not have the form VIRTUAL_SERVER_KEY/ADDRESS:PORT@DIRECTORS;host=HOST`},
 }
 
 // TestBadInputRefusedAtPlan runs terraform plan on every row of badInputs.
