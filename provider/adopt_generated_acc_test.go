@@ -114,7 +114,7 @@ func TestAccAdoptByGeneratedConfig(t *testing.T) {
 	}
 	urls := []string{"http://" + vip + "/", "http://" + dir + ":8080/", "http://" + dir + ":8081/", "http://" + dir + ":8082/"}
 	for _, u := range urls {
-		if err := a.reachesBoth(ctx, u); err != nil {
+		if err := a.reaches(ctx, u, "rs1", "rs2"); err != nil {
 			t.Fatalf("the hand-built cluster: %v", err)
 		}
 	}
@@ -217,7 +217,7 @@ func TestAccAdoptByGeneratedConfig(t *testing.T) {
 		t.Errorf("the installed haproxy.cfg says something else than the hand-written one:\n%s", cfg)
 	}
 	for _, u := range urls {
-		if err := a.reachesBoth(ctx, u); err != nil {
+		if err := a.reaches(ctx, u, "rs1", "rs2"); err != nil {
 			t.Errorf("after the adoption: %v", err)
 		}
 	}
@@ -236,12 +236,27 @@ func sortedLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// reachesBoth asks url from the client until rs1 and rs2 have answered.
-func (a *accLab) reachesBoth(ctx context.Context, url string) error {
+// reaches asks url from the client until every host of want has
+// answered (each serves its name), and no other did.
+func (a *accLab) reaches(ctx context.Context, url string, want ...string) error {
+	return a.reachesWith(ctx, url, nil, want...)
+}
+
+// reachesWith is reaches with extra curl arguments.
+func (a *accLab) reachesWith(ctx context.Context, url string, curlArgs []string, want ...string) error {
 	seen := map[string]bool{}
 	var last string
-	for i := 0; i < 40 && len(seen) < 2; i++ {
-		out, err := a.Exec(ctx, "client", "curl", "-sS", "--max-time", "3", url)
+	all := func() bool {
+		for _, w := range want {
+			if !seen[w] {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < 40 && !all(); i++ {
+		args := append([]string{"curl", "-sS", "--max-time", "3"}, curlArgs...)
+		out, err := a.Exec(ctx, "client", append(args, url)...)
 		if err == nil {
 			seen[strings.TrimSpace(string(out))] = true
 		} else {
@@ -249,8 +264,13 @@ func (a *accLab) reachesBoth(ctx context.Context, url string) error {
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
-	if !seen["rs1"] || !seen["rs2"] {
-		return fmt.Errorf("%s reached %v, want rs1 and rs2 (last error: %s)", url, seen, last)
+	if !all() {
+		return fmt.Errorf("%s reached %v, want %v (last error: %s)", url, seen, want, last)
+	}
+	for got := range seen {
+		if !slices.Contains(want, got) {
+			return fmt.Errorf("%s reached %v, want only %v", url, seen, want)
+		}
 	}
 	return nil
 }

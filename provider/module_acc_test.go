@@ -189,6 +189,9 @@ type tfCLI struct {
 	ctx context.Context
 	dir string
 	rc  string
+	// destroy, when set, destroys what the configuration applied and
+	// marks it done for the test's cleanup.
+	destroy func()
 }
 
 func (c *tfCLI) command(args ...string) *exec.Cmd {
