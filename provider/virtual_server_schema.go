@@ -283,6 +283,7 @@ func virtualServerResourceSchema() schema.Schema {
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
 			"group":             groupBlockSchema(),
+			"fwmark_match":      fwmarkMatchBlockSchema(),
 			"real_server":       inlineRealServerBlock(),
 			connectionBlockName: directorsConnectionBlock(),
 		},
