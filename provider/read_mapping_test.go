@@ -63,6 +63,11 @@ func perturb(t *testing.T, v reflect.Value) {
 			return
 		}
 		firstScalar(t, v)
+	case reflect.Slice:
+		if v.Type() != reflect.TypeFor[[]model.FwmarkMatch]() {
+			t.Fatalf("perturb: no rule for %s", v.Type())
+		}
+		v.Set(reflect.ValueOf([]model.FwmarkMatch{{Protocol: "udp", Destinations: []netip.Prefix{netip.MustParsePrefix("192.0.2.77/32")}}}))
 	default:
 		t.Fatalf("perturb: no rule for %s", v.Type())
 	}

@@ -17,8 +17,10 @@ import (
 
 // modelOnlyNames are attribute names the model's rules use for shapes no
 // data source carries yet: the real-server host side (RealServerHost),
-// which the lvs_real_server resource will hold.
-var modelOnlyNames = []string{"vips", "gateway"}
+// which the lvs_real_server resource will hold; and the fwmark_match
+// blocks, which only lvs_virtual_server has (the agent programs them in
+// nftables; keepalived.conf cannot carry them).
+var modelOnlyNames = []string{"vips", "gateway", "fwmark_match", "destinations", "ports"}
 
 // schemaNames collects every attribute and block name of a data source
 // schema, at any depth.

@@ -15,6 +15,7 @@ func (m *virtualServerResourceModel) toModel() model.VirtualServer {
 		vs.Group = m.Group.Name.ValueString()
 	}
 	vs.RealServers = inlineModels(m.RealServers)
+	vs.FwmarkMatches = fwmarkMatchesToModel(m.FwmarkMatch)
 	return vs
 }
 
@@ -59,6 +60,7 @@ func (m virtualServerResourceModel) withObserved(obs *model.VirtualServer) virtu
 	out.Omega = keepBool(m.Omega, obs.Omega)
 	out.InhibitOnFailure = keepBool(m.InhibitOnFailure, obs.InhibitOnFailure)
 	out.SorryServer = keepSorryServer(m.SorryServer, obs.SorryServer)
+	out.FwmarkMatch = keepFwmarkMatches(m.FwmarkMatch, obs.Fwmark, obs.FwmarkMatches)
 	return out
 }
 

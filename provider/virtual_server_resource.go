@@ -52,7 +52,9 @@ type virtualServerResourceModel struct {
 	virtualServerSettings
 	Group       *virtualServerGroupModel `tfsdk:"group"`
 	RealServers []inlineRealServerModel  `tfsdk:"real_server"`
-	Managed     types.Bool               `tfsdk:"managed"`
+	// FwmarkMatch: see virtual_server_fwmark.go.
+	FwmarkMatch []fwmarkMatchModel `tfsdk:"fwmark_match"`
+	Managed     types.Bool         `tfsdk:"managed"`
 }
 
 // Metadata names the resource.

@@ -26,7 +26,8 @@ func virtualServerAttributes() map[string]attrSpec {
 		"port": portAttr("Virtual port. `0` means every port and needs `persistence_timeout`.", 0),
 		"protocol": enumAttr("Transport protocol of an address or group service; a fwmark service takes none.",
 			model.Protocols, model.DefaultProtocol),
-		"fwmark": rangeAttr("Firewall mark that selects the service's packets, set by an iptables or nftables rule.",
+		"fwmark": rangeAttr("Firewall mark that selects the service's packets, set by an iptables or nftables rule "+
+			"(`lvs_virtual_server` can have the agent program it: `fwmark_match`).",
 			1, math.MaxUint32),
 		"family": enumAttr("Address family of a `fwmark` or `group` service (derived from the address otherwise).",
 			model.AddressFamilies, "inet"),
@@ -283,6 +284,7 @@ func virtualServerResourceSchema() schema.Schema {
 		Blocks: map[string]schema.Block{
 			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
 			"group":             groupBlockSchema(),
+			"fwmark_match":      fwmarkMatchBlockSchema(),
 			"real_server":       inlineRealServerBlock(),
 			connectionBlockName: directorsConnectionBlock(),
 		},

@@ -8,7 +8,7 @@
 // ExitBadRequest before anything is touched). It renders every file and
 // checks each with its tool (keepalived -t, haproxy -c) before any is
 // installed. Then it runs the steps (the tunnel module a TUN real server
-// needs, sysctls, addresses, netlink IPVS, keepalived, haproxy, the
+// needs, sysctls, addresses, firewall marks (nftables), netlink IPVS, keepalived, haproxy, the
 // restore-at-boot hook), each registering how to undo itself; a failing
 // step undoes the ones before it, in reverse. The new object set is stored only after every step
 // succeeded, so the store never describes a host state that was not
@@ -50,6 +50,9 @@ type Agent struct {
 	// IPVS opens the kernel's IPVS table (netlink); it is called only for
 	// a netlink-engine director, or one that was, and to observe.
 	IPVS func() (ipvs.Client, error)
+	// Marks opens the agent's nftables table of firewall marks; it is
+	// called only when a fwmark service has a match, or had one.
+	Marks func() (Marks, error)
 	// A started or reloaded daemon is done when the host shows it runs the
 	// new config (awaitDaemon), within ReloadTimeout (default
 	// DefaultReloadTimeout). Settle is how long a started daemon that
@@ -256,6 +259,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		{StepTunnelModule, func() *wire.Error { return a.loadTunnelModule(ctx, hc) }},
 		{StepSysctls, func() *wire.Error { return a.applySysctls(ctx, hc, &tx, rep) }},
 		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
+		{StepFwmarks, func() *wire.Error { return a.applyFwmarks(hc, &tx, rep) }},
 		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, prev, req.Adopt, &tx, rep) }},
 		{StepKeepalived, func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) }},
 		// keepalived -> netlink: the reload just deleted the services its
@@ -315,6 +319,7 @@ const (
 	StepTunnelModule      = "tunnel-module"
 	StepSysctls           = "sysctls"
 	StepAddresses         = "addresses"
+	StepFwmarks           = "fwmarks"
 	StepIPVS              = "ipvs"
 	StepKeepalived        = "keepalived"
 	StepIPVSHandover      = "ipvs-handover"
@@ -329,7 +334,7 @@ const (
 
 // ApplySteps are the step names in the order an apply runs them.
 var ApplySteps = []string{
-	StepJournal, StepTunnelModule, StepSysctls, StepAddresses, StepIPVS, StepKeepalived, StepIPVSHandover, StepKeepalivedWeights,
+	StepJournal, StepTunnelModule, StepSysctls, StepAddresses, StepFwmarks, StepIPVS, StepKeepalived, StepIPVSHandover, StepKeepalivedWeights,
 	StepGroupLeftovers, StepVRRPVIPs, StepHAProxy, StepBootHook, StepStore, StepFinish,
 }
 

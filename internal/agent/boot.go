@@ -17,8 +17,8 @@ import (
 )
 
 // Restore at boot (DESIGN.md principle 6). IPVS services the agent
-// programs over netlink, the real-server side's addresses and the runtime
-// sysctls live only in the kernel: after a reboot they are gone. When the
+// programs over netlink, the real-server side's addresses, the runtime
+// sysctls and the firewall marks (nftables) live only in the kernel: after a reboot they are gone. When the
 // stored objects need any of them, every apply makes sure the host runs
 // `lvs-agent restore` at boot:
 //
@@ -62,7 +62,7 @@ var rcLocalLine = fmt.Sprintf("[ -x %[1]s ] && %[1]s restore >%[2]s 2>&1 %[3]s",
 // restoreUnitText is RestoreUnit's content.
 var restoreUnitText = render.ManagedMarker + `
 [Unit]
-Description=Restore what lvs-agent applied (netlink IPVS, addresses, sysctls)
+Description=Restore what lvs-agent applied (netlink IPVS, addresses, sysctls, firewall marks)
 Wants=network-online.target
 After=network-online.target keepalived.service haproxy.service
 
@@ -84,7 +84,7 @@ type bootState struct {
 // kernel that only a restore brings back after a reboot; without systemd
 // the daemons also need it.
 func needsBootHook(hc *hostConfig, systemd bool) bool {
-	kernel := len(netlinkServices(hc)) > 0 || hc.realServer != nil || len(hc.sysctls) > 0
+	kernel := len(netlinkServices(hc)) > 0 || hc.realServer != nil || len(hc.sysctls) > 0 || len(hc.fwmarks) > 0
 	daemons := hc.keepalived != nil || hc.haproxy != nil
 	return kernel || (!systemd && daemons)
 }

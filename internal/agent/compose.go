@@ -22,6 +22,8 @@ type hostConfig struct {
 	realServer *model.HostSetup
 	// sysctls are every kernel setting the host needs, in a stable order.
 	sysctls []model.Sysctl
+	// fwmarks are the mark rules of the director's fwmark services, sorted.
+	fwmarks []model.FwmarkRule
 }
 
 // badRequest is an object or composition the model refuses.
@@ -45,6 +47,7 @@ func compose(objs map[wire.Key]wire.Object) (*hostConfig, *wire.Error) {
 	if werr := hc.collectSysctls(); werr != nil {
 		return nil, werr
 	}
+	hc.fwmarks = fwmarkRules(hc.keepalived)
 	return &hc, nil
 }
 

@@ -86,6 +86,9 @@ func (a *Agent) observeComposed(ctx context.Context, objs map[wire.Key]wire.Obje
 	if obs.Addresses, err = a.observeAddresses(hc); err != nil {
 		failed(wire.ObserveAddresses, err)
 	}
+	if obs.Fwmarks, err = a.observeFwmarks(hc); err != nil {
+		failed(wire.ObserveFwmarks, err)
+	}
 	if obs.IPVSAvailable {
 		if obs.IPVS, err = a.observeIPVS(hc); err != nil {
 			failed(wire.ObserveIPVS, err)

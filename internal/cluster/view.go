@@ -318,6 +318,11 @@ func (v *View) VirtualServer(key string) (ServiceState, error) {
 	vs.SchedulerPort, vs.SchedulerFallback, vs.OnePacket = ks.SchedulerPort, ks.SchedulerFallback, ks.OnePacket
 	vs.PersistenceTimeout, vs.PersistenceGranularity = ks.PersistenceTimeout, ks.PersistenceGranularity
 	vs.RealServers = nil
+	marks, err := v.FwmarkMatches(&vs)
+	if err != nil {
+		return ServiceState{}, err
+	}
+	vs.FwmarkMatches = marks
 	st.Observed, st.Presence = &vs, Running
 	return st, nil
 }

@@ -58,6 +58,7 @@ func (c *KeepalivedConfig) Validate(at Path) error {
 		}
 		claims[key] = by
 	}
+	checkFwmarkOverlap(&errs, p, c.VirtualServers)
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		vp := p.At("virtual_server", i)

@@ -15,6 +15,9 @@ type VirtualServer struct {
 	Fwmark   uint32     `json:"fwmark,omitzero"`
 	// Family is the address family of a fwmark service: inet (default) or inet6.
 	Family string `json:"family,omitzero"`
+	// FwmarkMatches select the packets a fwmark service's mark is set on:
+	// the agent programs them in nftables (see FwmarkMatch).
+	FwmarkMatches []FwmarkMatch `json:"fwmark_match,omitzero"`
 	// Group names a VirtualServerGroup of the same configuration.
 	Group string `json:"group,omitzero"`
 
@@ -198,6 +201,7 @@ func (vs *VirtualServer) validate(errs *Errors, p loc) {
 	if vs.Group != "" {
 		checkName(errs, p.At("group"), vs.Group)
 	}
+	vs.validateFwmarkMatches(errs, p)
 	checkEnum(errs, p.At("scheduler"), vs.Scheduler, Schedulers)
 	sched := vs.EffectiveScheduler()
 	if (vs.SchedulerPort || vs.SchedulerFallback) && sched != "sh" && sched != "mh" {

@@ -209,9 +209,12 @@ type Observed struct {
 	// Addresses are the addresses on the devices stored objects manage.
 	Addresses []model.HostAddress `json:"addresses,omitempty"`
 	// IPVS is the kernel's table, ours and foreign, with live counters.
-	IPVS       []IPVSService `json:"ipvs,omitempty"`
-	Keepalived *DaemonState  `json:"keepalived,omitempty"`
-	HAProxy    *DaemonState  `json:"haproxy,omitempty"`
+	IPVS []IPVSService `json:"ipvs,omitempty"`
+	// Fwmarks is the agent's nftables table of firewall marks, read back
+	// on hosts whose fwmark services have a match or had one (nil elsewhere).
+	Fwmarks    *FwmarkTable `json:"fwmarks,omitempty"`
+	Keepalived *DaemonState `json:"keepalived,omitempty"`
+	HAProxy    *DaemonState `json:"haproxy,omitempty"`
 }
 
 // The sections of an observation that can fail on their own.
@@ -219,7 +222,39 @@ const (
 	ObserveIPVS      = "ipvs"
 	ObserveAddresses = "addresses"
 	ObserveSysctls   = "sysctls"
+	ObserveFwmarks   = "fwmarks"
 )
+
+// FwmarkTable is the agent's nftables table of firewall marks as read back.
+type FwmarkTable struct {
+	// Present is false when the table (or its chain) does not exist.
+	Present bool `json:"present"`
+	// Rules are the chain's rules of the shape the agent writes.
+	Rules []FwmarkRuleState `json:"rules,omitempty"`
+	// Foreign counts the chain's rules of another shape (added or
+	// changed by hand); the next apply replaces them.
+	Foreign int `json:"foreign,omitempty"`
+}
+
+// FwmarkRuleState is one mark rule with the packets it marked.
+type FwmarkRuleState struct {
+	model.FwmarkRule
+	Packets uint64 `json:"packets"`
+}
+
+// MarkRules are the rules of one mark.
+func (t *FwmarkTable) MarkRules(mark uint32) []model.FwmarkRule {
+	if t == nil {
+		return nil
+	}
+	var out []model.FwmarkRule
+	for _, r := range t.Rules {
+		if r.Mark == mark {
+			out = append(out, r.FwmarkRule)
+		}
+	}
+	return out
+}
 
 // Err is nil when every section of the observation was read; otherwise an
 // error naming each section that failed and why, sorted by section. A

@@ -37,6 +37,25 @@ resource "lvs_virtual_server" "mail" {
   }
 }
 
+# A firewall-mark service whose marks the provider sets too: HTTP and
+# HTTPS to the VIP are one service (a client sticks to one real server on
+# both ports). The agent programs the match in nftables (table
+# inet lvs_agent) over netlink; the directors need no nft binary.
+resource "lvs_virtual_server" "web_fw" {
+  directors = [lvs_director.lb1.id, lvs_director.lb2.id]
+
+  fwmark              = 80
+  scheduler           = "wlc"
+  forwarding_method   = "dr"
+  persistence_timeout = 300
+
+  fwmark_match {
+    protocol     = "tcp"
+    destinations = ["192.0.2.40"]
+    ports        = [80, 443]
+  }
+}
+
 # A keepalived virtual_server_group: one service over several VIPs (an
 # address, a range of four) on port 443, each a kernel IPVS service with
 # the same scheduler and real servers. Members change in place; the

@@ -39,6 +39,7 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/agent"
 	"github.com/lvsops/terraform-provider-lvs/internal/hostaddr"
 	"github.com/lvsops/terraform-provider-lvs/internal/ipvs"
+	"github.com/lvsops/terraform-provider-lvs/internal/nftmark"
 	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
@@ -103,6 +104,13 @@ func run() int {
 		// The connection the call came on, for the host's counters.
 		Conn: os.Getenv("SSH_CONNECTION"),
 		IPVS: ipvs.Open,
+		Marks: func() (agent.Marks, error) {
+			m, err := nftmark.Open()
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
 			if err != nil {
