@@ -89,7 +89,7 @@ type Object struct {
 	// both resources. It is not part of the object's content: two writes
 	// that differ only in Owner are the same object. Empty on objects
 	// stored before owners were recorded, and on imported ones.
-	Owner string `json:"owner,omitempty"`
+	Owner         string               `json:"owner,omitempty"`
 	Director      *model.Director      `json:"director,omitempty"`
 	VirtualServer *model.VirtualServer `json:"virtual_server,omitempty"`
 	// VirtualServerGroup is the keepalived virtual_server_group a virtual
