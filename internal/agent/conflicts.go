@@ -53,9 +53,14 @@ func refuseConflicts(objs map[wire.Key]wire.Object, req *wire.Request) (put []wi
 			delete(cur, k)
 		}
 		for _, o := range puts[i] {
+			// A write that names no owner (a drain's weight, a director's
+			// adoption) keeps the object's.
+			if prev, ok := cur[o.Key]; ok && o.Owner == "" {
+				o.Owner = prev.Owner
+			}
 			cur[o.Key] = o
+			put = append(put, o)
 		}
-		put = append(put, puts[i]...)
 		del = append(del, dels[i]...)
 	}
 	return put, del, refused

@@ -260,3 +260,13 @@ func TestApplyCreateOfStoredContentConverges(t *testing.T) {
 		t.Errorf("applied %+v, want no change", resp.Applied)
 	}
 }
+
+// TestWriteWithoutOwnerKeepsTheStoredOwner: a write that names no owner
+// (a drain setting a weight) does not erase who owns the object.
+func TestWriteWithoutOwnerKeepsTheStoredOwner(t *testing.T) {
+	stored := owned(vsWith("rr"), "lvs_virtual_server tcp/192.168.0.10:80@dir1")
+	put, _, refused := refuseConflicts(storeOf(stored), writers(false, []wire.Object{vsWith("wrr")}))
+	if len(refused) != 0 || len(put) != 1 || put[0].Owner != stored.Owner {
+		t.Errorf("put %+v, refused %+v; want the write with the stored owner", put, refused)
+	}
+}
