@@ -199,25 +199,11 @@ func sameContent(a, b wire.Object) bool {
 }
 
 // differences names the settings in which two objects of one key differ,
-// as body.field (virtual_server.scheduler), at most a few.
+// as dotted paths (virtual_server.scheduler,
+// haproxy_frontend.backend.balance), at most a few.
 func differences(a, b wire.Object) string {
-	ma, mb := contentMap(a), contentMap(b)
 	var diff []string
-	for _, body := range unionKeys(ma, mb) {
-		sa, okA := ma[body].(map[string]any)
-		sb, okB := mb[body].(map[string]any)
-		if !okA || !okB {
-			if !sameJSON(ma[body], mb[body]) {
-				diff = append(diff, body)
-			}
-			continue
-		}
-		for _, f := range unionKeys(sa, sb) {
-			if !sameJSON(sa[f], sb[f]) {
-				diff = append(diff, body+"."+f)
-			}
-		}
-	}
+	diffPaths("", contentMap(a), contentMap(b), 3, &diff)
 	if len(diff) == 0 {
 		return "it differs"
 	}
@@ -226,6 +212,27 @@ func differences(a, b wire.Object) string {
 		diff = append(diff[:most], fmt.Sprintf("and %d more", len(diff)-most))
 	}
 	return "it differs in " + strings.Join(diff, ", ")
+}
+
+// diffPaths appends the paths under prefix where a and b differ, going
+// into objects up to depth levels.
+func diffPaths(prefix string, a, b map[string]any, depth int, out *[]string) {
+	for _, k := range unionKeys(a, b) {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		if sameJSON(a[k], b[k]) {
+			continue
+		}
+		sa, okA := a[k].(map[string]any)
+		sb, okB := b[k].(map[string]any)
+		if okA && okB && depth > 1 {
+			diffPaths(p, sa, sb, depth-1, out)
+			continue
+		}
+		*out = append(*out, p)
+	}
 }
 
 func contentMap(o wire.Object) map[string]any {
