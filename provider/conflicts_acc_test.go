@@ -28,8 +28,14 @@ func hostState(t *testing.T, a *accLab, host string) map[string][32]byte {
 	out := map[string][32]byte{}
 	for _, dir := range []string{"/etc/haproxy", "/etc/keepalived", "/var/lib/lvs-agent"} {
 		root := a.Hosts[host].Path(dir)
-		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil // a directory the host does not have yet
+				}
+				return err
+			}
+			if !d.Type().IsRegular() {
 				return nil
 			}
 			rel, _ := filepath.Rel(root, p)
@@ -43,6 +49,9 @@ func hostState(t *testing.T, a *accLab, host string) map[string][32]byte {
 			out[filepath.Join(dir, rel)] = sha256.Sum256(data)
 			return nil
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
 }
