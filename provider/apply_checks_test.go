@@ -79,3 +79,36 @@ func resourceConfigOf(t *testing.T, s schema.Schema, m any) tfsdk.Config {
 	}
 	return tfsdk.Config{Schema: s, Raw: st.Raw}
 }
+
+// TestConflictDiagnosticNamesBothResources: a write the agent refused as a
+// conflict is reported with the conflict step, the host, the resource
+// holding the object and that the host was not changed; one whose holder
+// has no owner (imported, or an older provider's) says so.
+func TestConflictDiagnosticNamesBothResources(t *testing.T) {
+	with := wire.VirtualServerKey("tcp/10.0.0.10:80")
+	for _, tc := range []struct {
+		owner string
+		want  []string
+	}{
+		{"lvs_virtual_server tcp/10.0.0.10:80@dir1", []string{"lvs_virtual_server tcp/10.0.0.10:80@dir1 (virtual_server tcp/10.0.0.10:80)"}},
+		{"", []string{"without a Terraform resource"}},
+	} {
+		err := &fleet.RefusedError{Host: "root@dir1:22", Refusal: wire.Refusal{
+			Error: wire.Error{Code: wire.ExitConflict, Step: "check conflicts", Object: with.String(),
+				Message: "virtual_server tcp/10.0.0.10:80 is already stored on this host by ..."},
+			With: &with, WithOwner: tc.owner,
+		}}
+		var diags diag.Diagnostics
+		addHostError(&diags, "Create", "Virtual Server tcp/10.0.0.10:80", "root@dir1:22", err)
+		if len(diags) != 1 {
+			t.Fatalf("diagnostics %v", diags)
+		}
+		got := diags[0].Summary() + "\n" + diags[0].Detail()
+		for _, w := range append(tc.want, "Unable to Create Virtual Server", "Host: root@dir1:22", "Step: check conflicts",
+			"already holds this on host root@dir1:22", "Nothing on the host was changed", "is already stored on this host by") {
+			if !strings.Contains(got, w) {
+				t.Errorf("diagnostic lacks %q:\n%s", w, got)
+			}
+		}
+	}
+}
