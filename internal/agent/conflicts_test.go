@@ -99,6 +99,10 @@ func TestRefuseConflicts(t *testing.T) {
 		{"a backend name held by another frontend", storeOf(fe("web", "", 80, "shared")), writers(true, []wire.Object{owned(backendObj("shared"), "lvs_haproxy_backend shared")}), []int{0},
 			[]string{`backend "shared", which haproxy_frontend web (lvs_haproxy_frontend web) already holds`}},
 		{"a frontend's backend named as a backend object", storeOf(backendObj("shared")), writers(true, []wire.Object{fe("web", "", 80, "shared")}), []int{0}, nil},
+		{"two fwmark services of one mark", storeOf(fwmarkObj("rr", "lvs_virtual_server fwmark/7@dir1")),
+			writers(true, []wire.Object{fwmarkObj("sh", "lvs_virtual_server fwmark/7@dir1,dir2")}), []int{0}, []string{"fwmark/7 is already stored", "virtual_server.scheduler"}},
+		{"two real servers of one address:port in one service", storeOf(owned(rsObj("10.0.0.1"), "lvs_real_server a")),
+			writers(true, []wire.Object{owned(rsWeight("10.0.0.1", 5), "lvs_real_server b")}), []int{0}, []string{"by lvs_real_server a ", "real_server.weight"}},
 		{"a key deleted by an earlier writer may be created", storeOf(a), &wire.Request{Put: []wire.Object{b}, Delete: []wire.Key{a.Key},
 			Writers: []wire.Writer{{Deletes: 1}, {Puts: 1, Create: []wire.Key{b.Key}}}}, nil, nil},
 	} {
@@ -269,4 +273,17 @@ func TestWriteWithoutOwnerKeepsTheStoredOwner(t *testing.T) {
 	if len(refused) != 0 || len(put) != 1 || put[0].Owner != stored.Owner {
 		t.Errorf("put %+v, refused %+v; want the write with the stored owner", put, refused)
 	}
+}
+
+func fwmarkObj(scheduler, owner string) wire.Object {
+	vs := &model.VirtualServer{Fwmark: 7, Scheduler: scheduler, ForwardingMethod: "dr"}
+	return wire.Object{Key: wire.VirtualServerKey(vs.Key()), Owner: owner, VirtualServer: vs}
+}
+
+func rsWeight(addr string, weight int) wire.Object {
+	o := rsObj(addr)
+	rs := *o.RealServer
+	rs.Weight = &weight
+	o.RealServer = &rs
+	return o
 }
