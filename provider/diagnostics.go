@@ -208,6 +208,9 @@ func addHostError(diags *diag.Diagnostics, action, object, host string, err erro
 	if transport.IsTransient(err) {
 		advice += stateAfter(action)
 	}
+	if s, a, ok := conflictAdvice(err); ok {
+		step, advice = s, a
+	}
 	fmt.Fprintf(&b, "Host: %s\nObject: %s\nStep: %s\n\n%s\n\nError: %s", host, strings.ToLower(object), step, advice, err)
 	if agentDetail != "" && !strings.Contains(err.Error(), agentDetail) {
 		b.WriteString("\n\nAgent detail:\n" + agentDetail)

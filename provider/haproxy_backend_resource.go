@@ -203,7 +203,8 @@ func (r *haproxyBackendResource) put(ctx context.Context, data *haproxyBackendRe
 			return
 		}
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil); err != nil {
+	owner := ownerOf("lvs_haproxy_backend", data.Name.ValueString()+"@"+cfg.ID())
+	if _, err := r.client.writeAs(ctx, cfg, owner, action == "Create", []wire.Object{obj}, nil, nil); err != nil {
 		addHostError(diags, action, "HAProxy Backend", cfg.ID(), err)
 		return
 	}

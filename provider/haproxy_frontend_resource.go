@@ -369,7 +369,8 @@ func (r *haproxyFrontendResource) put(ctx context.Context, data *haproxyFrontend
 			return
 		}
 	}
-	if _, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil); err != nil {
+	owner := ownerOf("lvs_haproxy_frontend", data.Name.ValueString()+"@"+cfg.ID())
+	if _, err := r.client.writeAs(ctx, cfg, owner, action == "Create", []wire.Object{obj}, nil, nil); err != nil {
 		addHostError(diags, action, "HAProxy Frontend", cfg.ID(), err)
 		return
 	}

@@ -275,11 +275,14 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 	var oldDel []hostDelete
 	var oldHost *transport.Config
 	var oldHostKey wire.Key
+	had := map[string]bool{} // the directors the old state put this object on
+	hadSide := false         // whether the old state put this side on hostCfg
 	if old != nil {
 		if oid, err := cluster.ParseVirtualServerID(old.VirtualServerID.ValueString()); err == nil {
 			ordid := old.rsID(oid)
 			oldDirs, oldCfgs := r.client.directorsOf(ctx, mustSet(ctx, oid.Directors), old.Connection, diags)
 			for i, d := range oldDirs {
+				had[oldCfgs[i].ID()] = ordid.ObjectID() == rid.ObjectID()
 				if ordid.ObjectID() != rid.ObjectID() || !containsString(dirs, d) {
 					oldDel = append(oldDel, hostDelete{cfg: oldCfgs[i], key: ordid.ObjectKey()})
 				}
@@ -290,6 +293,8 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 				oldHostKey = ordid.HostKey()
 				if hostCfg == nil || cfg.ID() != hostCfg.ID() || oldHostKey.ID != rid.ObjectID() {
 					oldHost = &cfg
+				} else {
+					hadSide = true
 				}
 			}
 		}
@@ -300,7 +305,7 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 
 	if hostCfg != nil {
 		obj := wire.Object{Key: rid.HostKey(), RealServerHost: side}
-		if _, err := r.client.fleet.Apply(ctx, *hostCfg, []wire.Object{obj}, nil); err != nil {
+		if _, err := r.client.writeAs(ctx, *hostCfg, ownerOf("lvs_real_server", rid.String()), !hadSide, []wire.Object{obj}, nil, nil); err != nil {
 			addHostError(diags, action, what+" (real-server side)", hostCfg.Host, err)
 			return
 		}
@@ -317,7 +322,7 @@ func (r *realServerResource) apply(ctx context.Context, conf tfsdk.Config, old, 
 				return err
 			}
 		}
-		_, err := r.client.fleet.Apply(ctx, cfg, []wire.Object{obj}, nil)
+		_, err := r.client.writeAs(ctx, cfg, ownerOf("lvs_real_server", rid.String()), !had[cfg.ID()], []wire.Object{obj}, nil, nil)
 		return err
 	}) {
 		addHostError(diags, action, what, e.host, e.err)

@@ -184,12 +184,14 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	// director, a service that exists without being ours is refused as
 	// foreign, since adopting is an explicit import (DESIGN.md principle 3).
 	mayAdopt := map[string]bool{}
+	had := map[string]bool{} // the hosts the old state put the service on
 	if old != nil {
 		oldDirs, oldCfgs := r.client.directorsOf(ctx, old.Directors, old.Connection, diags)
 		if diags.HasError() {
 			return
 		}
 		for i, d := range oldDirs {
+			had[oldCfgs[i].ID()] = true
 			if !containsString(dirs, d) {
 				gone = append(gone, oldCfgs[i])
 			} else if !old.Managed.ValueBool() {
@@ -217,7 +219,8 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 		if len(vs.RealServers) > 0 {
 			dests = nil // the inline real servers are the destinations
 		}
-		_, err := r.client.fleet.ApplyAdopting(ctx, cfg, append([]wire.Object{obj}, dests...), inline.deletes[cfg.ID()], adopt)
+		_, err := r.client.writeAs(ctx, cfg, ownerOf("lvs_virtual_server", cluster.JoinID(key, dirs)), !had[cfg.ID()],
+			append([]wire.Object{obj}, dests...), inline.deletes[cfg.ID()], adopt)
 		return err
 	})
 	errs = append(errs, eachHost(gone, func(cfg transport.Config) error {

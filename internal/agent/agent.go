@@ -85,13 +85,13 @@ func (a *Agent) Handle(ctx context.Context, req *wire.Request) (*wire.Response, 
 	var werr *wire.Error
 	switch req.Verb {
 	case wire.VerbApply:
-		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, req)
+		resp.Applied, resp.Observed, resp.Warnings, resp.Refused, werr = a.apply(ctx, req)
 	case wire.VerbObserve, wire.VerbStatus:
 		resp.Observed, werr = a.observeLocked(ctx, req)
 	case wire.VerbRestore:
 		// At boot: rebuild sysctls, addresses, netlink-owned IPVS and the
 		// daemons from the stored objects, as an apply that changes none.
-		resp.Applied, resp.Observed, resp.Warnings, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
+		resp.Applied, resp.Observed, resp.Warnings, _, werr = a.apply(ctx, &wire.Request{LockTimeoutSeconds: req.LockTimeoutSeconds})
 	case wire.VerbImport:
 		resp.Imported, resp.Warnings, werr = a.importHost(ctx, req)
 	case wire.VerbVersion:
@@ -155,11 +155,14 @@ func (a *Agent) observeLocked(ctx context.Context, req *wire.Request) (*wire.Obs
 
 // apply serves an apply (and a restore). Its warnings say what the user
 // should know although it succeeded: a hand-written file kept aside, a
-// keepalived -t warning it ran with.
-func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, []string, *wire.Error) {
+// keepalived -t warning it ran with. The writers it refused
+// (refuseConflicts) are reported and left out, whether the rest then
+// succeeds or fails; when it refuses every writer, nothing is changed and
+// the first refusal is its error (wire.ExitConflict).
+func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport, *wire.Observed, []string, []wire.Refusal, *wire.Error) {
 	unlock, werr := a.lock(ctx, req)
 	if werr != nil {
-		return nil, nil, nil, werr
+		return nil, nil, nil, nil, werr
 	}
 	defer unlock()
 	rep := &wire.ApplyReport{Reloads: map[string]int{}}
@@ -167,13 +170,29 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	st := newStore(a.Root)
 	old, err := st.load()
 	if err != nil {
-		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
+		return nil, nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "load objects", Message: err.Error()}
 	}
 	// An apply that stopped part-way left its journal: roll it forward
 	// first, so this one apply converges the host to what both wanted.
 	pend, err := st.pending()
 	if err != nil {
-		return nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
+		return nil, nil, nil, nil, &wire.Error{Code: wire.ExitFailed, Step: "read journal", Message: err.Error()}
+	}
+	// Writers that conflict with what other resources store are refused
+	// before anything is journaled; the others go on.
+	base := old
+	if pend != nil {
+		base = pend.apply(old)
+	}
+	put, del, refused := refuseConflicts(base, req)
+	if len(refused) > 0 {
+		if len(put)+len(del) == 0 {
+			first := refused[0].Error
+			return nil, nil, nil, refused, &first
+		}
+		kept := *req
+		kept.Put, kept.Delete, kept.Writers = put, del, nil
+		req = &kept
 	}
 	objs := maps.Clone(old)
 	// The keys this apply may change: only those are compared and stored.
@@ -212,7 +231,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	}
 	hc, werr := compose(objs)
 	if werr != nil {
-		return nil, nil, nil, werr
+		return nil, nil, nil, refused, werr
 	}
 	// The previous objects' configuration: what an engine switch hands over.
 	prev, werr := compose(old)
@@ -226,7 +245,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	_, stored := old[directorKey]
 	ka, werr := a.prepareKeepalived(ctx, hc, slices.Contains(req.Adopt, directorKey), stored)
 	if werr != nil {
-		return nil, nil, nil, werr
+		return nil, nil, nil, refused, werr
 	}
 	defer ka.cleanup()
 	// A reload is done when the kernel's IPVS table shows keepalived
@@ -241,7 +260,7 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	}
 	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
-		return nil, nil, nil, werr
+		return nil, nil, nil, refused, werr
 	}
 	defer hp.cleanup()
 
@@ -303,13 +322,13 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			if err := st.revert(pend); err != nil {
 				werr.Detail = joinDetail(werr.Detail, "resetting the journal also failed: "+err.Error())
 			}
-			return nil, nil, nil, werr
+			return nil, nil, nil, refused, werr
 		}
 	}
 	// The response's observation reads what the apply changed; the
 	// composition and the rendered configs are the apply's own.
 	obs := a.observeComposed(ctx, objs, hc, renderedConfigs{keepalived: ka.want, haproxy: hp.want})
-	return rep, obs, append(slices.Clip(ka.warnings), hp.warnings...), nil
+	return rep, obs, append(slices.Clip(ka.warnings), hp.warnings...), refused, nil
 }
 
 // The steps of an apply, in order. The names are stable: they are what a

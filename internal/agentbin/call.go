@@ -93,6 +93,8 @@ func exitName(code int) string {
 		return ", unsupported"
 	case wire.ExitForeign:
 		return ", foreign state in the way"
+	case wire.ExitConflict:
+		return ", conflicts with another resource"
 	case exitCannotExecute:
 		return ", cannot execute"
 	case exitNotFound:

@@ -184,6 +184,10 @@ type batch struct {
 	put   []wire.Object
 	del   []wire.Key
 	adopt []wire.Key
+	// writers share out put and del by Apply call (wire.Request.Writers),
+	// and gens are their write numbers, index for index.
+	writers []wire.Writer
+	gens    []int
 	// first and last are the numbers of its first and last write;
 	// callers counts the Apply calls that joined it.
 	first, last, callers int
@@ -429,6 +433,54 @@ func (f *Fleet) Apply(ctx context.Context, cfg transport.Config, put []wire.Obje
 // over what already exists for the adopt keys (wire.Request.Adopt) instead
 // of refusing it as foreign. Adoptions join the batch like the objects.
 func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []wire.Object, del, adopt []wire.Key) (*wire.Response, error) {
+	return f.Write(ctx, cfg, Write{Put: put, Delete: del, Adopt: adopt})
+}
+
+// Write is one resource step's writes to a host: what Apply and
+// ApplyAdopting take, with what the agent needs to judge conflicts.
+type Write struct {
+	Put    []wire.Object
+	Delete []wire.Key
+	// Adopt lists keys the user imported (see ApplyAdopting).
+	Adopt []wire.Key
+	// Create lists keys of Put that the write creates on this host (a new
+	// resource, or a resource's first object here): the agent refuses the
+	// write if another resource stores one with other content
+	// (wire.Writer.Create).
+	Create []wire.Key
+	// Owner names the writing resource ("lvs_virtual_server <id>"); it is
+	// set on every object of Put that has none, so that a conflict names
+	// both resources.
+	Owner string
+}
+
+// RefusedError is a write the agent refused because it conflicts with
+// what another resource stores on the host (wire.Refusal). Nothing of the
+// write was applied; the other writes of its batch were.
+type RefusedError struct {
+	Host    string
+	Refusal wire.Refusal
+}
+
+func (e *RefusedError) Error() string { return e.Host + ": " + e.Refusal.Error.Error() }
+
+// Write sends one write to the host, group-committed with the others of
+// the moment (see Apply). The agent judges the writes of a batch in order,
+// each as if it were an apply of its own: a write it refuses
+// (*RefusedError) is dropped whole and the others of the batch are
+// applied; any other failure of the apply fails every write of the batch,
+// since the apply is all or nothing.
+func (f *Fleet) Write(ctx context.Context, cfg transport.Config, w Write) (*wire.Response, error) {
+	put, del, adopt := w.Put, w.Delete, w.Adopt
+	if w.Owner != "" {
+		put = make([]wire.Object, len(w.Put))
+		for i, o := range w.Put {
+			if o.Owner == "" {
+				o.Owner = w.Owner
+			}
+			put[i] = o
+		}
+	}
 	h := f.host(cfg)
 	h.mu.Lock()
 	h.gen++
@@ -441,6 +493,9 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 	}
 	b.last = h.gen
 	b.callers++
+	writer := len(b.writers)
+	b.writers = append(b.writers, wire.Writer{Puts: len(put), Deletes: len(del), Create: w.Create})
+	b.gens = append(b.gens, h.gen)
 	b.put = append(b.put, put...)
 	b.del = append(b.del, del...)
 	b.adopt = append(b.adopt, adopt...)
@@ -464,11 +519,27 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 
 	select {
 	case <-b.done:
+		if r := b.refusalOf(writer); r != nil {
+			return b.resp, &RefusedError{Host: h.id, Refusal: *r}
+		}
 		return b.resp, b.err
 	case <-ctx.Done():
 		// The batch still runs for the others; this caller stops waiting.
 		return nil, ctx.Err()
 	}
+}
+
+// refusalOf is the agent's refusal of writer i of the batch, or nil.
+func (b *batch) refusalOf(i int) *wire.Refusal {
+	if b.resp == nil {
+		return nil
+	}
+	for j := range b.resp.Refused {
+		if b.resp.Refused[j].Writer == i {
+			return &b.resp.Refused[j]
+		}
+	}
+	return nil
 }
 
 // flush sends the host's batches one at a time, each once the host has
@@ -521,7 +592,7 @@ func (f *Fleet) flush(h *host) {
 		// The batch outlives any one caller's context: it is cancelled only
 		// by the command timeout of the transport.
 		ctx := context.Background()
-		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt})
+		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt, Writers: b.writers})
 
 		h.mu.Lock()
 		h.sending = nil
@@ -538,6 +609,18 @@ func (f *Fleet) flush(h *host) {
 		// observes again, and fails if the section still does).
 		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil {
 			h.keep(b.resp.Observed, b.last, f.opts.Now())
+		}
+		// A refused write is not stored: forget it unless a later write
+		// replaced it (a read then takes the apply's observation).
+		for i, gen := range b.gens {
+			if b.refusalOf(i) == nil {
+				continue
+			}
+			for k, w := range h.written {
+				if w.gen == gen {
+					delete(h.written, k)
+				}
+			}
 		}
 		if b.err != nil {
 			// What failed is not stored: forget the writes of the batch

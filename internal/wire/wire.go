@@ -53,6 +53,7 @@ const (
 	ExitLocked      = 3 // another agent held the host lock past the timeout
 	ExitUnsupported = 4 // the host cannot do it (no IPVS in the kernel, no keepalived)
 	ExitForeign     = 5 // a file or IPVS service we did not write is in the way; import it first
+	ExitConflict    = 6 // every write was refused: another resource owns what it creates (Response.Refused)
 )
 
 // Kind names a type of object stored on a host.
@@ -83,6 +84,12 @@ func (k Key) String() string { return string(k.Kind) + " " + k.ID }
 // set, and VirtualServerGroup only beside the VirtualServer that names it.
 type Object struct {
 	Key
+	// Owner names the resource that wrote the object, such as
+	// "lvs_virtual_server tcp/10.0.0.10:80@dir1", so that a conflict names
+	// both resources. It is not part of the object's content: two writes
+	// that differ only in Owner are the same object. Empty on objects
+	// stored before owners were recorded, and on imported ones.
+	Owner         string               `json:"owner,omitempty"`
 	Director      *model.Director      `json:"director,omitempty"`
 	VirtualServer *model.VirtualServer `json:"virtual_server,omitempty"`
 	// VirtualServerGroup is the keepalived virtual_server_group a virtual
@@ -129,6 +136,39 @@ type Request struct {
 	// it as foreign: the IPVS service of a virtual server, the
 	// keepalived.conf of a director, the haproxy.cfg of haproxy settings.
 	Adopt []Key `json:"adopt,omitempty"`
+	// Writers split Put and Delete into the writes a group commit
+	// gathered (one per resource step), in order: writer i owns the next
+	// Puts objects of Put and the next Deletes keys of Delete. The agent
+	// refuses a writer whose write conflicts with the store or with an
+	// earlier writer (see Refusal) and applies the others. Empty: the
+	// whole request is one writer, which creates nothing.
+	Writers []Writer `json:"writers,omitempty"`
+}
+
+// Writer is one write of a request (see Request.Writers).
+type Writer struct {
+	Puts    int `json:"puts,omitempty"`
+	Deletes int `json:"deletes,omitempty"`
+	// Create lists the keys of its puts that the write creates (a new
+	// resource, or a resource's first object on this host): such a key
+	// must not be stored already with other content, nor be put with
+	// other content by an earlier writer. The same content is accepted,
+	// so that an apply interrupted after it stored the object converges.
+	Create []Key `json:"create,omitempty"`
+}
+
+// Refusal is a writer the agent refused before changing anything, because
+// its write conflicts with what another resource stores on the host: the
+// key it creates is stored with other content, or one of its frontends
+// binds an address:port another frontend binds, or names a backend
+// another object holds. The other writers of the request were applied.
+type Refusal struct {
+	Writer int `json:"writer"`
+	Error
+	// With is the object it conflicts with, stored or put by an earlier
+	// writer of the request, and WithOwner the resource that wrote it.
+	With      *Key   `json:"with,omitempty"`
+	WithOwner string `json:"with_owner,omitempty"`
 }
 
 // Response is what the agent writes to stdout, whatever the exit code.
@@ -148,6 +188,8 @@ type Response struct {
 	// an apply, what the user should know although it succeeded: a
 	// hand-written config kept aside, a keepalived -t warning accepted.
 	Warnings []string `json:"warnings,omitempty"`
+	// Refused are the writers of an apply the agent refused (Request.Writers).
+	Refused []Refusal `json:"refused,omitempty"`
 }
 
 // Error is a failed step, naming the object and the step, with the full
@@ -329,7 +371,54 @@ func ReadRequest(r io.Reader) (*Request, error) {
 			return nil, err
 		}
 	}
+	if err := req.checkWriters(); err != nil {
+		return nil, err
+	}
 	return &req, nil
+}
+
+// checkWriters verifies that the writers share out Put and Delete exactly
+// and create only keys they put.
+func (r *Request) checkWriters() error {
+	if len(r.Writers) == 0 {
+		return nil
+	}
+	puts, dels := 0, 0
+	for i, w := range r.Writers {
+		if w.Puts < 0 || w.Deletes < 0 || puts+w.Puts > len(r.Put) || dels+w.Deletes > len(r.Delete) {
+			return fmt.Errorf("writer %d: its %d puts and %d deletes are not in the request", i, w.Puts, w.Deletes)
+		}
+		for _, k := range w.Create {
+			found := false
+			for _, o := range r.Put[puts : puts+w.Puts] {
+				found = found || o.Key == k
+			}
+			if !found {
+				return fmt.Errorf("writer %d: creates %s, which it does not put", i, k)
+			}
+		}
+		puts, dels = puts+w.Puts, dels+w.Deletes
+	}
+	if puts != len(r.Put) || dels != len(r.Delete) {
+		return fmt.Errorf("the writers hold %d puts and %d deletes, the request %d and %d", puts, dels, len(r.Put), len(r.Delete))
+	}
+	return nil
+}
+
+// WriterRanges returns, for each writer, its slice of Put and of Delete;
+// a request without writers is one writer holding everything.
+func (r *Request) WriterRanges() (puts [][]Object, dels [][]Key, writers []Writer) {
+	writers = r.Writers
+	if len(writers) == 0 {
+		writers = []Writer{{Puts: len(r.Put), Deletes: len(r.Delete)}}
+	}
+	p, d := 0, 0
+	for _, w := range writers {
+		puts = append(puts, r.Put[p:p+w.Puts])
+		dels = append(dels, r.Delete[d:d+w.Deletes])
+		p, d = p+w.Puts, d+w.Deletes
+	}
+	return puts, dels, writers
 }
 
 // check verifies that exactly the body of the object's kind is set.
