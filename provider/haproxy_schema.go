@@ -111,6 +111,11 @@ func haproxyBindBlock() blockSpec {
 		attrs: map[string]attrSpec{
 			"address": ipAttr("Address to listen on. Unset listens on every address."),
 			"port":    portAttr("Port to listen on.", 1).mandatory(),
+			"certificate": stringAttr("Name of an `lvs_haproxy_certificate` of the host: the bind terminates TLS with it " +
+				"(`ssl crt FILE` after the address, FILE being the agent's file of the certificate in `" + model.HAProxyCertDir + "/`). " +
+				"An apply refuses a name the host stores no certificate of. In `data.lvs_haproxy_config`, which renders " +
+				"without a host, FILE is `" + model.HAProxyCertPath("NAME") + "`: whoever installs the rendered file puts " +
+				"the certificate chain followed by its key there as one PEM file, mode `0600`."),
 			"options": stringAttr("Options after the address on the `bind` line, such as `ssl crt /etc/haproxy/site.pem`. " +
 				"Their " + haproxyPathRule),
 		},
@@ -274,9 +279,10 @@ type haproxyDefaultsModel struct {
 }
 
 type haproxyBindModel struct {
-	Address iptypes.IPAddress `tfsdk:"address"`
-	Port    types.Int64       `tfsdk:"port"`
-	Options types.String      `tfsdk:"options"`
+	Address     iptypes.IPAddress `tfsdk:"address"`
+	Port        types.Int64       `tfsdk:"port"`
+	Certificate types.String      `tfsdk:"certificate"`
+	Options     types.String      `tfsdk:"options"`
 }
 
 // haproxyFrontendModel is the Terraform value of the frontend shape.
@@ -410,7 +416,8 @@ func (m *haproxyDefaultsModel) toModel() model.HAProxyDefaults {
 func bindsOf(bs []haproxyBindModel) []model.HAProxyBind {
 	var out []model.HAProxyBind
 	for _, b := range bs {
-		out = append(out, model.HAProxyBind{Address: addrOf(b.Address), Port: intOf(b.Port), Options: b.Options.ValueString()})
+		out = append(out, model.HAProxyBind{Address: addrOf(b.Address), Port: intOf(b.Port),
+			Certificate: b.Certificate.ValueString(), Options: b.Options.ValueString()})
 	}
 	return out
 }

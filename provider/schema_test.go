@@ -17,8 +17,10 @@ import (
 
 // modelOnlyNames are attribute names the model's rules use for shapes no
 // data source carries yet: the real-server host side (RealServerHost),
-// which the lvs_real_server resource will hold.
-var modelOnlyNames = []string{"vips", "gateway"}
+// which the lvs_real_server resource will hold; and the certificate's
+// (HAProxyCertificate), which only lvs_haproxy_certificate carries: a
+// render-only configuration names certificates and never holds a key.
+var modelOnlyNames = []string{"vips", "gateway", "certificate_pem", "private_key_pem"}
 
 // schemaNames collects every attribute and block name of a data source
 // schema, at any depth.

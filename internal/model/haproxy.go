@@ -14,6 +14,11 @@ type HAProxyConfig struct {
 	Frontends []HAProxyFrontend `json:"frontends,omitzero"`
 	Backends  []HAProxyBackend  `json:"backends,omitzero"`
 	Listens   []HAProxyListen   `json:"listens,omitzero"`
+	// Certificates are the TLS certificates binds name (Certificate), as
+	// the agent composes a host's configuration; a rendered-only
+	// configuration has none and points binds at HAProxyCertPath. Never
+	// encoded: it holds private keys.
+	Certificates []HAProxyCertificate `json:"-"`
 }
 
 // HAProxyGlobal is the global section.
@@ -89,6 +94,9 @@ type HAProxyBind struct {
 	// Address is empty (or 0.0.0.0 / ::) for every address.
 	Address netip.Addr `json:"address,omitzero"`
 	Port    int        `json:"port,omitzero"`
+	// Certificate names an HAProxyCertificate: the bind terminates TLS
+	// with it ("ssl crt <file>", before Options).
+	Certificate string `json:"certificate,omitzero"`
 	// Options follow the address on the bind line (ssl crt /etc/x.pem, transparent).
 	Options string `json:"options,omitzero"`
 }
@@ -254,6 +262,8 @@ func (c *HAProxyConfig) Validate(at Path) error {
 	d.Timeouts.validate(&errs, dp)
 	checkOptions(&errs, dp.At("options"), d.Options)
 
+	checkCertificates(&errs, p, c.Certificates)
+
 	backends := map[string]bool{}
 	for i := range c.Backends {
 		b := &c.Backends[i]
@@ -376,6 +386,9 @@ func (b *HAProxyBind) validate(errs *Errors, p loc) {
 		errs.add(p.At("address"), "%s has a zone; bind plain addresses", b.Address)
 	}
 	checkRange(errs, p.At("port"), b.Port, 1, 65535)
+	if b.Certificate != "" {
+		checkName(errs, p.At("certificate"), b.Certificate)
+	}
 	checkHAProxyText(errs, p.At("options"), b.Options)
 	checkHAProxyParams(errs, p.At("options"), b.Options)
 }
