@@ -42,7 +42,14 @@ var haproxyOptionsRule = "Directives that create files or that an attribute sets
 // haproxyPathRule is the rule for paths in free haproxy text.
 var haproxyPathRule = "paths may not contain a `..` segment, and certificates, keys, CA and CRL files (`crt`, `crt-list`, " +
 	"`ca-file`, `crl-file`, `crt-base`, ...) given as absolute paths are read only from below " +
-	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike)."
+	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike). " +
+	haproxyQuotingRule
+
+// haproxyQuotingRule is the rule for quoting in free haproxy text.
+var haproxyQuotingRule = "haproxy's quoting may be used (`\"max-age=31536000\"`, `'a b'`, `HAProxy\\ Statistics`) and is " +
+	"rendered as written, on one line; the rules above apply to the words haproxy reads after its quotes and escapes. " +
+	"Refused: a `#` outside quotes (a comment), an unterminated quote, a trailing backslash, `$` inside double quotes " +
+	"(an environment variable; write `\\$` or use single quotes), tabs and line breaks."
 
 func optionsAttr(description string) map[string]attrSpec {
 	return map[string]attrSpec{"options": stringListAttr(description)}
