@@ -246,7 +246,7 @@ func parseHAProxyCfg(text string) ([]cfgSection, error) {
 		}
 		words, err := haproxyLineWords(trimmed)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %q %v", no, l, err)
+			return nil, fmt.Errorf("line %d: %q %w", no, l, err)
 		}
 		first := words[0]
 		if slices.Contains(haproxySections, first) || strings.HasPrefix(first, ".") {
@@ -275,28 +275,28 @@ func haproxyLineWords(l string) ([]string, error) {
 	inWord := false
 	for i := 0; i < len(l); i++ {
 		c := l[i]
-		switch {
-		case c == ' ':
+		switch c {
+		case ' ':
 			if inWord {
 				words, cur, inWord = append(words, string(cur)), nil, false
 			}
 			continue
-		case c == '#':
+		case '#':
 			return nil, errors.New("holds a comment")
-		case c == '\\':
+		case '\\':
 			if i+1 == len(l) {
 				return nil, errors.New("ends with a backslash")
 			}
 			i++
 			cur = append(cur, l[i])
-		case c == '\'':
+		case '\'':
 			end := strings.IndexByte(l[i+1:], '\'')
 			if end < 0 {
 				return nil, errors.New("has an unterminated single quote")
 			}
 			cur = append(cur, l[i+1:i+1+end]...)
 			i += end + 1
-		case c == '"':
+		case '"':
 			i++
 			for ; i < len(l) && l[i] != '"'; i++ {
 				switch l[i] {

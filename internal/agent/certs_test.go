@@ -19,8 +19,9 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
-func certObj(t *testing.T, name string) wire.Object {
+func certObj(t *testing.T) wire.Object {
 	t.Helper()
+	const name = "www"
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func tlsObjs(cert wire.Object) []wire.Object {
 // file; a hand edit shows as drift and the next apply repairs it.
 func TestApplyCertificateFiles(t *testing.T) {
 	f, a := newFakeHost(t)
-	first := certObj(t, "www")
+	first := certObj(t)
 	resp := mustApply(t, a, tlsObjs(first))
 	c := first.HAProxyCertificate
 	assertMode(t, filepath.Join(f.root, model.HAProxyCertDir), 0o700|os.ModeDir)
@@ -70,7 +71,7 @@ func TestApplyCertificateFiles(t *testing.T) {
 		t.Errorf("drifted right after the apply: %v", d)
 	}
 
-	rotated := certObj(t, "www")
+	rotated := certObj(t)
 	f.take()
 	resp = mustApply(t, a, tlsObjs(rotated))
 	if resp.Applied.Reloads["haproxy"] != 1 {
@@ -111,7 +112,7 @@ func TestApplyCertificateFiles(t *testing.T) {
 // anything is written.
 func TestApplyRefusesUnknownCertificate(t *testing.T) {
 	f, a := newFakeHost(t)
-	objs := tlsObjs(certObj(t, "www"))
+	objs := tlsObjs(certObj(t))
 	objs = objs[:len(objs)-1] // no certificate object
 	resp, code := apply(t, a, objs)
 	if code != wire.ExitBadRequest || !strings.Contains(resp.Error.Message, `"www" is not the name of a certificate`) || resp.Error.Object != "haproxy_frontend web" {
@@ -133,7 +134,7 @@ func TestApplyRefusesCertificateDirSymlink(t *testing.T) {
 	if err := os.Symlink(t.TempDir(), dir); err != nil {
 		t.Fatal(err)
 	}
-	resp, code := apply(t, a, tlsObjs(certObj(t, "www")))
+	resp, code := apply(t, a, tlsObjs(certObj(t)))
 	if code != wire.ExitForeign || !strings.Contains(resp.Error.Message, "a symlink") {
 		t.Fatalf("exit %d, error %+v", code, resp.Error)
 	}

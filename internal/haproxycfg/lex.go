@@ -63,10 +63,6 @@ type line struct {
 
 func (l *line) key() string { return l.words[0] }
 
-// text is the directive as one line of single-spaced words. Only valid
-// when !quoted.
-func (l *line) text() string { return strings.Join(l.words, " ") }
-
 // spelledText is the directive as written, its words (quotes and escapes
 // as they are, which haproxy reads as it read the file) separated by
 // single spaces: how a free directive line is kept.
