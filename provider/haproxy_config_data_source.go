@@ -43,6 +43,10 @@ func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaR
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Renders a host's `haproxy.cfg` from its `global`, `defaults`, `frontend`, `backend` and " +
 			"`listen` sections. It touches no host: use it for cloud-init, machine images or review.\n\n" +
+			"A bind naming a `certificate` reads `" + model.HAProxyCertPath("NAME") + "` (`ssl crt`): this data source " +
+			"holds no keys, so whoever installs the rendered file (cloud-init's `write_files`, the image build) puts the " +
+			"certificate chain followed by its private key there as one PEM file of mode `0600`, in a directory of " +
+			"mode `0700`. On hosts the provider manages, `lvs_haproxy_certificate` delivers the file instead.\n\n" +
 			"The description is validated at plan time; mistakes are reported on the attribute that holds them.",
 		Attributes: map[string]schema.Attribute{
 			"content": schema.StringAttribute{

@@ -51,7 +51,8 @@ func timeoutsFromModel(t model.HAProxyTimeouts) haproxyTimeoutsModel {
 func bindsFromModel(bs []model.HAProxyBind) []haproxyBindModel {
 	var out []haproxyBindModel
 	for _, b := range bs {
-		out = append(out, haproxyBindModel{Address: nullAddr(b.Address), Port: types.Int64Value(int64(b.Port)), Options: optString(b.Options)})
+		out = append(out, haproxyBindModel{Address: nullAddr(b.Address), Port: types.Int64Value(int64(b.Port)),
+			Certificate: optString(b.Certificate), Options: optString(b.Options)})
 	}
 	return out
 }

@@ -42,7 +42,14 @@ var haproxyOptionsRule = "Directives that create files or that an attribute sets
 // haproxyPathRule is the rule for paths in free haproxy text.
 var haproxyPathRule = "paths may not contain a `..` segment, and certificates, keys, CA and CRL files (`crt`, `crt-list`, " +
 	"`ca-file`, `crl-file`, `crt-base`, ...) given as absolute paths are read only from below " +
-	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike)."
+	model.DirList(model.HAProxyCertDirs) + " (relative ones resolve against `crt-base` or `ca-base`, which are confined alike). " +
+	haproxyQuotingRule
+
+// haproxyQuotingRule is the rule for quoting in free haproxy text.
+var haproxyQuotingRule = "haproxy's quoting may be used (`\"max-age=31536000\"`, `'a b'`, `HAProxy\\ Statistics`) and is " +
+	"rendered as written, on one line; the rules above apply to the words haproxy reads after its quotes and escapes. " +
+	"Refused: a `#` outside quotes (a comment), an unterminated quote, a trailing backslash, `$` inside double quotes " +
+	"(an environment variable; write `\\$` or use single quotes), tabs and line breaks."
 
 func optionsAttr(description string) map[string]attrSpec {
 	return map[string]attrSpec{"options": stringListAttr(description)}
@@ -111,6 +118,11 @@ func haproxyBindBlock() blockSpec {
 		attrs: map[string]attrSpec{
 			"address": ipAttr("Address to listen on. Unset listens on every address."),
 			"port":    portAttr("Port to listen on.", 1).mandatory(),
+			"certificate": stringAttr("Name of an `lvs_haproxy_certificate` of the host: the bind terminates TLS with it " +
+				"(`ssl crt FILE` after the address, FILE being the agent's file of the certificate in `" + model.HAProxyCertDir + "/`). " +
+				"An apply refuses a name the host stores no certificate of. In `data.lvs_haproxy_config`, which renders " +
+				"without a host, FILE is `" + model.HAProxyCertPath("NAME") + "`: whoever installs the rendered file puts " +
+				"the certificate chain followed by its key there as one PEM file, mode `0600`."),
 			"options": stringAttr("Options after the address on the `bind` line, such as `ssl crt /etc/haproxy/site.pem`. " +
 				"Their " + haproxyPathRule),
 		},
@@ -274,9 +286,10 @@ type haproxyDefaultsModel struct {
 }
 
 type haproxyBindModel struct {
-	Address iptypes.IPAddress `tfsdk:"address"`
-	Port    types.Int64       `tfsdk:"port"`
-	Options types.String      `tfsdk:"options"`
+	Address     iptypes.IPAddress `tfsdk:"address"`
+	Port        types.Int64       `tfsdk:"port"`
+	Certificate types.String      `tfsdk:"certificate"`
+	Options     types.String      `tfsdk:"options"`
 }
 
 // haproxyFrontendModel is the Terraform value of the frontend shape.
@@ -410,7 +423,8 @@ func (m *haproxyDefaultsModel) toModel() model.HAProxyDefaults {
 func bindsOf(bs []haproxyBindModel) []model.HAProxyBind {
 	var out []model.HAProxyBind
 	for _, b := range bs {
-		out = append(out, model.HAProxyBind{Address: addrOf(b.Address), Port: intOf(b.Port), Options: b.Options.ValueString()})
+		out = append(out, model.HAProxyBind{Address: addrOf(b.Address), Port: intOf(b.Port),
+			Certificate: b.Certificate.ValueString(), Options: b.Options.ValueString()})
 	}
 	return out
 }

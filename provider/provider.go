@@ -138,6 +138,7 @@ func (p *lvsProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDirectorResource,
 		NewHAProxyBackendResource,
+		NewHAProxyCertificateResource,
 		NewHAProxyFrontendResource,
 		NewHAProxyResource,
 		NewVirtualServerResource,

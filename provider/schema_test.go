@@ -17,10 +17,12 @@ import (
 
 // modelOnlyNames are attribute names the model's rules use for shapes no
 // data source carries yet: the real-server host side (RealServerHost),
-// which the lvs_real_server resource will hold; and the fwmark_match
-// blocks, which only lvs_virtual_server has (the agent programs them in
-// nftables; keepalived.conf cannot carry them).
-var modelOnlyNames = []string{"vips", "gateway", "fwmark_match", "destinations", "ports"}
+// which the lvs_real_server resource will hold; the fwmark_match blocks,
+// which only lvs_virtual_server has (the agent programs them in nftables;
+// keepalived.conf cannot carry them); and the certificate's
+// (HAProxyCertificate), which only lvs_haproxy_certificate carries: a
+// render-only configuration names certificates and never holds a key.
+var modelOnlyNames = []string{"vips", "gateway", "fwmark_match", "destinations", "ports", "certificate_pem", "private_key_pem"}
 
 // schemaNames collects every attribute and block name of a data source
 // schema, at any depth.

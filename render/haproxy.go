@@ -132,14 +132,16 @@ func haproxyViewOf(cfg *model.HAProxyConfig) haproxyView {
 		Defaults: defaultsViewOf(&cfg.Defaults),
 	}
 	for _, f := range cfg.Frontends {
-		v.Proxies = append(v.Proxies, frontendView(&f))
+		fv := frontendView(&f)
+		fv.Binds = bindLines(cfg, f.Binds)
+		v.Proxies = append(v.Proxies, fv)
 	}
 	for _, b := range cfg.Backends {
 		v.Proxies = append(v.Proxies, backendView("backend", &b))
 	}
 	for _, l := range cfg.Listens {
 		p := backendView("listen", &l.HAProxyBackend)
-		p.Binds = bindLines(l.Binds)
+		p.Binds = bindLines(cfg, l.Binds)
 		p.Maxconn = l.Maxconn
 		v.Proxies = append(v.Proxies, p)
 	}
@@ -184,7 +186,6 @@ func frontendView(f *model.HAProxyFrontend) proxyView {
 	v := proxyView{
 		Kind:           "frontend",
 		Name:           f.Name,
-		Binds:          bindLines(f.Binds),
 		Mode:           f.Mode,
 		Maxconn:        f.Maxconn,
 		Timeouts:       timeoutLines(&f.Timeouts),
@@ -299,15 +300,26 @@ func serverLine(s *model.HAProxyServer) string {
 }
 
 // bindLines spell each bind as address:port (IPv6 in brackets, no address
-// as ":port" for every IPv4 address) followed by its options.
-func bindLines(binds []model.HAProxyBind) []string {
+// as ":port" for every IPv4 address), then "ssl crt <file>" for a bind
+// naming a certificate, then its options. The file is the one the agent
+// writes for a certificate of cfg (HAProxyCertificate.FilePath), else
+// the fixed path a rendered-only configuration expects (HAProxyCertPath).
+func bindLines(cfg *model.HAProxyConfig, binds []model.HAProxyBind) []string {
 	out := make([]string, 0, len(binds))
 	for _, b := range binds {
 		addr := ":" + strconv.Itoa(b.Port)
 		if b.Address.IsValid() {
 			addr = netip.AddrPortFrom(b.Address, uint16(b.Port)).String()
 		}
-		out = append(out, joinSet(addr, b.Options))
+		tls := ""
+		if b.Certificate != "" {
+			file := model.HAProxyCertPath(b.Certificate)
+			if c := cfg.Certificate(b.Certificate); c != nil {
+				file = c.FilePath()
+			}
+			tls = "ssl crt " + file
+		}
+		out = append(out, joinSet(addr, tls, b.Options))
 	}
 	return out
 }

@@ -27,6 +27,10 @@ func FuzzHAProxy(f *testing.F) {
 		"frontend evil", "  listen evil", "defaults", "global", ".if 0", ".endif", "${HOME}",
 		"x\r\nlisten evil", "a\tb", "\x00", "!", "is_api !x", "é", "{ src 1.2.3.4 }", "ring r",
 		"peers p", "userlist u", "namespace_list", "option httplog", "server evil 1.2.3.4:80",
+		// haproxy's quoting, which free text may use.
+		`"global"`, `'frontend' evil`, `\global`, `glo"bal"`, `x "$HOME"`, `x "a`, `x 'a`, `x \`, `x \# y`,
+		`stats realm HAProxy\ Statistics`, `http-response set-header X "a b"`, `x '#' "#"`, `x "\n frontend evil"`,
+		"http-request redirect scheme https code 301 if !{ ssl_fc }", `"stats" socket /etc/passwd`, `x '..'/etc`,
 	}
 	for _, s := range nasty {
 		f.Add(s, s, s, s, s, s, s, s, s, s, 0)
@@ -232,15 +236,19 @@ func parseHAProxyCfg(text string) ([]cfgSection, error) {
 	for i, l := range lines[1:] {
 		no := i + 2
 		for _, r := range l {
-			if r < ' ' || r > '~' || strings.ContainsRune(`#"'\`, r) {
-				return nil, fmt.Errorf("line %d: %q holds %q, which haproxy reads as a comment, quote, escape or line end", no, l, r)
+			if r < ' ' || r > '~' {
+				return nil, fmt.Errorf("line %d: %q holds %q, which haproxy reads as a line end or cannot read", no, l, r)
 			}
 		}
 		trimmed := strings.TrimLeft(l, " ")
 		if trimmed == "" {
 			continue
 		}
-		first, _, _ := strings.Cut(trimmed, " ")
+		words, err := haproxyLineWords(trimmed)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %q %w", no, l, err)
+		}
+		first := words[0]
 		if slices.Contains(haproxySections, first) || strings.HasPrefix(first, ".") {
 			secs = append(secs, cfgSection{header: trimmed})
 			continue
@@ -254,6 +262,65 @@ func parseHAProxyCfg(text string) ([]cfgSection, error) {
 		secs[len(secs)-1].lines = append(secs[len(secs)-1].lines, l[4:])
 	}
 	return secs, nil
+}
+
+// haproxyLineWords splits a line into the words haproxy reads, written
+// from the configuration manual (2.2, 2.3) apart from the model's own
+// splitter, and refuses what would make haproxy read the line otherwise
+// than it looks: a comment, an unterminated quote, a trailing backslash,
+// an environment variable inside double quotes.
+func haproxyLineWords(l string) ([]string, error) {
+	var words []string
+	var cur []byte
+	inWord := false
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch c {
+		case ' ':
+			if inWord {
+				words, cur, inWord = append(words, string(cur)), nil, false
+			}
+			continue
+		case '#':
+			return nil, errors.New("holds a comment")
+		case '\\':
+			if i+1 == len(l) {
+				return nil, errors.New("ends with a backslash")
+			}
+			i++
+			cur = append(cur, l[i])
+		case '\'':
+			end := strings.IndexByte(l[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("has an unterminated single quote")
+			}
+			cur = append(cur, l[i+1:i+1+end]...)
+			i += end + 1
+		case '"':
+			i++
+			for ; i < len(l) && l[i] != '"'; i++ {
+				switch l[i] {
+				case '$':
+					return nil, errors.New("expands an environment variable")
+				case '\\':
+					i++
+				}
+				if i < len(l) {
+					cur = append(cur, l[i])
+				}
+			}
+			if i >= len(l) {
+				return nil, errors.New("has an unterminated double quote")
+			}
+		default:
+			cur = append(cur, c)
+		}
+		inWord = true
+	}
+	if inWord {
+		words = append(words, string(cur))
+	}
+	return words, nil
 }
 
 func sectionHeaders(secs []cfgSection) []string {
@@ -341,7 +408,8 @@ func checkRendered(cfg *model.HAProxyConfig, text string) error {
 		}
 		counts := map[string]int{}
 		for _, l := range lines {
-			first, _, _ := strings.Cut(l, " ")
+			words, _ := haproxyLineWords(l)
+			first := words[0]
 			if first == "option" {
 				first = l
 			}

@@ -258,6 +258,17 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		}
 		return a.ipvsReady(hc.keepalived, before)
 	}
+	// Certificates are on the host before haproxy -c reads them.
+	certs, werr := a.writeCerts(hc)
+	succeeded := false
+	defer func() {
+		if !succeeded {
+			certs.undo()
+		}
+	}()
+	if werr != nil {
+		return nil, nil, nil, refused, werr
+	}
 	hp, werr := a.prepareHAProxy(ctx, hc, slices.ContainsFunc(req.Adopt, func(k wire.Key) bool { return k.Kind == wire.KindHAProxySettings }))
 	if werr != nil {
 		return nil, nil, nil, refused, werr
@@ -325,10 +336,13 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			return nil, nil, nil, refused, werr
 		}
 	}
+	succeeded = true
+	warnings := append(slices.Clip(ka.warnings), hp.warnings...)
+	warnings = append(warnings, a.pruneCerts(hc)...)
 	// The response's observation reads what the apply changed; the
 	// composition and the rendered configs are the apply's own.
 	obs := a.observeComposed(ctx, objs, hc, renderedConfigs{keepalived: ka.want, haproxy: hp.want})
-	return rep, obs, append(slices.Clip(ka.warnings), hp.warnings...), refused, nil
+	return rep, obs, warnings, refused, nil
 }
 
 // The steps of an apply, in order. The names are stable: they are what a

@@ -20,6 +20,9 @@ type hostConfig struct {
 	// realServer merges the real-server sides of the host's real_server_host
 	// objects; nil when there are none.
 	realServer *model.HostSetup
+	// certs are the host's TLS certificates (haproxy_certificate
+	// objects), in name order; written whether or not haproxy runs.
+	certs []model.HAProxyCertificate
 	// sysctls are every kernel setting the host needs, in a stable order.
 	sysctls []model.Sysctl
 	// fwmarks are the mark rules of the director's fwmark services, sorted.
@@ -228,6 +231,15 @@ func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 				return badRequest(o.Key.String(), fmt.Errorf("the id of an haproxy backend is its name %q", o.HAProxyBackend.Name))
 			}
 			shared = append(shared, *o)
+		case wire.KindHAProxyCertificate:
+			c := o.HAProxyCertificate
+			if c.Name != o.ID {
+				return badRequest(o.Key.String(), fmt.Errorf("the id of an haproxy certificate is its name %q", c.Name))
+			}
+			if err := c.Validate(nil); err != nil {
+				return badRequest(o.Key.String(), err)
+			}
+			hc.certs = append(hc.certs, *c)
 		}
 	}
 	// Shared backends after the frontends' own, in stored (name) order.
@@ -237,6 +249,10 @@ func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 	}
 	if settings == nil && len(fronts) == 0 && len(shared) == 0 {
 		return nil
+	}
+	cfg.Certificates = hc.certs
+	if werr := checkBindCertificates(cfg, fronts); werr != nil {
+		return werr
 	}
 	def := "haproxy"
 	if settings != nil {

@@ -117,6 +117,7 @@ func (a *Agent) observeHAProxy(ctx context.Context, hc *hostConfig, want []byte)
 	if st.Running && hc.haproxy != nil {
 		st.Servers = a.haproxyServers(socket)
 	}
+	st.CertificatesDrifted = a.driftedCerts(hc)
 	return st
 }
 

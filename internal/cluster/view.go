@@ -717,3 +717,20 @@ func (v *View) HAProxyBackendNames() []string {
 	slices.Sort(out)
 	return out
 }
+
+// HAProxyCertificate is the certificate named name that the host stores
+// (an haproxy_certificate object), or nil.
+func (v *View) HAProxyCertificate(name string) *model.HAProxyCertificate {
+	if o := v.objects[wire.HAProxyCertificateKey(name)]; o != nil {
+		return o.HAProxyCertificate
+	}
+	return nil
+}
+
+// HAProxyCertificateInSync is true when the file of the stored certificate
+// named name is on the host as the agent wrote it (see
+// wire.DaemonState.CertificatesDrifted).
+func (v *View) HAProxyCertificateInSync(name string) bool {
+	h := v.obs.HAProxy
+	return h != nil && !slices.Contains(h.CertificatesDrifted, name)
+}

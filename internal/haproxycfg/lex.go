@@ -53,26 +53,31 @@ func (e *Error) Error() string {
 // as written (without the comment, blanks trimmed) and whether quotes or
 // escapes were used, which the model cannot carry in free text.
 type line struct {
-	no     int
-	words  []string
-	raw    string
-	quoted bool
+	no    int
+	words []string
+	// spelled are the words as written, quotes and escapes kept.
+	spelled []string
+	raw     string
+	quoted  bool
 }
 
 func (l *line) key() string { return l.words[0] }
 
-// text is the directive as one line of single-spaced words: how an option
-// is kept. Only valid when !quoted.
-func (l *line) text() string { return strings.Join(l.words, " ") }
+// spelledText is the directive as written, its words (quotes and escapes
+// as they are, which haproxy reads as it read the file) separated by
+// single spaces: how a free directive line is kept.
+func (l *line) spelledText() string { return strings.Join(l.spelled, " ") }
 
 // splitLine tokenizes one line of haproxy.cfg.
 func splitLine(s string, no int, file string) (*line, error) {
 	l := &line{no: no}
 	var w strings.Builder
 	in := false
-	flush := func() {
+	start := 0
+	flush := func(end int) {
 		if in {
 			l.words = append(l.words, w.String())
+			l.spelled = append(l.spelled, s[start:end])
 			w.Reset()
 			in = false
 		}
@@ -81,12 +86,15 @@ func splitLine(s string, no int, file string) (*line, error) {
 loop:
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if !in && c != ' ' && c != '\t' && c != '\r' && c != '#' {
+			start = i
+		}
 		switch c {
 		case '#':
 			end = i
 			break loop
 		case ' ', '\t', '\r':
-			flush()
+			flush(i)
 		case '\\':
 			l.quoted = true
 			if i+1 >= len(s) {
@@ -145,7 +153,7 @@ loop:
 			in = true
 		}
 	}
-	flush()
+	flush(end)
 	l.raw = strings.TrimSpace(s[:end])
 	return l, nil
 }

@@ -227,15 +227,12 @@ func finishCheck(b *model.HAProxyBackend) {
 func (p *parser) finish() { p.finishSection() }
 
 // option keeps l as one free directive line of the section.
+// The line is kept as spelled, with its quotes and escapes: haproxy reads
+// it back as it read the file, and the model checks the words haproxy
+// reads from it (a value in quotes cannot open a section or a directive).
 func (p *parser) option(l *line, opts *[]string) error {
-	if l.quoted {
-		return p.errf(l, "uses quotes or backslashes, which the model refuses in free directive lines (they could add directives); rewrite the line without them, or remove it, before importing")
-	}
-	if i := strings.IndexAny(l.text(), "{}`"); i >= 0 {
-		return p.errf(l, "contains %q, which the model refuses in free directive lines (anonymous ACLs in braces: name the ACL on an acl line instead); rewrite the line before importing", l.text()[i:i+1])
-	}
 	p.mark(l, "options", len(*opts))
-	*opts = append(*opts, l.text())
+	*opts = append(*opts, l.spelledText())
 	return nil
 }
 
@@ -659,10 +656,11 @@ func (p *parser) bind(l *line) ([]model.HAProxyBind, error) {
 	if len(args) == 0 {
 		return nil, p.errf(l, "needs an address and port")
 	}
-	if l.quoted {
-		return nil, p.errf(l, "uses quotes or backslashes, which the model refuses in bind options; rewrite the line without them before importing")
+	if l.spelled[1] != args[0] {
+		return nil, p.errf(l, "the address %s uses quotes or backslashes, which the model does not carry in an address; write it plainly before importing", l.spelled[1])
 	}
-	opts := strings.Join(args[1:], " ")
+	// The options as spelled: haproxy reads their quotes as it read the file.
+	opts := strings.Join(l.spelled[2:], " ")
 	var out []model.HAProxyBind
 	for _, a := range strings.Split(args[0], ",") {
 		addr, port, err := parseAddrPort(a, true)
@@ -752,9 +750,9 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 	if len(args) < 2 {
 		return s, p.errf(l, "needs a name and an address with port")
 	}
-	if l.quoted {
-		return s, p.errf(l, "uses quotes or backslashes, which the model refuses in server options; rewrite the line without them before importing")
-	}
+	// The model's own keywords and values must be plain words; what goes
+	// into the free options is kept as spelled.
+	spelled := l.spelled[1:]
 	s.Name = args[0]
 	a, port, err := parseServerAddr(args[1])
 	if err != nil {
@@ -822,12 +820,15 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 			err = num(i, &w, false)
 			s.Weight = &w
 		default:
-			opts = append(opts, args[i])
+			opts = append(opts, spelled[i])
 			if serverArgs[args[i]] && i+1 < len(args) {
-				opts = append(opts, args[i+1])
+				opts = append(opts, spelled[i+1])
 				i++
 			}
 			continue
+		}
+		if spelled[i] != args[i] || (i+1 < len(args) && spelled[i+1] != args[i+1]) {
+			return s, p.errf(l, "server %s: %s %s uses quotes or backslashes, which the model does not carry in its server settings; write them plainly before importing", s.Name, spelled[i], spelled[min(i+1, len(args)-1)])
 		}
 		if err != nil {
 			return s, err

@@ -121,10 +121,7 @@ func TestErrorsNameFileLine(t *testing.T) {
 		{"bind without port", "frontend f\n  bind 10.0.0.1\n", "h.cfg:2: bind: \"10.0.0.1\" has no port"},
 		{"port range", "frontend f\n  bind :8000-8010\n", "h.cfg:2: bind: \":8000-8010\": port \"8000-8010\""},
 		{"unix bind", "frontend f\n  bind unix@/run/x.sock\n", "h.cfg:2: bind: \"unix@/run/x.sock\" is not an IP address"},
-		{"anonymous acl", "frontend f\n  http-request deny if { src 10.0.0.1 }\n", "h.cfg:2: http-request: contains \"{\""},
-		{"quoted option", "backend b\n  http-request set-header X-A \"a b\"\n", "h.cfg:2: http-request: uses quotes"},
 		{"bad time", "defaults\n  timeout client 5x\n", "h.cfg:2: timeout: \"5x\" has an unknown time unit"},
-		{"escaped", "frontend f\n  acl a hdr(host) -i a\\#b\n", "h.cfg:2: acl: uses quotes or backslashes"},
 		{"quote", "global\n  log \"/dev/log local0\n", "h.cfg:2: unterminated double quote"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,5 +167,65 @@ func TestWarningsNeverQuoteTheLine(t *testing.T) {
 	}
 	if len(warns) != 1 || strings.Contains(warns[0].String(), "s3cret") {
 		t.Errorf("warnings %v: want one, without the secret", warns)
+	}
+}
+
+// Free directive lines with haproxy's quoting, escapes and anonymous ACLs
+// are kept as spelled (single-spaced), which the model accepts and haproxy
+// reads as it read the file; the rendering reads back the same.
+func TestQuotedLinesKeptAsSpelled(t *testing.T) {
+	const src = "global\n" +
+		"\tlog /dev/log local0\n" +
+		"frontend f\n" +
+		"\tbind :80\n" +
+		"\tbind :443 ssl crt /etc/haproxy/site.pem alpn \"h2,http/1.1\"\n" +
+		"\tmode http\n" +
+		"\thttp-request deny if { src 10.0.0.1 }\n" +
+		"\thttp-after-response set-header Strict-Transport-Security   \"max-age=31536000\"  # HSTS\n" +
+		"\tacl a hdr(host) -i a\\#b\n" +
+		"\thttp-request redirect scheme https code 301 if !{ ssl_fc } a\n" +
+		"\tdefault_backend b\n" +
+		"backend b\n" +
+		"\tmode http\n" +
+		"\tstats realm HAProxy\\ Statistics\n" +
+		"\thttp-request set-header X-A 'a b'\n" +
+		"\tserver s1 10.0.0.2:80\n" +
+		"\tserver s2 10.0.0.3:80 check cookie 's 2' inter 2000\n"
+	got, warns, err := Parse(strings.NewReader(src), "h.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("warnings: %v", warns)
+	}
+	wantFront := []string{
+		"http-request deny if { src 10.0.0.1 }",
+		`http-after-response set-header Strict-Transport-Security "max-age=31536000"`,
+		`acl a hdr(host) -i a\#b`,
+		"http-request redirect scheme https code 301 if !{ ssl_fc } a",
+	}
+	if !reflect.DeepEqual(got.Frontends[0].Options, wantFront) {
+		t.Errorf("frontend options %q, want %q", got.Frontends[0].Options, wantFront)
+	}
+	wantBack := []string{`stats realm HAProxy\ Statistics`, "http-request set-header X-A 'a b'"}
+	if !reflect.DeepEqual(got.Backends[0].Options, wantBack) {
+		t.Errorf("backend options %q, want %q", got.Backends[0].Options, wantBack)
+	}
+	if b := got.Frontends[0].Binds[1]; b.Options != `ssl crt /etc/haproxy/site.pem alpn "h2,http/1.1"` {
+		t.Errorf("bind options %q", b.Options)
+	}
+	if sv := got.Backends[0].Servers[1]; sv.Options != "cookie 's 2'" || !sv.Check || sv.Inter != 2000 {
+		t.Errorf("server %+v", sv)
+	}
+	if err := got.Validate(nil); err != nil {
+		t.Fatalf("the model refuses the import: %v", err)
+	}
+	text, err := render.HAProxy(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Parse(strings.NewReader(text), "rendered")
+	if err != nil || !Equivalent(got, again) {
+		t.Errorf("the rendering reads back differently (%v):\n%s", err, text)
 	}
 }

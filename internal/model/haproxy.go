@@ -14,6 +14,11 @@ type HAProxyConfig struct {
 	Frontends []HAProxyFrontend `json:"frontends,omitzero"`
 	Backends  []HAProxyBackend  `json:"backends,omitzero"`
 	Listens   []HAProxyListen   `json:"listens,omitzero"`
+	// Certificates are the TLS certificates binds name (Certificate), as
+	// the agent composes a host's configuration; a rendered-only
+	// configuration has none and points binds at HAProxyCertPath. Never
+	// encoded: it holds private keys.
+	Certificates []HAProxyCertificate `json:"-"`
 }
 
 // HAProxyGlobal is the global section.
@@ -89,6 +94,9 @@ type HAProxyBind struct {
 	// Address is empty (or 0.0.0.0 / ::) for every address.
 	Address netip.Addr `json:"address,omitzero"`
 	Port    int        `json:"port,omitzero"`
+	// Certificate names an HAProxyCertificate: the bind terminates TLS
+	// with it ("ssl crt <file>", before Options).
+	Certificate string `json:"certificate,omitzero"`
 	// Options follow the address on the bind line (ssl crt /etc/x.pem, transparent).
 	Options string `json:"options,omitzero"`
 }
@@ -254,6 +262,8 @@ func (c *HAProxyConfig) Validate(at Path) error {
 	d.Timeouts.validate(&errs, dp)
 	checkOptions(&errs, dp.At("options"), d.Options)
 
+	checkCertificates(&errs, p, c.Certificates)
+
 	backends := map[string]bool{}
 	for i := range c.Backends {
 		b := &c.Backends[i]
@@ -324,7 +334,7 @@ func (c *HAProxyConfig) Validate(at Path) error {
 			if a.Criterion == "" {
 				errs.add(ap.At("criterion"), "must be set, such as path_beg /api")
 			}
-			checkHAProxyText(&errs, ap.At("criterion"), a.Criterion)
+			checkHAProxyQuoted(&errs, ap.At("criterion"), a.Criterion)
 			checkHAProxyParams(&errs, ap.At("criterion"), a.Criterion)
 			acls[a.Name] = true
 		}
@@ -376,7 +386,10 @@ func (b *HAProxyBind) validate(errs *Errors, p loc) {
 		errs.add(p.At("address"), "%s has a zone; bind plain addresses", b.Address)
 	}
 	checkRange(errs, p.At("port"), b.Port, 1, 65535)
-	checkHAProxyText(errs, p.At("options"), b.Options)
+	if b.Certificate != "" {
+		checkName(errs, p.At("certificate"), b.Certificate)
+	}
+	checkHAProxyQuoted(errs, p.At("options"), b.Options)
 	checkHAProxyParams(errs, p.At("options"), b.Options)
 }
 
@@ -439,7 +452,7 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 			errs.add(sp.At("check"), "inter, fall and rise tune the health check; set check = true")
 		}
 		checkRange(errs, sp.At("maxconn"), s.Maxconn, 0, 10000000)
-		checkHAProxyText(errs, sp.At("options"), s.Options)
+		checkHAProxyQuoted(errs, sp.At("options"), s.Options)
 		checkHAProxyParams(errs, sp.At("options"), s.Options)
 	}
 }
@@ -463,15 +476,19 @@ func checkOptions(errs *Errors, p loc, opts []string) {
 			errs.add(p.At(i), "must not be empty")
 		}
 		n := len(*errs)
-		checkHAProxyText(errs, p.At(i), o)
+		checkHAProxyQuoted(errs, p.At(i), o)
 		if len(*errs) == n {
 			checkHAProxyLine(errs, p.At(i), o)
 		}
 		// haproxy ignores indentation: an option line whose first word is a
 		// section keyword opens a new section (a whole frontend injected
 		// through a global option), and one starting with "." is a
-		// conditional-block directive (.if 0 disables what follows).
-		first, _, _ := strings.Cut(o, " ")
+		// conditional-block directive (.if 0 disables what follows). The
+		// word is the one haproxy reads: "global" in quotes is global.
+		first := ""
+		if words := haproxyWords(o); len(words) > 0 {
+			first = words[0]
+		}
 		if slices.Contains(haproxySectionKeywords, first) || strings.HasPrefix(first, ".") {
 			errs.add(p.At(i), "%q starts with %q, which opens a new section or block in haproxy.cfg; give a directive of this section", o, first)
 		}

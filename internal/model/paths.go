@@ -134,10 +134,11 @@ func checkChroot(errs *Errors, p loc, v string) {
 // create or replace a file, or that set what an attribute sets, are
 // refused there; paths after the keywords that read certificates and keys
 // must lie in HAProxyCertDirs; and no path-like word may have a ".."
-// segment. (Double quotes are refused by checkText, so no environment
-// variable can expand into a path either: haproxy expands them only
-// inside double quotes.) The keywords come from haproxy's configuration
-// manual (2.6 and later).
+// segment. The words are the ones haproxy reads (haproxyWords: after its
+// quotes and escapes), and `$` inside double quotes is refused
+// (checkHAProxyQuoted), so no environment variable can expand into a path
+// either: haproxy expands them only inside double quotes. The keywords
+// come from haproxy's configuration manual (2.6 and later).
 
 // haproxyOwnedDirective is a directive the free options lines may not hold.
 type haproxyOwnedDirective struct {
@@ -202,7 +203,7 @@ var hostTopDirs = []string{
 // checkHAProxyLine checks one free options line of a section: the text
 // rules, then the owned directives, socket binds and path words.
 func checkHAProxyLine(errs *Errors, p loc, line string) {
-	words := strings.Fields(line)
+	words := haproxyWords(line)
 	for _, d := range haproxyOwnedDirectives {
 		if len(words) >= len(d.words) && slices.Equal(words[:len(d.words)], d.words) {
 			errs.add(p, "%q: %q %s, and the provider owns it; %s", line, strings.Join(d.words, " "), d.what, d.use)
@@ -234,7 +235,7 @@ func haproxyIPBind(a string) bool {
 // checkHAProxyParams checks the options of a bind or server line (ssl crt
 // /etc/haproxy/site.pem): their path words.
 func checkHAProxyParams(errs *Errors, p loc, s string) {
-	checkHAProxyPathWords(errs, p, strings.Fields(s))
+	checkHAProxyPathWords(errs, p, haproxyWords(s))
 }
 
 // checkHAProxyPathWords refuses a ".." segment in every path-like word and

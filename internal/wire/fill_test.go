@@ -103,3 +103,11 @@ func filledObjects() []Object {
 	}
 	return out
 }
+
+// filledSinceFormat1 are objects of the kinds added after format 1 (no
+// format 1 fixture can exist for them), every field set.
+func filledSinceFormat1() []Object {
+	o := Object{Key: Key{Kind: KindHAProxyCertificate, ID: "filled-" + string(KindHAProxyCertificate)}}
+	fill(&o.HAProxyCertificate)
+	return []Object{o}
+}

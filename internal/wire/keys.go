@@ -46,3 +46,6 @@ func SplitRealServerID(id string) (service, dest string, ok bool) {
 	}
 	return id[:i], id[i+1:], true
 }
+
+// HAProxyCertificateKey is the object of the certificate named name.
+func HAProxyCertificateKey(name string) Key { return Key{Kind: KindHAProxyCertificate, ID: name} }

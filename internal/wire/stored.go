@@ -79,6 +79,7 @@ var bodyTypes = map[string]reflect.Type{
 	"haproxy_settings":     reflect.TypeFor[HAProxySettings](),
 	"haproxy_frontend":     reflect.TypeFor[HAProxyFrontend](),
 	"haproxy_backend":      reflect.TypeFor[model.HAProxyBackend](),
+	"haproxy_certificate":  reflect.TypeFor[model.HAProxyCertificate](),
 }
 
 // migrateV1 rewrites a format 1 document into format 2: every key that is

@@ -182,7 +182,7 @@ func zeroJSON(v any, path string) []string {
 // removed) shows here as a diff to review, refreshed with -update, and
 // round-trips with nothing lost.
 func TestStoredFormat2Golden(t *testing.T) {
-	for _, o := range filledObjects() {
+	for _, o := range append(filledObjects(), filledSinceFormat1()...) {
 		data, err := MarshalStored(o)
 		if err != nil {
 			t.Fatal(err)
@@ -228,7 +228,7 @@ func TestUnmarshalStoredRefuses(t *testing.T) {
 
 // A request with every field set is golden too: it is the protocol.
 func TestRequestGolden(t *testing.T) {
-	req := Request{Version: Version, Verb: VerbApply, Put: filledObjects(),
+	req := Request{Version: Version, Verb: VerbApply, Put: append(filledObjects(), filledSinceFormat1()...),
 		Delete: []Key{{KindRealServer, "tcp/10.0.0.10:80/10.0.1.1:80"}}, Adopt: []Key{{KindDirector, "director"}}, LockTimeoutSeconds: 30}
 	data, err := json.MarshalIndent(req, "", "  ")
 	if err != nil {

@@ -67,6 +67,9 @@ const (
 	KindHAProxySettings Kind = "haproxy_settings"
 	KindHAProxyFrontend Kind = "haproxy_frontend"
 	KindHAProxyBackend  Kind = "haproxy_backend"
+	// KindHAProxyCertificate is a TLS certificate and key that binds of
+	// the host's frontends name.
+	KindHAProxyCertificate Kind = "haproxy_certificate"
 )
 
 // Key identifies one object on a host: a kind and an ID unique within it
@@ -104,6 +107,9 @@ type Object struct {
 	// HAProxyBackend is a backend of its own, which several frontends of
 	// the host may use (default_backend, use_backend).
 	HAProxyBackend *model.HAProxyBackend `json:"haproxy_backend,omitempty"`
+	// HAProxyCertificate is a certificate with its private key, which the
+	// agent writes to a 0600 file of its own (model.HAProxyCertDir).
+	HAProxyCertificate *model.HAProxyCertificate `json:"haproxy_certificate,omitempty"`
 }
 
 // HAProxySettings are an haproxy host's global and defaults sections.
@@ -353,6 +359,9 @@ type DaemonState struct {
 	MissingVIPs map[string][]string `json:"missing_vips,omitempty"`
 	// Servers maps backend/server to UP, DOWN, MAINT (haproxy).
 	Servers map[string]string `json:"servers,omitempty"`
+	// CertificatesDrifted are the names of the stored certificates whose
+	// file on the host is missing or not what the agent wrote (haproxy).
+	CertificatesDrifted []string `json:"certificates_drifted,omitempty"`
 }
 
 // ReadRequest decodes and checks a request.
@@ -424,13 +433,14 @@ func (r *Request) WriterRanges() (puts [][]Object, dels [][]Key, writers []Write
 // check verifies that exactly the body of the object's kind is set.
 func (o *Object) check() error {
 	set := map[Kind]bool{
-		KindDirector:        o.Director != nil,
-		KindVirtualServer:   o.VirtualServer != nil,
-		KindRealServer:      o.RealServer != nil,
-		KindRealServerHost:  o.RealServerHost != nil,
-		KindHAProxySettings: o.HAProxySettings != nil,
-		KindHAProxyFrontend: o.HAProxyFrontend != nil,
-		KindHAProxyBackend:  o.HAProxyBackend != nil,
+		KindDirector:           o.Director != nil,
+		KindVirtualServer:      o.VirtualServer != nil,
+		KindRealServer:         o.RealServer != nil,
+		KindRealServerHost:     o.RealServerHost != nil,
+		KindHAProxySettings:    o.HAProxySettings != nil,
+		KindHAProxyFrontend:    o.HAProxyFrontend != nil,
+		KindHAProxyBackend:     o.HAProxyBackend != nil,
+		KindHAProxyCertificate: o.HAProxyCertificate != nil,
 	}
 	if _, known := set[o.Kind]; !known {
 		return fmt.Errorf("object %s: unknown kind %q", o.Key, o.Kind)
