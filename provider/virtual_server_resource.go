@@ -53,6 +53,8 @@ type virtualServerResourceModel struct {
 	Group       *virtualServerGroupModel `tfsdk:"group"`
 	RealServers []inlineRealServerModel  `tfsdk:"real_server"`
 	Managed     types.Bool               `tfsdk:"managed"`
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // Metadata names the resource.
@@ -135,6 +137,8 @@ func (r *virtualServerResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), nil, &data, &resp.Diagnostics, "Create")
 	if resp.Diagnostics.HasError() {
 		return
@@ -151,6 +155,8 @@ func (r *virtualServerResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), &state, &data, &resp.Diagnostics, "Update")
 	if resp.Diagnostics.HasError() {
 		return
@@ -282,6 +288,8 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	vs := data.toModel()
 	key := vs.Key()
 	dirs, cfgs := r.client.directorsOf(ctx, data.Directors, data.Connection, &resp.Diagnostics)
@@ -416,6 +424,8 @@ func (r *virtualServerResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	vs := data.toModel()
 	key := vs.Key()
 	_, cfgs := r.client.directorsOf(ctx, data.Directors, data.Connection, &resp.Diagnostics)
