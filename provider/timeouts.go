@@ -217,6 +217,15 @@ func (v timeoutsValue) Equal(o attr.Value) bool {
 	return ok && v.Object.Equal(other.Object)
 }
 
+// ToObjectValue is the block's object; the zero value's is the null of
+// the block's type (the framework reads its attribute types).
+func (v timeoutsValue) ToObjectValue(ctx context.Context) (basetypes.ObjectValue, diag.Diagnostics) {
+	if v.IsNull() && len(v.Object.AttributeTypes(ctx)) == 0 {
+		return types.ObjectNull(fullTimeoutsType.AttrTypes), nil
+	}
+	return v.Object, nil
+}
+
 func (v timeoutsValue) ToTerraformValue(ctx context.Context) (tftypes.Value, error) {
 	if v.IsNull() && len(v.Object.AttributeTypes(ctx)) == 0 {
 		return tftypes.NewValue(fullTimeoutsType.TerraformType(ctx), nil), nil

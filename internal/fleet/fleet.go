@@ -300,18 +300,16 @@ func (f *Fleet) observe(ctx context.Context, h *host, fresh bool) (*wire.Observe
 	if c := h.obsCall; c != nil && c.gen >= want && !c.sh.done() {
 		stop := c.sh.join(ctx)
 		h.mu.Unlock()
-		defer stop()
-		return c.wait(ctx, h.id)
+		return c.wait(ctx, h.id, stop)
 	}
-	c := &call{done: make(chan struct{}), gen: h.gen, sh: newShared()}
+	c := &call{done: make(chan struct{}), gen: h.gen, sh: newShared(ctx)}
 	h.obsCall = c
 	stop := c.sh.join(ctx)
 	h.mu.Unlock()
-	defer stop()
 	// The observe runs for every reader that joins it: it ends when the
 	// last of them gives up, not with the first one's context.
 	go f.observeFor(h, c)
-	return c.wait(ctx, h.id)
+	return c.wait(ctx, h.id, stop)
 }
 
 // observeFor makes the observation c, for as long as a reader waits for it.
@@ -362,9 +360,13 @@ func (h *host) keep(obs *wire.Observed, gen int, now time.Time) {
 	h.obs, h.obsGen, h.obsAt = obs, gen, now
 }
 
-func (c *call) wait(ctx context.Context, host string) (*wire.Observed, error) {
+// wait waits for c or for ctx to end. stop (the reader's join of c.sh) is
+// called only when c is done: a reader that gives up must leave its join
+// to run, so that the last one to go ends the observe.
+func (c *call) wait(ctx context.Context, host string, stop func()) (*wire.Observed, error) {
 	select {
 	case <-c.done:
+		stop()
 		return c.obs, c.err
 	case <-ctx.Done():
 		return nil, &Error{Host: host, Step: StepObserve, Err: context.Cause(ctx)}
@@ -461,11 +463,11 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 		b = nil
 	}
 	if b == nil {
-		b = &batch{done: make(chan struct{}), first: h.gen, started: now, sh: newShared()}
+		b = &batch{done: make(chan struct{}), first: h.gen, started: now, sh: newShared(ctx)}
 		h.pending = b
 	}
+	// Not stopped when ctx ends first: its end must count (see shared).
 	stop := b.sh.join(ctx)
-	defer stop()
 	b.last = h.gen
 	b.callers++
 	b.put = append(b.put, put...)
@@ -491,6 +493,7 @@ func (f *Fleet) ApplyAdopting(ctx context.Context, cfg transport.Config, put []w
 
 	select {
 	case <-b.done:
+		stop()
 		return b.resp, b.err
 	case <-ctx.Done():
 		// The batch still runs for the others, if any; this caller stops

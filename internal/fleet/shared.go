@@ -51,13 +51,16 @@ type shared struct {
 	unbounded bool
 }
 
-func newShared() *shared {
-	ctx, cancel := context.WithCancelCause(context.Background())
+// newShared is a shared context with the values (the logger) of first,
+// the caller that starts the work, but none of its cancellation.
+func newShared(first context.Context) *shared {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(first))
 	return &shared{ctx: ctx, cancel: cancel}
 }
 
 // join counts ctx among the callers until ctx ends; stop (the caller got
-// its answer) stops counting it without ending anything.
+// its answer) stops counting it without ending anything. A caller whose
+// ctx ended must not call stop: the count of its end may not have run yet.
 func (s *shared) join(ctx context.Context) (stop func()) {
 	s.mu.Lock()
 	s.live++
