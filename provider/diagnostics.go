@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/agentbin"
+	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
@@ -197,14 +198,21 @@ func addHostError(diags *diag.Diagnostics, action, object, host string, err erro
 	step := "connect"
 	var agentDetail string
 	var ce *agentbin.CallError
-	if errors.As(err, &ce) {
+	var fe *fleet.Error
+	switch {
+	case errors.As(err, &ce):
 		step = ce.Step
 		if ce.Agent != nil {
 			agentDetail = ce.Agent.Detail
 		}
+	case errors.As(err, &fe):
+		step = fe.Step
 	}
 	var b strings.Builder
 	advice := hostErrorAdvice(err)
+	if te := timedOut(err); te != nil {
+		advice = timeoutAdvice(te)
+	}
 	if transport.IsTransient(err) {
 		advice += stateAfter(action)
 	}

@@ -55,6 +55,8 @@ type directorResourceModel struct {
 	IPVSAvailable    types.Bool   `tfsdk:"ipvs_available"`
 	KeepalivedInSync types.Bool   `tfsdk:"keepalived_in_sync"`
 	SysctlsInSync    types.Bool   `tfsdk:"derived_sysctls_in_sync"`
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // Metadata names the resource.
@@ -125,6 +127,7 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 		Attributes: attrs,
 		Blocks:     blocks,
 	}
+	resp.Schema = withTimeouts(resp.Schema)
 }
 
 // Configure takes the provider's shared client.
@@ -167,6 +170,8 @@ func (r *directorResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply", false) {
 		return
 	}
@@ -180,6 +185,8 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	cfg, ok := r.hostConfig(&data, &resp.Diagnostics)
 	if !ok {
 		return
@@ -225,6 +232,8 @@ func (r *directorResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	// Only a director read out of sync (an imported hand-built
 	// keepalived.conf is) may take the host's file over.
 	if !r.applyOK(ctx, &data, &resp.Diagnostics, "Apply", !prior.KeepalivedInSync.ValueBool()) {
@@ -242,6 +251,8 @@ func (r *directorResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	cfg, ok := r.hostConfig(&data, &resp.Diagnostics)
 	if !ok {
 		return

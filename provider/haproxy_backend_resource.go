@@ -44,6 +44,8 @@ type haproxyBackendResourceModel struct {
 	Connection    *connectionModel `tfsdk:"ssh"`
 	HAProxyInSync types.Bool       `tfsdk:"haproxy_in_sync"`
 	haproxyBackendModel
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 func (m *haproxyBackendResourceModel) toModel() model.HAProxyBackend {
@@ -117,7 +119,7 @@ func backendResourceSchema() schema.Schema {
 	attrs["haproxy_in_sync"] = inSyncAttribute("haproxy", "haproxy.cfg")
 	blocks := resourceBlocks(haproxyBackendBlocks())
 	blocks[connectionBlockName] = connectionBlock()
-	return schema.Schema{
+	return withTimeouts(schema.Schema{
 		MarkdownDescription: "One haproxy `backend` on an haproxy host, which several `lvs_haproxy_frontend`s of the host " +
 			"may use, by `default_backend` and by `use_backend` rules: servers, balancing, health checks and options. " +
 			"The host's agent rebuilds `haproxy.cfg` from all the host's objects, checks it with `haproxy -c` and reloads " +
@@ -129,7 +131,7 @@ func backendResourceSchema() schema.Schema {
 			"Import with `NAME@HOST`, such as `static@10.0.0.20`.",
 		Attributes: attrs,
 		Blocks:     blocks,
-	}
+	})
 }
 
 // Metadata names the resource.
@@ -171,6 +173,8 @@ func (r *haproxyBackendResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	r.put(ctx, &data, &resp.Diagnostics, "Create")
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
@@ -184,6 +188,8 @@ func (r *haproxyBackendResource) Update(ctx context.Context, req resource.Update
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	r.put(ctx, &data, &resp.Diagnostics, "Update")
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
@@ -221,6 +227,8 @@ func (r *haproxyBackendResource) Read(ctx context.Context, req resource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -271,6 +279,8 @@ func (r *haproxyBackendResource) Delete(ctx context.Context, req resource.Delete
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {

@@ -54,6 +54,8 @@ type haproxyCertificateModel struct {
 	PrivateKeyPEMWO        types.String     `tfsdk:"private_key_pem_wo"`
 	PrivateKeyPEMWOVersion types.Int64      `tfsdk:"private_key_pem_wo_version"`
 	FileInSync             types.Bool       `tfsdk:"file_in_sync"`
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // key is the private key the configuration gives, from whichever attribute.
@@ -91,7 +93,7 @@ func certificateResourceSchema() schema.Schema {
 	keyConflicts := []validator.String{
 		stringvalidator.ExactlyOneOf(path.MatchRoot("private_key_pem"), path.MatchRoot("private_key_pem_wo")),
 	}
-	return schema.Schema{
+	return withTimeouts(schema.Schema{
 		MarkdownDescription: "A TLS certificate and its private key on an haproxy host, which binds of the host's " +
 			"`lvs_haproxy_frontend`s name by `bind.certificate` to terminate TLS (`bind ... ssl crt FILE`).\n\n" +
 			"The agent writes the certificate chain and the key as one PEM file of mode `0600` into `" + model.HAProxyCertDir +
@@ -154,7 +156,7 @@ func certificateResourceSchema() schema.Schema {
 			},
 		},
 		Blocks: map[string]schema.Block{connectionBlockName: connectionBlock()},
-	}
+	})
 }
 
 // Metadata names the resource.
@@ -211,6 +213,12 @@ func (r *haproxyCertificateResource) Update(ctx context.Context, req resource.Up
 func (r *haproxyCertificateResource) write(ctx context.Context, plan tfsdk.Plan, config tfsdk.Config, state *tfsdk.State, diags *diag.Diagnostics, action string) {
 	var data haproxyCertificateModel
 	diags.Append(plan.Get(ctx, &data)...)
+	op := timeoutCreate
+	if action == "Update" {
+		op = timeoutUpdate
+	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, op, diags)
+	defer cancel()
 	var wo types.String
 	diags.Append(config.GetAttribute(ctx, path.Root("private_key_pem_wo"), &wo)...)
 	if diags.HasError() {
@@ -247,6 +255,8 @@ func (r *haproxyCertificateResource) Read(ctx context.Context, req resource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -286,6 +296,8 @@ func (r *haproxyCertificateResource) Delete(ctx context.Context, req resource.De
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {

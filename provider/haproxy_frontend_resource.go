@@ -98,6 +98,8 @@ type haproxyFrontendResourceModel struct {
 	Backend        *frontendBackend         `tfsdk:"backend"`
 	HAProxyInSync  types.Bool               `tfsdk:"haproxy_in_sync"`
 	haproxyTimeoutsModel
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // frontendBackend is the backend block: the backend shape without its
@@ -255,7 +257,7 @@ func frontendResourceSchema() schema.Schema {
 	blocks := resourceBlocks(frontendSchemaBlocks())
 	blocks["backend"] = frontendBackendBlock().resourceBlock()
 	blocks[connectionBlockName] = connectionBlock()
-	return schema.Schema{
+	return withTimeouts(schema.Schema{
 		MarkdownDescription: "One haproxy `frontend` on an haproxy host, routing to backends of the host " +
 			"(`lvs_haproxy_backend`, shared by several frontends) by `use_backend` rules and a `default_backend`, " +
 			"or to a `backend` of its own. " +
@@ -270,7 +272,7 @@ func frontendResourceSchema() schema.Schema {
 			"its apply is the one that takes the file over, in the same reload.",
 		Attributes: attrs,
 		Blocks:     blocks,
-	}
+	})
 }
 
 // inSyncAttribute is the computed flag that makes a daemon's drift a plan:
@@ -332,6 +334,8 @@ func (r *haproxyFrontendResource) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	r.put(ctx, &data, &resp.Diagnostics, "Create")
 	if resp.Diagnostics.HasError() {
 		return
@@ -349,6 +353,8 @@ func (r *haproxyFrontendResource) Update(ctx context.Context, req resource.Updat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	r.put(ctx, &data, &resp.Diagnostics, "Update")
 	if resp.Diagnostics.HasError() {
 		return
@@ -388,6 +394,8 @@ func (r *haproxyFrontendResource) Read(ctx context.Context, req resource.ReadReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -430,6 +438,8 @@ func (r *haproxyFrontendResource) Delete(ctx context.Context, req resource.Delet
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {

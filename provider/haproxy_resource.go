@@ -50,6 +50,8 @@ type haproxyResourceModel struct {
 	Global        *haproxyGlobalModel   `tfsdk:"global"`
 	Defaults      *haproxyDefaultsModel `tfsdk:"defaults"`
 	HAProxyInSync types.Bool            `tfsdk:"haproxy_in_sync"`
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // toWire maps the resource into the object stored on the host.
@@ -115,6 +117,7 @@ func (r *haproxyResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"defaults":          haproxyDefaultsBlock().resourceBlock(),
 		},
 	}
+	resp.Schema = withTimeouts(resp.Schema)
 }
 
 // Configure takes the provider's client.
@@ -146,6 +149,8 @@ func (r *haproxyResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	if r.put(ctx, &data, &resp.Diagnostics, "Create"); !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 	}
@@ -159,6 +164,8 @@ func (r *haproxyResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	if r.put(ctx, &data, &resp.Diagnostics, "Update"); !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 	}
@@ -205,6 +212,8 @@ func (r *haproxyResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -246,6 +255,8 @@ func (r *haproxyResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	cfg, d := r.client.hostConfig(connOf(data.Connection))
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {

@@ -153,6 +153,7 @@ func TestReadMapsEveryVirtualServerAttribute(t *testing.T) {
 		"directors": "where it runs: read per director (present or not)", "ssh": "connection, not host state",
 		"id": "computed from the identity", "managed": "computed from whether the directors store it",
 		"real_server": "read per destination: TestReadMapsEveryInlineRealServerAttribute",
+		"timeouts":    "operation bounds, not host state",
 	}, func(obs reflect.Value) virtualServerResourceModel {
 		vs := obs.Interface().(model.VirtualServer)
 		return m.withObserved(&vs)
@@ -173,6 +174,7 @@ func TestReadMapsEveryRealServerAttribute(t *testing.T) {
 		"host_in_sync": "computed from the real-server side", "drain_on_destroy": "destroy behaviour, not host state",
 		"drain_timeout": "destroy behaviour, not host state", "ssh": "connection, not host state",
 		"id": "computed from the identity", "managed": "computed from whether the directors store it",
+		"timeouts": "operation bounds, not host state",
 	}, func(obs reflect.Value) realServerResourceModel {
 		rs := obs.Interface().(model.RealServer)
 		return m.withObserved(&rs, "dr")

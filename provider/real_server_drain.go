@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
+	"github.com/lvsops/terraform-provider-lvs/internal/fleet"
 	"github.com/lvsops/terraform-provider-lvs/internal/transport"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
@@ -87,7 +88,15 @@ func drainRealServers(ctx context.Context, c *client, poll, timeout time.Duratio
 		}
 		select {
 		case <-ctx.Done():
-			diags.AddError("Drain Interrupted", fmt.Sprintf("Draining real server %s was interrupted with %d active connections left: %s", strings.Join(names, ", "), active, ctx.Err()))
+			// The delete's timeout (or a cancel): the servers stay at
+			// weight 0 on every director, and in the state.
+			hosts := make([]string, len(cfgs))
+			for i, cfg := range cfgs {
+				hosts[i] = cfg.ID()
+			}
+			addHostError(diags, "Drain", what, strings.Join(hosts, ", "), &fleet.Error{
+				Host: strings.Join(hosts, ", "), Step: fmt.Sprintf("drain: wait for %d active connections to end", active),
+				Err: context.Cause(ctx)})
 			return
 		case <-time.After(poll):
 		}

@@ -58,6 +58,8 @@ type realServerResourceModel struct {
 	DrainTimeout    types.String         `tfsdk:"drain_timeout"`
 	Managed         types.Bool           `tfsdk:"managed"`
 	realServerModel
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // realServerHostModel is the `host` attribute: how to reach the real
@@ -212,6 +214,8 @@ func (r *realServerResource) Create(ctx context.Context, req resource.CreateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), nil, &data, &resp.Diagnostics, "Create")
 	if resp.Diagnostics.HasError() {
 		return
@@ -228,6 +232,8 @@ func (r *realServerResource) Update(ctx context.Context, req resource.UpdateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), &state, &data, &resp.Diagnostics, "Update")
 	if resp.Diagnostics.HasError() {
 		return
@@ -357,6 +363,8 @@ func (r *realServerResource) Read(ctx context.Context, req resource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())
@@ -446,6 +454,8 @@ func (r *realServerResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete.plus(drainTimeoutOf(data.DrainTimeout)), &resp.Diagnostics)
+	defer cancel()
 	id, err := cluster.ParseVirtualServerID(data.VirtualServerID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("virtual_server_id"), summaryInvalidConfig, err.Error())

@@ -235,7 +235,7 @@ func realServerResourceSchema() schema.Schema {
 	for name, a := range realServerSideAttributes() {
 		attrs[name] = a
 	}
-	return schema.Schema{
+	return withTimeouts(schema.Schema{
 		MarkdownDescription: "One real server (IPVS destination) of an `lvs_virtual_server`: address, port, " +
 			"weight, forwarding method, thresholds and health check, put on every director of the virtual " +
 			"server. With `host`, the real-server side is set up on the real server itself as well.\n\n" +
@@ -255,7 +255,7 @@ func realServerResourceSchema() schema.Schema {
 			connectionBlockName: directorsConnectionBlock(),
 			"host":              realServerHostBlock(),
 		}),
-	}
+	})
 }
 
 // realServerHostBlock is the `host` block of a real server, in

@@ -97,7 +97,7 @@ func TestInlineBlockIsTheRealServerShape(t *testing.T) {
 	for n := range block.NestedObject.Blocks {
 		inline = append(inline, n)
 	}
-	resourceOnly := []string{"id", "virtual_server_id", "managed", connectionBlockName}
+	resourceOnly := []string{"id", "virtual_server_id", "managed", connectionBlockName, timeoutsBlockName}
 	var want []string
 	for _, n := range attributeNames(rsResp.Schema) {
 		if !slices.Contains(resourceOnly, n) {

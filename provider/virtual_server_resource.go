@@ -55,6 +55,8 @@ type virtualServerResourceModel struct {
 	// FwmarkMatch: see virtual_server_fwmark.go.
 	FwmarkMatch []fwmarkMatchModel `tfsdk:"fwmark_match"`
 	Managed     types.Bool         `tfsdk:"managed"`
+	// Timeouts bound each operation (timeouts.go); null after an import.
+	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // Metadata names the resource.
@@ -137,6 +139,8 @@ func (r *virtualServerResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutCreate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), nil, &data, &resp.Diagnostics, "Create")
 	if resp.Diagnostics.HasError() {
 		return
@@ -153,6 +157,8 @@ func (r *virtualServerResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutUpdate, &resp.Diagnostics)
+	defer cancel()
 	r.apply(ctx, planConfig(req.Plan), &state, &data, &resp.Diagnostics, "Update")
 	if resp.Diagnostics.HasError() {
 		return
@@ -287,6 +293,8 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutRead, &resp.Diagnostics)
+	defer cancel()
 	vs := data.toModel()
 	key := vs.Key()
 	dirs, cfgs := r.client.directorsOf(ctx, data.Directors, data.Connection, &resp.Diagnostics)
@@ -426,6 +434,8 @@ func (r *virtualServerResource) Delete(ctx context.Context, req resource.DeleteR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, data.Timeouts, timeoutDelete, &resp.Diagnostics)
+	defer cancel()
 	vs := data.toModel()
 	key := vs.Key()
 	_, cfgs := r.client.directorsOf(ctx, data.Directors, data.Connection, &resp.Diagnostics)

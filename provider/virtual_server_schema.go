@@ -257,7 +257,7 @@ func virtualServerResourceSchema() schema.Schema {
 	}
 	attrs["directors"] = directorsAttribute("service")
 	attrs["managed"] = managedAttribute("service")
-	return schema.Schema{
+	return withTimeouts(schema.Schema{
 		MarkdownDescription: "One IPVS virtual service (a VIP, port and protocol, a firewall mark, or a keepalived " +
 			"virtual_server_group of several addresses and marks) with its " +
 			"scheduler, persistence, default forwarding method, sorry server and health-check defaults, applied on " +
@@ -288,7 +288,7 @@ func virtualServerResourceSchema() schema.Schema {
 			"real_server":       inlineRealServerBlock(),
 			connectionBlockName: directorsConnectionBlock(),
 		},
-	}
+	})
 }
 
 // directorsAttribute is the `directors` set of the virtual and real server.

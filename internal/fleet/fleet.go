@@ -172,6 +172,8 @@ type writtenObject struct {
 
 type call struct {
 	done chan struct{}
+	// sh ends the observe when every reader waiting for it gave up.
+	sh *shared
 	// gen is the last write the observation reflects: those requested
 	// before the observe started.
 	gen int
@@ -195,6 +197,12 @@ type batch struct {
 	done                 chan struct{}
 	resp                 *wire.Response
 	err                  error
+	// sent is set (under the host's lock) once the apply is on its way.
+	sent bool
+	// sh ends the apply (or keeps it from being sent) when every writer
+	// that joined the batch gave up; its deadline bounds the agent's wait
+	// for the host lock.
+	sh *shared
 }
 
 func (f *Fleet) host(cfg transport.Config) *host {
@@ -282,7 +290,7 @@ func (f *Fleet) observe(ctx context.Context, h *host, fresh bool) (*wire.Observe
 		select {
 		case <-b.done:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &Error{Host: h.id, Step: StepApply, Err: context.Cause(ctx)}
 		}
 		h.mu.Lock()
 		if b.err == nil && b.resp != nil && b.resp.Observed != nil && b.resp.Observed.Err() == nil {
@@ -293,15 +301,24 @@ func (f *Fleet) observe(ctx context.Context, h *host, fresh bool) (*wire.Observe
 		// The apply failed or its observation lacks a section: observe
 		// on our own, to report what the host runs (or why it cannot).
 	}
-	if c := h.obsCall; c != nil && c.gen >= want {
+	if c := h.obsCall; c != nil && c.gen >= want && !c.sh.done() {
+		stop := c.sh.join(ctx)
 		h.mu.Unlock()
-		return c.wait(ctx)
+		return c.wait(ctx, h.id, stop)
 	}
-	c := &call{done: make(chan struct{}), gen: h.gen}
+	c := &call{done: make(chan struct{}), gen: h.gen, sh: newShared(ctx)}
 	h.obsCall = c
+	stop := c.sh.join(ctx)
 	h.mu.Unlock()
+	// The observe runs for every reader that joins it: it ends when the
+	// last of them gives up, not with the first one's context.
+	go f.observeFor(h, c)
+	return c.wait(ctx, h.id, stop)
+}
 
-	resp, err := f.send(ctx, h, &wire.Request{Verb: wire.VerbObserve})
+// observeFor makes the observation c, for as long as a reader waits for it.
+func (f *Fleet) observeFor(h *host, c *call) {
+	resp, err := f.send(c.sh.ctx, h, &wire.Request{Verb: wire.VerbObserve})
 	if err == nil && (resp == nil || resp.Observed == nil) {
 		err = fmt.Errorf("%s: observe: the agent returned no observation", h.id)
 	}
@@ -324,7 +341,7 @@ func (f *Fleet) observe(ctx context.Context, h *host, fresh bool) (*wire.Observe
 	}
 	h.mu.Unlock()
 	close(c.done)
-	return c.obs, c.err
+	c.sh.cancel(nil)
 }
 
 // batchOf is the batch carrying write number gen when its apply has not
@@ -347,12 +364,16 @@ func (h *host) keep(obs *wire.Observed, gen int, now time.Time) {
 	h.obs, h.obsGen, h.obsAt = obs, gen, now
 }
 
-func (c *call) wait(ctx context.Context) (*wire.Observed, error) {
+// wait waits for c or for ctx to end. stop (the reader's join of c.sh) is
+// called only when c is done: a reader that gives up must leave its join
+// to run, so that the last one to go ends the observe.
+func (c *call) wait(ctx context.Context, host string, stop func()) (*wire.Observed, error) {
 	select {
 	case <-c.done:
+		stop()
 		return c.obs, c.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, &Error{Host: host, Step: StepObserve, Err: context.Cause(ctx)}
 	}
 }
 
@@ -487,10 +508,18 @@ func (f *Fleet) Write(ctx context.Context, cfg transport.Config, w Write) (*wire
 	now := f.opts.Now()
 	h.stats.Writes += len(put) + len(del)
 	b := h.pending
+	if b != nil && b.sh.done() {
+		// Every writer of the pending batch gave up: it is not sent, and
+		// this write starts the next one.
+		h.abandon(b)
+		b = nil
+	}
 	if b == nil {
-		b = &batch{done: make(chan struct{}), first: h.gen, started: now}
+		b = &batch{done: make(chan struct{}), first: h.gen, started: now, sh: newShared(ctx)}
 		h.pending = b
 	}
+	// Not stopped when ctx ends first: its end must count (see shared).
+	stop := b.sh.join(ctx)
 	b.last = h.gen
 	b.callers++
 	writer := len(b.writers)
@@ -519,13 +548,45 @@ func (f *Fleet) Write(ctx context.Context, cfg transport.Config, w Write) (*wire
 
 	select {
 	case <-b.done:
+		stop()
 		if r := b.refusalOf(writer); r != nil {
 			return b.resp, &RefusedError{Host: h.id, Refusal: *r}
 		}
 		return b.resp, b.err
 	case <-ctx.Done():
-		// The batch still runs for the others; this caller stops waiting.
-		return nil, ctx.Err()
+		// The batch still runs for the others, if any; this caller stops
+		// waiting. When it was the last, the batch's context ends too: an
+		// apply under way is stopped (the agent's journal lets the next
+		// apply complete it), one not sent yet is not sent.
+		step := StepQueued
+		h.mu.Lock()
+		if b.sent {
+			step = StepApply
+		}
+		h.mu.Unlock()
+		return nil, &Error{Host: h.id, Step: step, Err: context.Cause(ctx)}
+	}
+}
+
+// abandon fails b, a pending batch whose every writer gave up, without
+// sending it, and forgets its writes that no later write replaced. The
+// caller holds h.mu.
+func (h *host) abandon(b *batch) {
+	if h.pending == b {
+		h.pending = nil
+	}
+	b.err = &Error{Host: h.id, Step: StepQueued, Err: fmt.Errorf("not sent, every caller gave up: %w", context.Cause(b.sh.ctx))}
+	h.forget(b)
+	close(b.done)
+}
+
+// forget drops the writes of b that no later write replaced: what failed
+// is not stored. The caller holds h.mu.
+func (h *host) forget(b *batch) {
+	for k, w := range h.written {
+		if b.first <= w.gen && w.gen <= b.last {
+			delete(h.written, k)
+		}
 	}
 }
 
@@ -574,6 +635,11 @@ func (f *Fleet) flush(h *host) {
 		if limit := from.Add(f.opts.MaxWait).Sub(now); limit < wait {
 			wait = limit
 		}
+		if b.sh.done() {
+			h.abandon(b)
+			h.mu.Unlock()
+			continue
+		}
 		if wait > 0 {
 			h.mu.Unlock()
 			// A write joining the batch wakes the wait: the batch may be
@@ -581,18 +647,26 @@ func (f *Fleet) flush(h *host) {
 			select {
 			case <-time.After(wait):
 			case <-h.joined:
+			case <-b.sh.ctx.Done():
 			}
 			continue
 		}
 		h.pending, h.sending = nil, b
+		b.sent = true
 		h.expect = b.callers
 		h.stats.Batches = append(h.stats.Batches, len(b.put)+len(b.del))
 		h.mu.Unlock()
 
-		// The batch outlives any one caller's context: it is cancelled only
-		// by the command timeout of the transport.
-		ctx := context.Background()
-		b.resp, b.err = f.send(ctx, h, &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt, Writers: b.writers})
+		// The batch outlives any one caller's context: it ends when every
+		// writer that joined it gave up (or by the command timeout of the
+		// transport). Within the latest of their deadlines, the agent
+		// waits for the host lock no longer than leaves time to say so.
+		ctx := b.sh.ctx
+		req := &wire.Request{Verb: wire.VerbApply, Put: b.put, Delete: b.del, Adopt: b.adopt, Writers: b.writers}
+		deadline, bounded := b.sh.Deadline()
+		req.LockTimeoutSeconds = lockWait(deadline, bounded, time.Now())
+		b.resp, b.err = f.send(ctx, h, req)
+		b.sh.cancel(nil)
 
 		h.mu.Lock()
 		h.sending = nil
@@ -623,13 +697,8 @@ func (f *Fleet) flush(h *host) {
 			}
 		}
 		if b.err != nil {
-			// What failed is not stored: forget the writes of the batch
-			// that no later write replaced.
-			for k, w := range h.written {
-				if b.first <= w.gen && w.gen <= b.last {
-					delete(h.written, k)
-				}
-			}
+			// What failed is not stored.
+			h.forget(b)
 		}
 		stats := h.stats
 		h.mu.Unlock()

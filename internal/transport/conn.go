@@ -123,7 +123,7 @@ func (c *conn) newSession(ctx context.Context) (*ssh.Session, error) {
 				o.s.Close()
 			}
 		}()
-		return nil, ctx.Err()
+		return nil, context.Cause(ctx)
 	}
 }
 
@@ -135,6 +135,11 @@ func (h *Host) dial(ctx context.Context) (*conn, error) {
 	addr := h.cfg.Address()
 	nc, err := h.dialTransport(ctx, addr)
 	if err != nil {
+		// The caller's own deadline (a Terraform operation's timeout) is
+		// named, not only the socket's "i/o timeout".
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(ctx.Err(), cause) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
 		return nil, err
 	}
 	methods, names, done, err := h.creds.methods()
@@ -161,7 +166,7 @@ func (h *Host) dial(ctx context.Context) (*conn, error) {
 		if err == nil {
 			sc.Close()
 		}
-		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
+		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, context.Cause(ctx))
 	}
 	if err != nil {
 		nc.Close()

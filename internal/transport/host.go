@@ -161,7 +161,7 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 	select {
 	case h.sessions <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, context.Cause(ctx)
 	}
 	release := func() { <-h.sessions }
 	s, c, err := h.session(ctx)
@@ -195,7 +195,7 @@ func (h *Host) exec(ctx context.Context, line string, stdin io.Reader) (*Result,
 			h.drop(c, errors.New("a cancelled session did not close"))
 			<-finished //nolint:errcheck // likewise
 		}
-		return nil, ctx.Err()
+		return nil, context.Cause(ctx)
 	}
 }
 
@@ -293,7 +293,7 @@ func (h *Host) client(ctx context.Context) (*conn, error) {
 	select {
 	case h.dialing <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, context.Cause(ctx)
 	}
 	defer func() { <-h.dialing }()
 	if c, err := h.current(); c != nil || err != nil {

@@ -32,7 +32,7 @@ func (s *sudoCache) get(ctx context.Context, probe func(context.Context) (bool, 
 	select {
 	case s.lock <- struct{}{}:
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, context.Cause(ctx)
 	}
 	defer func() { <-s.lock }()
 	if s.known {

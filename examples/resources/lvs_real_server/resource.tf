@@ -23,6 +23,14 @@ resource "lvs_real_server" "web1" {
   # connections to end.
   drain_on_destroy = true
   drain_timeout    = "2m"
+
+  # Bounds on each operation (defaults: 10m, and for a delete 10m plus the
+  # drain_timeout). A delete that runs out stops the agent call under way
+  # and fails naming the host and the step; the next apply completes it.
+  timeouts {
+    create = "5m"
+    delete = "5m"
+  }
 }
 
 # A plain TCP check, no SSH access to the server.
