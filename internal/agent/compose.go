@@ -20,6 +20,10 @@ type hostConfig struct {
 	// realServer merges the real-server sides of the host's real_server_host
 	// objects; nil when there are none.
 	realServer *model.HostSetup
+	// staticAddrs are the director's static addresses (its VIPs without
+	// VRRP), which the agent holds over netlink for both engines; the
+	// keepalived.conf it renders carries none (addresses.go).
+	staticAddrs []model.HostAddress
 	// sysctls are every kernel setting the host needs, in a stable order.
 	sysctls []model.Sysctl
 }
@@ -121,6 +125,11 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 	if err := cfg.Validate(nil); err != nil {
 		return badRequest(objectAt(err, dir.Key.String(), "virtual_server", vsObjs), err)
 	}
+	// The agent owns the static addresses, not keepalived: they stay while
+	// keepalived is stopped or restarts, as `ip addr add` on a single
+	// director does, and the netlink engine has no keepalived at all.
+	hc.staticAddrs = cfg.Director.StaticHostAddresses()
+	cfg.Director.StaticAddresses = nil
 	hc.keepalived = cfg
 	return nil
 }
