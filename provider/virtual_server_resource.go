@@ -52,8 +52,8 @@ type virtualServerResourceModel struct {
 	virtualServerSettings
 	SorryServer *sorryServerResourceModel `tfsdk:"sorry_server"`
 	Group       *virtualServerGroupModel  `tfsdk:"group"`
-	RealServers []inlineRealServerModel  `tfsdk:"real_server"`
-	Managed     types.Bool               `tfsdk:"managed"`
+	RealServers []inlineRealServerModel   `tfsdk:"real_server"`
+	Managed     types.Bool                `tfsdk:"managed"`
 }
 
 // Metadata names the resource.
