@@ -152,5 +152,6 @@ func (p *lvsProvider) DataSources(context.Context) []func() datasource.DataSourc
 		NewHAProxyConfigDataSource,
 		NewDirectorStatusDataSource,
 		NewVRRPMastersDataSource,
+		NewRealServerConfigDataSource,
 	}
 }
