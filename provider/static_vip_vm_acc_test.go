@@ -35,6 +35,8 @@ import (
 //   - netlink: rs3 is set up by the script of data.lvs_real_server_config
 //     (run on rs3 by hand, as cloud-init would), then added as a real
 //     server without a host block: the client reaches rs3 through the VIP;
+//     after a reboot of the VM the agent's boot restore has put the VIP
+//     (and the netlink services) back before any apply: the plan is empty;
 //   - keepalived: the sorry server rs2 gets its side (VIP on lo, ARP
 //     sysctls) from sorry_server.host; when rs1's check fails, keepalived
 //     puts rs2 in and the client reaches rs2 through the VIP; destroy
@@ -224,6 +226,27 @@ data "lvs_real_server_config" "rs3" {
 				{
 					Config: withRS3,
 					Check:  reaches("rs1", "rs3"),
+				},
+				{
+					// A reboot takes the VIP and the netlink services out of
+					// the kernel; the agent's boot restore puts them back
+					// before anyone applies: the plan is empty.
+					PreConfig: func() {
+						rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+						defer cancel()
+						if err := v.Reboot(rctx); err != nil {
+							t.Fatal(err)
+						}
+						t.Logf("reboot to SSH took %v", v.BootTime.Round(100*time.Millisecond))
+						if err := waitFor(30*time.Second, func() error { return vipOnDirector(true)(nil) }); err != nil {
+							t.Errorf("after the reboot, before any apply: %v\nrestore: %s", err, d.run("cat /run/lvs-agent-restore.json 2>/dev/null; systemctl status lvs-agent-restore 2>/dev/null | tail -5; true"))
+						}
+					},
+					Config: withRS3,
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectEmptyPlan(),
+					}},
+					Check: reaches("rs1", "rs3"),
 				},
 			},
 		})
