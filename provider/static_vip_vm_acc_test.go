@@ -206,7 +206,7 @@ data "lvs_real_server_config" "rs3" {
 			}
 			for range 2 { // idempotent: the second run changes nothing and succeeds
 				if out, err := lab.Exec(ctx, "rs3", "sh", "-c", script); err != nil {
-					return fmt.Errorf("running the data source's script on rs3: %v\n%s", err, out)
+					return fmt.Errorf("running the data source's script on rs3: %w\n%s", err, out)
 				}
 			}
 			return sideOn("rs3", true)(s)
