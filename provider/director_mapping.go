@@ -18,6 +18,9 @@ func normalDirector(d model.Director) model.Director {
 	if len(d.Sysctls) == 0 {
 		d.Sysctls = nil
 	}
+	if len(d.StaticAddresses) == 0 {
+		d.StaticAddresses = nil
+	}
 	for i := range d.Instances {
 		in := &d.Instances[i]
 		if len(in.UnicastPeers) == 0 {
@@ -52,6 +55,7 @@ func directorModelFrom(d model.Director) directorModel {
 		EnableScriptSecurity: optTrue(d.EnableScriptSecurity),
 		Engine:               optString(d.Engine),
 		GlobalDefs:           globalDefsFrom(d.Globals),
+		StaticAddresses:      staticAddressesFrom(d.StaticAddresses),
 	}
 	for _, in := range d.Instances {
 		m.VRRPInstances = append(m.VRRPInstances, vrrpInstanceFrom(in))

@@ -381,6 +381,7 @@ func (m *directorResourceModel) observe(cfg transport.Config, c *client, stored 
 			s.Value = types.StringValue(v)
 		}
 	}
+	m.observeStaticAddresses(view)
 	m.ID = types.StringValue(cfg.ID())
 	m.AgentVersion = types.StringValue(c.agent.Version())
 	if v := view.AgentVersion(); v != "" {

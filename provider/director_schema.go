@@ -38,6 +38,7 @@ func directorBlocks() map[string]blockSpec {
 		"vrrp_sync_group": vrrpSyncGroupBlock(),
 		"sysctl":          sysctlBlock(),
 		"global_defs":     globalDefsBlock(),
+		"static_address":  staticAddressBlock(),
 	}
 }
 
@@ -160,6 +161,7 @@ type directorModel struct {
 	VRRPSyncGroups       []vrrpSyncGroupModel `tfsdk:"vrrp_sync_group"`
 	Sysctls              []sysctlModel        `tfsdk:"sysctl"`
 	GlobalDefs           *globalDefsModel     `tfsdk:"global_defs"`
+	StaticAddresses      []staticAddressModel `tfsdk:"static_address"`
 }
 
 type notifyModel struct {
@@ -240,6 +242,7 @@ func (m *directorModel) toModel() model.Director {
 		EnableScriptSecurity: m.EnableScriptSecurity.ValueBool(),
 		Engine:               m.Engine.ValueString(),
 		Globals:              m.GlobalDefs.toModel(),
+		StaticAddresses:      staticAddressesModel(m.StaticAddresses),
 	}
 	for i := range m.VRRPInstances {
 		d.Instances = append(d.Instances, m.VRRPInstances[i].toModel())

@@ -87,8 +87,8 @@ func fullKeepalived() keepalivedConfigModel {
 			DelayLoop: num(10), Retry: num(3), DelayBeforeRetry: num(2), ConnectTimeout: num(4),
 			VirtualHost: str("www.example.com"), Quorum: num(2), Hysteresis: num(1),
 			QuorumUp: str("/bin/up"), QuorumDown: str("/bin/down"),
-			Alpha: flag(true), Omega: flag(true), InhibitOnFailure: flag(true),
-			SorryServer: &sorryServerModel{Address: ip("10.0.0.99"), Port: num(443), ForwardingMethod: str("nat"), Inhibit: flag(true)}},
+			Alpha: flag(true), Omega: flag(true), InhibitOnFailure: flag(true)},
+			SorryServer: &sorryServerModel{Address: ip("10.0.0.99"), Port: num(443), ForwardingMethod: str("nat"), Inhibit: flag(true)},
 			RealServers: []realServerModel{
 				{
 					Address: ip("10.0.0.21"), Port: num(443), Weight: num(0), ForwardingMethod: str("dr"),

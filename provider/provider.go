@@ -153,5 +153,6 @@ func (p *lvsProvider) DataSources(context.Context) []func() datasource.DataSourc
 		NewHAProxyConfigDataSource,
 		NewDirectorStatusDataSource,
 		NewVRRPMastersDataSource,
+		NewRealServerConfigDataSource,
 	}
 }

@@ -11,6 +11,9 @@ import (
 // toModel maps the resource into the model's virtual server.
 func (m *virtualServerResourceModel) toModel() model.VirtualServer {
 	vs := m.virtualServerSettings.toModel()
+	if m.SorryServer != nil {
+		vs.SorryServer = m.SorryServer.sorryServerModel.toModel()
+	}
 	if m.Group != nil {
 		vs.Group = m.Group.Name.ValueString()
 	}
@@ -59,7 +62,7 @@ func (m virtualServerResourceModel) withObserved(obs *model.VirtualServer) virtu
 	out.Alpha = keepBool(m.Alpha, obs.Alpha)
 	out.Omega = keepBool(m.Omega, obs.Omega)
 	out.InhibitOnFailure = keepBool(m.InhibitOnFailure, obs.InhibitOnFailure)
-	out.SorryServer = keepSorryServer(m.SorryServer, obs.SorryServer)
+	out.SorryServer = keepSorryResource(m.SorryServer, obs.SorryServer)
 	out.FwmarkMatch = keepFwmarkMatches(m.FwmarkMatch, obs.Fwmark, obs.FwmarkMatches)
 	return out
 }

@@ -50,8 +50,9 @@ type virtualServerResourceModel struct {
 	Connection *sshModel    `tfsdk:"ssh"`
 
 	virtualServerSettings
-	Group       *virtualServerGroupModel `tfsdk:"group"`
-	RealServers []inlineRealServerModel  `tfsdk:"real_server"`
+	SorryServer *sorryServerResourceModel `tfsdk:"sorry_server"`
+	Group       *virtualServerGroupModel  `tfsdk:"group"`
+	RealServers []inlineRealServerModel   `tfsdk:"real_server"`
 	// FwmarkMatch: see virtual_server_fwmark.go.
 	FwmarkMatch []fwmarkMatchModel `tfsdk:"fwmark_match"`
 	Managed     types.Bool         `tfsdk:"managed"`
@@ -87,6 +88,7 @@ func (r *virtualServerResource) ValidateConfig(ctx context.Context, req resource
 		addConfigErrors(ctx, &resp.Diagnostics, req.Config, vs.Validate(nil))
 	}
 	validateInline(ctx, &resp.Diagnostics, req.Config, data.RealServers, &vs)
+	validateSorry(ctx, &resp.Diagnostics, req.Config, data.SorryServer, &vs)
 	// Each entry of `directors` is checked by its validator (directorCheck).
 }
 
@@ -118,6 +120,7 @@ func (r *virtualServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), id)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("managed"), true)...)
 	resp.Diagnostics.Append(planInline(ctx, &resp.Plan, plan.RealServers)...)
+	resp.Diagnostics.Append(planSorry(ctx, &resp.Plan, plan.SorryServer)...)
 }
 
 // key is the service's key, when the identity is known.
@@ -213,6 +216,10 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	if diags.HasError() {
 		return
 	}
+	staleSorry := r.prepareSorry(ctx, conf, old, data, &vs, dirs, diags, action)
+	if diags.HasError() {
+		return
+	}
 	errs := eachHost(cfgs, func(cfg transport.Config) error {
 		var adopt []wire.Key
 		var dests []wire.Object
@@ -237,12 +244,14 @@ func (r *virtualServerResource) apply(ctx context.Context, conf tfsdk.Config, ol
 	}
 	if !diags.HasError() {
 		r.client.applyHostSides(ctx, inline.staleSides, true, action, "Virtual Server "+key, diags)
+		r.client.applyHostSides(ctx, staleSorry, true, action, "Virtual Server "+key+" sorry server", diags)
 	}
 	for _, cfg := range append(cfgs, gone...) {
 		r.client.logStats(ctx, cfg, "lvs_virtual_server")
 	}
 	data.ID = types.StringValue(cluster.JoinID(key, dirs))
 	data.Managed = types.BoolValue(true)
+	data.sorryApplied()
 	for i := range data.RealServers {
 		data.RealServers[i].HostInSync = types.BoolNull()
 		if data.RealServers[i].Host != nil {
@@ -414,6 +423,10 @@ func (r *virtualServerResource) Read(ctx context.Context, req resource.ReadReque
 			return
 		}
 		next.RealServers = blocks
+		if herr := r.client.observeSorry(ctx, next.SorryServer, vsid); herr != nil {
+			addHostError(&resp.Diagnostics, "Read", "Virtual Server "+key, herr.host, herr.err)
+			return
+		}
 	}
 	if len(present) != len(dirs) {
 		// An empty set, not null: no director runs it, and the update
@@ -454,6 +467,7 @@ func (r *virtualServerResource) Delete(ctx context.Context, req resource.DeleteR
 	}
 	if vsid, err := cluster.ParseVirtualServerID(data.ID.ValueString()); err == nil {
 		sides := r.client.inlineHostSides(data.RealServers, vsid, &vs, &resp.Diagnostics)
+		sides = append(sides, r.client.sorryHostSides(data.SorryServer, vsid, &vs, &resp.Diagnostics)...)
 		r.client.applyHostSides(ctx, sides, true, "Delete", "Virtual Server "+key, &resp.Diagnostics)
 	}
 }

@@ -122,13 +122,15 @@ func virtualServerGroupBlock() blockSpec {
 // virtualServerModel is the Terraform value of the virtual server shape.
 type virtualServerModel struct {
 	virtualServerSettings
+	SorryServer *sorryServerModel `tfsdk:"sorry_server"`
 	Group       types.String      `tfsdk:"group"`
 	RealServers []realServerModel `tfsdk:"real_server"`
 }
 
 // virtualServerSettings are the attributes the lvs_virtual_server resource
 // shares with the virtual_server blocks of lvs_keepalived_config: all but
-// the group (a name there, a block in the resource) and the real servers.
+// the group (a name there, a block in the resource), the real servers and
+// the sorry server (the resource's has a host side, virtual_server_sorry.go).
 type virtualServerSettings struct {
 	Address                iptypes.IPAddress `tfsdk:"address"`
 	Port                   types.Int64       `tfsdk:"port"`
@@ -156,7 +158,6 @@ type virtualServerSettings struct {
 	Alpha                  types.Bool        `tfsdk:"alpha"`
 	Omega                  types.Bool        `tfsdk:"omega"`
 	InhibitOnFailure       types.Bool        `tfsdk:"inhibit_on_failure"`
-	SorryServer            *sorryServerModel `tfsdk:"sorry_server"`
 }
 
 type sorryServerModel struct {
@@ -181,6 +182,7 @@ type vsGroupMember struct {
 // toModel maps the virtual server shape, with its real servers, into the model.
 func (m *virtualServerModel) toModel() model.VirtualServer {
 	vs := m.virtualServerSettings.toModel()
+	vs.SorryServer = m.SorryServer.toModel()
 	vs.Group = m.Group.ValueString()
 	for i := range m.RealServers {
 		vs.RealServers = append(vs.RealServers, m.RealServers[i].toModel())
@@ -219,15 +221,20 @@ func (m *virtualServerSettings) toModel() model.VirtualServer {
 		Omega:                  m.Omega.ValueBool(),
 		InhibitOnFailure:       m.InhibitOnFailure.ValueBool(),
 	}
-	if s := m.SorryServer; s != nil {
-		vs.SorryServer = &model.SorryServer{
-			Address:          addrOf(s.Address),
-			Port:             intOf(s.Port),
-			ForwardingMethod: s.ForwardingMethod.ValueString(),
-			Inhibit:          s.Inhibit.ValueBool(),
-		}
-	}
 	return vs
+}
+
+// toModel maps a sorry server into the model; nil without one.
+func (s *sorryServerModel) toModel() *model.SorryServer {
+	if s == nil {
+		return nil
+	}
+	return &model.SorryServer{
+		Address:          addrOf(s.Address),
+		Port:             intOf(s.Port),
+		ForwardingMethod: s.ForwardingMethod.ValueString(),
+		Inhibit:          s.Inhibit.ValueBool(),
+	}
 }
 
 // toModel maps a virtual server group into the model.
@@ -282,7 +289,7 @@ func virtualServerResourceSchema() schema.Schema {
 			"director's (`terraform import lvs_director`), and this one's waits for it.",
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
-			"sorry_server":      virtualServerBlocks()["sorry_server"].resourceBlock(),
+			"sorry_server":      sorryServerResourceBlock(),
 			"group":             groupBlockSchema(),
 			"fwmark_match":      fwmarkMatchBlockSchema(),
 			"real_server":       inlineRealServerBlock(),

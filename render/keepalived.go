@@ -66,6 +66,8 @@ type kaConf struct {
 	Groups     []kaGroup
 	Servers    []kaServer
 	TrackFiles []kaTrackFile
+	// StaticIPs are the static_ipaddress lines.
+	StaticIPs []string
 }
 
 // HasGlobal reports whether global_defs has anything to say.
@@ -224,6 +226,9 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 		if c.ScriptUser == "" {
 			c.ScriptUser = "root"
 		}
+	}
+	for _, a := range d.StaticHostAddresses() {
+		c.StaticIPs = append(c.StaticIPs, a.Prefix.String()+" dev "+a.Device)
 	}
 	scripts := map[string]model.TrackScript{}
 	for i := range d.Instances {

@@ -114,6 +114,26 @@ var keepalivedCases = []struct {
 			}},
 		}
 	}},
+	// A single director without VRRP: its VIPs are static addresses
+	// (static_ipaddress), held whatever happens, beside its services.
+	{"single_director_static", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: model.Director{
+				Interface: "eth0", RouterID: "lvs-single",
+				StaticAddresses: []model.StaticAddress{
+					{Prefix: kaPrefix("203.0.113.10/24")},
+					{Prefix: kaPrefix("203.0.113.11/32"), Device: "eth1"},
+				},
+			},
+			VirtualServers: []model.VirtualServer{{
+				Address: kaAddr("203.0.113.10"), Port: 80, Scheduler: "wlc", ForwardingMethod: "dr",
+				RealServers: []model.RealServer{
+					{Address: kaAddr("203.0.113.21"), TCPCheck: &model.TCPCheck{}},
+					{Address: kaAddr("203.0.113.22"), TCPCheck: &model.TCPCheck{}},
+				},
+			}},
+		}
+	}},
 	// (b) LVS-DR with keepalived: the master and the backup of one pair.
 	{"dr_master", func() *model.KeepalivedConfig {
 		return &model.KeepalivedConfig{Director: drDirector("lvs-dr-1", "MASTER", 120), VirtualServers: drServices()}
@@ -432,6 +452,9 @@ func kaInterfaces(cfg *model.KeepalivedConfig) []string {
 		}
 	}
 	add(d.Interface)
+	for _, a := range d.StaticAddresses {
+		add(a.Device)
+	}
 	for _, in := range d.Instances {
 		add(in.Interface)
 		for _, v := range in.VirtualIPs {

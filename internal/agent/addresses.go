@@ -131,10 +131,7 @@ func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep
 	if err != nil {
 		return fail(err)
 	}
-	var want model.HostSetup
-	if hc.realServer != nil {
-		want = *hc.realServer
-	}
+	want := hc.wantedAddresses()
 	if len(want.Addresses) == 0 && !want.Gateway.IsValid() && want.TunnelDevice == "" && len(st.Addresses) == 0 && !st.Gateway.IsValid() {
 		return nil
 	}
@@ -202,6 +199,22 @@ func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep
 	return nil
 }
 
+// wantedAddresses is the real-server side with the director's static
+// addresses added: the addresses the agent holds on the host.
+func (hc *hostConfig) wantedAddresses() model.HostSetup {
+	var want model.HostSetup
+	if hc.realServer != nil {
+		want = *hc.realServer
+		want.Addresses = slices.Clone(want.Addresses)
+	}
+	for _, a := range hc.staticAddrs {
+		if !slices.Contains(want.Addresses, a) {
+			want.Addresses = append(want.Addresses, a)
+		}
+	}
+	return want
+}
+
 // applyGateway routes through gw (when valid), remembering the gateway it
 // replaced, or puts that one back when no object wants a gateway.
 func (a *Agent) applyGateway(m Addresses, st *addrState, gw netip.Addr, undo *[]func(Addresses) error, rep *wire.ApplyReport) *wire.Error {
@@ -258,9 +271,7 @@ func (a *Agent) observeAddresses(hc *hostConfig) ([]model.HostAddress, error) {
 			}
 		}
 	}
-	if hc.realServer != nil {
-		add(hc.realServer.Addresses)
-	}
+	add(hc.wantedAddresses().Addresses)
 	add(st.Addresses)
 	if len(devs) == 0 || a.Addrs == nil {
 		return nil, nil

@@ -297,7 +297,12 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		{StepIPVSHandover, func() *wire.Error { return a.reprogramHandedOver(hc, prev, rep) }},
 		{StepKeepalivedWeights, func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) }},
 		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(prev, hc, rep) }},
-		{StepVRRPVIPs, func() *wire.Error { return a.repairVIPs(ctx, hc, ka, &tx, rep) }},
+		{StepVRRPVIPs, func() *wire.Error {
+			if werr := a.repairVIPs(ctx, hc, ka, &tx, rep); werr != nil {
+				return werr
+			}
+			return a.keepStaticAddresses(hc, rep)
+		}},
 		{StepHAProxy, func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) }},
 		{StepBootHook, func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) }},
 		{StepStore, func() *wire.Error {

@@ -84,7 +84,7 @@ type bootState struct {
 // kernel that only a restore brings back after a reboot; without systemd
 // the daemons also need it.
 func needsBootHook(hc *hostConfig, systemd bool) bool {
-	kernel := len(netlinkServices(hc)) > 0 || hc.realServer != nil || len(hc.sysctls) > 0 || len(hc.fwmarks) > 0
+	kernel := len(netlinkServices(hc)) > 0 || hc.realServer != nil || len(hc.staticAddrs) > 0 || len(hc.sysctls) > 0 || len(hc.fwmarks) > 0
 	daemons := hc.keepalived != nil || hc.haproxy != nil
 	return kernel || (!systemd && daemons)
 }

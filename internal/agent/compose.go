@@ -23,6 +23,10 @@ type hostConfig struct {
 	// certs are the host's TLS certificates (haproxy_certificate
 	// objects), in name order; written whether or not haproxy runs.
 	certs []model.HAProxyCertificate
+	// staticAddrs are the director's static addresses (its VIPs without
+	// VRRP), which the agent holds over netlink for both engines; the
+	// keepalived.conf it renders carries none (addresses.go).
+	staticAddrs []model.HostAddress
 	// sysctls are every kernel setting the host needs, in a stable order.
 	sysctls []model.Sysctl
 	// fwmarks are the mark rules of the director's fwmark services, sorted.
@@ -127,6 +131,11 @@ func composeKeepalived(hc *hostConfig, list []wire.Object) *wire.Error {
 	if err := cfg.Validate(nil); err != nil {
 		return badRequest(objectAt(err, dir.Key.String(), "virtual_server", vsObjs), err)
 	}
+	// The agent owns the static addresses, not keepalived: they stay while
+	// keepalived is stopped or restarts, as `ip addr add` on a single
+	// director does, and the netlink engine has no keepalived at all.
+	hc.staticAddrs = cfg.Director.StaticHostAddresses()
+	cfg.Director.StaticAddresses = nil
 	hc.keepalived = cfg
 	return nil
 }

@@ -181,3 +181,23 @@ func TestNbGetRetry(t *testing.T) {
 		t.Errorf("warnings %v, want one at line 12 saying keepalived ignores it", warns)
 	}
 }
+
+// TestStaticIPAddressImports reads static_ipaddress lines into the
+// director's static addresses (the device defaults to the director's
+// interface in the model, so a line without one keeps none), and refuses
+// a label with file:line.
+func TestStaticIPAddressImports(t *testing.T) {
+	cfg, warns, err := Parse(strings.NewReader("static_ipaddress {\n  192.168.200.16/24 dev eth0\n  192.168.200.17 dev eth1\n}\n"), "k.conf")
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("Parse: %v %v", err, warns)
+	}
+	got := cfg.Director.StaticAddresses
+	if len(got) != 2 || got[0].Prefix.String() != "192.168.200.16/24" || got[0].Device != "eth0" ||
+		got[1].Prefix.String() != "192.168.200.17/32" || got[1].Device != "eth1" {
+		t.Fatalf("static addresses: %+v", got)
+	}
+	_, _, err = Parse(strings.NewReader("static_ipaddress {\n  192.168.200.16/24 dev eth0 label eth0:1\n}\n"), "k.conf")
+	if err == nil || !strings.Contains(err.Error(), "k.conf:2") || !strings.Contains(err.Error(), "label") {
+		t.Fatalf("a labelled static address: %v", err)
+	}
+}

@@ -41,6 +41,11 @@ func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 			}
 		}
 	}
+	for k := range d.StaticAddresses {
+		if d.StaticAddresses[k].Device == "" {
+			d.StaticAddresses[k].Device = d.Interface
+		}
+	}
 	d.Interface = ""
 	if !cfg.OwnsIPVS() {
 		out.VirtualServers, out.Groups = nil, nil

@@ -125,8 +125,10 @@ func (p *parser) top(tree []*node) error {
 			err = p.vsGroup(n)
 		case "virtual_server":
 			err = p.virtualServer(n)
-		case "static_ipaddress", "static_routes", "static_rules":
-			err = p.material(n, "remove addresses or routes keepalived sets up")
+		case "static_ipaddress":
+			err = p.staticAddresses(n)
+		case "static_routes", "static_rules":
+			err = p.material(n, "remove routes or rules keepalived sets up")
 		case "track_file", "vrrp_track_file":
 			err = p.trackFile(n)
 		case "vrrp_track_process", "bfd_instance":
@@ -528,6 +530,23 @@ func (p *parser) vip(n *node) (model.VirtualIP, error) {
 		}
 	}
 	return v, nil
+}
+
+// staticAddresses reads a static_ipaddress block into the director's
+// static addresses: lines as virtual_ipaddress has them. A label is
+// refused (the agent holds these addresses over netlink, without labels).
+func (p *parser) staticAddresses(n *node) error {
+	for _, k := range n.block {
+		v, err := p.vip(k)
+		if err != nil {
+			return err
+		}
+		if v.Label != "" {
+			return p.errf(k, "static_ipaddress %s: label %q cannot be carried (the agent holds static addresses without labels); remove the label or make the address a virtual_ipaddress", v.Prefix, v.Label)
+		}
+		p.cfg.Director.StaticAddresses = append(p.cfg.Director.StaticAddresses, model.StaticAddress{Prefix: v.Prefix, Device: v.Device})
+	}
+	return nil
 }
 
 // weightOf reads "NAME [weight N [reverse]]".

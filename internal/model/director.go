@@ -30,6 +30,8 @@ type Director struct {
 	SyncGroups []VRRPSyncGroup `json:"sync_groups,omitzero"`
 	// Sysctls are extra kernel settings, applied after the derived ones.
 	Sysctls []Sysctl `json:"sysctls,omitzero"`
+	// StaticAddresses are held whatever the VRRP state (static_address.go).
+	StaticAddresses []StaticAddress `json:"static_addresses,omitzero"`
 }
 
 // MaxVRRP3AdvertInt is the longest VRRPv3 advertisement interval, in
@@ -232,6 +234,7 @@ func (d *Director) Validate(at Path) error {
 	for i, s := range d.Sysctls {
 		s.validate(&errs, p.At("sysctl", i))
 	}
+	d.validateStatic(&errs, p)
 	return errs.err()
 }
 

@@ -55,3 +55,19 @@ resource "lvs_director" "dir2" {
     reason = "services may bind the VIP before this director holds it"
   }
 }
+
+# A single director without VRRP: the classic `ip addr add VIP/24 dev eth0`
+# beside the IPVS rules, for both engines. The agent holds the address (a
+# hand removal shows in the plan), restores it at boot and removes it with
+# the director.
+resource "lvs_director" "single" {
+  ssh {
+    host = "10.0.0.20"
+  }
+  interface = "eth0"
+  engine    = "netlink"
+
+  static_address {
+    address = "10.0.0.200/24"
+  }
+}

@@ -15,9 +15,14 @@ resource "lvs_virtual_server" "web" {
   connect_timeout = 3
   retry           = 2
 
-  # Takes the traffic while no real server is up.
+  # Takes the traffic while no real server is up. With host, the sorry
+  # server's own host gets its DR side too: the VIP on lo, arp_ignore and
+  # arp_announce.
   sorry_server {
     address = "192.0.2.50"
+    host {
+      host = "192.0.2.50"
+    }
   }
 }
 
