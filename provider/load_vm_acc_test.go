@@ -72,6 +72,17 @@ type loadCluster struct {
 	hosts  map[string]string // lab host -> address
 	vipWeb string
 	vipHap string
+	broken bool // a terraform command failed: the state is not what the cases expect
+}
+
+// terraform runs a terraform command as test t, failing it on error (and
+// marking the cluster broken for the cases after it).
+func (c *loadCluster) terraform(t *testing.T, args ...string) {
+	t.Helper()
+	c.tf.t = t
+	c.broken = true
+	c.tf.run(args...)
+	c.broken = false
 }
 
 func (c *loadCluster) vip(n int) string { return c.a.vip(n) }
@@ -92,8 +103,8 @@ provider "lvs" {
   user              = "root"
   private_key_path  = %q
   known_hosts_files = [%q, %q, %q]
-  connect_timeout   = "20s"
-  command_timeout   = "3m"
+  connect_timeout   = "90s"
+  command_timeout   = "5m"
 }
 `, c.a.ClientKeyPath, c.a.KnownHostsPath, c.d[0].KnownHosts, c.d[1].KnownHosts)
 	garp := ""
@@ -248,9 +259,9 @@ func (c *loadCluster) holdsVIP(i int, vip string) bool {
 }
 
 // underLoad runs change while loadRate requests per second go to vip,
-// from a second before it until settle after it, then asserts that none
-// failed. until, when set, is polled after the change (up to 30 s) and
-// must hold before the load stops (for example: a new server answered).
+// from a second before it until two seconds after it. until, when set, is
+// polled after the change (up to 30 s) and must hold before the load
+// stops (for example: a new server answered). check asserts the result.
 func (c *loadCluster) underLoad(t *testing.T, vip string, change func(), until func(*pacedLoad) error) *pacedLoad {
 	t.Helper()
 	l := startPacedLoad("http://"+vip+"/", loadRate, func(body string) bool {
@@ -261,30 +272,42 @@ func (c *loadCluster) underLoad(t *testing.T, vip string, change func(), until f
 	change()
 	if until != nil {
 		if err := waitFor(30*time.Second, func() error { return until(l) }); err != nil {
-			l.finish()
-			t.Errorf("after the change: %v (%s)", err, l.summary())
+			t.Errorf("after the change: %v", err)
 		}
 	}
 	waitCtx(c.ctx, 2*time.Second)
 	l.finish()
 	t.Logf("load through %s: %s", vip, l.summary())
+	return l
+}
+
+// check fails t unless every request of l was answered.
+func (c *loadCluster) check(t *testing.T, l *pacedLoad) {
+	t.Helper()
 	if n := l.failed.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed, want 0; first failures:\n  %s", n, l.sent.Load(), strings.Join(l.errors(), "\n  "))
+		for i := range c.d {
+			t.Logf("%s after the case:\n%s", c.d[i].Name, c.run(i, "ipvsadm -Ln; ipvsadm -Lnc | head -20; "+
+				"grep . /proc/sys/net/ipv4/vs/expire_nodest_conn /proc/sys/net/ipv4/vs/conn_reuse_mode /proc/sys/net/ipv4/ip_forward; "+
+				"ip -o -4 addr show dev eth1; tail -30 /var/log/messages 2>/dev/null"))
+		}
 	}
 	if l.ok.Load() < 2*loadRate {
 		t.Errorf("only %d requests answered: the load did not run", l.ok.Load())
 	}
-	return l
 }
 
 // apply writes spec and applies it under load on vip, then checks that
-// the plan is empty.
+// the plan is empty and that no request failed.
 func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pacedLoad) error) *pacedLoad {
 	t.Helper()
 	c.tf.t = t
 	c.write(s)
-	l := c.underLoad(t, vip, func() { c.tf.run("apply", "-auto-approve") }, until)
+	l := c.underLoad(t, vip, func() { c.terraform(t, "apply", "-auto-approve") }, until)
+	c.broken = true
 	c.tf.planEmpty()
+	c.broken = false
+	c.check(t, l)
 	return l
 }
 
@@ -364,9 +387,12 @@ func TestAccLoad_vm(t *testing.T) {
 		}
 	}
 
+	// A case that lost requests leaves the cluster as its apply made it,
+	// so the next cases still run; one whose apply failed ends the test.
 	step := func(name string, fn func(t *testing.T)) {
-		if !t.Run(name, fn) {
-			t.FailNow() // the next cases start from this one's state
+		t.Run(name, fn)
+		if c.broken {
+			t.FailNow()
 		}
 	}
 	rules := func(t *testing.T, vip string, want ...string) {
@@ -382,6 +408,16 @@ func TestAccLoad_vm(t *testing.T) {
 	}
 	rs := func(h string) string { return c.hosts[h] + ":80" }
 
+	step("engine_keepalived_to_netlink", func(t *testing.T) {
+		s.engine = "netlink"
+		c.apply(t, s, c.vipWeb, nil)
+		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
+	})
+	step("engine_netlink_to_keepalived", func(t *testing.T) {
+		s.engine = "keepalived"
+		c.apply(t, s, c.vipWeb, nil)
+		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
+	})
 	step("weight_change", func(t *testing.T) {
 		s.web = map[string]int{"rs1": 1, "rs2": 3}
 		c.apply(t, s, c.vipWeb, nil)
@@ -448,7 +484,7 @@ func TestAccLoad_vm(t *testing.T) {
 		c.tf.t = t
 		// The MASTER's keepalived stops (SIGTERM: it sends a last advert of
 		// priority 0, and removes its VIPs and services).
-		c.underLoad(t, c.vipWeb, func() {
+		down := c.underLoad(t, c.vipWeb, func() {
 			c.run(0, "kill $(cat /run/keepalived.pid)")
 		}, func(*pacedLoad) error {
 			if !c.holdsVIP(1, c.vipWeb) || c.holdsVIP(0, c.vipWeb) {
@@ -461,22 +497,16 @@ func TestAccLoad_vm(t *testing.T) {
 		if code := c.tf.plan(); code != 2 {
 			t.Fatalf("plan after keepalived stopped on x2d1: exit %d, want 2 (changes)", code)
 		}
-		c.underLoad(t, c.vipWeb, func() { c.tf.run("apply", "-auto-approve") }, func(*pacedLoad) error {
+		back := c.underLoad(t, c.vipWeb, func() { c.terraform(t, "apply", "-auto-approve") }, func(*pacedLoad) error {
 			if !c.holdsVIP(0, c.vipWeb) || c.holdsVIP(1, c.vipWeb) {
 				return fmt.Errorf("the VIP must be back on x2d1: x2d1 %v, x2d2 %v", c.holdsVIP(0, c.vipWeb), c.holdsVIP(1, c.vipWeb))
 			}
 			return nil
 		})
+		c.broken = true
 		c.tf.planEmpty()
-	})
-	step("engine_keepalived_to_netlink", func(t *testing.T) {
-		s.engine = "netlink"
-		c.apply(t, s, c.vipWeb, nil)
-		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 3")
-	})
-	step("engine_netlink_to_keepalived", func(t *testing.T) {
-		s.engine = "keepalived"
-		c.apply(t, s, c.vipWeb, nil)
-		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 3")
+		c.broken = false
+		c.check(t, down)
+		c.check(t, back)
 	})
 }
