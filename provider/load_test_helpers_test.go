@@ -36,6 +36,14 @@ type pacedLoad struct {
 	done             chan struct{}
 	began, ended     time.Time
 	lastErrAt        time.Time
+	vipLog           []string // which directors held the VIP, at each change
+}
+
+// holders is the VIP's holders at each change during the load.
+func (l *pacedLoad) holders() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.vipLog, ", ")
 }
 
 // loadTimeout is one request's deadline: connect (with SYN retries at 1 s
