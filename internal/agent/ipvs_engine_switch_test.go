@@ -90,9 +90,7 @@ func TestEngineSwitchNetlinkToKeepalivedLeavesTheServiceToKeepalived(t *testing.
 // fwmark service and a service with no real servers get none.
 func TestHandoverBridgesOnlyWhereThePortIsKept(t *testing.T) {
 	vip := netip.MustParseAddr("192.168.0.10")
-	rs := func(port int) model.RealServer {
-		return model.RealServer{Address: netip.MustParseAddr("192.168.0.21"), Port: port}
-	}
+	rs := func(port int) model.RealServer { return model.RealServer{Address: netip.MustParseAddr("192.168.0.21"), Port: port} }
 	for _, tc := range []struct {
 		name string
 		vs   model.VirtualServer
