@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	kipvs "github.com/cloudflare/ipvs"
 
-	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
@@ -81,45 +79,5 @@ func TestEngineSwitchNetlinkToKeepalivedLeavesTheServiceToKeepalived(t *testing.
 	}
 	if len(resp.Observed.IPVS) != 1 || !resp.Observed.IPVS[0].Ours {
 		t.Errorf("observed %+v, want the service, keepalived's (ours)", resp.Observed.IPVS)
-	}
-}
-
-// Only a service whose destinations all listen on its own port gets a
-// bridge (a port-zero service forwards to the packet's port), with its
-// destinations at port 0, persistent; a NAT server on a mapped port, a
-// fwmark service and a service with no real servers get none.
-func TestHandoverBridgesOnlyWhereThePortIsKept(t *testing.T) {
-	vip := netip.MustParseAddr("192.168.0.10")
-	rs := func(port int) model.RealServer { return model.RealServer{Address: netip.MustParseAddr("192.168.0.21"), Port: port} }
-	for _, tc := range []struct {
-		name string
-		vs   model.VirtualServer
-		want bool
-	}{
-		{"dr", model.VirtualServer{Address: vip, Port: 80, ForwardingMethod: "dr", RealServers: []model.RealServer{rs(0)}}, true},
-		{"nat on the same port", model.VirtualServer{Address: vip, Port: 80, ForwardingMethod: "nat", RealServers: []model.RealServer{rs(80)}}, true},
-		{"nat on a mapped port", model.VirtualServer{Address: vip, Port: 80, ForwardingMethod: "nat", RealServers: []model.RealServer{rs(8080)}}, false},
-		{"fwmark", model.VirtualServer{Fwmark: 7, ForwardingMethod: "dr", RealServers: []model.RealServer{rs(0)}}, false},
-		{"no real servers", model.VirtualServer{Address: vip, Port: 80, ForwardingMethod: "dr"}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			mk := func(engine string) *hostConfig {
-				return &hostConfig{keepalived: &model.KeepalivedConfig{Director: model.Director{Engine: engine}, VirtualServers: []model.VirtualServer{tc.vs}}}
-			}
-			got := handoverBridges(mk("netlink"), mk("keepalived"))
-			if (len(got) == 1) != tc.want {
-				t.Fatalf("bridges %+v, want one: %v", got, tc.want)
-			}
-			if !tc.want {
-				return
-			}
-			b := got[0]
-			if b.svc.Port != 0 || !isBridge(b.svc) || b.svc.Address != vip || len(b.dests) != 1 || b.dests[0].Port != 0 {
-				t.Errorf("bridge %+v, want a persistent port-zero service on %s with the destination at port 0", b, vip)
-			}
-			if again := handoverBridges(mk("netlink"), mk("netlink")); len(again) != 0 {
-				t.Errorf("netlink -> netlink bridges %+v, want none", again)
-			}
-		})
 	}
 }
