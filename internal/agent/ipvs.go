@@ -125,14 +125,6 @@ func (a *Agent) applyIPVS(hc, prev *hostConfig, adopt []wire.Key, tx *txn, rep *
 		newOwned = append(newOwned, desired[i].Key())
 	}
 	tx.add(func() error { return a.undoIPVS(before, owned, newOwned, snap) })
-	// keepalived -> netlink: bridge the moment between keepalived's reload
-	// deleting the handed-over services and StepIPVSHandover programming
-	// them again (ipvs_handover.go).
-	n, err = a.addHandoverBridges(c, hc, prev, before, tx)
-	rep.Netlink += n
-	if err != nil {
-		return fail(wire.ExitFailed, fmt.Errorf("bridge the engine switch: %w", err))
-	}
 	if err := a.saveOwned(newOwned); err != nil {
 		return fail(wire.ExitFailed, err)
 	}
@@ -215,10 +207,6 @@ func (a *Agent) reprogramHandedOver(hc, prev *hostConfig, rep *wire.ApplyReport)
 	rep.Netlink += n
 	if err != nil {
 		return fail(err)
-	}
-	// The services are back: their bridges have done their work.
-	if err := a.removeHandoverBridges(c, hc, prev); err != nil {
-		return fail(fmt.Errorf("remove the engine switch's bridges: %w", err))
 	}
 	return nil
 }
