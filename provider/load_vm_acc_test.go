@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && lvs_wip_load
 
 package provider
 
