@@ -47,6 +47,9 @@ const adoptScenario = "adopt-hand-built"
 // is empty. The configuration and the hand-built files are those of
 // examples/scenarios/adopt-hand-built, which the adoption guide shows.
 func TestAccAdoptByGeneratedConfig(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabOn(t, netns.Config{Name: "lvsx7", Subnet: netip.MustParsePrefix("10.137.0.0/24"), Hosts: []string{"rs1", "rs2", "client"}})
 	vip, rs1, rs2 := a.vip(100), a.addr("rs1"), a.addr("rs2")
 	d := vm.Start(t, vm.Config{Name: "x7d1", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(21) + "/24")})

@@ -104,6 +104,9 @@ func storeFile(a *accLab, host string, k wire.Key) string {
 // (an apply cut off after the agent stored it, before Terraform recorded
 // it) converges, with an empty plan after it.
 func TestAccConflicts_netns(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabAt(t, "lvsx1", "10.131.0.0/24", "lb1", "app1")
 	lb := a.Hosts["lb1"]
 	conf := lb.Path("/etc/haproxy/haproxy.cfg")

@@ -36,6 +36,9 @@ import (
 // The VM is the director and, for the TUN case, the real server's host as
 // well (both reached at its SSH address).
 func TestAccConverge_vm(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	d := startVMDirector(t, "acch4conv")
 	start := time.Now()
 	defer func() { t.Logf("terraform steps took %v", time.Since(start).Round(time.Second)) }()

@@ -38,6 +38,9 @@ import (
 //     marks (and the IPVS service) back: the plan is empty and traffic flows;
 //   - destroy removes the table.
 func TestAccFwmark_vm(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it (make testacc)")
 	}

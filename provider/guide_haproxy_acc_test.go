@@ -31,6 +31,9 @@ import (
 //
 // Each plan after an apply is empty, and destroy leaves no VIP.
 func TestAccGuideHAProxyScenarios(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabOn(t, netns.Config{Name: "lvsx8", Subnet: netip.MustParsePrefix("10.138.0.0/24"),
 		Hosts: []string{"lb1", "lb2", "edge", "web1", "web2", "client"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

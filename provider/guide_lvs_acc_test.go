@@ -38,6 +38,9 @@ import (
 // Each plan after an apply is empty, and destroy leaves the director's
 // IPVS table empty.
 func TestAccGuideLVSScenarios(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabOn(t, netns.Config{Name: "lvsx9", Subnet: netip.MustParsePrefix("10.139.0.0/24"),
 		Hosts: []string{"web1", "web2", "hap1", "hap2", "client"}})
 	d := vm.Start(t, vm.Config{Name: "x9d1", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(21) + "/24")})

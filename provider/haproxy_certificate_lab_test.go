@@ -283,6 +283,9 @@ func checkCertFiles(a *accLab, certPEM string) error {
 // removed; a hand edit of the file planned as drift and repaired; and the
 // key never in the state.
 func TestAccHAProxyCertificate_rotation(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabAt(t, tlsLabName, tlsLabSubnet, "lb1", "app1")
 	a.serveHTTP("app1")
 	conf := a.Hosts["lb1"].Path("/etc/haproxy/haproxy.cfg")

@@ -202,6 +202,9 @@ func checkRoutes(a *accLab, routes []route) error {
 // a server add in one apply under load: a hitless reload (same master, no
 // failed request), and an empty plan after each apply.
 func TestAccHAProxyBackend_contentSwitching(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabAt(t, routingLabName, routingLabSubnet, "lb1", "app1", "app2", "app3")
 	for _, app := range []string{"app1", "app2", "app3"} {
 		// Every path the rules route answers with the host's name.

@@ -21,6 +21,9 @@ import (
 //   - ping_check: the real server's address lives on the VM's lo; removing
 //     it makes the echo go unanswered.
 func TestAccHealthChecks_vm(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	d := startVMDirector(t, "lvsk1chk")
 	const file = "/run/lvsk1-rs61"
 	config := d.configEngine("keepalived", `

@@ -35,6 +35,9 @@ import (
 // apply restarts it, and dir1 takes the VIP back; destroy leaves neither
 // director with the VIP or an IPVS service.
 func TestAccModuleHACluster(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	a := startAccLabOn(t, netns.Config{Name: "lvsmod", Subnet: netip.MustParsePrefix("10.127.0.0/24"), Hosts: []string{"rs1", "rs2", "client"}})
 	vip := a.vip(100)
 	d1 := vm.Start(t, vm.Config{Name: "modd1", Bridge: a.Bridge, BridgeAddr: netip.MustParsePrefix(a.vip(21) + "/24")})

@@ -42,6 +42,9 @@ import (
 //     puts rs2 in and the client reaches rs2 through the VIP; destroy
 //     removes rs2's side.
 func TestAccStaticVIP_vm(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it (make testacc)")
 	}

@@ -164,6 +164,9 @@ func (d *vmDirector) onlyChanged(before *[]string, from, to string) resource.Tes
 // blocks, and a service of 50 inline servers created in one apply. Every
 // step ends with an empty plan (the testing framework checks it).
 func TestAccVirtualServer_inlineRealServers(t *testing.T) {
+	// Its own lab and VMs: runs beside the other parallel lab tests (make
+	// test runs the acceptance tests with -parallel 3).
+	t.Parallel()
 	d := startVMDirector(t, "lvsc2-inline")
 	port, _ := strconv.Atoi(d.port)
 	meter := &costMeter{cfg: transport.Config{User: "root", Host: d.host, Port: port}}

@@ -12,6 +12,11 @@
 #     config puts its stats socket);
 #   - /tmp becomes a private tmpfs too (keepalived dumps its state to the
 #     fixed path /tmp/keepalived.json: two directors must not share it);
+#   - /root becomes an empty private tmpfs: a lab host is a fresh machine, so
+#     the machine's own root start-up files do not run in every SSH session
+#     (sshd runs `bash -c`, which reads ~/.bashrc: one that runs `pyenv init`
+#     left a session hanging in pyenv-rehash on a stale lock, and a killed
+#     session's agent looked alive for as long);
 #   - /sys is remounted so /sys/class/net lists the host's own interfaces;
 #   - /etc becomes an overlay whose changes land in ROOT/.etc-upper, so that
 #     whatever an agent writes anywhere under /etc (rc.local, systemd units,
@@ -30,6 +35,7 @@ if mountpoint -q /run/netns; then umount --recursive --lazy /run/netns; fi
 mount -t tmpfs -o mode=0755,nosuid,nodev lab-run /run
 mkdir -p /run/sshd /run/haproxy
 mount -t tmpfs -o mode=1777,nosuid,nodev lab-tmp /tmp
+mount -t tmpfs -o mode=0700,nosuid,nodev lab-root /root
 mount -t sysfs lab-sys /sys
 mkdir -p "$root/.etc-upper" "$root/.etc-work"
 mount -t overlay lab-etc -o "lowerdir=/etc,upperdir=$root/.etc-upper,workdir=$root/.etc-work" /etc
