@@ -1,4 +1,4 @@
-//go:build linux && lvs_wip_timeouts
+//go:build linux
 
 package provider
 
@@ -45,12 +45,6 @@ func pauseAgent(t *testing.T, a *accLab) (set func(step string)) {
 	return set
 }
 
-// Not in the default build (tag lvs_wip_timeouts): it does not pass yet. The
-// create's timeout error is right (host, step, timeout named), but after the
-// agent call is stopped the next agent calls on the host hang (the session
-// of the killed call does not close, "a cancelled session did not close"),
-// so the converging apply fails. Under investigation.
-//
 // TestAccTimeouts_netns runs a create and a delete whose timeouts (2 s)
 // run out while the agent is under way (paused 5 s before its haproxy
 // step, its journal written): each fails with an error naming the host,
