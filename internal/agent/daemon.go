@@ -52,6 +52,11 @@ type daemon struct {
 	// after a reload or, with fresh, a start (nil: nothing shows it; see
 	// awaitDaemon).
 	readyFor func(fresh bool) readiness
+	// newWorkerOnReload: a reload is done when the master (the pid file's
+	// process) has forked a worker it did not have before the signal
+	// (haproxy -W: the new worker runs the new config and holds its
+	// listeners). Until then a second reload signal would be lost.
+	newWorkerOnReload bool
 
 	action daemonAction
 	want   []byte   // the rendered config (nil: none)
@@ -221,10 +226,14 @@ func (a *Agent) bringUp(ctx context.Context, d *daemon, conf []byte, readyFor fu
 	running, modeOK := a.running(ctx, d, conf)
 	if running && modeOK {
 		pid, _ := a.pid(d)
+		evidence := ready(false)
+		if cl, ok := a.Procs.(childLister); ok && d.newWorkerOnReload && evidence == nil {
+			evidence = newChild(cl, pid, d.name)
+		}
 		if err := a.Procs.Signal(pid, d.reloadSig); err != nil {
 			return fail(d.reloadStep, fmt.Errorf("signal %v to %s pid %d: %w", d.reloadSig, d.name, pid, err), "")
 		}
-		return a.awaitDaemon(ctx, d, d.reloadStep, pid, ready(false))
+		return a.awaitDaemon(ctx, d, d.reloadStep, pid, evidence)
 	}
 	if running {
 		if err := a.stop(d); err != nil {
@@ -374,5 +383,26 @@ func keepAside(path string, data []byte, now time.Time) (string, error) {
 			return "", fmt.Errorf("keeping the hand-written file as %s: %w", p, err)
 		}
 		return p, nil
+	}
+}
+
+// childLister is a Procs that can list a process's children (HostProcs).
+type childLister interface {
+	Children(pid int) []int
+}
+
+// newChild is the evidence that pid forked a child it does not have now.
+func newChild(cl childLister, pid int, name string) readiness {
+	before := map[int]bool{}
+	for _, c := range cl.Children(pid) {
+		before[c] = true
+	}
+	return func() (bool, string) {
+		for _, c := range cl.Children(pid) {
+			if !before[c] {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%s pid %d has no new worker yet", name, pid)
 	}
 }

@@ -33,14 +33,17 @@ const (
 // cannot load leaves the old worker running.
 func (a *Agent) haproxy(socket string) *daemon {
 	return &daemon{
-		name:       "haproxy",
-		confPath:   HAProxyConf,
-		pidFile:    HAProxyPid,
-		mode:       secretFileMode,
-		reloadSig:  sigUSR2,
-		stopSig:    syscall.SIGTERM,
-		testStep:   "test haproxy config",
-		reloadStep: "reload haproxy",
+		name:      "haproxy",
+		confPath:  HAProxyConf,
+		pidFile:   HAProxyPid,
+		mode:      secretFileMode,
+		reloadSig: sigUSR2,
+		stopSig:   syscall.SIGTERM,
+		// The master re-executes itself on SIGUSR2; one sent before it forked
+		// the new worker is lost, so a reload waits for that worker.
+		newWorkerOnReload: true,
+		testStep:          "test haproxy config",
+		reloadStep:        "reload haproxy",
 		startArgs: func([]byte) []string {
 			return []string{"haproxy", "-W", "-D", "-f", a.path(HAProxyConf), "-p", a.path(HAProxyPid)}
 		},

@@ -50,3 +50,33 @@ func (p HostProcs) Cmdline(pid int) ([]string, error) {
 	}
 	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), nil
 }
+
+// Children lists the processes whose parent is pid (from /proc below
+// Root); nil when /proc cannot be read.
+func (p HostProcs) Children(pid int) []int {
+	dirs, err := os.ReadDir(filepath.Join(p.Root, "proc"))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range dirs {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(p.Root, "proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the fields after the parenthesised name.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) >= 2 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}

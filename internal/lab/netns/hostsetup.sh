@@ -12,8 +12,8 @@
 #     config puts its stats socket);
 #   - /tmp becomes a private tmpfs too (keepalived dumps its state to the
 #     fixed path /tmp/keepalived.json: two directors must not share it);
-#   - /root becomes an empty private tmpfs: a lab host is a fresh machine, so
-#     the machine's own root start-up files do not run in every SSH session
+#   - root's shell start-up files read as empty (/dev/null bound over them): a
+#     lab host is a fresh machine, so the machine's own do not run in every SSH session
 #     (sshd runs `bash -c`, which reads ~/.bashrc: one that runs `pyenv init`
 #     left a session hanging in pyenv-rehash on a stale lock, and a killed
 #     session's agent looked alive for as long);
@@ -35,7 +35,9 @@ if mountpoint -q /run/netns; then umount --recursive --lazy /run/netns; fi
 mount -t tmpfs -o mode=0755,nosuid,nodev lab-run /run
 mkdir -p /run/sshd /run/haproxy
 mount -t tmpfs -o mode=1777,nosuid,nodev lab-tmp /tmp
-mount -t tmpfs -o mode=0700,nosuid,nodev lab-root /root
+for rc in /root/.bashrc /root/.profile /root/.bash_profile; do
+	if [ -f "$rc" ]; then mount --bind /dev/null "$rc"; fi
+done
 mount -t sysfs lab-sys /sys
 mkdir -p "$root/.etc-upper" "$root/.etc-work"
 mount -t overlay lab-etc -o "lowerdir=/etc,upperdir=$root/.etc-upper,workdir=$root/.etc-work" /etc
