@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -178,6 +179,19 @@ func TestAccGuideLVSScenarios(t *testing.T) {
 		tf := scenario(t, "lvs-dr-haproxy-tier", map[string]any{"vip": vip,
 			"haproxy_hosts": map[string]string{"hap1": a.addr("hap1"), "hap2": a.addr("hap2")}, "web_servers": webServers})
 		tf.run("apply", "-auto-approve")
+		// The director holds the VIP before the client asks; the client
+		// forgets any neighbour entry for it, so its requests go where ARP
+		// says now (the director, the only host that answers for the VIP).
+		if err := waitFor(30*time.Second, func() error {
+			if !strings.Contains(run(t, "ip -o addr show dev eth1"), " "+vip+"/") {
+				return fmt.Errorf("the director does not hold the VIP %s", vip)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("the client's neighbours before: %s", a.exec("client", "ip", "neigh", "show"))
+		a.exec("client", "ip", "neigh", "flush", "to", vip)
 		url := "http://" + vip + "/"
 		if err := a.reaches(ctx, url, "web1", "web2"); err != nil {
 			t.Fatal(err)
@@ -188,17 +202,23 @@ func TestAccGuideLVSScenarios(t *testing.T) {
 			}
 		}
 		// ipvsadm -Ln --stats: each destination's line counts its
-		// connections; both haproxy hosts must have had some.
-		stats := run(t, "ipvsadm -Ln --stats")
-		for _, h := range []string{"hap1", "hap2"} {
-			m := regexp.MustCompile(`-> ` + regexp.QuoteMeta(a.addr(h)) + `:80\s+(\d+)`).FindStringSubmatch(stats)
-			if m == nil {
-				t.Errorf("%s is not a destination of the VIP:\n%s", h, stats)
-				continue
+		// connections; both haproxy hosts must have had some. The kernel's
+		// estimator sums the per-CPU counters every 2 s: wait for it.
+		var stats string
+		if err := waitFor(20*time.Second, func() error {
+			stats = run(t, "ipvsadm -Ln --stats")
+			for _, h := range []string{"hap1", "hap2"} {
+				m := regexp.MustCompile(`-> ` + regexp.QuoteMeta(a.addr(h)) + `:80\s+(\d+)`).FindStringSubmatch(stats)
+				if m == nil {
+					return fmt.Errorf("%s is not a destination of the VIP:\n%s", h, stats)
+				}
+				if n, _ := strconv.Atoi(m[1]); n == 0 {
+					return fmt.Errorf("IPVS sent no connection to %s:\n%s", h, stats)
+				}
 			}
-			if n, _ := strconv.Atoi(m[1]); n == 0 {
-				t.Errorf("IPVS sent no connection to %s:\n%s", h, stats)
-			}
+			return nil
+		}); err != nil {
+			t.Error(err)
 		}
 		t.Logf("IPVS statistics:\n%s", stats)
 		tf.planEmpty()
