@@ -258,7 +258,9 @@ func (a *accLab) reachesWith(ctx context.Context, url string, curlArgs []string,
 		return true
 	}
 	for i := 0; i < 40 && !all(); i++ {
-		args := append([]string{"curl", "-sS", "--max-time", "3"}, curlArgs...)
+		// -f: an HTTP error (haproxy's 503 before its first checks pass)
+		// is a failed try, not a page.
+		args := append([]string{"curl", "-fsS", "--max-time", "3"}, curlArgs...)
 		out, err := a.Exec(ctx, "client", append(args, url)...)
 		if err == nil {
 			seen[strings.TrimSpace(string(out))] = true
