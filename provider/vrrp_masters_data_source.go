@@ -81,7 +81,8 @@ func (d *vrrpMastersDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: fmt.Sprintf("Seconds to wait for every instance to have exactly one master "+
 					"before reporting, re-reading the hosts every second: directors that were just created or "+
 					"restarted are still electing (keepalived stays `BACKUP` for about three advertisement "+
-					"intervals), and a preempting master takes a moment to take over. Defaults to `%d`; `0` reports "+
+					"intervals), and a `BACKUP` that keepalived says preempts with a higher effective priority than the "+
+					"`MASTER`'s (one that started after its peer) is waited for too, until it has taken over. Defaults to `%d`; `0` reports "+
 					"the first reading. A lasting split brain or outage is reported once the time is up, so each "+
 					"read of an unhealthy group costs this long.", defaultSettleSeconds),
 				Validators: []validator.Int64{int64validator.Between(0, 600)},
@@ -157,12 +158,13 @@ func (d *vrrpMastersDataSource) Read(ctx context.Context, req datasource.ReadReq
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		data.Instances = countMasters(hosts, obs, names)
-		if settled(data.Instances) || !time.Now().Add(time.Second).Before(deadline) {
+		counted := cluster.CountMasters(hosts, obs, names)
+		data.Instances = countMasters(counted)
+		if settled(counted) || !time.Now().Add(time.Second).Before(deadline) {
 			break
 		}
-		tflog.Debug(ctx, "VRRP instances without exactly one master; reading the directors again",
-			map[string]any{"unsettled": unsettled(data.Instances), "deadline": deadline.Format(time.RFC3339)})
+		tflog.Debug(ctx, "VRRP instances without exactly one master, or with a BACKUP about to preempt it; reading the directors again",
+			map[string]any{"unsettled": unsettled(counted), "deadline": deadline.Format(time.RFC3339)})
 		select {
 		case <-ctx.Done():
 			resp.Diagnostics.AddError("VRRP State Read Cancelled", ctx.Err().Error())
@@ -210,17 +212,19 @@ func (d *vrrpMastersDataSource) observeAll(ctx context.Context, cfgs []transport
 	return views
 }
 
-// settled reports whether every instance has exactly one master.
-func settled(instances []vrrpInstanceMaster) bool {
+// settled reports whether every instance has exactly one master that no
+// BACKUP is about to preempt.
+func settled(instances []cluster.InstanceMasters) bool {
 	return len(unsettled(instances)) == 0
 }
 
-// unsettled maps the instances without exactly one master to their count.
-func unsettled(instances []vrrpInstanceMaster) map[string]int64 {
-	out := map[string]int64{}
+// unsettled maps the instances without exactly one master, or with a
+// BACKUP about to preempt it, to their count of masters.
+func unsettled(instances []cluster.InstanceMasters) map[string]int {
+	out := map[string]int{}
 	for _, in := range instances {
-		if n := in.Masters.ValueInt64(); n != 1 {
-			out[in.Name.ValueString()] = n
+		if n := len(in.MasterHosts); n != 1 || len(in.Preempting) > 0 {
+			out[in.Name] = n
 		}
 	}
 	return out
@@ -228,9 +232,9 @@ func unsettled(instances []vrrpInstanceMaster) map[string]int64 {
 
 // countMasters maps the hosts' VRRP states by instance (cluster.CountMasters)
 // to the data source's blocks.
-func countMasters(hosts []string, views []*cluster.View, names []string) []vrrpInstanceMaster {
+func countMasters(counted []cluster.InstanceMasters) []vrrpInstanceMaster {
 	out := []vrrpInstanceMaster{}
-	for _, in := range cluster.CountMasters(hosts, views, names) {
+	for _, in := range counted {
 		m := vrrpInstanceMaster{
 			Name: types.StringValue(in.Name), VirtualRouterID: types.Int64Null(),
 			MasterHosts: []types.String{}, States: in.States, Masters: types.Int64Value(int64(len(in.MasterHosts))),

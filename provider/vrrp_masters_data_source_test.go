@@ -35,15 +35,64 @@ func directorObs(vrrp map[string]string, running bool, instances ...model.VRRPIn
 }
 
 func TestUnsettled(t *testing.T) {
-	in := func(name string, n int64) vrrpInstanceMaster {
-		return vrrpInstanceMaster{Name: str(name), Masters: num(n)}
+	in := func(name string, masters int, preempting ...string) cluster.InstanceMasters {
+		return cluster.InstanceMasters{Name: name, MasterHosts: make([]string, masters), Preempting: preempting}
 	}
-	if got := unsettled([]vrrpInstanceMaster{in("VI_1", 1), in("VI_2", 1)}); len(got) != 0 || !settled(nil) {
+	if got := unsettled([]cluster.InstanceMasters{in("VI_1", 1), in("VI_2", 1)}); len(got) != 0 || !settled(nil) {
 		t.Fatalf("one master each is settled, got %v", got)
 	}
-	got := unsettled([]vrrpInstanceMaster{in("VI_1", 0), in("VI_2", 1), in("VI_3", 2)})
-	if d := cmp.Diff(map[string]int64{"VI_1": 0, "VI_3": 2}, got); d != "" {
+	got := unsettled([]cluster.InstanceMasters{in("VI_1", 0), in("VI_2", 1), in("VI_3", 2), in("VI_4", 1, "dir1")})
+	if d := cmp.Diff(map[string]int{"VI_1": 0, "VI_3": 2, "VI_4": 1}, got); d != "" {
 		t.Fatalf("unsettled (-want +got):\n%s", d)
+	}
+}
+
+// TestCountMastersPreempting: the failure seen in CI (TestAccModuleHACluster):
+// dir2 (priority 100) started first and was MASTER when the data source
+// first read the pair, while dir1 (150, preempting) was still BACKUP in
+// its first advertisement intervals. That is not settled: dir1 is about
+// to take over.
+func TestCountMastersPreempting(t *testing.T) {
+	vi1 := model.VRRPInstance{Name: "VI_1", VirtualRouterID: 51}
+	withElection := func(state string, e wire.VRRPElection) *cluster.View {
+		obs := directorObs(map[string]string{"VI_1": state}, true, vi1)
+		obs.Keepalived.Elections = map[string]wire.VRRPElection{"VI_1": e}
+		return cluster.NewView(obs)
+	}
+	hosts := []string{"dir1", "dir2"}
+	for _, tc := range []struct {
+		name       string
+		dir1, dir2 *cluster.View
+		want       []string
+	}{
+		{"higher priority backup preempts",
+			withElection("BACKUP", wire.VRRPElection{Priority: 150, Preempt: true}),
+			withElection("MASTER", wire.VRRPElection{Priority: 100, Preempt: true}), []string{"dir1"}},
+		{"nopreempt backup stays",
+			withElection("BACKUP", wire.VRRPElection{Priority: 150}),
+			withElection("MASTER", wire.VRRPElection{Priority: 100, Preempt: true}), nil},
+		{"lower effective priority (a failed tracked script) stays",
+			withElection("BACKUP", wire.VRRPElection{Priority: 90, Preempt: true}),
+			withElection("MASTER", wire.VRRPElection{Priority: 100, Preempt: true}), nil},
+		{"master's priority unknown",
+			withElection("BACKUP", wire.VRRPElection{Priority: 150, Preempt: true}),
+			cluster.NewView(directorObs(map[string]string{"VI_1": "MASTER"}, true, vi1)), nil},
+		{"no master is an election, not a preemption",
+			withElection("BACKUP", wire.VRRPElection{Priority: 150, Preempt: true}),
+			withElection("BACKUP", wire.VRRPElection{Priority: 100, Preempt: true}), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := cluster.CountMasters(hosts, []*cluster.View{tc.dir1, tc.dir2}, nil)
+			if len(got) != 1 {
+				t.Fatalf("instances: %+v", got)
+			}
+			if d := cmp.Diff(tc.want, got[0].Preempting); d != "" {
+				t.Errorf("preempting (-want +got):\n%s", d)
+			}
+			if want := len(tc.want) == 0 && len(got[0].MasterHosts) == 1; settled(got) != want {
+				t.Errorf("settled = %v, want %v", !want, want)
+			}
+		})
 	}
 }
 
@@ -56,7 +105,7 @@ func TestCountMasters(t *testing.T) {
 		cluster.NewView(directorObs(map[string]string{"VI_1": "MASTER", "VI_2": "MASTER"}, true, vi1, vi2)),
 		cluster.NewView(directorObs(nil, false, vi1, vi2)), // keepalived stopped
 	}
-	got := countMasters(hosts, obs, nil)
+	got := countMasters(cluster.CountMasters(hosts, obs, nil))
 	want := []vrrpInstanceMaster{{
 		Name: str("VI_1"), VirtualRouterID: num(51), Masters: num(2),
 		MasterHosts: []types.String{str("dir1"), str("dir2")},
@@ -71,7 +120,7 @@ func TestCountMasters(t *testing.T) {
 	}
 
 	// Named instances: only those, and one no host runs counts no master.
-	got = countMasters(hosts, obs, []string{"VI_9", "VI_2", "VI_2"})
+	got = countMasters(cluster.CountMasters(hosts, obs, []string{"VI_9", "VI_2", "VI_2"}))
 	if len(got) != 2 || got[0].Name.ValueString() != "VI_2" || got[1].Name.ValueString() != "VI_9" {
 		t.Fatalf("named instances: %+v", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -321,12 +322,22 @@ func TestFileNameStaysInItsDirectory(t *testing.T) {
 }
 
 func TestParseVRRPJSON(t *testing.T) {
-	got, err := parseVRRPJSON([]byte(`[{"data":{"iname":"VI_1","state":2,"vrid":51}},{"data":{"iname":"VI_2","state":1}},{"data":{"iname":"VI_3","state":3}}]`))
+	d, err := parseVRRPJSON([]byte(`[{"data":{"iname":"VI_1","state":2,"vrid":51,"base_priority":150,"effective_priority":140,"nopreempt":false,"preempt_delay":0}},` +
+		`{"data":{"iname":"VI_2","state":1,"effective_priority":90,"nopreempt":true,"preempt_delay":5}},{"data":{"iname":"VI_3","state":3,"effective_priority":80,"nopreempt":0}},` +
+		`{"data":{"iname":"VI_4","state":1}}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["VI_1"] != "MASTER" || got["VI_2"] != "BACKUP" || got["VI_3"] != "FAULT" {
+	if got := d.states; got["VI_1"] != "MASTER" || got["VI_2"] != "BACKUP" || got["VI_3"] != "FAULT" || got["VI_4"] != "BACKUP" {
 		t.Errorf("states = %v", got)
+	}
+	want := map[string]wire.VRRPElection{
+		"VI_1": {Priority: 140, Preempt: true},
+		"VI_2": {Priority: 90, Preempt: false, PreemptDelay: 5},
+		"VI_3": {Priority: 80, Preempt: true},
+	}
+	if !reflect.DeepEqual(d.elections, want) {
+		t.Errorf("elections = %+v, want %+v (an instance without effective_priority has none)", d.elections, want)
 	}
 	if _, err := parseVRRPJSON([]byte(`[{"data":{"iname":"VI_1"`)); err == nil {
 		t.Error("a half-written dump parsed")

@@ -97,6 +97,16 @@ func (a *Agent) prepareKeepalived(ctx context.Context, hc *hostConfig, adopt, st
 // vrrpStates asks keepalived for its VRRP state (its JSON dump) and
 // returns each instance's state; nil when keepalived cannot say.
 func (a *Agent) vrrpStates(ctx context.Context, pid int) map[string]string {
+	d := a.vrrpDump(ctx, pid)
+	if d == nil {
+		return nil
+	}
+	return d.states
+}
+
+// vrrpDump asks keepalived for its JSON dump and reads it; nil when
+// keepalived cannot say.
+func (a *Agent) vrrpDump(ctx context.Context, pid int) *vrrpDumped {
 	out, _, err := a.Run.Run(ctx, "keepalived", "--signum=JSON")
 	if err != nil {
 		return nil
@@ -117,8 +127,8 @@ func (a *Agent) vrrpStates(ctx context.Context, pid int) map[string]string {
 		if err != nil {
 			continue
 		}
-		if states, err := parseVRRPJSON(data); err == nil {
-			return states
+		if d, err := parseVRRPJSON(data); err == nil {
+			return d
 		}
 	}
 	return nil
@@ -127,25 +137,46 @@ func (a *Agent) vrrpStates(ctx context.Context, pid int) map[string]string {
 // vrrpStateNames are keepalived's VRRP_STATE_* values.
 var vrrpStateNames = map[int]string{0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT"}
 
+// vrrpDumped is what the agent reads from keepalived's JSON dump.
+type vrrpDumped struct {
+	states map[string]string
+	// elections holds the instances whose dump names their effective
+	// priority (every keepalived with a JSON dump does).
+	elections map[string]wire.VRRPElection
+}
+
 // parseVRRPJSON reads keepalived's JSON dump: one element per instance,
-// with its name and numeric state.
-func parseVRRPJSON(data []byte) (map[string]string, error) {
+// with its name, numeric state and election settings (vrrp/vrrp_json.c).
+func parseVRRPJSON(data []byte) (*vrrpDumped, error) {
 	var dump []struct {
 		Data struct {
-			Name  string `json:"iname"`
-			State int    `json:"state"`
+			Name              string `json:"iname"`
+			State             int    `json:"state"`
+			EffectivePriority *int   `json:"effective_priority"`
+			// nopreempt is a JSON bool in keepalived 2.2 and later, a number
+			// before.
+			Nopreempt    json.RawMessage `json:"nopreempt"`
+			PreemptDelay int             `json:"preempt_delay"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(data, &dump); err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := &vrrpDumped{states: map[string]string{}, elections: map[string]wire.VRRPElection{}}
 	for _, in := range dump {
 		name, ok := vrrpStateNames[in.Data.State]
 		if !ok {
 			name = fmt.Sprintf("UNKNOWN(%d)", in.Data.State)
 		}
-		out[in.Data.Name] = name
+		out.states[in.Data.Name] = name
+		if in.Data.EffectivePriority != nil {
+			np := strings.TrimSpace(string(in.Data.Nopreempt))
+			out.elections[in.Data.Name] = wire.VRRPElection{
+				Priority:     *in.Data.EffectivePriority,
+				Preempt:      np == "" || np == "false" || np == "0",
+				PreemptDelay: in.Data.PreemptDelay,
+			}
+		}
 	}
 	return out, nil
 }

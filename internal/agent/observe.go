@@ -104,7 +104,12 @@ func (a *Agent) observeKeepalived(ctx context.Context, hc *hostConfig, want []by
 	st := a.daemonState(ctx, d, want)
 	if st.Running && hc.keepalived != nil && len(hc.keepalived.Director.Instances) > 0 {
 		if pid, err := a.pid(d); err == nil {
-			st.VRRP = a.vrrpStates(ctx, pid)
+			if d := a.vrrpDump(ctx, pid); d != nil {
+				st.VRRP = d.states
+				if len(d.elections) > 0 {
+					st.Elections = d.elections
+				}
+			}
 			st.MissingVIPs = a.observeMissingVIPs(hc, st.VRRP)
 		}
 	}

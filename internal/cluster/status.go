@@ -118,6 +118,12 @@ type InstanceMasters struct {
 	// runs no such instance); MasterHosts are those in MASTER, in order.
 	States      map[string]string
 	MasterHosts []string
+	// Preempting are the hosts in BACKUP that keepalived says will take
+	// over: they preempt and their effective priority is above that of
+	// every MASTER (a director with the higher priority that started
+	// after its peer, still within its preempt delay or its first three
+	// advertisement intervals). Empty when a host cannot say.
+	Preempting []string
 }
 
 // CountMasters groups the hosts' VRRP states by instance: views[i] is the
@@ -163,7 +169,48 @@ func CountMasters(hosts []string, views []*View, names []string) []InstanceMaste
 				in.MasterHosts = append(in.MasterHosts, h)
 			}
 		}
+		in.Preempting = preempting(hosts, views, name, in.States)
 		out = append(out, in)
+	}
+	return out
+}
+
+// preempting lists the hosts whose instance name is BACKUP, preempts, and
+// has an effective priority above every MASTER's. Nothing when there is
+// no MASTER (that is an election, not a preemption) or a MASTER's
+// priority is unknown.
+func preempting(hosts []string, views []*View, name string, states map[string]string) []string {
+	election := func(i int) (wire.VRRPElection, bool) {
+		k := views[i].obs.Keepalived
+		if k == nil {
+			return wire.VRRPElection{}, false
+		}
+		e, ok := k.Elections[name]
+		return e, ok
+	}
+	top, masters := 0, 0
+	for i, h := range hosts {
+		if states[h] != "MASTER" {
+			continue
+		}
+		e, ok := election(i)
+		if !ok {
+			return nil
+		}
+		masters++
+		top = max(top, e.Priority)
+	}
+	if masters == 0 {
+		return nil
+	}
+	var out []string
+	for i, h := range hosts {
+		if states[h] != "BACKUP" {
+			continue
+		}
+		if e, ok := election(i); ok && e.Preempt && e.Priority > top {
+			out = append(out, h)
+		}
 	}
 	return out
 }

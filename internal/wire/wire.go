@@ -352,6 +352,10 @@ type DaemonState struct {
 	ConfigSHA256  string `json:"config_sha256,omitempty"`
 	// VRRP maps instance name to MASTER, BACKUP or FAULT (keepalived).
 	VRRP map[string]string `json:"vrrp,omitempty"`
+	// Elections maps a VRRP instance to what keepalived says decides its
+	// next election on this host: an instance in BACKUP that preempts with
+	// a higher priority than the MASTER's is about to take over (keepalived).
+	Elections map[string]VRRPElection `json:"vrrp_elections,omitempty"`
 	// MissingVIPs maps a VRRP instance keepalived reports MASTER to the
 	// virtual addresses (prefixes) that are not on their device: removed by
 	// hand in a way keepalived did not see (it re-adds what it sees removed).
@@ -362,6 +366,20 @@ type DaemonState struct {
 	// CertificatesDrifted are the names of the stored certificates whose
 	// file on the host is missing or not what the agent wrote (haproxy).
 	CertificatesDrifted []string `json:"certificates_drifted,omitempty"`
+}
+
+// VRRPElection is one VRRP instance's standing in elections, from
+// keepalived's JSON dump.
+type VRRPElection struct {
+	// Priority is the effective priority: the configured one moved by the
+	// weights of tracked scripts and interfaces.
+	Priority int `json:"priority"`
+	// Preempt is false under nopreempt: a BACKUP never takes over from a
+	// live MASTER of lower priority.
+	Preempt bool `json:"preempt"`
+	// PreemptDelay is how long, in seconds, a BACKUP that preempts waits
+	// after its start before it does.
+	PreemptDelay int `json:"preempt_delay,omitempty"`
 }
 
 // ReadRequest decodes and checks a request.
