@@ -463,7 +463,7 @@ resource "lvs_haproxy_frontend" "web" {
 
 // TestAccHAProxyFrontend_lifecycle runs an haproxy frontend on lb1 over
 // two backends served from their own hosts: create (refused first over
-// Debian's own haproxy.cfg, which stays as it was), traffic through it,
+// Debian's haproxy.cfg tuned by hand, which stays as it was), traffic through it,
 // import, a server added in place under load with a hitless reload, drift
 // (haproxy.cfg edited, haproxy stopped, the stored object deleted) planned
 // and repaired, a failing backend that is status and not drift, and a
@@ -477,14 +477,17 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 	aside := lb.Path("/etc/haproxy/haproxy.cfg.debian")
 	url := fmt.Sprintf("http://%s:8080/", a.addr("lb1"))
 	one, two := haproxyConfig(a, []string{"app1"}, ""), haproxyConfig(a, []string{"app1", "app2"}, "")
+	// The lab seeds /etc/haproxy from the machine's: Debian's haproxy.cfg,
+	// which the agent would replace as the package's untouched default
+	// (TestLabHAProxyReplacesThePackageDefault). Tuned by hand, it is
+	// someone's work: foreign.
 	debian, err := os.ReadFile(conf)
 	if err != nil {
-		// The lab seeds /etc/haproxy from the machine's; without one, put a
-		// foreign file there ourselves.
 		debian = []byte("global\n    maxconn 10\n")
-		if err := os.WriteFile(conf, debian, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}
+	debian = append(debian, "# tuned by hand\n"...)
+	if err := os.WriteFile(conf, debian, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	var masterPID string
 	var traffic *load
@@ -505,7 +508,7 @@ func TestAccHAProxyFrontend_lifecycle(t *testing.T) {
 			return errors.Join(errs...)
 		},
 		Steps: []resource.TestStep{
-			// Debian's haproxy.cfg is not ours: refused, and left as it was.
+			// Debian's haproxy.cfg tuned by hand is not ours: refused, and left as it was.
 			{
 				Config:      one,
 				ExpectError: phrase("was not written by lvs-agent"),

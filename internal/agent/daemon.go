@@ -44,6 +44,9 @@ type daemon struct {
 	// after it is kept aside (keepAside). Empty: a foreign file is refused.
 	owner     string
 	keepAside bool
+	// pkg names the Debian package whose untouched default the installed
+	// config is (packageDefault): replaced, kept aside, not refused.
+	pkg string
 
 	// warnings are what the apply tells the user about d: what its tool
 	// warned about and it accepted, a hand-written file it kept aside.
@@ -92,7 +95,7 @@ func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(c
 	case want == nil:
 		d.action = actNone
 		return nil
-	case old.exists && !isOurs(old.data) && !d.adopt && d.owner == "":
+	case old.exists && !isOurs(old.data) && !d.adopt && d.owner == "" && !d.pristine(a, old.data):
 		return &wire.Error{Code: wire.ExitForeign, Step: d.testStep, Object: d.object(),
 			Message: fmt.Sprintf("%s exists and was not written by lvs-agent (its first line is not the managed marker); "+
 				"lvs-agent never overwrites a config it did not write: import it first (terraform import, which runs the agent's import verb), "+
@@ -115,6 +118,16 @@ func (a *Agent) prepare(ctx context.Context, d *daemon, want []byte, test func(c
 	}
 	d.action, d.tmp = actInstall, tmp
 	return nil
+}
+
+// pristine reports whether data, the installed config, is a package's
+// untouched default, and remembers the package.
+func (d *daemon) pristine(a *Agent, data []byte) bool {
+	pkg, ok := a.packageDefault(d.confPath, data)
+	if ok {
+		d.pkg = pkg
+	}
+	return ok
 }
 
 // cleanup removes a temporary file that was not installed.
@@ -162,9 +175,14 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 		}
 		hostAside := d.confPath + strings.TrimPrefix(aside, path)
 		rep.Files = append(rep.Files, hostAside)
-		d.warnings = append(d.warnings, fmt.Sprintf("%s had been replaced by a file lvs-agent did not write (its first line is not the managed marker), "+
-			"while this host stores the %s it is rendered from: the file was kept as %s (mode 0600) and replaced by the rendered config",
-			d.confPath, d.owner, hostAside))
+		if d.pkg != "" {
+			d.warnings = append(d.warnings, fmt.Sprintf("%s was the %s package's default, unchanged since it was installed (dpkg's checksum): "+
+				"it was kept as %s (mode 0600) and replaced by the rendered config", d.confPath, d.pkg, hostAside))
+		} else {
+			d.warnings = append(d.warnings, fmt.Sprintf("%s had been replaced by a file lvs-agent did not write (its first line is not the managed marker), "+
+				"while this host stores the %s it is rendered from: the file was kept as %s (mode 0600) and replaced by the rendered config",
+				d.confPath, d.owner, hostAside))
+		}
 	}
 	if err := install(d.tmp, path); err != nil {
 		if aside != "" {

@@ -256,8 +256,12 @@ func TestLabHAProxy(t *testing.T) {
 		}
 	}
 	// The host's private /etc/haproxy is seeded from the machine's, whose
-	// haproxy.cfg is Debian's: not ours, so refused, and left alone.
-	if debian, err := os.ReadFile(l.Hosts["hap1"].Path(agent.HAProxyConf)); err == nil {
+	// haproxy.cfg is Debian's: tuned by hand it is someone's work, not
+	// ours, so refused, and left alone (untouched, it would be replaced:
+	// TestLabHAProxyReplacesThePackageDefault).
+	if _, err := os.Stat(l.Hosts["hap1"].Path(agent.HAProxyConf)); err == nil {
+		la.exec("sh", "-c", "printf '# tuned by hand\\n' >> "+agent.HAProxyConf)
+		debian := readHostFile(t, l, "hap1", agent.HAProxyConf)
 		resp, code := la.do(wire.Request{Verb: wire.VerbApply, Put: objs(80)})
 		if code != wire.ExitForeign || !strings.Contains(resp.Error.Message, "import") {
 			t.Fatalf("apply over a foreign haproxy.cfg: exit %d, error %+v", code, resp.Error)

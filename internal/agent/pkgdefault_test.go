@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"crypto/md5" //nolint:gosec // dpkg's checksum
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
+)
+
+// debianHAProxyCfg stands for the haproxy.cfg the haproxy package ships.
+const debianHAProxyCfg = "global\n\tlog /dev/log local0\n\tchroot /var/lib/haproxy\n\nfrontend x\n\tbind :80\n"
+
+// writeDpkgStatus writes a dpkg status database listing haproxy's
+// haproxy.cfg with the MD5 of shipped (obsolete adds dpkg's marker).
+func writeDpkgStatus(t *testing.T, root, shipped string, obsolete bool) {
+	t.Helper()
+	sum := md5.Sum([]byte(shipped)) //nolint:gosec // dpkg's checksum
+	mark := ""
+	if obsolete {
+		mark = " obsolete"
+	}
+	status := "Package: keepalived\nStatus: install ok installed\nConffiles:\n /etc/default/keepalived 0123456789abcdef0123456789abcdef\n\n" +
+		"Package: haproxy\nStatus: install ok installed\nConffiles:\n /etc/default/haproxy fe5c1890fce351cde863fb7f9814beff\n" +
+		" /etc/haproxy/haproxy.cfg " + hex.EncodeToString(sum[:]) + mark + "\nDescription: fast and reliable load balancing reverse proxy\n\n"
+	p := filepath.Join(root, dpkgStatus)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(status), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeHostFile(t *testing.T, root, path, data string) {
+	t.Helper()
+	p := filepath.Join(root, path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPackageDefaultHAProxyConfigIsReplacedAndKept: haproxy's haproxy.cfg
+// as `apt install haproxy` left it is nobody's work: the apply replaces it
+// and keeps it aside, with a warning saying so. Edited, it is refused.
+func TestPackageDefaultHAProxyConfigIsReplacedAndKept(t *testing.T) {
+	t.Run("untouched", func(t *testing.T) {
+		f, a := newFakeHost(t)
+		writeDpkgStatus(t, f.root, debianHAProxyCfg, false)
+		writeHostFile(t, f.root, HAProxyConf, debianHAProxyCfg)
+		resp := mustApply(t, a, haproxyObjs(8080))
+		if !isOurs([]byte(f.read(HAProxyConf))) {
+			t.Fatalf("haproxy.cfg not replaced by the rendered config:\n%s", f.read(HAProxyConf))
+		}
+		kept, _ := filepath.Glob(filepath.Join(f.root, HAProxyConf+".lvs-foreign-*"))
+		if len(kept) != 1 {
+			t.Fatalf("package default kept as %v, want one file", kept)
+		}
+		if b, _ := os.ReadFile(kept[0]); string(b) != debianHAProxyCfg {
+			t.Errorf("the kept file is not the package's default:\n%s", b)
+		}
+		warned := strings.Join(resp.Warnings, "\n")
+		if !strings.Contains(warned, "haproxy package's default") || !strings.Contains(warned, strings.TrimPrefix(kept[0], f.root)) {
+			t.Errorf("warnings %q do not say the package default was kept and where", warned)
+		}
+	})
+	for name, tc := range map[string]struct {
+		installed string
+		obsolete  bool
+		dpkg      bool
+	}{
+		"edited after install":      {installed: debianHAProxyCfg + "\tmaxconn 4096\n", dpkg: true},
+		"obsolete conffile":         {installed: debianHAProxyCfg, obsolete: true, dpkg: true},
+		"no dpkg database (an rpm)": {installed: debianHAProxyCfg},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, a := newFakeHost(t)
+			if tc.dpkg {
+				writeDpkgStatus(t, f.root, debianHAProxyCfg, tc.obsolete)
+			}
+			writeHostFile(t, f.root, HAProxyConf, tc.installed)
+			resp, code := apply(t, a, haproxyObjs(8080))
+			if code != wire.ExitForeign {
+				t.Fatalf("exit %d, error %+v; want ExitForeign", code, resp.Error)
+			}
+			if f.read(HAProxyConf) != tc.installed {
+				t.Error("the refused haproxy.cfg was changed")
+			}
+		})
+	}
+}
