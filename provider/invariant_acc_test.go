@@ -301,14 +301,13 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 		return func(on bool) { l.vmReadOnly(t, on, true, vmObjects+"/"+kind) }
 	}
 	vmKeepalivedConf := func(on bool) { l.vmReadOnly(t, on, false, "/etc/keepalived/keepalived.conf") }
-	rs2Store := func(kind string) func(on bool) {
-		return func(on bool) {
-			dir := filepath.Join(rs2Objects, kind)
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			immutable(t, on, dir)
+	// rs2's store of its host side (VIP on lo, ARP sysctls).
+	rs2Store := func(on bool) {
+		dir := filepath.Join(rs2Objects, "real_server_host")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
 		}
+		immutable(t, on, dir)
 	}
 	ipvs := func(want ...string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
@@ -342,8 +341,8 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 			withCheck(recovering(ka3, vmStoreOf("real_server")), ipvs("-A -t "+vip+":80 -s rr", "-a -t "+vip+":80 -r "+rs1+":80 -g -w 3")),
 			// A real server created on the director while its own host
 			// refuses to store it.
-			failing(ka4, rs2Store("real_server_host")),
-			withCheck(recovering(ka4, rs2Store("real_server_host")), ipvs("-a -t "+vip+":80 -r "+rs2+":80 -g -w 1")),
+			failing(ka4, rs2Store),
+			withCheck(recovering(ka4, rs2Store), ipvs("-a -t "+vip+":80 -r "+rs2+":80 -g -w 1")),
 			// The engine switches in place.
 			step(nl),
 			step(nl2),
@@ -357,8 +356,8 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 			recovering(nl2, vmStoreOf("virtual_server")),
 			// A real server destroyed while its own host refuses to
 			// remove what it stored.
-			failing(nl4, rs2Store("real_server_host")),
-			recovering(nl4, rs2Store("real_server_host")),
+			failing(nl4, rs2Store),
+			recovering(nl4, rs2Store),
 		},
 	})
 	t.Logf("director steps took %v", time.Since(started).Round(time.Second))
