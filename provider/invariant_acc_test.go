@@ -40,13 +40,16 @@ import (
 // the fault gone, is the one apply that must converge.
 //
 // The faults are real refusals of the hosts, no mocks: a directory or a
-// file the agent must replace made immutable (chattr +i: the kernel
-// answers EPERM to every write, rename and unlink in it), so the apply
+// file the agent must replace made immutable (chattr +i on the namespace
+// hosts: the kernel answers EPERM to every write, rename and unlink in
+// it) or read-only (a read-only bind mount on the VM, which has no
+// chattr: EROFS, or EBUSY for a rename over the file), so the apply
 // fails at that step after the steps before it ran, and the agent's undo
 // and journal have to leave a state the next apply repairs. The faults
 // hit the middle of multi-host applies: a real server with its own host
-// fails on the host while its directors took the destination (create) or
-// dropped it (destroy), and the reverse.
+// fails on the host while its director dropped the destination (destroy),
+// and one of several resources applied to a director fails while the
+// others' changes stay.
 //
 // One director VM (a real IPVS kernel) serves both engines in turn: the
 // keepalived phase, an in-place switch to netlink, the netlink phase. The
@@ -291,9 +294,28 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 	failing := func(s directorSpec, set func(on bool)) resource.TestStep {
 		return resource.TestStep{Config: l.directorConfig(s), PreConfig: fault(t, set), ExpectError: refused}
 	}
-	recovering := func(s directorSpec, set func(on bool)) resource.TestStep {
+	// rs2Lo is rs2's loopback addresses.
+	rs2Lo := func() string {
+		out, err := l.a.Exec(l.ctx, "rs2", "ip", "-o", "-4", "addr", "show", "dev", "lo")
+		if err != nil {
+			t.Fatalf("rs2: ip addr: %v", err)
+		}
+		return string(out)
+	}
+	// recovering removes the fault and applies once more; left, when
+	// set, first checks what the failed apply left (that the fault hit
+	// where it was meant to).
+	recovering := func(s directorSpec, set func(on bool), left ...func() error) resource.TestStep {
 		st := step(s)
-		st.PreConfig = func() { set(false) }
+		st.PreConfig = func() {
+			t.Logf("after the failed apply: the director's IPVS table:\n%s\nrs2's lo:\n%s", l.onVM(t, "ipvsadm-save -n"), rs2Lo())
+			for _, f := range left {
+				if err := f(); err != nil {
+					t.Error(err)
+				}
+			}
+			set(false)
+		}
 		return st
 	}
 	// The faults.
@@ -339,8 +361,9 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 			// keepalived was reloaded with it, and is undone.
 			failing(ka3, vmStoreOf("real_server")),
 			withCheck(recovering(ka3, vmStoreOf("real_server")), ipvs("-A -t "+vip+":80 -s rr", "-a -t "+vip+":80 -r "+rs1+":80 -g -w 3")),
-			// A real server created on the director while its own host
-			// refuses to store it.
+			// A real server created while its own host refuses to store
+			// its side: the create fails as a whole (the director's
+			// destination is not left behind either).
 			failing(ka4, rs2Store),
 			withCheck(recovering(ka4, rs2Store), ipvs("-a -t "+vip+":80 -r "+rs2+":80 -g -w 1")),
 			// The engine switches in place.
@@ -355,9 +378,18 @@ func (l *invLab) directors(t *testing.T, p *lvsProvider) {
 			failing(nl2, vmStoreOf("virtual_server")),
 			recovering(nl2, vmStoreOf("virtual_server")),
 			// A real server destroyed while its own host refuses to
-			// remove what it stored.
+			// remove what it stored: the director dropped the destination,
+			// rs2 keeps its DR side (the apply failed in the middle).
 			failing(nl4, rs2Store),
-			recovering(nl4, rs2Store),
+			recovering(nl4, rs2Store, func() error {
+				if save := l.onVM(t, "ipvsadm-save -n"); strings.Contains(save, " -r "+rs2+":80 ") {
+					return fmt.Errorf("the failed destroy left rs2's destination on the director:\n%s", save)
+				}
+				if lo := rs2Lo(); !strings.Contains(lo, " "+vip+"/32 ") {
+					return fmt.Errorf("the failed destroy removed the VIP from rs2's lo (the fault did not hit rs2's side):\n%s", lo)
+				}
+				return nil
+			}),
 		},
 	})
 	t.Logf("director steps took %v", time.Since(started).Round(time.Second))
