@@ -47,6 +47,12 @@ func (a *Agent) awaitDaemon(ctx context.Context, d *daemon, step string, pid int
 	started := 0 // the pid seen up after a start
 	for {
 		cur, err := a.pid(d)
+		if err != nil && pid != 0 && a.Procs.Alive(pid) {
+			// haproxy's master rewrites its pid file as it re-executes
+			// on the reload signal (truncate, then write): a read in
+			// between finds it empty. The signalled process still runs.
+			cur, err = pid, nil
+		}
 		up := err == nil && a.Procs.Alive(cur)
 		switch {
 		case pid != 0 && (!up || cur != pid):

@@ -1,7 +1,11 @@
 package agent
 
 import (
+	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +161,56 @@ func TestIPVSExpectation(t *testing.T) {
 	// Nothing changed: nothing to wait for.
 	if !newIPVSExpectation(old, old).empty() {
 		t.Error("an unchanged config expects something")
+	}
+}
+
+// haproxy's master rewrites its pid file when it re-executes on a reload
+// (truncate, then write): a read in between finds it empty. The reloaded
+// master is still alive then, so the wait for its new worker goes on; it
+// used to fail at once ("haproxy pid N exited during reload haproxy"),
+// and the undo's reload, signalled while the master was still
+// re-executing, was lost: the apply failed, and so did its rollback
+// (seen in TestAccInvariant_vm under load).
+func TestReloadSurvivesThePidFileRewrite(t *testing.T) {
+	f, a := newFakeHost(t)
+	a.Poll, a.ReloadTimeout = time.Millisecond, 5*time.Second
+	d := a.haproxy(model.DefaultStatsSocket)
+	if err := f.start(HAProxyPid, "haproxy", d.startArgs(nil)); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := a.pid(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(f.root, HAProxyPid)
+	if err := os.WriteFile(pidFile, nil, 0o644); err != nil { // truncated, not written yet
+		t.Fatal(err)
+	}
+	polls := 0
+	ready := func() (bool, string) {
+		if polls++; polls == 3 {
+			if err := os.WriteFile(pidFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return polls > 3, "no new worker yet"
+	}
+	if werr := a.awaitDaemon(context.Background(), d, d.reloadStep, pid, ready); werr != nil {
+		t.Fatalf("the reload failed while the master rewrote its pid file: %v", werr)
+	}
+	if polls <= 3 {
+		t.Errorf("the wait ended after %d polls, before the new worker's evidence", polls)
+	}
+
+	// A master that did exit is still reported at once.
+	f.mu.Lock()
+	delete(f.procs, pid)
+	f.mu.Unlock()
+	if err := os.WriteFile(pidFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	werr := a.awaitDaemon(context.Background(), d, d.reloadStep, pid, func() (bool, string) { return false, "no new worker yet" })
+	if werr == nil || !strings.Contains(werr.Message, "exited during") {
+		t.Fatalf("a master gone during its reload: %v, want it named as exited", werr)
 	}
 }
