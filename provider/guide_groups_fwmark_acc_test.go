@@ -127,7 +127,7 @@ func guideGroupsFwmark(t *testing.T, ctx context.Context, a *accLab, d *vm.VM,
 		if err := waitFor(15*time.Second, func() error {
 			out, err := a.Exec(ctx, "client", "curl", "-fsS", "--max-time", "3", url)
 			if err != nil {
-				return fmt.Errorf("%s: %s %v", url, out, err)
+				return fmt.Errorf("%s: %s %w", url, out, err)
 			}
 			got = strings.TrimSpace(string(out))
 			return nil
