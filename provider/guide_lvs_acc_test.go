@@ -34,7 +34,10 @@ import (
 //     its own) answers through the VIP, tunnelled, with the VIP on tunl0;
 //   - examples/scenarios/lvs-dr-haproxy-tier: the client reaches both web
 //     servers through the VIP, and IPVS counted connections to both haproxy
-//     hosts, whose VIP on lo haproxy binds.
+//     hosts, whose VIP on lo haproxy binds;
+//   - examples/scenarios/lvs-groups-fwmark: a virtual_server_group of two
+//     VIPs on two ports and a persistent fwmark service whose marks the
+//     agent sets (guideGroupsFwmark).
 //
 // Each plan after an apply is empty, and destroy leaves the director's
 // IPVS table empty.
@@ -229,4 +232,6 @@ func TestAccGuideLVSScenarios(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("groups_fwmark", func(t *testing.T) { guideGroupsFwmark(t, ctx, a, d, scenario, run) })
 }
