@@ -111,11 +111,11 @@ type kaInstance struct {
 	GarpMasterRefresh      int
 	Notify                 []kaKV
 	SMTPAlert              bool
-	UseVMAC       bool
-	VMACInterface string
-	VMACXmitBase  bool
-	VirtualRoutes []string
-	VirtualRules  []string
+	UseVMAC                bool
+	VMACInterface          string
+	VMACXmitBase           bool
+	VirtualRoutes          []string
+	VirtualRules           []string
 }
 
 type kaGroup struct {
