@@ -252,8 +252,8 @@ func (d *Director) Validate(at Path) error {
 		s.validate(&errs, p.At("sysctl", i))
 	}
 	d.validateStatic(&errs, p)
-	validateRoutes(&errs, p, "static_routes", d.StaticRoutes, false)
-	validateRules(&errs, p, "static_rules", d.StaticRules, false)
+	validateRoutes(&errs, p, "static_route", d.StaticRoutes, false)
+	validateRules(&errs, p, "static_rule", d.StaticRules, false)
 	return errs.err()
 }
 
@@ -475,8 +475,8 @@ func (in *VRRPInstance) validate(errs *Errors, p loc, defIface string) {
 		checkRange(errs, tp.At("weight"), ti.Weight, -253, 253)
 	}
 	in.Notify.validate(errs, p)
-	validateRoutes(errs, p, "virtual_routes", in.VirtualRoutes, true)
-	validateRules(errs, p, "virtual_rules", in.VirtualRules, true)
+	validateRoutes(errs, p, "virtual_route", in.VirtualRoutes, true)
+	validateRules(errs, p, "virtual_rule", in.VirtualRules, true)
 	if in.VMACInterface != "" {
 		checkInterface(errs, p.At("vmac_interface"), in.VMACInterface)
 		if !in.UseVMAC {

@@ -16,43 +16,43 @@ func TestRoutesAndRulesRefused(t *testing.T) {
 		path string
 		msg  string
 	}{
-		{"no destination", func(d *Director) { d.StaticRoutes = []Route{{Device: "eth0"}} }, "static_routes[0].to", "must be an IP prefix"},
-		{"host bits", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.1/8"), Device: "eth0"}} }, "static_routes[0].to", "use 10.0.0.0/8"},
-		{"nowhere to go", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8")}} }, "static_routes[0].via", `"blackhole", "unreachable" or "prohibit"`},
-		{"bad type", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Type: "throw"}} }, "static_routes[0].type", `allowed values are "blackhole"`},
+		{"no destination", func(d *Director) { d.StaticRoutes = []Route{{Device: "eth0"}} }, "static_route[0].to", "must be an IP prefix"},
+		{"host bits", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.1/8"), Device: "eth0"}} }, "static_route[0].to", "use 10.0.0.0/8"},
+		{"nowhere to go", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8")}} }, "static_route[0].via", `"blackhole", "unreachable" or "prohibit"`},
+		{"bad type", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Type: "throw"}} }, "static_route[0].type", `allowed values are "blackhole"`},
 		{"blackhole via", func(d *Director) {
 			d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Type: "blackhole", Via: a("192.168.0.1")}}
-		}, "static_routes[0].via", "cannot be set on a blackhole route"},
-		{"bad scope", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0", Scope: "universe"}} }, "static_routes[0].scope", `"global", "site", "link", "host" or "nowhere"`},
-		{"family", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Via: a("2001:db8::1")}} }, "static_routes[0].via", "another address family"},
+		}, "static_route[0].via", "cannot be set on a blackhole route"},
+		{"bad scope", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0", Scope: "universe"}} }, "static_route[0].scope", `"global", "site", "link", "host" or "nowhere"`},
+		{"family", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Via: a("2001:db8::1")}} }, "static_route[0].via", "another address family"},
 		{"one nexthop", func(d *Director) {
 			d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Nexthops: []Nexthop{{Via: a("192.168.0.1")}}}}
-		}, "static_routes[0].nexthop", "at least 2"},
+		}, "static_route[0].nexthop", "at least 2"},
 		{"too many nexthops", func(d *Director) {
 			nh := make([]Nexthop, MaxNexthops+1)
 			for i := range nh {
 				nh[i] = Nexthop{Device: "eth0"}
 			}
 			d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Nexthops: nh}}
-		}, "static_routes[0].nexthop", "at most 8"},
+		}, "static_route[0].nexthop", "at most 8"},
 		{"nexthop weight", func(d *Director) {
 			d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Nexthops: []Nexthop{{Device: "eth0", Weight: 300}, {Device: "eth1"}}}}
-		}, "static_routes[0].nexthop[0].weight", "0 to 256"},
-		{"bad device", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0\nrouter_id x"}} }, "static_routes[0].device", "not a valid interface name"},
+		}, "static_route[0].nexthop[0].weight", "0 to 256"},
+		{"bad device", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0\nrouter_id x"}} }, "static_route[0].device", "not a valid interface name"},
 		{"duplicate", func(d *Director) {
 			d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0"}, {To: pf("10.0.0.0/8"), Device: "eth1"}}
-		}, "static_routes[1].to", "already static_routes[0]"},
-		{"static no_track", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0", NoTrack: true}} }, "static_routes[0].no_track", "virtual routes only"},
-		{"virtual route", func(d *Director) { d.Instances[0].VirtualRoutes = []Route{{To: pf("10.0.0.0/8")}} }, "vrrp_instance[0].virtual_routes[0].via", "needs a gateway"},
-		{"rule without table", func(d *Director) { d.StaticRules = []Rule{{From: pf("10.0.0.0/8"), Priority: 10}} }, "static_rules[0].table", "must be set"},
-		{"rule without priority", func(d *Director) { d.StaticRules = []Rule{{From: pf("10.0.0.0/8"), Table: 1}} }, "static_rules[0].priority", "keepalived -t refuses"},
-		{"rule priority range", func(d *Director) { d.StaticRules = []Rule{{Table: 1, Priority: 32766}} }, "static_rules[0].priority", "1 to 32765"},
+		}, "static_route[1].to", "already static_route[0]"},
+		{"static no_track", func(d *Director) { d.StaticRoutes = []Route{{To: pf("10.0.0.0/8"), Device: "eth0", NoTrack: true}} }, "static_route[0].no_track", "virtual routes only"},
+		{"virtual route", func(d *Director) { d.Instances[0].VirtualRoutes = []Route{{To: pf("10.0.0.0/8")}} }, "vrrp_instance[0].virtual_route[0].via", "needs a gateway"},
+		{"rule without table", func(d *Director) { d.StaticRules = []Rule{{From: pf("10.0.0.0/8"), Priority: 10}} }, "static_rule[0].table", "must be set"},
+		{"rule without priority", func(d *Director) { d.StaticRules = []Rule{{From: pf("10.0.0.0/8"), Table: 1}} }, "static_rule[0].priority", "keepalived -t refuses"},
+		{"rule priority range", func(d *Director) { d.StaticRules = []Rule{{Table: 1, Priority: 32766}} }, "static_rule[0].priority", "1 to 32765"},
 		{"rule family", func(d *Director) {
 			d.StaticRules = []Rule{{From: pf("10.0.0.0/8"), To: pf("2001:db8::/32"), Table: 1, Priority: 5}}
-		}, "static_rules[0].from", "another address family"},
-		{"rule fwmask", func(d *Director) { d.StaticRules = []Rule{{FwMask: 0xff, Table: 1, Priority: 5}} }, "static_rules[0].fwmask", "needs fwmark"},
-		{"rule iif", func(d *Director) { d.StaticRules = []Rule{{InputInterface: "a b", Table: 1, Priority: 5}} }, "static_rules[0].iif", "not a valid interface name"},
-		{"virtual rule", func(d *Director) { d.Instances[0].VirtualRules = []Rule{{Table: 1}} }, "vrrp_instance[0].virtual_rules[0].priority", "must be set"},
+		}, "static_rule[0].from", "another address family"},
+		{"rule fwmask", func(d *Director) { d.StaticRules = []Rule{{FwMask: 0xff, Table: 1, Priority: 5}} }, "static_rule[0].fwmask", "needs fwmark"},
+		{"rule iif", func(d *Director) { d.StaticRules = []Rule{{InputInterface: "a b", Table: 1, Priority: 5}} }, "static_rule[0].iif", "not a valid interface name"},
+		{"virtual rule", func(d *Director) { d.Instances[0].VirtualRules = []Rule{{Table: 1}} }, "vrrp_instance[0].virtual_rule[0].priority", "must be set"},
 		{"vmac name without use_vmac", func(d *Director) { d.Instances[0].VMACInterface = "vrrp1" }, "vrrp_instance[0].vmac_interface", "needs use_vmac"},
 		{"xmit_base without use_vmac", func(d *Director) { d.Instances[0].VMACXmitBase = true }, "vrrp_instance[0].vmac_xmit_base", "needs use_vmac"},
 		{"vmac unicast", func(d *Director) {
