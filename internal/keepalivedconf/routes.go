@@ -269,8 +269,9 @@ func (p *parser) rule(n *node, virtual bool) (model.Rule, bool, error) {
 					s = strings.TrimSuffix(s, "/32") + "/128"
 				}
 			}
-			pf, perr := netip.ParsePrefix(s)
-			if perr != nil {
+			pf, ok := parsePrefix(s)
+			if !ok {
+				// keepalived skips the rule: a warning, not an error.
 				p.warn(n, "rule %s %q is not an IP prefix: keepalived ignores it (it skips the whole rule), and so does the import", kw, w[i])
 				return r, false, nil
 			}
@@ -318,4 +319,10 @@ func (p *parser) useVMAC(n *node, in *model.VRRPInstance) error {
 		return p.errf(n, "a VMAC address of one's own: the model cannot carry it, and leaving it out would change the MAC address the virtual addresses answer with")
 	}
 	return nil
+}
+
+// parsePrefix is netip.ParsePrefix reporting only whether it parsed.
+func parsePrefix(s string) (netip.Prefix, bool) {
+	pf, err := netip.ParsePrefix(s)
+	return pf, err == nil
 }

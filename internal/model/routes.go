@@ -219,10 +219,10 @@ func (r *Rule) validate(errs *Errors, p loc, virtual bool) {
 	if r.OutputInterface != "" {
 		checkInterface(errs, p.At("oif"), r.OutputInterface)
 	}
-	switch {
-	case r.Table == 0:
+	switch r.Table {
+	case 0:
 		errs.add(p.At("table"), "must be set: the routing table the rule's packets look up, 1 to %d", math.MaxUint32-1)
-	case r.Table == math.MaxUint32:
+	case math.MaxUint32:
 		errs.add(p.At("table"), "%d is out of range; allowed values are 1 to %d", r.Table, math.MaxUint32-1)
 	}
 	if r.Priority == 0 {
