@@ -21,6 +21,10 @@ func normalDirector(d model.Director) model.Director {
 	if len(d.StaticAddresses) == 0 {
 		d.StaticAddresses = nil
 	}
+	d.StaticRoutes = normalRoutes(d.StaticRoutes)
+	if len(d.StaticRules) == 0 {
+		d.StaticRules = nil
+	}
 	for i := range d.Instances {
 		in := &d.Instances[i]
 		if len(in.UnicastPeers) == 0 {
@@ -34,6 +38,10 @@ func normalDirector(d model.Director) model.Director {
 		}
 		if len(in.TrackIfaces) == 0 {
 			in.TrackIfaces = nil
+		}
+		in.VirtualRoutes = normalRoutes(in.VirtualRoutes)
+		if len(in.VirtualRules) == 0 {
+			in.VirtualRules = nil
 		}
 	}
 	for i := range d.SyncGroups {
@@ -56,6 +64,8 @@ func directorModelFrom(d model.Director) directorModel {
 		Engine:               optString(d.Engine),
 		GlobalDefs:           globalDefsFrom(d.Globals),
 		StaticAddresses:      staticAddressesFrom(d.StaticAddresses),
+		StaticRoutes:         routesFrom(d.StaticRoutes),
+		StaticRules:          rulesFrom(d.StaticRules),
 	}
 	for _, in := range d.Instances {
 		m.VRRPInstances = append(m.VRRPInstances, vrrpInstanceFrom(in))
@@ -91,6 +101,11 @@ func vrrpInstanceFrom(in model.VRRPInstance) vrrpInstanceModel {
 		GarpMasterRepeat:  optInt64(in.GarpMasterRepeat),
 		GarpMasterRefresh: optInt64(in.GarpMasterRefresh),
 		SMTPAlert:         optTrue(in.SMTPAlert),
+		UseVMAC:           optTrue(in.UseVMAC),
+		VMACInterface:     optString(in.VMACInterface),
+		VMACXmitBase:      optTrue(in.VMACXmitBase),
+		VirtualRoutes:     routesFrom(in.VirtualRoutes),
+		VirtualRules:      rulesFrom(in.VirtualRules),
 		notifyModel:       notifyFrom(in.Notify),
 	}
 	if in.AdvertInt != 0 {
@@ -155,4 +170,17 @@ func optTrue(b bool) types.Bool {
 		return types.BoolNull()
 	}
 	return types.BoolValue(true)
+}
+
+// normalRoutes makes nil and empty route and nexthop lists equal.
+func normalRoutes(rs []model.Route) []model.Route {
+	if len(rs) == 0 {
+		return nil
+	}
+	for i := range rs {
+		if len(rs[i].Nexthops) == 0 {
+			rs[i].Nexthops = nil
+		}
+	}
+	return rs
 }

@@ -39,6 +39,8 @@ func directorBlocks() map[string]blockSpec {
 		"sysctl":          sysctlBlock(),
 		"global_defs":     globalDefsBlock(),
 		"static_address":  staticAddressBlock(),
+		"static_route":    routeBlock(false),
+		"static_rule":     ruleBlock(false),
 	}
 }
 
@@ -80,6 +82,13 @@ func vrrpInstanceBlock() blockSpec {
 			"garp_master_repeat":  intAttr("Gratuitous ARPs sent per burst after becoming MASTER.").positive(),
 			"garp_master_refresh": intAttr("Seconds between gratuitous ARP refreshes while MASTER; `0` sends none."),
 			"smtp_alert":          boolAttr("Mail the `global_defs` `notification_email` addresses on state changes of this instance."),
+			"use_vmac": boolAttr("Hold the instance's addresses on a macvlan interface with the VRRP virtual MAC " +
+				"(`00:00:5e:00:01:<virtual_router_id>`) that keepalived creates on the instance's interface " +
+				"(keepalived `use_vmac`), so that a failover needs no ARP cache update on the clients."),
+			"vmac_interface": stringAttr("Name of the macvlan interface of `use_vmac`. Defaults to keepalived's " +
+				"`vrrp.<virtual_router_id>`."),
+			"vmac_xmit_base": boolAttr("Send and receive the adverts on the base interface rather than the macvlan " +
+				"(keepalived `vmac_xmit_base`). Needs `use_vmac`; required with `unicast_peers`."),
 		}, notifyAttributes("the instance")),
 		blocks: map[string]blockSpec{
 			"authentication": {
@@ -115,6 +124,8 @@ func vrrpInstanceBlock() blockSpec {
 					"rise": intAttr("Successes in a row that count as succeeded.").positive(),
 				},
 			},
+			"virtual_route": routeBlock(true),
+			"virtual_rule":  ruleBlock(true),
 			"track_interface": {
 				description: "An interface whose link state the instance follows (`track_interface`).",
 				attrs: map[string]attrSpec{
@@ -162,6 +173,8 @@ type directorModel struct {
 	Sysctls              []sysctlModel        `tfsdk:"sysctl"`
 	GlobalDefs           *globalDefsModel     `tfsdk:"global_defs"`
 	StaticAddresses      []staticAddressModel `tfsdk:"static_address"`
+	StaticRoutes         []routeModel         `tfsdk:"static_route"`
+	StaticRules          []ruleModel          `tfsdk:"static_rule"`
 }
 
 type notifyModel struct {
@@ -192,6 +205,11 @@ type vrrpInstanceModel struct {
 	TrackScripts      []trackScriptModel    `tfsdk:"track_script"`
 	TrackInterfaces   []trackInterfaceModel `tfsdk:"track_interface"`
 	SMTPAlert         types.Bool            `tfsdk:"smtp_alert"`
+	UseVMAC           types.Bool            `tfsdk:"use_vmac"`
+	VMACInterface     types.String          `tfsdk:"vmac_interface"`
+	VMACXmitBase      types.Bool            `tfsdk:"vmac_xmit_base"`
+	VirtualRoutes     []routeModel          `tfsdk:"virtual_route"`
+	VirtualRules      []ruleModel           `tfsdk:"virtual_rule"`
 	notifyModel
 }
 
@@ -243,6 +261,8 @@ func (m *directorModel) toModel() model.Director {
 		Engine:               m.Engine.ValueString(),
 		Globals:              m.GlobalDefs.toModel(),
 		StaticAddresses:      staticAddressesModel(m.StaticAddresses),
+		StaticRoutes:         routesModel(m.StaticRoutes),
+		StaticRules:          rulesModel(m.StaticRules),
 	}
 	for i := range m.VRRPInstances {
 		d.Instances = append(d.Instances, m.VRRPInstances[i].toModel())
@@ -291,6 +311,11 @@ func (m *vrrpInstanceModel) toModel() model.VRRPInstance {
 		GarpMasterRefresh: intOf(m.GarpMasterRefresh),
 		Notify:            m.notify(),
 		SMTPAlert:         m.SMTPAlert.ValueBool(),
+		UseVMAC:           m.UseVMAC.ValueBool(),
+		VMACInterface:     m.VMACInterface.ValueString(),
+		VMACXmitBase:      m.VMACXmitBase.ValueBool(),
+		VirtualRoutes:     routesModel(m.VirtualRoutes),
+		VirtualRules:      rulesModel(m.VirtualRules),
 	}
 	if a := m.Authentication; a != nil {
 		in.Authentication = &model.VRRPAuth{Type: a.Type.ValueString(), Password: a.Password.ValueString()}

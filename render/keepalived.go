@@ -68,6 +68,9 @@ type kaConf struct {
 	TrackFiles []kaTrackFile
 	// StaticIPs are the static_ipaddress lines.
 	StaticIPs []string
+	// StaticRoutes and StaticRules are the static_routes and static_rules lines.
+	StaticRoutes []string
+	StaticRules  []string
 }
 
 // HasGlobal reports whether global_defs has anything to say.
@@ -108,6 +111,11 @@ type kaInstance struct {
 	GarpMasterRefresh      int
 	Notify                 []kaKV
 	SMTPAlert              bool
+	UseVMAC                bool
+	VMACInterface          string
+	VMACXmitBase           bool
+	VirtualRoutes          []string
+	VirtualRules           []string
 }
 
 type kaGroup struct {
@@ -230,6 +238,8 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 	for _, a := range d.StaticHostAddresses() {
 		c.StaticIPs = append(c.StaticIPs, a.Prefix.String()+" dev "+a.Device)
 	}
+	c.StaticRoutes = routeLines(d.StaticRoutes)
+	c.StaticRules = ruleLines(d.StaticRules)
 	scripts := map[string]model.TrackScript{}
 	for i := range d.Instances {
 		in := &d.Instances[i]
@@ -351,6 +361,11 @@ func instanceView(in *model.VRRPInstance, defIface string) kaInstance {
 	for _, ti := range in.TrackIfaces {
 		v.TrackIfaces = append(v.TrackIfaces, trackLine(ti.Name, ti.Weight))
 	}
+	if in.UseVMAC {
+		v.UseVMAC, v.VMACInterface, v.VMACXmitBase = true, in.VMACInterface, in.VMACXmitBase
+	}
+	v.VirtualRoutes = routeLines(in.VirtualRoutes)
+	v.VirtualRules = ruleLines(in.VirtualRules)
 	return v
 }
 

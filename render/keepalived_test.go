@@ -134,6 +134,48 @@ var keepalivedCases = []struct {
 			}},
 		}
 	}},
+	// Static routes and rules (held while keepalived runs) and a MASTER's
+	// virtual routes and rules on a VMAC instance: every route form
+	// (gateway, device only, blackhole and friends, multipath, a table and
+	// metric, IPv6) and every rule selector.
+	{"routes_rules_vmac", func() *model.KeepalivedConfig {
+		return &model.KeepalivedConfig{
+			Director: model.Director{
+				Interface: "eth0", RouterID: "lvs-routes",
+				StaticRoutes: []model.Route{
+					{To: kaPrefix("192.168.210.0/24"), Src: kaAddr("192.168.200.1"), Via: kaAddr("192.168.200.254"), Device: "eth0", Scope: "global", Table: 7, Metric: 10},
+					{To: kaPrefix("192.168.212.0/24"), Device: "eth1", Scope: "link"},
+					{To: kaPrefix("192.168.213.0/24"), Via: kaAddr("192.168.200.254")},
+					{To: kaPrefix("192.168.214.0/24"), Type: "blackhole", Table: 7},
+					{To: kaPrefix("192.168.215.0/24"), Type: "unreachable"},
+					{To: kaPrefix("192.168.216.0/24"), Type: "prohibit"},
+					{To: kaPrefix("192.168.217.0/24"), Table: 8, Metric: 5, Nexthops: []model.Nexthop{
+						{Via: kaAddr("192.168.100.252"), Device: "eth1", Weight: 2}, {Via: kaAddr("192.168.100.253")},
+					}},
+					{To: kaPrefix("2001:db8:1::/64"), Device: "eth0"},
+				},
+				StaticRules: []model.Rule{
+					{From: kaPrefix("10.1.0.0/16"), To: kaPrefix("10.2.0.0/16"), FwMark: 5, FwMask: 0xff, InputInterface: "eth0", OutputInterface: "eth1", Priority: 100, Table: 7},
+					{Priority: 101, Table: 8},
+					{From: kaPrefix("2001:db8:2::/64"), Priority: 102, Table: 9},
+				},
+				Instances: []model.VRRPInstance{{
+					Name: "VI_1", State: "MASTER", VirtualRouterID: 51, Priority: 100,
+					UseVMAC: true, VMACInterface: "vrrp51", VMACXmitBase: true,
+					VirtualIPs: []model.VirtualIP{{Prefix: kaPrefix("192.168.200.16/24")}},
+					VirtualRoutes: []model.Route{
+						{To: kaPrefix("192.168.110.0/24"), Via: kaAddr("192.168.200.254"), Device: "eth0"},
+						{To: kaPrefix("192.168.111.0/24"), Device: "eth1", NoTrack: true},
+						{To: kaPrefix("0.0.0.0/0"), Via: kaAddr("192.168.200.254"), Table: 100},
+					},
+					VirtualRules: []model.Rule{
+						{From: kaPrefix("192.168.200.0/24"), Priority: 200, Table: 100},
+						{To: kaPrefix("192.168.201.0/24"), Priority: 201, Table: 100, NoTrack: true},
+					},
+				}},
+			},
+		}
+	}},
 	// (b) LVS-DR with keepalived: the master and the backup of one pair.
 	{"dr_master", func() *model.KeepalivedConfig {
 		return &model.KeepalivedConfig{Director: drDirector("lvs-dr-1", "MASTER", 120), VirtualServers: drServices()}
@@ -455,7 +497,25 @@ func kaInterfaces(cfg *model.KeepalivedConfig) []string {
 	for _, a := range d.StaticAddresses {
 		add(a.Device)
 	}
+	routes := func(rs []model.Route) {
+		for _, r := range rs {
+			add(r.Device)
+			for _, nh := range r.Nexthops {
+				add(nh.Device)
+			}
+		}
+	}
+	rules := func(rs []model.Rule) {
+		for _, r := range rs {
+			add(r.InputInterface)
+			add(r.OutputInterface)
+		}
+	}
+	routes(d.StaticRoutes)
+	rules(d.StaticRules)
 	for _, in := range d.Instances {
+		routes(in.VirtualRoutes)
+		rules(in.VirtualRules)
 		add(in.Interface)
 		for _, v := range in.VirtualIPs {
 			add(v.Device)

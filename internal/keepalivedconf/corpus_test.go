@@ -31,6 +31,7 @@ var corpusEquivalent = []string{
 	"HTTP_GET.port", "IPv6", "PING_CHECK", "SMTP_CHECK", "SSL_GET", "UDP_CHECK", "fwmark", "inhibit",
 	"misc_check", "misc_check_arg", "quorum", "sample", "status_code", "virtual_server_group",
 	"virtualhost", "vrrp", "vrrp.localcheck", "vrrp.lvs_syncd", "vrrp.scripts", "vrrp.sync",
+	"track_interface", "vrrp.routes", "vrrp.rules",
 }
 
 // harmless are the warnings that leave what keepalived does unchanged:
@@ -38,6 +39,8 @@ var corpusEquivalent = []string{
 // imported file is a silent change and fails TestSampleCorpus.
 var harmless = []string{
 	"keepalived ignores it",
+	// A rule without a preference: the import writes the one keepalived sets.
+	"keepalived sets it to",
 }
 
 // TestSampleCorpus imports every sample keepalived ships: parse, then
@@ -140,7 +143,28 @@ func corpusInterfaces(cfg *model.KeepalivedConfig) []string {
 		}
 	}
 	add(d.Interface)
+	routes := func(rs []model.Route) {
+		for _, r := range rs {
+			add(r.Device)
+			for _, nh := range r.Nexthops {
+				add(nh.Device)
+			}
+		}
+	}
+	rules := func(rs []model.Rule) {
+		for _, r := range rs {
+			add(r.InputInterface)
+			add(r.OutputInterface)
+		}
+	}
+	routes(d.StaticRoutes)
+	rules(d.StaticRules)
+	for _, a := range d.StaticAddresses {
+		add(a.Device)
+	}
 	for _, in := range d.Instances {
+		routes(in.VirtualRoutes)
+		rules(in.VirtualRules)
 		add(in.Interface)
 		for _, v := range in.VirtualIPs {
 			add(v.Device)

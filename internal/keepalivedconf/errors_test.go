@@ -14,7 +14,12 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 	}{
 		{"include", "global_defs {\n}\ninclude /etc/keepalived/conf.d/*.conf\n", "k.conf:3: include: includes are not supported"},
 		{"excluded VIPs", "vrrp_instance V {\n  interface eth0\n  virtual_ipaddress_excluded {\n    10.0.0.9\n  }\n}\n", "k.conf:3: virtual_ipaddress_excluded: the model cannot carry it"},
-		{"vmac", "vrrp_instance V {\n  use_vmac\n}\n", "k.conf:2: use_vmac:"},
+		{"vmac address", "vrrp_instance V {\n  use_vmac vrrp1 00:00:5e:00:01:01\n}\n", "k.conf:2: use_vmac:"},
+		{"route option", "static_routes {\n  10.0.0.0/8 dev eth0 mtu 1400\n}\n", "k.conf:2: 10.0.0.0/8:"},
+		{"route table name", "static_routes {\n  10.0.0.0/8 dev eth0 table web\n}\n", "k.conf:2: 10.0.0.0/8:"},
+		{"rule option", "static_rules {\n  from 10.0.0.0/8 table 1 uidrange 1-2\n}\n", "k.conf:2: from:"},
+		{"static address scope", "static_ipaddress {\n  10.0.0.1/8 dev eth0 scope link\n}\n", "k.conf:2: 10.0.0.1/8:"},
+		{"net_namespace", "net_namespace blue\n", "k.conf:1: net_namespace:"},
 		{"two checkers", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n  HTTP_GET {\n  }\n }\n}\n", "k.conf:5: HTTP_GET: the model cannot carry it"},
 		{"bfd check", "virtual_server 10.0.0.1 53 {\n real_server 10.0.0.2 53 {\n  BFD_CHECK {\n  }\n }\n}\n", "k.conf:3: BFD_CHECK:"},
 		{"file check without file", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  FILE_CHECK {\n   track_file nosuch\n  }\n }\n}\n", "k.conf:4: track_file: \"nosuch\" names no track_file block"},

@@ -41,6 +41,10 @@ func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 			}
 		}
 	}
+	normRoutes(d.StaticRoutes)
+	for i := range d.Instances {
+		normRoutes(d.Instances[i].VirtualRoutes)
+	}
 	for k := range d.StaticAddresses {
 		if d.StaticAddresses[k].Device == "" {
 			d.StaticAddresses[k].Device = d.Interface
@@ -97,4 +101,14 @@ func Normalize(cfg *model.KeepalivedConfig) *model.KeepalivedConfig {
 // equal once normalized).
 func Equivalent(a, b *model.KeepalivedConfig) bool {
 	return reflect.DeepEqual(Normalize(a), Normalize(b))
+}
+
+// normRoutes clears no_track on routes without a device: keepalived
+// cannot track those anyway, and the renderer writes no_track on them.
+func normRoutes(rs []model.Route) {
+	for i := range rs {
+		if rs[i].Device == "" {
+			rs[i].NoTrack = false
+		}
+	}
 }

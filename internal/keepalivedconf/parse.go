@@ -42,7 +42,8 @@ func ParseWith(r io.Reader, name string, opt Options) (*model.KeepalivedConfig, 
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}, trackFiles: map[string]*trackFileDef{}}
+	p := &parser{file: name, cfg: &model.KeepalivedConfig{}, scripts: map[string]*scriptDef{}, trackFiles: map[string]*trackFileDef{},
+		nextRulePriority: [2]uint32{firstAutoRulePriority, firstAutoRulePriority}}
 	if err := p.top(tree); err != nil {
 		return nil, p.warns, err
 	}
@@ -66,6 +67,9 @@ type parser struct {
 	// track_file blocks by name, and the FILE_CHECKs naming them.
 	trackFiles map[string]*trackFileDef
 	fileRefs   []fileRef
+	// nextRulePriority is the preference keepalived gives the next rule
+	// without one, per family (IPv4, IPv6).
+	nextRulePriority [2]uint32
 }
 
 type trackFileDef struct {
@@ -127,10 +131,18 @@ func (p *parser) top(tree []*node) error {
 			err = p.virtualServer(n)
 		case "static_ipaddress":
 			err = p.staticAddresses(n)
-		case "static_routes", "static_rules":
-			err = p.material(n, "remove routes or rules keepalived sets up")
+		case "static_routes":
+			var rs []model.Route
+			rs, err = p.routes(n, false)
+			p.cfg.Director.StaticRoutes = append(p.cfg.Director.StaticRoutes, rs...)
+		case "static_rules":
+			var rs []model.Rule
+			rs, err = p.rules(n, false)
+			p.cfg.Director.StaticRules = append(p.cfg.Director.StaticRules, rs...)
 		case "track_file", "vrrp_track_file":
 			err = p.trackFile(n)
+		case "net_namespace", "net_namespace_ipvs":
+			err = p.material(n, "run keepalived, its addresses, routes and IPVS services in the host's own network namespace instead of the one named")
 		case "vrrp_track_process", "bfd_instance":
 			p.warn(n, "%q is not carried by the model; left out (instances tracking it are refused)", n.key())
 		default:
@@ -448,9 +460,19 @@ func (p *parser) instance(n *node) error {
 			in.GarpMasterRefresh, err = p.intArg(c)
 		case "virtual_ipaddress_excluded":
 			err = p.material(c, "drop the addresses it lists when the director is MASTER")
-		case "virtual_routes", "virtual_rules":
-			err = p.material(c, "drop the routes or rules the MASTER installs")
-		case "use_vmac", "vmac_xmit_base":
+		case "virtual_routes":
+			var rs []model.Route
+			rs, err = p.routes(c, true)
+			in.VirtualRoutes = append(in.VirtualRoutes, rs...)
+		case "virtual_rules":
+			var rs []model.Rule
+			rs, err = p.rules(c, true)
+			in.VirtualRules = append(in.VirtualRules, rs...)
+		case "use_vmac":
+			err = p.useVMAC(c, &in)
+		case "vmac_xmit_base":
+			in.VMACXmitBase = true
+		case "use_vmac_addr", "use_ipvlan":
 			err = p.material(c, "change the MAC address the virtual addresses answer with")
 		case "track_process", "track_file", "track_bfd":
 			err = p.material(c, "stop the instance failing over when what it tracks fails")
@@ -537,9 +559,17 @@ func (p *parser) vip(n *node) (model.VirtualIP, error) {
 // refused (the agent holds these addresses over netlink, without labels).
 func (p *parser) staticAddresses(n *node) error {
 	for _, k := range n.block {
+		nw := len(p.warns)
 		v, err := p.vip(k)
 		if err != nil {
 			return err
+		}
+		if len(p.warns) > nw {
+			// An option the model leaves out (scope, brd, lifetimes)
+			// changes the address the agent would hold: refuse it.
+			msg := strings.TrimPrefix(p.warns[nw].Message, "virtual_ipaddress ")
+			p.warns = p.warns[:nw]
+			return p.errf(k, "static_ipaddress: %s; the agent holds static addresses with the kernel's defaults only, so the import refuses it: remove the option or make the address a virtual_ipaddress", strings.TrimSuffix(msg, "; left out (the kernel's default applies)"))
 		}
 		if v.Label != "" {
 			return p.errf(k, "static_ipaddress %s: label %q cannot be carried (the agent holds static addresses without labels); remove the label or make the address a virtual_ipaddress", v.Prefix, v.Label)

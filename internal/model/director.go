@@ -32,6 +32,10 @@ type Director struct {
 	Sysctls []Sysctl `json:"sysctls,omitzero"`
 	// StaticAddresses are held whatever the VRRP state (static_address.go).
 	StaticAddresses []StaticAddress `json:"static_addresses,omitzero"`
+	// StaticRoutes and StaticRules are installed by keepalived while it
+	// runs, whatever the VRRP state (routes.go).
+	StaticRoutes []Route `json:"static_routes,omitzero"`
+	StaticRules  []Rule  `json:"static_rules,omitzero"`
 }
 
 // MaxVRRP3AdvertInt is the longest VRRPv3 advertisement interval, in
@@ -85,6 +89,19 @@ type VRRPInstance struct {
 	Notify            Notify `json:"notify,omitzero"`
 	// SMTPAlert mails the director's NotificationEmail on state changes.
 	SMTPAlert bool `json:"smtp_alert,omitzero"`
+	// VirtualRoutes and VirtualRules are installed while the instance is
+	// MASTER and removed when it leaves MASTER (routes.go).
+	VirtualRoutes []Route `json:"virtual_routes,omitzero"`
+	VirtualRules  []Rule  `json:"virtual_rules,omitzero"`
+	// UseVMAC has the instance hold its addresses on a macvlan interface
+	// with the VRRP virtual MAC (00:00:5e:00:01:<vrid>, 00:00:5e:00:02:<vrid>
+	// for IPv6) that keepalived creates on the instance's interface, so
+	// that a failover needs no ARP cache update; VMACInterface names it
+	// (keepalived's default is vrrp.<vrid>). VMACXmitBase sends and
+	// receives the adverts on the base interface instead of the macvlan.
+	UseVMAC       bool   `json:"use_vmac,omitzero"`
+	VMACInterface string `json:"vmac_interface,omitzero"`
+	VMACXmitBase  bool   `json:"vmac_xmit_base,omitzero"`
 }
 
 // VRRPAuth is VRRPv2 authentication. Password is a secret: at most 8
@@ -235,6 +252,8 @@ func (d *Director) Validate(at Path) error {
 		s.validate(&errs, p.At("sysctl", i))
 	}
 	d.validateStatic(&errs, p)
+	validateRoutes(&errs, p, "static_route", d.StaticRoutes, false)
+	validateRules(&errs, p, "static_rule", d.StaticRules, false)
 	return errs.err()
 }
 
@@ -456,6 +475,22 @@ func (in *VRRPInstance) validate(errs *Errors, p loc, defIface string) {
 		checkRange(errs, tp.At("weight"), ti.Weight, -253, 253)
 	}
 	in.Notify.validate(errs, p)
+	validateRoutes(errs, p, "virtual_route", in.VirtualRoutes, true)
+	validateRules(errs, p, "virtual_rule", in.VirtualRules, true)
+	if in.VMACInterface != "" {
+		checkInterface(errs, p.At("vmac_interface"), in.VMACInterface)
+		if !in.UseVMAC {
+			errs.add(p.At("vmac_interface"), "needs use_vmac = true")
+		}
+	}
+	if in.VMACXmitBase && !in.UseVMAC {
+		errs.add(p.At("vmac_xmit_base"), "needs use_vmac = true")
+	}
+	// keepalived.conf(5): "If using use_vmac with unicast peers,
+	// vmac_xmit_base must be set."
+	if in.UseVMAC && len(in.UnicastPeers) > 0 && !in.VMACXmitBase {
+		errs.add(p.At("vmac_xmit_base"), "must be true when use_vmac is combined with unicast_peers: unicast adverts cannot be sent from the macvlan")
+	}
 }
 
 func (n *Notify) validate(errs *Errors, p loc) {
