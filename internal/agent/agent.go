@@ -57,9 +57,11 @@ type Agent struct {
 	// new config (awaitDaemon), within ReloadTimeout (default
 	// DefaultReloadTimeout). Settle is how long a started daemon that
 	// shows nothing to compare must stay up; Poll is how often both are
-	// checked.
+	// checked. A start that shows no live pid file within StartGrace
+	// (default DefaultStartGrace) failed: the daemon exited.
 	ReloadTimeout time.Duration
 	Settle        time.Duration
+	StartGrace    time.Duration
 	Poll          time.Duration
 	// Self is the host path of the running agent binary: the boot hook
 	// runs it through CurrentLink. Empty installs no boot hook (tests).

@@ -44,6 +44,9 @@ type fakeHost struct {
 	// dieOnSignal makes the daemon exit on the next reload signal
 	// (keepalived with virtual servers on a kernel without IPVS).
 	dieOnSignal map[string]bool
+	// dieOnStart makes the next start of the daemon exit before any poll
+	// sees it (its pid file gone with it), once.
+	dieOnStart map[string]bool
 	// vrrpDump, when set, is keepalived's JSON dump; else VI_1 is MASTER.
 	vrrpDump string
 	// checker, when set, is the IPVS table keepalived's checker process
@@ -55,7 +58,7 @@ type fakeHost struct {
 func newFakeHost(t *testing.T) (*fakeHost, *Agent) {
 	t.Helper()
 	root := t.TempDir()
-	f := &fakeHost{t: t, root: root, nextPid: 100, procs: map[int][]string{}, testFail: map[string]string{}, testExit: map[string]int{}, dieOnSignal: map[string]bool{}}
+	f := &fakeHost{t: t, root: root, nextPid: 100, procs: map[int][]string{}, testFail: map[string]string{}, testExit: map[string]int{}, dieOnSignal: map[string]bool{}, dieOnStart: map[string]bool{}}
 	for key, v := range map[string]string{
 		"net.ipv4.conf.all.send_redirects":     "1",
 		"net.ipv4.conf.default.send_redirects": "1",
@@ -127,6 +130,9 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) (string, 
 		return "", "", nil
 	case name == "keepalived" && len(args) == 1 && args[0] == "--signum=JSON":
 		return "36\n", "", nil
+	case name == "keepalived" && f.dieOnStart[name]:
+		f.dieOnStart[name] = false
+		return "", "", nil
 	case name == "keepalived":
 		if err := f.start(KeepalivedPid, name, args); err != nil {
 			return "", "", err

@@ -66,6 +66,13 @@ func (a *Agent) awaitDaemon(ctx context.Context, d *daemon, step string, pid int
 				d.name, started, time.Since(start).Round(time.Millisecond), step, a.hostname()))
 		case up && started == 0 && pid == 0:
 			started = cur
+		case !up && started == 0 && pid == 0 && time.Since(start) >= a.startGrace():
+			// The start command returned, yet no live process holds the
+			// pid file: the daemon exited before a poll saw it up
+			// (keepalived with a checker on a kernel without IPVS lives
+			// about 100ms). Waiting out ReloadTimeout would not change it.
+			return fail(fmt.Sprintf("%s exited within %v of %q on %s: no live process holds %s; its log (syslog or journal) says why",
+				d.name, a.startGrace(), step, a.hostname(), d.pidFile))
 		}
 		missing := ""
 		if up {
@@ -95,6 +102,21 @@ func (a *Agent) awaitDaemon(ctx context.Context, d *daemon, step string, pid int
 		case <-time.After(a.poll()):
 		}
 	}
+}
+
+// DefaultStartGrace bounds how long a started daemon may take to show a
+// live pid file, when the Agent gives none: keepalived and haproxy write
+// theirs within milliseconds of the start command's return.
+const DefaultStartGrace = 10 * time.Second
+
+// startGrace is how long a start may go without a live pid file before it
+// counts as failed, never more than ReloadTimeout.
+func (a *Agent) startGrace() time.Duration {
+	g := a.StartGrace
+	if g <= 0 {
+		g = DefaultStartGrace
+	}
+	return min(g, a.reloadTimeout())
 }
 
 func (a *Agent) reloadTimeout() time.Duration {

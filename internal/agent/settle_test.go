@@ -106,6 +106,34 @@ func TestKeepalivedExitingDuringReloadFailsAtOnce(t *testing.T) {
 	}
 }
 
+// keepalived that exits before any poll saw it up after a start (with a
+// checker on a kernel without IPVS it lives about 100ms, and its pid file
+// goes with it) fails the start within StartGrace, not after
+// ReloadTimeout: TestLabKeepalived's agent hung for its whole minute on
+// it. The previous config is restored and runs again.
+func TestKeepalivedExitingRightAfterStartFailsWithinTheGrace(t *testing.T) {
+	f, a := newFakeHost(t)
+	a.ReloadTimeout, a.StartGrace, a.Poll = time.Minute, 300*time.Millisecond, 10*time.Millisecond
+	mustApply(t, a, []wire.Object{directorObj(100)}) // VRRP only: -P
+	before := f.read(KeepalivedConf)
+	f.dieOnStart["keepalived"] = true // the restart without -P dies at once
+	start := time.Now()
+	resp, code := apply(t, a, []wire.Object{vsObj(), rsObj("192.168.0.21")})
+	if code != wire.ExitFailed || resp.Error.Step != "start keepalived" || !strings.Contains(resp.Error.Message, "exited within 300ms") {
+		t.Fatalf("exit %d, error %+v; want the start failed as exited", code, resp.Error)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("failed after %v: it waited for the reload timeout", d)
+	}
+	if f.read(KeepalivedConf) != before {
+		t.Error("the previous keepalived.conf was not restored")
+	}
+	obs, code := a.Handle(context.Background(), &wire.Request{Version: wire.Version, Verb: wire.VerbObserve})
+	if code != wire.ExitOK || !obs.Observed.Keepalived.Running || !obs.Observed.Keepalived.ConfigMatches {
+		t.Errorf("after the restore: exit %d, keepalived %+v", code, obs.Observed.Keepalived)
+	}
+}
+
 func TestIPVSExpectation(t *testing.T) {
 	vs := func(addr string, rs ...string) model.VirtualServer {
 		v := model.VirtualServer{Address: netip.MustParseAddr(addr), Port: 80}
