@@ -161,6 +161,20 @@ func (a *Agent) commitDaemon(ctx context.Context, d *daemon, tx *txn, rep *wire.
 		if err := a.stop(d); err != nil {
 			return &wire.Error{Code: wire.ExitFailed, Step: "stop " + d.name, Object: d.object(), Message: err.Error()}
 		}
+		if kept := a.keptPackageDefault(d); kept != "" {
+			// The package's default goes back where dpkg put it: a
+			// conffile left missing counts, for dpkg, as deleted by the
+			// admin, and no upgrade ships it again.
+			if err := putBack(kept, path); err != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: "put back " + d.pkg + "'s " + filepath.Base(d.confPath), Object: d.object(), Message: err.Error()}
+			}
+			tx.add(func() error { return keepBack(path, kept) })
+			hostKept := d.confPath + strings.TrimPrefix(kept, path)
+			d.warnings = append(d.warnings, fmt.Sprintf("%s: the %s package's default, kept as %s when lvs-agent took the file over, was put back in place: no %s object is left on this host",
+				d.confPath, d.pkg, hostKept, d.name))
+			rep.Files = append(rep.Files, d.confPath)
+			return nil
+		}
 		if err := removeDurably(path); err != nil {
 			return &wire.Error{Code: wire.ExitFailed, Step: "remove " + d.name + " config", Object: d.object(), Message: err.Error()}
 		}
@@ -370,6 +384,44 @@ func (a *Agent) daemonState(ctx context.Context, d *daemon, want []byte) *wire.D
 	st.ConfigOurs = isOurs(data)
 	st.ConfigMatches = want != nil && string(data) == string(want)
 	return st
+}
+
+// keptPackageDefault is the newest copy keepAside made of d's config that
+// is still the package's default (dpkg's checksum), or "" (none, or each
+// edited since). It sets d.pkg.
+func (a *Agent) keptPackageDefault(d *daemon) string {
+	kept, _ := filepath.Glob(a.path(d.confPath) + ".lvs-foreign-*")
+	slices.Sort(kept) // UTC times: the newest last
+	for i := len(kept) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(kept[i])
+		if err == nil && d.pristine(a, data) {
+			return kept[i]
+		}
+	}
+	return ""
+}
+
+// putBack moves kept, a package's default kept aside, back to path with
+// the mode the package installs it with.
+func putBack(kept, path string) error {
+	if err := os.Chmod(kept, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(kept, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// keepBack undoes putBack: the default goes aside again (0600).
+func keepBack(path, kept string) error {
+	if err := os.Rename(path, kept); err != nil {
+		return err
+	}
+	if err := os.Chmod(kept, secretFileMode); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // keepAside copies data, a hand-written config at path, to

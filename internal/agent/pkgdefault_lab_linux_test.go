@@ -18,7 +18,8 @@ import (
 // whose /etc/haproxy holds the haproxy.cfg the machine's haproxy package
 // installed, with the machine's real dpkg database: the first apply
 // replaces it (nobody wrote it), keeps it aside byte for byte and says
-// so; a copy edited by hand is refused and left as it was.
+// so; a copy edited by hand is refused and left as it was; once the last
+// haproxy object goes, the package's file is back in place.
 func TestLabHAProxyReplacesThePackageDefault(t *testing.T) {
 	need(t, "haproxy", "go")
 	shipped, err := os.ReadFile(agent.HAProxyConf)
@@ -83,4 +84,21 @@ func TestLabHAProxyReplacesThePackageDefault(t *testing.T) {
 	if !strings.Contains(la.exec("ss", "-ltn"), ":8080") {
 		t.Error("haproxy does not listen on :8080 after the apply")
 	}
+
+	// The last haproxy object goes: haproxy stops and the package's
+	// haproxy.cfg is back in place, byte for byte, as dpkg expects it.
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Delete: []wire.Key{objs[0].Key, objs[1].Key}})
+	if code != wire.ExitOK {
+		t.Fatalf("removing the haproxy objects: exit %d: %v", code, resp.Error)
+	}
+	if now := readHostFile(t, l, "hap1", agent.HAProxyConf); string(now) != string(shipped) {
+		t.Errorf("haproxy.cfg after the removal is not the package's:\n%s", now)
+	}
+	if left := strings.TrimSpace(sh("ls " + agent.HAProxyConf + ".lvs-foreign-* 2>/dev/null || true")); left != "" {
+		t.Errorf("kept copies left after the default went back: %s", left)
+	}
+	if strings.Contains(la.exec("ss", "-ltn"), ":8080") {
+		t.Error("haproxy still listens on :8080 after its last object went")
+	}
+	t.Logf("the agent said: %s", strings.Join(resp.Warnings, "\n"))
 }

@@ -95,3 +95,53 @@ func TestPackageDefaultHAProxyConfigIsReplacedAndKept(t *testing.T) {
 		})
 	}
 }
+
+// TestPackageDefaultHAProxyConfigIsPutBackOnRemove: when the last haproxy
+// object goes, the package's default kept aside at the takeover goes back
+// in place (mode 0644, as dpkg installed it) instead of leaving no
+// haproxy.cfg: dpkg takes a missing conffile for one the admin deleted and
+// never ships it again. A kept copy someone edited since stays aside.
+func TestPackageDefaultHAProxyConfigIsPutBackOnRemove(t *testing.T) {
+	objs := haproxyObjs(8080)
+	keys := []wire.Key{objs[0].Key, objs[1].Key}
+	take := func(t *testing.T) (*fakeHost, *Agent) {
+		f, a := newFakeHost(t)
+		writeDpkgStatus(t, f.root, debianHAProxyCfg, false)
+		writeHostFile(t, f.root, HAProxyConf, debianHAProxyCfg)
+		mustApply(t, a, objs)
+		return f, a
+	}
+	t.Run("removed", func(t *testing.T) {
+		f, a := take(t)
+		resp := mustApply(t, a, nil, keys...)
+		if got := f.read(HAProxyConf); got != debianHAProxyCfg {
+			t.Fatalf("haproxy.cfg after the last haproxy object went:\n%s\nwant the package's default back", got)
+		}
+		if st, err := os.Stat(filepath.Join(f.root, HAProxyConf)); err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("restored haproxy.cfg: %v, mode %v; want 0644", err, st.Mode().Perm())
+		}
+		if kept, _ := filepath.Glob(filepath.Join(f.root, HAProxyConf+".lvs-foreign-*")); len(kept) != 0 {
+			t.Errorf("the kept copy %v is still there after going back in place", kept)
+		}
+		if w := strings.Join(resp.Warnings, "\n"); !strings.Contains(w, "put back") {
+			t.Errorf("warnings %q do not say the package default was put back", w)
+		}
+	})
+	t.Run("edited copy is not put back", func(t *testing.T) {
+		f, a := take(t)
+		kept, _ := filepath.Glob(filepath.Join(f.root, HAProxyConf+".lvs-foreign-*"))
+		if len(kept) != 1 {
+			t.Fatalf("kept %v", kept)
+		}
+		if err := os.WriteFile(kept[0], []byte(debianHAProxyCfg+"# mine\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustApply(t, a, nil, keys...)
+		if _, err := os.Stat(filepath.Join(f.root, HAProxyConf)); err == nil {
+			t.Errorf("haproxy.cfg exists after the removal, from a kept copy that is not the package's default:\n%s", f.read(HAProxyConf))
+		}
+		if _, err := os.Stat(kept[0]); err != nil {
+			t.Errorf("the kept copy someone edited is gone: %v", err)
+		}
+	})
+}
