@@ -421,6 +421,14 @@ func TestAccLoad_vm(t *testing.T) {
 	if !c.holdsVIP(0, c.vipWeb) || c.holdsVIP(1, c.vipWeb) {
 		t.Fatalf("the VIP must be on x2d1 (MASTER) only: x2d1 %v, x2d2 %v", c.holdsVIP(0, c.vipWeb), c.holdsVIP(1, c.vipWeb))
 	}
+	for i := range c.d {
+		// The director's IPVS default (model.DirectorSysctls): without it a
+		// new connection on the reused client port of one to a removed
+		// real server is dropped until that entry expires.
+		if got := strings.TrimSpace(c.run(i, "cat /proc/sys/net/ipv4/vs/expire_nodest_conn")); got != "1" {
+			t.Errorf("%s: net.ipv4.vs.expire_nodest_conn = %s, want the director default 1", c.d[i].Name, got)
+		}
+	}
 	for _, vip := range []string{c.vipWeb, c.vipHap} {
 		if err := waitFor(30*time.Second, func() error { _, err := httpGet("http://" + vip + "/"); return err }); err != nil {
 			t.Fatalf("no answer through %s after create: %v\n%s", vip, err, c.run(0, "ipvsadm -Ln"))

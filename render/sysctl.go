@@ -22,7 +22,13 @@ func Sysctl(list []model.Sysctl) string {
 	type entry struct{ Key, Value, Reason string }
 	entries := make([]entry, len(list))
 	for i, s := range list {
-		entries[i] = entry{Key: oneLine(s.Key), Value: oneLine(s.Value), Reason: oneLine(s.Reason)}
+		key := oneLine(s.Key)
+		if s.Optional {
+			// systemd-sysctl and sysctl --system skip a missing key
+			// prefixed with "-" instead of failing.
+			key = "-" + key
+		}
+		entries[i] = entry{Key: key, Value: oneLine(s.Value), Reason: oneLine(s.Reason)}
 	}
 	return mustExecute("sysctl.conf", pongo2.Context{"marker": ManagedMarker, "entries": entries})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/sysctl"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
@@ -80,11 +81,18 @@ func (a *Agent) applySysctls(_ context.Context, hc *hostConfig, tx *txn, rep *wi
 
 	a.loadIPVSFor(hc.sysctls)
 	want := map[string]bool{}
+	applied := make([]model.Sysctl, 0, len(hc.sysctls))
 	for _, s := range hc.sysctls {
-		want[s.Key] = true
-		if err := set(s.Key, s.Value); err != nil {
+		err := set(s.Key, s.Value)
+		if s.Optional && errors.Is(err, sysctl.ErrUnknownKey) {
+			// This kernel lacks it (no IPVS here): nothing to set.
+			continue
+		}
+		if err != nil {
 			return fail(err)
 		}
+		want[s.Key] = true
+		applied = append(applied, s)
 	}
 	for _, key := range sortedKeys(prev) {
 		if want[key] {
@@ -95,7 +103,7 @@ func (a *Agent) applySysctls(_ context.Context, hc *hostConfig, tx *txn, rep *wi
 		}
 		delete(prev, key)
 	}
-	changed, err := writeIfChanged(fragPath, fragSnap, sysctlFragment(hc.sysctls), 0o644)
+	changed, err := writeIfChanged(fragPath, fragSnap, sysctlFragment(applied), 0o644)
 	if err != nil {
 		return fail(err)
 	}

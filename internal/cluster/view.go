@@ -201,12 +201,19 @@ func (v *View) DerivedSysctlsInSync(stored *model.Director) bool {
 			}
 		}
 	}
+	own := map[string]bool{}
+	for _, s := range stored.Sysctls {
+		own[s.Key] = true
+	}
 	cfg.Director.Sysctls = nil
 	want, err := cfg.DirectorSysctls()
 	if err != nil {
 		return true // the agent refuses such a host; nothing to compare
 	}
 	for _, s := range want {
+		if own[s.Key] {
+			continue // the director's own sysctl replaces a default
+		}
 		if got, ok := v.obs.Sysctls[s.Key]; ok && !SameSysctlValue(got, s.Value) {
 			return false
 		}

@@ -240,6 +240,7 @@ func TestDirectorSysctls(t *testing.T) {
 		"net.ipv4.conf.eth0/100.send_redirects": "0",
 		"net.ipv4.ip_forward":                   "1",
 		"net.core.somaxconn":                    "4096",
+		"net.ipv4.vs.expire_nodest_conn":        "1",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d sysctls, want %d: %v", len(got), len(want), got)
@@ -251,6 +252,27 @@ func TestDirectorSysctls(t *testing.T) {
 		if s.Reason == "" {
 			t.Errorf("%s has no reason", s.Key)
 		}
+	}
+	for _, s := range got {
+		if s.Optional != (s.Key == "net.ipv4.vs.expire_nodest_conn") {
+			t.Errorf("%s: optional %v; only the IPVS default is optional (the kernel may lack it)", s.Key, s.Optional)
+		}
+	}
+	// An operator's own value replaces the IPVS default instead of
+	// contradicting it; a derived requirement still refuses one.
+	c.Director.Sysctls = append(c.Director.Sysctls, Sysctl{Key: "net.ipv4.vs.expire_nodest_conn", Value: "0"})
+	over, err := c.DirectorSysctls()
+	if err != nil {
+		t.Fatalf("an operator's expire_nodest_conn = 0: %v", err)
+	}
+	for _, s := range over {
+		if s.Key == "net.ipv4.vs.expire_nodest_conn" && (s.Value != "0" || s.Optional) {
+			t.Errorf("the operator's expire_nodest_conn: %+v, want value 0, not optional", s)
+		}
+	}
+	c.Director.Sysctls = append(c.Director.Sysctls[:1], Sysctl{Key: "net.ipv4.ip_forward", Value: "0"})
+	if _, err := c.DirectorSysctls(); err == nil || !strings.Contains(err.Error(), "contradicts") {
+		t.Errorf("ip_forward = 0 on a NAT director: %v, want a contradiction", err)
 	}
 	if last := got[len(got)-1]; last.Key != "net.core.somaxconn" {
 		t.Errorf("operator sysctls must come after derived ones, last is %s", last.Key)

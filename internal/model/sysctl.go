@@ -13,6 +13,10 @@ type Sysctl struct {
 	Key    string `json:"key,omitzero"`
 	Value  string `json:"value,omitzero"`
 	Reason string `json:"reason,omitzero"`
+	// Optional marks a setting the kernel may lack (IPVS not loaded, or
+	// no IPVS at all, as in a container): where it does not exist it is
+	// skipped, not an error, and sysctl.d ignores it ("-key = value").
+	Optional bool `json:"optional,omitzero"`
 }
 
 func (s *Sysctl) validate(errs *Errors, p loc) {
@@ -40,6 +44,23 @@ func sysctlIface(name string) string { return strings.ReplaceAll(name, ".", "/")
 type sysctlSet struct {
 	list []Sysctl
 	idx  map[string]int
+	// soft marks defaults the operator's own sysctl may override: they
+	// make the cluster behave better, not work at all.
+	soft map[string]bool
+}
+
+// prefer adds a default that an operator's sysctl of the same key
+// replaces instead of contradicting.
+func (s *sysctlSet) prefer(key, value, reason string) {
+	if _, ok := s.idx[key]; ok {
+		return
+	}
+	s.require(key, value, reason)
+	s.list[s.idx[key]].Optional = true
+	if s.soft == nil {
+		s.soft = map[string]bool{}
+	}
+	s.soft[key] = true
 }
 
 func (s *sysctlSet) require(key, value, reason string) {
@@ -60,6 +81,15 @@ func (s *sysctlSet) require(key, value, reason string) {
 // an error at its path, since the cluster would not work with it.
 func (s *sysctlSet) overlay(errs *Errors, p loc, extra []Sysctl) {
 	for i, e := range extra {
+		if j, ok := s.idx[e.Key]; ok && s.soft[e.Key] {
+			reason := e.Reason
+			if reason == "" {
+				reason = "set by the operator"
+			}
+			s.list[j] = Sysctl{Key: e.Key, Value: e.Value, Reason: reason}
+			delete(s.soft, e.Key)
+			continue
+		}
 		if j, ok := s.idx[e.Key]; ok && s.list[j].Value != e.Value {
 			errs.add(p.At("sysctl", i, "value"), "%s = %s contradicts the derived %s = %s (%s)", short(e.Key), short(e.Value), short(e.Key), s.list[j].Value, s.list[j].Reason)
 			continue
@@ -81,10 +111,21 @@ func (c *KeepalivedConfig) DirectorSysctls() ([]Sysctl, error) {
 	// Each need is required where it first arises (the list keeps that
 	// order) and looked at no more after: a director with 100k real
 	// servers needs at most three of them.
-	var nat4, nat6, dr4 bool
+	var nat4, nat6, dr4, ipvsReuse bool
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		v6 := vs.IsIPv6()
+		if len(vs.RealServers) > 0 && !ipvsReuse {
+			ipvsReuse = true
+			// Without it the kernel silently drops a new connection whose
+			// client port matches an entry of a real server that was removed
+			// (a DR director sees no FIN from the server, so such entries
+			// linger as FIN_WAIT for two minutes): the client times out after
+			// its SYN retries. With it the connection is scheduled afresh.
+			// Connections to a drained server (weight 0) go on flowing: only
+			// a new connection on a reused port is moved.
+			s.prefer("net.ipv4.vs.expire_nodest_conn", "1", "IPVS: a new connection reusing the client port of one to a removed real server is rescheduled, not dropped")
+		}
 		for k := range vs.RealServers {
 			switch vs.MethodOf(&vs.RealServers[k]) {
 			case "nat":
