@@ -215,6 +215,13 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	data.observe(cfg, r.client, stored, view)
+	if !handBuilt {
+		// The agent reads back the routes of the director it stores.
+		if err := data.observeStaticRoutes(view); err != nil {
+			addHostError(&resp.Diagnostics, "Read", "Director", cfg.ID(), err)
+			return
+		}
+	}
 	if handBuilt {
 		// The next apply takes the hand-built keepalived.conf over.
 		data.KeepalivedInSync = types.BoolValue(false)

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -247,4 +248,38 @@ func optUint32(v uint32) types.Int64 {
 		return types.Int64Null()
 	}
 	return types.Int64Value(int64(v))
+}
+
+// observeStaticRoutes drops from m the static routes and rules the host's
+// kernel does not hold (deleted or changed by hand, which keepalived does
+// not repair while it runs), so the plan puts them back. A failed read of
+// the routes is an error, never a removal.
+func (m *directorModel) observeStaticRoutes(view *cluster.View) error {
+	if len(m.StaticRoutes) == 0 && len(m.StaticRules) == 0 {
+		return nil
+	}
+	d := m.toModel()
+	heldRoutes, err := view.HeldStaticRoutes(d.StaticRoutes)
+	if err != nil {
+		return err
+	}
+	heldRules, err := view.HeldStaticRules(d.StaticRules)
+	if err != nil {
+		return err
+	}
+	m.StaticRoutes = keepHeld(m.StaticRoutes, heldRoutes)
+	m.StaticRules = keepHeld(m.StaticRules, heldRules)
+	return nil
+}
+
+// keepHeld is list without the elements held says are not held.
+func keepHeld[T any](list []T, held []bool) []T {
+	var out []T
+	for i, x := range list {
+		if i < len(held) && !held[i] {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
