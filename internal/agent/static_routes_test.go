@@ -166,6 +166,9 @@ func TestStaticRoutesObservedAndRestored(t *testing.T) {
 
 	// A host without static routes never opens the routing table.
 	fr.listErr = nil
-	a.Routing = func() (Routing, error) { t.Error("the routing table was opened for a director without static routes"); return fr, nil }
+	a.Routing = func() (Routing, error) {
+		t.Error("the routing table was opened for a director without static routes")
+		return fr, nil
+	}
 	mustApply(t, a, []wire.Object{directorObj(100)})
 }
