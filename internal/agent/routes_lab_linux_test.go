@@ -5,6 +5,7 @@ package agent_test
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,28 @@ func TestLabStaticRoutesRestored(t *testing.T) {
 		t.Errorf("after the apply observed missing routes %+v, rules %+v", m, r)
 	}
 
+	// Deleted by hand again, and the director changed (another static
+	// route): keepalived reloads, which puts an unchanged route back but
+	// not a rule; after the apply both are there, and the new route.
+	la.exec("ip", "route", "del", "10.151.9.0/24", "table", "100")
+	la.exec("ip", "rule", "del", "priority", "1000")
+	changed := *d
+	changed.StaticRoutes = append(slices.Clone(d.StaticRoutes), model.Route{To: netip.MustParsePrefix("10.151.7.0/24"), Type: "unreachable"})
+	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{{Key: wire.DirectorKey, Director: &changed}}})
+	if code != wire.ExitOK {
+		t.Fatalf("apply the changed director: exit %d: %v", code, resp.Error)
+	}
+	if n := resp.Applied.Reloads["keepalived"]; n != 1 {
+		t.Errorf("keepalived reloaded %d times for a changed config, want 1", n)
+	}
+	if m, r := model.MissingRoutes(changed.StaticRoutes, resp.Observed.Routes), model.MissingRules(changed.StaticRules, resp.Observed.Rules); len(m)+len(r) > 0 {
+		t.Errorf("after the reload observed missing routes %+v, rules %+v", m, r)
+	}
+	if out := la.exec("ip", "rule", "show"); !strings.Contains(out, ruleLine) {
+		t.Errorf("after the reload, ip rule show:\n%s", out)
+	}
+	t.Logf("after the reload:\n%s", la.exec("ip", "route", "show", "table", "all", "proto", "keepalived"))
+
 	// The director goes: keepalived stops and removes them, the agent's
 	// re-added ones too.
 	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Delete: []wire.Key{wire.DirectorKey}})
@@ -114,7 +137,7 @@ func TestLabStaticRoutesRestored(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "the static routes and rule gone with keepalived", func() bool {
 		all := la.exec("ip", "route", "show", "table", "all")
-		return !strings.Contains(all, "10.151.9.0/24") && !strings.Contains(all, "10.151.8.0/24") &&
+		return !strings.Contains(all, "10.151.9.0/24") && !strings.Contains(all, "10.151.8.0/24") && !strings.Contains(all, "10.151.7.0/24") &&
 			!strings.Contains(la.exec("ip", "rule", "show"), "lookup 100")
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
@@ -19,6 +20,10 @@ import (
 // the director's configuration puts the missing ones back itself, as
 // keepalived would have installed them (protocol keepalived, so that
 // keepalived still removes them when it stops).
+
+// reloadRouteWait bounds how long, after a reload, the agent waits for
+// keepalived to install the static routes it lacks before adding them.
+const reloadRouteWait = 2 * time.Second
 
 // Routing reads and changes the kernel's routes and policy routing rules;
 // *hostaddr.Manager implements it.
@@ -210,6 +215,21 @@ func (a *Agent) keepStaticRoutes(ctx context.Context, hc *hostConfig, ka *daemon
 	have, err := k.routesAt(routes)
 	if err != nil {
 		return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "director", Message: err.Error()}
+	}
+	if ka.action == actInstall && len(model.MissingRoutes(routes, have)) > 0 {
+		// keepalived's reload installs the routes it did not hold (an
+		// unchanged one deleted by hand among them); one the agent added
+		// first would make keepalived's own add fail, and keepalived
+		// would then not remove the route when it stops. Give it a moment.
+		for deadline := time.Now().Add(reloadRouteWait); time.Now().Before(deadline); time.Sleep(a.poll()) {
+			fresh := &kernelRouting{r: k.r, routes: map[bool][]model.Route{}, rules: map[bool][]model.Rule{}}
+			if have, err = fresh.routesAt(routes); err != nil {
+				return &wire.Error{Code: wire.ExitFailed, Step: step, Object: "director", Message: err.Error()}
+			}
+			if len(model.MissingRoutes(routes, have)) == 0 {
+				break
+			}
+		}
 	}
 	for _, r := range model.MissingRoutes(routes, have) {
 		var prev *model.Route
