@@ -56,7 +56,11 @@ type ruleModel struct {
 func routeBlock(virtual bool) blockSpec {
 	desc := "A route keepalived installs while it runs, whatever the VRRP state (keepalived `static_routes`), " +
 		"with `proto keepalived`, and removes when it stops. On `lvs_director` the agent's keepalived holds it " +
-		"(for both engines). An imported `keepalived.conf` brings its `static_routes` lines here."
+		"(for both engines). keepalived does not put back a route deleted while it runs: on `lvs_director` " +
+		"the agent reads the kernel's routes back, so a route deleted or changed by hand (`ip route del`, " +
+		"`ip route replace`) drops out of the state and shows in `terraform plan`, and `terraform apply` " +
+		"installs it again as keepalived does (`proto keepalived`), without a reload. " +
+		"An imported `keepalived.conf` brings its `static_routes` lines here."
 	noTrack := "Only for virtual routes."
 	if virtual {
 		desc = "A route the instance installs while it is MASTER and removes when it leaves MASTER " +
@@ -102,7 +106,9 @@ func routeBlock(virtual bool) blockSpec {
 // blocks.
 func ruleBlock(virtual bool) blockSpec {
 	desc := "A policy routing rule keepalived installs while it runs, whatever the VRRP state (keepalived " +
-		"`static_rules`), and removes when it stops. An imported `keepalived.conf` brings its `static_rules` " +
+		"`static_rules`), and removes when it stops. On `lvs_director`, as for `static_route`, a rule deleted " +
+		"by hand (`ip rule del`), which keepalived does not put back, shows in `terraform plan`, and " +
+		"`terraform apply` installs it again. An imported `keepalived.conf` brings its `static_rules` " +
 		"lines here (a rule without a preference with the one keepalived gives it: 16384, then one less per rule)."
 	noTrack := "Only for virtual rules."
 	if virtual {
