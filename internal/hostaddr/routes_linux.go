@@ -70,8 +70,8 @@ func (m *Manager) Routes(v6 bool) ([]model.Route, error) {
 	return out, nil
 }
 
-// Rules lists the kernel's policy routing rules of the family of v6 as the
-// model's rules. A rule that selects all sources has From set to the
+// Rules lists the kernel's policy routing rules of the family of v6 that
+// look a table up, as the model's rules (inverted ones left out). A rule that selects all sources has From set to the
 // family's /0, so that the family shows.
 func (m *Manager) Rules(v6 bool) ([]model.Rule, error) {
 	var list []netlink.Rule
@@ -87,6 +87,11 @@ func (m *Manager) Rules(v6 bool) ([]model.Rule, error) {
 	}
 	out := make([]model.Rule, 0, len(list))
 	for _, r := range list {
+		if r.Invert || (r.Type != 0 && r.Type != unix.FR_ACT_TO_TBL) || r.Goto > 0 {
+			// "not ..." rules and rules that do not look a table up
+			// (goto, blackhole, ...) are none keepalived installs.
+			continue
+		}
 		mr := model.Rule{
 			From: destOf(r.Src, v6), FwMark: r.Mark, InputInterface: r.IifName, OutputInterface: r.OifName,
 			Table: uint32(r.Table), Priority: uint32(r.Priority),

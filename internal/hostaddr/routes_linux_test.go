@@ -37,6 +37,7 @@ func TestRoutesAndRulesRoundTrip(t *testing.T) {
 	ipShow(t, ns, "rule", "add", "from", "192.168.50.0/24", "priority", "1000", "table", "100")
 	ipShow(t, ns, "rule", "add", "fwmark", "5", "priority", "1001", "table", "100")
 	ipShow(t, ns, "-6", "rule", "add", "to", "2001:db8:60::/48", "priority", "1000", "table", "100")
+	ipShow(t, ns, "rule", "add", "not", "from", "192.168.60.0/24", "priority", "1002", "table", "100")
 
 	a := netip.MustParseAddr
 	wantRoutes := []model.Route{
@@ -68,6 +69,9 @@ func TestRoutesAndRulesRoundTrip(t *testing.T) {
 		}
 		for _, r := range ru {
 			rules = append(rules, r.From.String())
+			if r.Priority == 1002 {
+				t.Errorf("the inverted rule (not from) is listed as %+v", r)
+			}
 		}
 		if missing := model.MissingRules(familyRules(wantRules, v6), ru); len(missing) > 0 {
 			t.Errorf("v6 %v: rules %+v not held by the kernel's %+v", v6, missing, ru)
