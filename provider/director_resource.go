@@ -111,7 +111,8 @@ func (r *directorResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"virtual servers; the configuration is checked by `keepalived -t` before it is installed, and " +
 			"keepalived is reloaded, not restarted.\n\n" +
 			"`terraform plan` shows what really runs: a `sysctl` reset by hand, keepalived stopped, its " +
-			"configuration edited or a virtual address removed from a MASTER (`keepalived_in_sync`), or the " +
+			"configuration edited or a virtual address removed from a MASTER (`keepalived_in_sync`), a static " +
+			"address, route or rule deleted by hand (dropped from the state, put back by the apply), or the " +
 			"director removed from the host (planned for re-creation). keepalived itself puts back a virtual " +
 			"address it sees removed (its instance drops to BACKUP and takes MASTER back within a second); the " +
 			"plan shows one it missed. A `keepalived.conf` replaced by hand on a director the host stores is " +
@@ -215,6 +216,13 @@ func (r *directorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	data.observe(cfg, r.client, stored, view)
+	if !handBuilt {
+		// The agent reads back the routes of the director it stores.
+		if err := data.observeStaticRoutes(view); err != nil {
+			addHostError(&resp.Diagnostics, "Read", "Director", cfg.ID(), err)
+			return
+		}
+	}
 	if handBuilt {
 		// The next apply takes the hand-built keepalived.conf over.
 		data.KeepalivedInSync = types.BoolValue(false)

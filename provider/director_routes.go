@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
@@ -55,7 +56,11 @@ type ruleModel struct {
 func routeBlock(virtual bool) blockSpec {
 	desc := "A route keepalived installs while it runs, whatever the VRRP state (keepalived `static_routes`), " +
 		"with `proto keepalived`, and removes when it stops. On `lvs_director` the agent's keepalived holds it " +
-		"(for both engines). An imported `keepalived.conf` brings its `static_routes` lines here."
+		"(for both engines). keepalived does not put back a route deleted while it runs: on `lvs_director` " +
+		"the agent reads the kernel's routes back, so a route deleted or changed by hand (`ip route del`, " +
+		"`ip route replace`) drops out of the state and shows in `terraform plan`, and `terraform apply` " +
+		"installs it again as keepalived does (`proto keepalived`), without a reload. " +
+		"An imported `keepalived.conf` brings its `static_routes` lines here."
 	noTrack := "Only for virtual routes."
 	if virtual {
 		desc = "A route the instance installs while it is MASTER and removes when it leaves MASTER " +
@@ -101,7 +106,9 @@ func routeBlock(virtual bool) blockSpec {
 // blocks.
 func ruleBlock(virtual bool) blockSpec {
 	desc := "A policy routing rule keepalived installs while it runs, whatever the VRRP state (keepalived " +
-		"`static_rules`), and removes when it stops. An imported `keepalived.conf` brings its `static_rules` " +
+		"`static_rules`), and removes when it stops. On `lvs_director`, as for `static_route`, a rule deleted " +
+		"by hand (`ip rule del`), which keepalived does not put back, shows in `terraform plan`, and " +
+		"`terraform apply` installs it again. An imported `keepalived.conf` brings its `static_rules` " +
 		"lines here (a rule without a preference with the one keepalived gives it: 16384, then one less per rule)."
 	noTrack := "Only for virtual rules."
 	if virtual {
@@ -247,4 +254,38 @@ func optUint32(v uint32) types.Int64 {
 		return types.Int64Null()
 	}
 	return types.Int64Value(int64(v))
+}
+
+// observeStaticRoutes drops from m the static routes and rules the host's
+// kernel does not hold (deleted or changed by hand, which keepalived does
+// not repair while it runs), so the plan puts them back. A failed read of
+// the routes is an error, never a removal.
+func (m *directorModel) observeStaticRoutes(view *cluster.View) error {
+	if len(m.StaticRoutes) == 0 && len(m.StaticRules) == 0 {
+		return nil
+	}
+	d := m.toModel()
+	heldRoutes, err := view.HeldStaticRoutes(d.StaticRoutes)
+	if err != nil {
+		return err
+	}
+	heldRules, err := view.HeldStaticRules(d.StaticRules)
+	if err != nil {
+		return err
+	}
+	m.StaticRoutes = keepHeld(m.StaticRoutes, heldRoutes)
+	m.StaticRules = keepHeld(m.StaticRules, heldRules)
+	return nil
+}
+
+// keepHeld is list without the elements held says are not held.
+func keepHeld[T any](list []T, held []bool) []T {
+	var out []T
+	for i, x := range list {
+		if i < len(held) && !held[i] {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }

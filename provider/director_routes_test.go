@@ -9,7 +9,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
 	"github.com/lvsops/terraform-provider-lvs/internal/model"
+	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
 // TestRoutesRulesMappingRoundTrip: routes, rules and the VMAC settings go
@@ -142,4 +144,33 @@ data "lvs_keepalived_config" "test" {
 			{Config: cfg("", "")},
 		},
 	})
+}
+
+// TestStaticRouteRemovedByHandLeavesTheState: Read keeps the static routes
+// and rules the kernel holds and drops those it lacks, so the plan puts
+// them back; a failed read of the routes is an error and changes nothing.
+func TestStaticRouteRemovedByHandLeavesTheState(t *testing.T) {
+	d := model.Director{Interface: "eth0", RouterID: "dir1",
+		StaticRoutes: []model.Route{
+			{To: netip.MustParsePrefix("10.20.0.0/16"), Via: netip.MustParseAddr("10.0.0.1"), Table: 100},
+			{To: netip.MustParsePrefix("10.21.0.0/16"), Type: "blackhole"},
+		},
+		StaticRules: []model.Rule{{From: netip.MustParsePrefix("10.0.0.0/24"), Table: 100, Priority: 1000}},
+	}
+	m := directorModelFrom(d)
+	// The blackhole and the rule deleted by hand.
+	view := cluster.NewView(&wire.Observed{Routes: []model.Route{
+		{To: netip.MustParsePrefix("10.20.0.0/16"), Via: netip.MustParseAddr("10.0.0.1"), Device: "eth0", Table: 100},
+	}})
+	if err := m.observeStaticRoutes(view); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.StaticRoutes) != 1 || m.StaticRoutes[0].To.ValueString() != "10.20.0.0/16" || len(m.StaticRules) != 0 {
+		t.Errorf("kept routes %+v, rules %+v; want the route of table 100 only", m.StaticRoutes, m.StaticRules)
+	}
+	m = directorModelFrom(d)
+	failed := cluster.NewView(&wire.Observed{Errors: map[string]string{wire.ObserveRoutes: "netlink: permission denied"}})
+	if err := m.observeStaticRoutes(failed); err == nil || len(m.StaticRoutes) != 2 || len(m.StaticRules) != 1 {
+		t.Errorf("a failed read: %v, kept %d routes and %d rules; want an error and all kept", err, len(m.StaticRoutes), len(m.StaticRules))
+	}
 }

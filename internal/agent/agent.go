@@ -50,6 +50,9 @@ type Agent struct {
 	// IPVS opens the kernel's IPVS table (netlink); it is called only for
 	// a netlink-engine director, or one that was, and to observe.
 	IPVS func() (ipvs.Client, error)
+	// Routing opens the kernel's routes and policy rules (netlink); it is
+	// called only on a director with static routes or rules.
+	Routing func() (Routing, error)
 	// Marks opens the agent's nftables table of firewall marks; it is
 	// called only when a fwmark service has a match, or had one.
 	Marks func() (Marks, error)
@@ -303,7 +306,10 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 			if werr := a.repairVIPs(ctx, hc, ka, &tx, rep); werr != nil {
 				return werr
 			}
-			return a.keepStaticAddresses(hc, rep)
+			if werr := a.keepStaticAddresses(hc, rep); werr != nil {
+				return werr
+			}
+			return a.keepStaticRoutes(ctx, hc, ka, &tx, rep)
 		}},
 		{StepHAProxy, func() *wire.Error { return a.commitDaemon(ctx, hp, &tx, rep) }},
 		{StepBootHook, func() *wire.Error { return a.applyBootHook(ctx, hc, &tx, rep) }},

@@ -89,6 +89,9 @@ func (a *Agent) observeComposed(ctx context.Context, objs map[wire.Key]wire.Obje
 	if obs.Fwmarks, err = a.observeFwmarks(hc); err != nil {
 		failed(wire.ObserveFwmarks, err)
 	}
+	if obs.Routes, obs.Rules, err = a.observeRoutes(hc); err != nil {
+		failed(wire.ObserveRoutes, err)
+	}
 	if obs.IPVSAvailable {
 		if obs.IPVS, err = a.observeIPVS(hc); err != nil {
 			failed(wire.ObserveIPVS, err)

@@ -13,6 +13,11 @@ import (
 	"strings"
 )
 
+// ProtoKeepalived is the routing protocol number keepalived marks its
+// routes and rules with (RTPROT_KEEPALIVED; "proto keepalived" in ip's
+// output).
+const ProtoKeepalived = 18
+
 // ErrNoDevice says the named device does not exist.
 var ErrNoDevice = errors.New("no such device")
 

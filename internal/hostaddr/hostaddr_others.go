@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 )
 
 // Manager changes the addresses and routes of one network namespace; off
@@ -42,3 +44,21 @@ func (m *Manager) DefaultGateway(bool) (netip.Addr, error) { return netip.Addr{}
 
 // SetDefaultGateway fails off Linux.
 func (m *Manager) SetDefaultGateway(netip.Addr) (bool, error) { return false, unsupported() }
+
+// Routes fails off Linux.
+func (m *Manager) Routes(bool) ([]model.Route, error) { return nil, unsupported() }
+
+// Rules fails off Linux.
+func (m *Manager) Rules(bool) ([]model.Rule, error) { return nil, unsupported() }
+
+// AddRoute fails off Linux.
+func (m *Manager) AddRoute(model.Route) error { return unsupported() }
+
+// DeleteRoute fails off Linux.
+func (m *Manager) DeleteRoute(model.Route) error { return unsupported() }
+
+// AddRule fails off Linux.
+func (m *Manager) AddRule(model.Rule) error { return unsupported() }
+
+// DeleteRule fails off Linux.
+func (m *Manager) DeleteRule(model.Rule) error { return unsupported() }

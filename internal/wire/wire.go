@@ -244,7 +244,7 @@ type Observed struct {
 	// the next apply completes it.
 	Interrupted string `json:"interrupted,omitempty"`
 	// Errors maps a section of the observation (ObserveIPVS,
-	// ObserveAddresses, ObserveSysctls) to the error that kept it from
+	// ObserveAddresses, ObserveSysctls, ObserveFwmarks, ObserveRoutes) to the error that kept it from
 	// being read. A section that failed is unknown, never empty: what it
 	// would list is not "gone" (see Err).
 	Errors map[string]string `json:"errors,omitempty"`
@@ -260,9 +260,19 @@ type Observed struct {
 	IPVS []IPVSService `json:"ipvs,omitempty"`
 	// Fwmarks is the agent's nftables table of firewall marks, read back
 	// on hosts whose fwmark services have a match or had one (nil elsewhere).
-	Fwmarks    *FwmarkTable `json:"fwmarks,omitempty"`
-	Keepalived *DaemonState `json:"keepalived,omitempty"`
-	HAProxy    *DaemonState `json:"haproxy,omitempty"`
+	Fwmarks *FwmarkTable `json:"fwmarks,omitempty"`
+	// Routes and Rules are the kernel's routes and policy routing rules
+	// that stand where the director's static routes and rules go (a route
+	// of the same family, destination, table and metric; a rule of the
+	// same family and preference), whoever installed them, read back on a
+	// director that has static routes or rules (nil elsewhere). A static
+	// route or rule without one holding it was removed (or changed) by
+	// hand. When the read failed, Errors[ObserveRoutes] says so and these
+	// are unknown.
+	Routes     []model.Route `json:"routes,omitempty"`
+	Rules      []model.Rule  `json:"rules,omitempty"`
+	Keepalived *DaemonState  `json:"keepalived,omitempty"`
+	HAProxy    *DaemonState  `json:"haproxy,omitempty"`
 }
 
 // The sections of an observation that can fail on their own.
@@ -271,6 +281,8 @@ const (
 	ObserveAddresses = "addresses"
 	ObserveSysctls   = "sysctls"
 	ObserveFwmarks   = "fwmarks"
+	// ObserveRoutes covers Routes and Rules.
+	ObserveRoutes = "routes"
 )
 
 // FwmarkTable is the agent's nftables table of firewall marks as read back.

@@ -29,6 +29,22 @@ resource "lvs_director" "dir1" {
     value  = "1"
     reason = "services may bind the VIP before this director holds it"
   }
+
+  # Replies from the backend network leave through its own gateway, in a
+  # table of their own. keepalived installs the route and the rule
+  # (proto keepalived); one deleted by hand shows in the plan and the apply
+  # puts it back.
+  static_route {
+    to     = "0.0.0.0/0"
+    via    = "10.0.1.1"
+    device = "eth1"
+    table  = 100
+  }
+  static_rule {
+    from     = "10.0.1.0/24"
+    table    = 100
+    priority = 1000
+  }
 }
 
 resource "lvs_director" "dir2" {

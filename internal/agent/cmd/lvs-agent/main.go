@@ -111,6 +111,13 @@ func run() int {
 			}
 			return m, nil
 		},
+		Routing: func() (agent.Routing, error) {
+			m, err := hostaddr.Open()
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
 		Addrs: func() (agent.Addresses, error) {
 			m, err := hostaddr.Open()
 			if err != nil {
