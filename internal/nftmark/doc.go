@@ -24,6 +24,11 @@ import (
 const (
 	Table = "lvs_agent"
 	Chain = "prerouting"
+	// GuardTable holds, only while an apply changes a service's
+	// scheduler, the rules that drop connections IPVS passes to the local
+	// stack in the kernel's edit window (Manager.Guard).
+	GuardTable = "lvs_agent_guard"
+	GuardChain = "input"
 )
 
 // ErrUnsupported is returned where the platform has no nftables.

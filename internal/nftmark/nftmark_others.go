@@ -18,3 +18,12 @@ func (*Manager) Replace([]model.FwmarkRule) (bool, error) { return false, ErrUns
 
 // Close does nothing.
 func (*Manager) Close() error { return nil }
+
+// Guard fails off Linux.
+func (*Manager) Guard([]model.FwmarkRule) error { return ErrUnsupported }
+
+// Unguard fails off Linux.
+func (*Manager) Unguard() error { return ErrUnsupported }
+
+// Guarded fails off Linux.
+func (*Manager) Guarded() (int, error) { return 0, ErrUnsupported }
