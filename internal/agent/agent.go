@@ -56,6 +56,10 @@ type Agent struct {
 	// Marks opens the agent's nftables table of firewall marks; it is
 	// called only when a fwmark service has a match, or had one.
 	Marks func() (Marks, error)
+	// Guards opens the scheduler-change guard (nftables); it is called
+	// only by an apply that changes a service's scheduler, or after one
+	// was interrupted (sched_guard.go).
+	Guards func() (Guard, error)
 	// A started or reloaded daemon is done when the host shows it runs the
 	// new config (awaitDaemon), within ReloadTimeout (default
 	// DefaultReloadTimeout). Settle is how long a started daemon that
@@ -281,6 +285,10 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	defer hp.cleanup()
 
 	change := diffKeys(old, objs, touched)
+	// From before IPVS changes until keepalived (or the netlink engine)
+	// shows the new schedulers: see schedulerChanges.
+	unguard, guardWarn := a.guardSchedulerChanges(prev, hc)
+	defer unguard()
 	var tx txn
 	steps := []applyStep{
 		{StepJournal, func() *wire.Error {
@@ -296,7 +304,13 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
 		{StepFwmarks, func() *wire.Error { return a.applyFwmarks(hc, &tx, rep) }},
 		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, prev, req.Adopt, &tx, rep) }},
-		{StepKeepalived, func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) }},
+		{StepKeepalived, func() *wire.Error {
+			werr := a.commitDaemon(ctx, ka, &tx, rep)
+			// keepalived is done (awaitDaemon saw the new schedulers in
+			// the kernel), and the netlink engine edited before it.
+			unguard()
+			return werr
+		}},
 		// keepalived -> netlink: the reload just deleted the services its
 		// old config declared; program them again at once.
 		{StepIPVSHandover, func() *wire.Error { return a.reprogramHandedOver(hc, prev, rep) }},
@@ -352,6 +366,9 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 	succeeded = true
 	warnings := append(slices.Clip(ka.warnings), hp.warnings...)
 	warnings = append(warnings, a.pruneCerts(hc)...)
+	if guardWarn != "" {
+		warnings = append(warnings, guardWarn)
+	}
 	// The response's observation reads what the apply changed; the
 	// composition and the rendered configs are the apply's own.
 	obs := a.observeComposed(ctx, objs, hc, renderedConfigs{keepalived: ka.want, haproxy: hp.want})

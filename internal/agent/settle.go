@@ -158,6 +158,7 @@ type serviceExpectation struct {
 	required  bool
 	dests     map[string]bool // new destinations, to see once
 	goneDests map[string]bool // destinations that must be gone
+	scheduler string          // the scheduler it must show, when it changes
 }
 
 // keepalivedServices are the kernel services keepalived programs for c,
@@ -213,6 +214,9 @@ func newIPVSExpectation(newCfg, oldCfg *model.KeepalivedConfig) *ipvsExpectation
 		had := map[string]bool{}
 		if old := before[k]; old != nil {
 			had = destinationKeys(old)
+			if vs.EffectiveScheduler() != old.EffectiveScheduler() {
+				se.scheduler = vs.EffectiveScheduler()
+			}
 		} else {
 			se.required = true
 		}
@@ -259,7 +263,7 @@ func (e *ipvsExpectation) empty() bool {
 		return false
 	}
 	for _, se := range e.services {
-		if se.required || len(se.dests) > 0 || len(se.goneDests) > 0 {
+		if se.required || se.scheduler != "" || len(se.dests) > 0 || len(se.goneDests) > 0 {
 			return false
 		}
 	}
@@ -281,6 +285,9 @@ func (e *ipvsExpectation) check(table ipvs.Table, seen map[string]bool) string {
 				missing = append(missing, "service "+k+" not in the IPVS table")
 			}
 			continue
+		}
+		if se.scheduler != "" && ts.Service.Scheduler != se.scheduler {
+			missing = append(missing, "service "+k+" still has scheduler "+ts.Service.Scheduler+", not "+se.scheduler)
 		}
 		in := map[string]bool{}
 		for _, d := range ts.Destinations {

@@ -111,6 +111,13 @@ func run() int {
 			}
 			return m, nil
 		},
+		Guards: func() (agent.Guard, error) {
+			m, err := nftmark.Open()
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
+		},
 		Routing: func() (agent.Routing, error) {
 			m, err := hostaddr.Open()
 			if err != nil {
