@@ -152,7 +152,10 @@ func vrrpSyncGroupBlock() blockSpec {
 func sysctlBlock() blockSpec {
 	return blockSpec{
 		description: "An extra kernel setting for the director, applied after the ones the virtual servers need " +
-			"(which it may not contradict).",
+			"(which it may not contradict). One default it may replace: a director with real servers sets " +
+			"`net.ipv4.vs.expire_nodest_conn = 1`, so that a new connection reusing the client port of one to a " +
+			"removed real server is scheduled afresh instead of silently dropped; a `sysctl` block with that key " +
+			"sets another value.",
 		attrs: map[string]attrSpec{
 			"key":    stringAttr("Dotted sysctl key, such as `net.core.somaxconn`.").mandatory(),
 			"value":  stringAttr("Value to set.").mandatory(),
