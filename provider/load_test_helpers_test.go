@@ -1,4 +1,4 @@
-//go:build linux && lvs_wip_load
+//go:build linux
 
 package provider
 
