@@ -48,8 +48,9 @@ func walkLeaves(v reflect.Value, path string, visit func(path string, leaf refle
 }
 
 var (
-	addrType   = reflect.TypeFor[netip.Addr]()
-	prefixType = reflect.TypeFor[netip.Prefix]()
+	addrType     = reflect.TypeFor[netip.Addr]()
+	prefixType   = reflect.TypeFor[netip.Prefix]()
+	addrPortType = reflect.TypeFor[netip.AddrPort]()
 )
 
 // isLeafType: scalars, addresses, prefixes, and pointers to and lists of
@@ -62,7 +63,7 @@ func isLeafType(t reflect.Type) bool {
 	case reflect.Pointer, reflect.Slice:
 		return isLeafType(t.Elem())
 	}
-	return t == addrType || t == prefixType
+	return t == addrType || t == prefixType || t == addrPortType
 }
 
 // filled is a zero T whose pointers to structs are allocated and whose
@@ -99,6 +100,8 @@ func setLeaf(leaf reflect.Value) {
 		leaf.Set(reflect.ValueOf(netip.MustParseAddr("192.0.2.77")))
 	case t == prefixType:
 		leaf.Set(reflect.ValueOf(netip.MustParsePrefix("192.0.2.0/24")))
+	case t == addrPortType:
+		leaf.Set(reflect.ValueOf(netip.MustParseAddrPort("192.0.2.53:53")))
 	case t.Kind() == reflect.Pointer:
 		p := reflect.New(t.Elem())
 		setLeaf(p.Elem())
@@ -173,6 +176,15 @@ func TestReadBackEveryHAProxyField(t *testing.T) {
 	})
 	t.Run("backend", func(t *testing.T) {
 		checkModelReadBack[model.HAProxyBackend](t, map[string]string{}, func(b model.HAProxyBackend) any { return backendFromModel(b) })
+	})
+	// lvs_haproxy reads the host's settings object whole: global,
+	// defaults and resolvers.
+	t.Run("settings", func(t *testing.T) {
+		checkModelReadBack[wire.HAProxySettings](t, map[string]string{}, func(s wire.HAProxySettings) any {
+			var m haproxyResourceModel
+			m.setFromWire(&s)
+			return m
+		})
 	})
 }
 

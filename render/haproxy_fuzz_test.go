@@ -334,6 +334,9 @@ func sectionHeaders(secs []cfgSection) []string {
 // expectedHeaders are the section headers cfg asks for, in order.
 func expectedHeaders(cfg *model.HAProxyConfig) []string {
 	out := []string{"global", "defaults"}
+	for _, r := range cfg.Resolvers {
+		out = append(out, "resolvers "+r.Name)
+	}
 	for _, f := range cfg.Frontends {
 		out = append(out, "frontend "+f.Name)
 	}
@@ -350,11 +353,12 @@ func expectedHeaders(cfg *model.HAProxyConfig) []string {
 // section, besides the users' option lines; "option" lines it emits itself
 // are listed in full.
 var sectionKeywords = map[string][]string{
-	"global":   {"log", "chroot", "user", "group", "maxconn", "nbthread", "stats"},
-	"defaults": {"mode", "log", "retries", "maxconn", "timeout", "option redispatch"},
-	"frontend": {"bind", "mode", "maxconn", "timeout", "acl", "use_backend", "default_backend"},
-	"backend":  {"mode", "balance", "option httpchk", "http-check", "timeout", "server"},
-	"listen":   {"bind", "mode", "maxconn", "balance", "option httpchk", "http-check", "timeout", "server"},
+	"global":    {"log", "chroot", "user", "group", "maxconn", "nbthread", "stats"},
+	"defaults":  {"mode", "log", "retries", "maxconn", "timeout", "option redispatch"},
+	"resolvers": {"nameserver", "parse-resolv-conf", "resolve_retries", "timeout", "hold", "accepted_payload_size"},
+	"frontend":  {"bind", "mode", "maxconn", "timeout", "acl", "use_backend", "default_backend"},
+	"backend":   {"mode", "balance", "option httpchk", "http-check", "timeout", "server"},
+	"listen":    {"bind", "mode", "maxconn", "balance", "option httpchk", "http-check", "timeout", "server"},
 }
 
 // sectionModel is what the model asks of one section: its users' option
@@ -372,6 +376,9 @@ func sectionModels(cfg *model.HAProxyConfig) []sectionModel {
 	out := []sectionModel{
 		{cfg.Global.Options, map[string]int{"log": len(cfg.Global.Logs), "stats": 1}},
 		{defaults, map[string]int{}},
+	}
+	for _, r := range cfg.Resolvers {
+		out = append(out, sectionModel{nil, map[string]int{"nameserver": len(r.Nameservers)}})
 	}
 	for _, f := range cfg.Frontends {
 		out = append(out, sectionModel{f.Options, map[string]int{"bind": len(f.Binds), "acl": len(f.ACLs), "use_backend": len(f.UseBackends)}})

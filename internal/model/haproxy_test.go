@@ -93,6 +93,49 @@ func TestHAProxyRules(t *testing.T) {
 			"backend[0].balance_arg", "sample expression"},
 		{"defaults balance", func(c *HAProxyConfig) { c.Defaults.Balance = "rand" },
 			"defaults.balance", `"random"`},
+		{"bad host name", func(c *HAProxyConfig) { byName(c, "app_1.example.com") },
+			"backend[0].server[0].address", "RFC 1123 host name"},
+		{"host name label too long", func(c *HAProxyConfig) { byName(c, strings.Repeat("a", 64)+".example") },
+			"backend[0].server[0].address", "RFC 1123"},
+		{"mistyped address", func(c *HAProxyConfig) { byName(c, "10.0.0.256") },
+			"backend[0].server[0].address", "the last one not all digits"},
+		{"no address", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Address = netip.Addr{} },
+			"backend[0].server[0].address", "an IP address or an RFC 1123 host name"},
+		{"address and host name", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Hostname = "app.example.com" },
+			"backend[0].server[0].address", "give one"},
+		{"undeclared resolvers", func(c *HAProxyConfig) { byName(c, "app.example.com").Resolvers = "dns" },
+			"backend[0].server[0].resolvers", `"dns" is not the name of a resolvers section`},
+		{"resolvers for an IP address", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{dnsResolvers()}
+			c.Backends[0].Servers[0].Resolvers = "dns"
+		}, "backend[0].server[0].resolvers", "resolves a host name"},
+		{"resolve_prefer enum", func(c *HAProxyConfig) { byName(c, "app.example.com").ResolvePrefer = "ipv5" },
+			"backend[0].server[0].resolve_prefer", `"ipv4" or "ipv6"`},
+		{"init_addr method", func(c *HAProxyConfig) { byName(c, "app.example.com").InitAddr = []string{"last", "dns"} },
+			"backend[0].server[0].init_addr[1]", `"last", "libc" or "none" or an IP address`},
+		{"init_addr twice", func(c *HAProxyConfig) { byName(c, "app.example.com").InitAddr = []string{"libc", "libc"} },
+			"backend[0].server[0].init_addr[1]", "listed twice"},
+		{"init_addr for an IP address", func(c *HAProxyConfig) { c.Backends[0].Servers[0].InitAddr = []string{"none"} },
+			"backend[0].server[0].init_addr", "says how haproxy finds a host name's address"},
+		{"resolvers without nameservers", func(c *HAProxyConfig) { c.Resolvers = []HAProxyResolvers{{Name: "dns"}} },
+			"resolvers[0].nameservers", "would resolve nothing"},
+		{"nameserver without port", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{{Name: "dns", Nameservers: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("10.0.0.53"), 0)}}}
+		}, "resolvers[0].nameservers[0]", "port 0"},
+		{"duplicate resolvers", func(c *HAProxyConfig) { c.Resolvers = []HAProxyResolvers{dnsResolvers(), dnsResolvers()} },
+			"resolvers[1].name", "already the name of another resolvers section"},
+		{"payload size", func(c *HAProxyConfig) {
+			r := dnsResolvers()
+			r.AcceptedPayloadSize = 100
+			c.Resolvers = []HAProxyResolvers{r}
+		}, "resolvers[0].accepted_payload_size", "512 to 65535"},
+		{"typed keyword in options", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Options = "inter 5s" },
+			"backend[0].server[0].options", `"inter", which the attribute inter sets`},
+		{"resolvers in options too", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{dnsResolvers()}
+			s := byName(c, "app.example.com")
+			s.Resolvers, s.Options = "dns", "resolvers dns"
+		}, "backend[0].server[0].options", "the attribute resolvers sets"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +149,29 @@ func TestHAProxyRules(t *testing.T) {
 			}
 			t.Fatalf("want an error at %s containing %q, got:\n%v", tc.path, tc.msg, errs)
 		})
+	}
+}
+
+// byName gives the first server a host name instead of its address.
+func byName(c *HAProxyConfig, name string) *HAProxyServer {
+	s := &c.Backends[0].Servers[0]
+	s.Address, s.Hostname = netip.Addr{}, name
+	return s
+}
+
+func dnsResolvers() HAProxyResolvers {
+	return HAProxyResolvers{Name: "dns", Nameservers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.53:53")}}
+}
+
+func TestHAProxyServersByName(t *testing.T) {
+	for _, name := range []string{"localhost", "app1.example.com", "a-b.c-d.example", "x1", "1a.example.com"} {
+		c := webHAProxy()
+		c.Resolvers = []HAProxyResolvers{dnsResolvers(), {Name: "sys", ParseResolvConf: true}}
+		s := byName(c, name)
+		s.Resolvers, s.ResolvePrefer, s.InitAddr = "dns", "ipv6", []string{"last", "libc", "none", "192.0.2.1"}
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("%s refused:\n%v", name, err)
+		}
 	}
 }
 
