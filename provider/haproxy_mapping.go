@@ -105,6 +105,12 @@ func serversFromModel(ss []model.HAProxyServer) []haproxyServerModel {
 			Rise:          optInt64(s.Rise),
 			Backup:        optTrue(s.Backup),
 			Maxconn:       optInt64(s.Maxconn),
+			SSL:           optTrue(s.SSL),
+			CheckSSL:      optTrue(s.CheckSSL),
+			Verify:        optString(s.Verify),
+			CAFile:        optString(s.CAFile),
+			SNI:           optString(s.SNI),
+			VerifyHost:    optString(s.VerifyHost),
 			Options:       optString(s.Options),
 		}
 		if s.Weight != nil {

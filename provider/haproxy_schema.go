@@ -241,8 +241,22 @@ func haproxyBackendBlocks() map[string]blockSpec {
 				"rise":      intAttr("Passed checks in a row that mark the server up. Needs `check`.").positive(),
 				"backup":    boolAttr("Send traffic to the server only while every non-backup server is down."),
 				"maxconn":   maxconnAttr("the server"),
-				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`. " +
-					"Their " + haproxyPathRule),
+				"ssl": boolAttr("Speak TLS to the server (`ssl`). haproxy then verifies the server's certificate " +
+					"unless `verify = \"none\"`: give `ca_file`."),
+				"check_ssl": boolAttr("Run the health check over TLS (`check-ssl`), such as on a `check_port` of its own while " +
+					"traffic stays plain. Needs `check`; verifies the certificate as `ssl` does."),
+				"verify": enumAttr("Whether the server's certificate is verified against `ca_file` (`verify`). "+
+					"Unset is haproxy's `required`. Needs `ssl` or `check_ssl`.", model.HAProxyServerVerify, ""),
+				"ca_file": stringAttr("CA certificates the server's certificate is verified against (`ca-file`): an absolute, " +
+					"clean path (no `..`, `.`, `//` or trailing `/`) below " + model.DirList(model.HAProxyCertDirs) +
+					", such as `/etc/ssl/certs/ca-certificates.crt`. Required with `ssl` or `check_ssl` unless `verify = \"none\"`."),
+				"sni": stringAttr("Sample expression whose value is sent as the TLS server name (`sni`), such as " +
+					"`str(app.example.com)` or `req.hdr(host)`. Needs `ssl` or `check_ssl`."),
+				"verifyhost": stringAttr("Host name the server's certificate must be for (`verifyhost`), when it is not the " +
+					"`sni` sent. Needs verification (`verify` not `none`)."),
+				"options": stringAttr("Options after the address on the `server` line, such as `alpn h2` or `proto h2`; a " +
+					"keyword an attribute of the server sets (`check`, `ssl`, `weight`, ...) is refused here when that attribute " +
+					"is set. Their " + haproxyPathRule),
 			},
 		},
 		"http_check": {
@@ -430,6 +444,12 @@ type haproxyServerModel struct {
 	Rise        types.Int64       `tfsdk:"rise"`
 	Backup      types.Bool        `tfsdk:"backup"`
 	Maxconn     types.Int64       `tfsdk:"maxconn"`
+	SSL         types.Bool        `tfsdk:"ssl"`
+	CheckSSL    types.Bool        `tfsdk:"check_ssl"`
+	Verify      types.String      `tfsdk:"verify"`
+	CAFile      types.String      `tfsdk:"ca_file"`
+	SNI         types.String      `tfsdk:"sni"`
+	VerifyHost  types.String      `tfsdk:"verifyhost"`
 	Options     types.String      `tfsdk:"options"`
 }
 
@@ -568,6 +588,12 @@ func (m *haproxyBackendModel) toModel() model.HAProxyBackend {
 			Rise:          intOf(s.Rise),
 			Backup:        s.Backup.ValueBool(),
 			Maxconn:       intOf(s.Maxconn),
+			SSL:           s.SSL.ValueBool(),
+			CheckSSL:      s.CheckSSL.ValueBool(),
+			Verify:        s.Verify.ValueString(),
+			CAFile:        s.CAFile.ValueString(),
+			SNI:           s.SNI.ValueString(),
+			VerifyHost:    s.VerifyHost.ValueString(),
 			Options:       s.Options.ValueString(),
 		})
 	}

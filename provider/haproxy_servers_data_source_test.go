@@ -64,6 +64,27 @@ data "lvs_haproxy_config" "test" {
       address = "2001:db8::3"
       port    = 8080
     }
+    server {
+      name       = "tls"
+      address    = "10.0.0.4"
+      port       = 443
+      check      = true
+      ssl        = true
+      verify     = "required"
+      ca_file    = "/etc/ssl/certs/ca-certificates.crt"
+      sni        = "str(api.example.com)"
+      verifyhost = "api.example.com"
+      options    = "alpn http/1.1"
+    }
+    server {
+      name       = "tlscheck"
+      address    = "10.0.0.5"
+      port       = 80
+      check      = true
+      check_port = 8443
+      check_ssl  = true
+      verify     = "none"
+    }
   }
 }`,
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -74,6 +95,8 @@ data "lvs_haproxy_config" "test" {
 					"    server app1 app1.example.com:8080 check resolvers dc1 resolve-prefer ipv4 init-addr last,libc,none\n",
 					"    server app2 app2.example.com check port 8081 resolvers system init-addr none,192.0.2.2\n",
 					"    server app3 [2001:db8::3]:8080\n",
+					"    server tls 10.0.0.4:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(api.example.com) verifyhost api.example.com alpn http/1.1\n",
+					"    server tlscheck 10.0.0.5:80 check port 8443 check-ssl verify none\n",
 				)),
 			},
 		}},
@@ -132,6 +155,56 @@ data "lvs_haproxy_config" "test" {
       address   = "app1.example.com"
       init_addr = ["dns"]`),
 				ExpectError: phrase(`backend[0].server[0].init_addr[0]: "dns" is not allowed`),
+			},
+			{
+				// haproxy -c refuses ssl without a CA file: refused at plan.
+				Config: server(`
+      address = "10.0.0.1"
+      ssl     = true`),
+				ExpectError: phrase(`backend[0].server[0].ca_file: must be set: with ssl or check_ssl haproxy verifies the server's certificate (verify = "required")`),
+			},
+			{
+				Config: server(`
+      address = "10.0.0.1"
+      ssl     = true
+      verify  = "required"`),
+				ExpectError: phrase(`backend[0].server[0].ca_file: must be set`),
+			},
+			{
+				Config: server(`
+      address = "10.0.0.1"
+      ssl     = true
+      ca_file = "/home/me/ca.pem"`),
+				ExpectError: phrase(`backend[0].server[0].ca_file: "/home/me/ca.pem" is outside the directories CA files may be in`),
+			},
+			{
+				Config: server(`
+      address = "10.0.0.1"
+      sni     = "str(a.example)"`),
+				ExpectError: phrase(`backend[0].server[0].sni: applies to TLS connections to the server; set ssl = true`),
+			},
+			{
+				Config: server(`
+      address    = "10.0.0.1"
+      ssl        = true
+      verify     = "none"
+      verifyhost = "a.example"`),
+				ExpectError: phrase(`backend[0].server[0].verifyhost: names the host the server's certificate must be for, but verify = "none" checks no certificate`),
+			},
+			{
+				Config: server(`
+      address = "10.0.0.1"
+      ssl     = true
+      verify  = "optional"`),
+				ExpectError: phrase(`backend[0].server[0].verify value must be one of`),
+			},
+			{
+				Config: server(`
+      address = "10.0.0.1"
+      ssl     = true
+      verify  = "none"
+      options = "ssl"`),
+				ExpectError: phrase(`backend[0].server[0].options: has "ssl", which the attribute ssl sets`),
 			},
 			{
 				Config: `

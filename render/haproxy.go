@@ -333,6 +333,17 @@ func serverLine(s *model.HAProxyServer) string {
 	if s.SendProxyV2 {
 		line += " send-proxy-v2"
 	}
+	if s.SSL {
+		line += " ssl"
+	}
+	if s.CheckSSL {
+		line += " check-ssl"
+	}
+	for _, kv := range [][2]string{{"verify", s.Verify}, {"ca-file", s.CAFile}, {"sni", s.SNI}, {"verifyhost", s.VerifyHost}} {
+		if kv[1] != "" {
+			line += " " + kv[0] + " " + kv[1]
+		}
+	}
 	if s.Resolvers != "" {
 		line += " resolvers " + s.Resolvers
 	}

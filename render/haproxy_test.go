@@ -207,6 +207,27 @@ var haproxyCases = []struct {
 			}},
 		}
 	}},
+	// (h) TLS to the servers: verified against the system's CA bundle
+	// with the name to expect and the SNI to send, unverified on a LAN,
+	// and health checks over TLS beside plain traffic.
+	{"server_tls", func() *model.HAProxyConfig {
+		return &model.HAProxyConfig{
+			Global:   debianGlobal(),
+			Defaults: httpDefaults(),
+			Frontends: []model.HAProxyFrontend{{
+				Name: "www", Binds: []model.HAProxyBind{{Port: 80}}, DefaultBackend: "web",
+			}},
+			Backends: []model.HAProxyBackend{{
+				Name: "web",
+				Servers: []model.HAProxyServer{
+					{Name: "api", Address: addr("10.0.0.11"), Port: 443, Check: true, SSL: true, Verify: "required",
+						CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(api.example.com)", VerifyHost: "api.example.com"},
+					{Name: "lan", Address: addr("10.0.0.12"), Port: 8443, Check: true, SSL: true, Verify: "none", Options: "alpn http/1.1"},
+					{Name: "plain", Address: addr("10.0.0.13"), Port: 80, Check: true, CheckPort: 8443, CheckSSL: true, Verify: "none"},
+				},
+			}},
+		}
+	}},
 	// (f) Every field of the model, once.
 	{"kitchen_sink", func() *model.HAProxyConfig {
 		return &model.HAProxyConfig{
@@ -452,6 +473,10 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 			"global.options[0]", "frontend 'evil'"},
 		{"option opening a block", func(c *model.HAProxyConfig) { c.Backends[0].Options = []string{".if 0"} },
 			"backend[0].options[0]", "non-terminated '.if' block"},
+		{"ssl without a CA file", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].SSL = true },
+			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
+		{"check-ssl without a CA file", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].CheckSSL = true },
+			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
 		{"server names undeclared resolvers", func(c *model.HAProxyConfig) {
 			c.Backends[0].Servers[0].Address = netip.Addr{}
 			c.Backends[0].Servers[0].Hostname = "localhost"

@@ -238,7 +238,29 @@ func finishCheck(b *model.HAProxyBackend) {
 	}
 }
 
-func (p *parser) finish() { p.finishSection() }
+// finish stores the last section. A global "ssl-server-verify none" makes
+// "verify none" every TLS server's default; the model has no such global
+// default, so such servers get verify none of their own, which haproxy
+// reads alike.
+func (p *parser) finish() {
+	p.finishSection()
+	if !slices.ContainsFunc(p.cfg.Global.Options, func(o string) bool { return strings.Join(strings.Fields(o), " ") == "ssl-server-verify none" }) {
+		return
+	}
+	servers := func(b *model.HAProxyBackend) {
+		for i := range b.Servers {
+			if s := &b.Servers[i]; (s.SSL || s.CheckSSL) && s.Verify == "" {
+				s.Verify = "none"
+			}
+		}
+	}
+	for i := range p.cfg.Backends {
+		servers(&p.cfg.Backends[i])
+	}
+	for i := range p.cfg.Listens {
+		servers(&p.cfg.Listens[i].HAProxyBackend)
+	}
+}
 
 // option keeps l as one free directive line of the section.
 // The line is kept as spelled, with its quotes and escapes: haproxy reads
@@ -903,17 +925,22 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 		case "send-proxy-v2":
 			s.SendProxyV2 = true
 			continue
-		case "resolvers", "resolve-prefer", "init-addr":
+		case "ssl":
+			s.SSL = true
+			continue
+		case "check-ssl":
+			s.CheckSSL = true
+			continue
+		case "resolvers", "resolve-prefer", "init-addr", "verify", "ca-file", "sni", "verifyhost":
 			if i+1 >= len(args) {
 				return s, p.errf(l, "server %s: %s needs a value", s.Name, args[i])
 			}
-			switch v := args[i+1]; args[i] {
-			case "resolvers":
-				s.Resolvers = v
-			case "resolve-prefer":
-				s.ResolvePrefer = v
-			default:
-				s.InitAddr = strings.Split(v, ",")
+			dst := map[string]*string{"resolvers": &s.Resolvers, "resolve-prefer": &s.ResolvePrefer,
+				"verify": &s.Verify, "ca-file": &s.CAFile, "sni": &s.SNI, "verifyhost": &s.VerifyHost}[args[i]]
+			if dst != nil {
+				*dst = args[i+1]
+			} else {
+				s.InitAddr = strings.Split(args[i+1], ",")
 			}
 		case "weight":
 			var w int

@@ -192,6 +192,39 @@ backend b
 	}
 }
 
+// TestServerTLS reads the TLS keywords of server lines into the model's
+// fields; under a global ssl-server-verify none, a TLS server without
+// verify gets verify none of its own (what haproxy does with it).
+func TestServerTLS(t *testing.T) {
+	src := `global
+    ssl-server-verify none
+backend b
+    server s1 10.0.0.1:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(a.example) verifyhost a.example alpn h2
+    server s2 10.0.0.2:443 ssl
+    server s3 10.0.0.3:80 check port 443 check-ssl
+`
+	cfg, warns, err := Parse(strings.NewReader(src), "h.cfg")
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	want := []model.HAProxyServer{
+		{Name: "s1", Address: addr("10.0.0.1"), Port: 443, Check: true, SSL: true, Verify: "required",
+			CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(a.example)", VerifyHost: "a.example", Options: "alpn h2"},
+		{Name: "s2", Address: addr("10.0.0.2"), Port: 443, SSL: true, Verify: "none"},
+		{Name: "s3", Address: addr("10.0.0.3"), Port: 80, Check: true, CheckPort: 443, CheckSSL: true, Verify: "none"},
+	}
+	if got := cfg.Backends[0].Servers; !reflect.DeepEqual(got, want) {
+		t.Errorf("servers %+v\nwant %+v", got, want)
+	}
+	if err := cfg.Validate(nil); err != nil {
+		t.Errorf("the imported configuration is refused: %v", err)
+	}
+	cfg, _, err = Parse(strings.NewReader("backend b\n    server s2 10.0.0.2:443 ssl\n"), "h.cfg")
+	if err != nil || cfg.Backends[0].Servers[0].Verify != "" {
+		t.Errorf("without the global default: %v, verify %q, want it unset", err, cfg.Backends[0].Servers[0].Verify)
+	}
+}
+
 func TestCommentsAndEscapes(t *testing.T) {
 	src := "global # the global section\n  maxconn 100 # at most\n  stats socket /run/h.sock mode 600 level admin\n" +
 		"frontend f\n  bind :80 # all\n  acl a hdr(host) -i a#b\n  default_backend b\n" +

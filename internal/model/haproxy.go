@@ -169,6 +169,17 @@ type HAProxyServer struct {
 	Rise    int  `json:"rise,omitzero"`
 	Backup  bool `json:"backup,omitzero"`
 	Maxconn int  `json:"maxconn,omitzero"`
+	// SSL speaks TLS to the server ("ssl"), CheckSSL runs the health
+	// check over TLS ("check-ssl"). Verify (none or required; unset is
+	// haproxy's required) checks the server's certificate against
+	// CAFile, and VerifyHost is the name it must carry; SNI is the
+	// sample expression whose value is sent as the server name.
+	SSL        bool   `json:"ssl,omitzero"`
+	Verify     string `json:"verify,omitzero"`
+	CAFile     string `json:"ca_file,omitzero"`
+	SNI        string `json:"sni,omitzero"`
+	VerifyHost string `json:"verifyhost,omitzero"`
+	CheckSSL   bool   `json:"check_ssl,omitzero"`
 	// Options follow the server line (send-proxy, ssl verify none).
 	Options string `json:"options,omitzero"`
 }
@@ -469,6 +480,7 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 		checkRange(errs, sp.At("maxconn"), s.Maxconn, 0, 10000000)
 		checkHAProxyQuoted(errs, sp.At("options"), s.Options)
 		checkHAProxyParams(errs, sp.At("options"), s.Options)
+		checkServerTLS(errs, sp, &s)
 		checkServerOptionKeywords(errs, sp, &s)
 	}
 }

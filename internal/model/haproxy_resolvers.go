@@ -192,6 +192,12 @@ func serverKeywords(s *HAProxyServer) []struct {
 		{"resolvers", "resolvers", s.Resolvers != ""},
 		{"resolve-prefer", "resolve_prefer", s.ResolvePrefer != ""},
 		{"init-addr", "init_addr", len(s.InitAddr) > 0},
+		{"ssl", "ssl", s.SSL},
+		{"verify", "verify", s.Verify != ""},
+		{"ca-file", "ca_file", s.CAFile != ""},
+		{"sni", "sni", s.SNI != ""},
+		{"verifyhost", "verifyhost", s.VerifyHost != ""},
+		{"check-ssl", "check_ssl", s.CheckSSL},
 	}
 }
 

@@ -129,6 +129,44 @@ func TestHAProxyRules(t *testing.T) {
 			r.AcceptedPayloadSize = 100
 			c.Resolvers = []HAProxyResolvers{r}
 		}, "resolvers[0].accepted_payload_size", "512 to 65535"},
+		{"ssl without a CA file", func(c *HAProxyConfig) { c.Backends[0].Servers[0].SSL = true },
+			"backend[0].server[0].ca_file", `must be set: with ssl or check_ssl haproxy verifies the server's certificate (verify = "required")`},
+		{"verify required without a CA file", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.CheckSSL, s.Verify = true, "required"
+		}, "backend[0].server[0].ca_file", "must be set"},
+		{"verify enum", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify = true, "optional"
+		}, "backend[0].server[0].verify", `"none" or "required"`},
+		{"verify without ssl", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Verify = "none" },
+			"backend[0].server[0].verify", "set ssl = true"},
+		{"sni without ssl", func(c *HAProxyConfig) { c.Backends[0].Servers[0].SNI = "str(app.example.com)" },
+			"backend[0].server[0].sni", "set ssl = true"},
+		{"CA file outside the certificate directories", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile = true, "/tmp/ca.pem"
+		}, "backend[0].server[0].ca_file", "outside the directories CA files may be in; give a path below `/etc/haproxy/` or `/etc/ssl/`"},
+		{"CA file leading out", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile = true, "/etc/ssl/../shadow"
+		}, "backend[0].server[0].ca_file", `".." segment`},
+		{"verifyhost without verification", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify, s.VerifyHost = true, "none", "app.example.com"
+		}, "backend[0].server[0].verifyhost", `verify = "none" checks no certificate`},
+		{"verifyhost not a name", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile, s.VerifyHost = true, "/etc/ssl/certs/ca-certificates.crt", "app example"
+		}, "backend[0].server[0].verifyhost", "not an RFC 1123 host name"},
+		{"check_ssl without check", func(c *HAProxyConfig) {
+			s := &c.Backends[1].Servers[0]
+			s.CheckSSL, s.Verify = true, "none"
+		}, "backend[1].server[0].check_ssl", "set check = true"},
+		{"ssl in options too", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify, s.Options = true, "none", "ssl alpn h2"
+		}, "backend[0].server[0].options", `"ssl", which the attribute ssl sets`},
 		{"typed keyword in options", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Options = "inter 5s" },
 			"backend[0].server[0].options", `"inter", which the attribute inter sets`},
 		{"resolvers in options too", func(c *HAProxyConfig) {
@@ -171,6 +209,23 @@ func TestHAProxyServersByName(t *testing.T) {
 		s.Resolvers, s.ResolvePrefer, s.InitAddr = "dns", "ipv6", []string{"last", "libc", "none", "192.0.2.1"}
 		if err := c.Validate(nil); err != nil {
 			t.Errorf("%s refused:\n%v", name, err)
+		}
+	}
+}
+
+func TestHAProxyServerTLS(t *testing.T) {
+	for _, tls := range []HAProxyServer{
+		{SSL: true, Verify: "none"},
+		{SSL: true, CAFile: "/etc/ssl/certs/ca-certificates.crt", VerifyHost: "app.example.com", SNI: "str(app.example.com)"},
+		{SSL: true, Verify: "required", CAFile: "/etc/haproxy/ca/internal.pem", CheckSSL: true},
+		{CheckSSL: true, Verify: "none", SNI: "req.hdr(host)"},
+		{SSL: true, Verify: "none", Options: "alpn h2,http/1.1"},
+	} {
+		c := webHAProxy()
+		s := &c.Backends[0].Servers[0]
+		s.SSL, s.Verify, s.CAFile, s.VerifyHost, s.SNI, s.CheckSSL, s.Options = tls.SSL, tls.Verify, tls.CAFile, tls.VerifyHost, tls.SNI, tls.CheckSSL, tls.Options
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("%+v refused:\n%v", tls, err)
 		}
 	}
 }
