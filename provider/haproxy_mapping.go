@@ -111,6 +111,9 @@ func serversFromModel(ss []model.HAProxyServer) []haproxyServerModel {
 			CAFile:        optString(s.CAFile),
 			SNI:           optString(s.SNI),
 			VerifyHost:    optString(s.VerifyHost),
+			AgentCheck:    optTrue(s.AgentCheck),
+			AgentPort:     optInt64(s.AgentPort),
+			AgentInter:    optInt64(s.AgentInter),
 			Options:       optString(s.Options),
 		}
 		if s.Weight != nil {

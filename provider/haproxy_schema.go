@@ -254,6 +254,10 @@ func haproxyBackendBlocks() map[string]blockSpec {
 					"`str(app.example.com)` or `req.hdr(host)`. Needs `ssl` or `check_ssl`."),
 				"verifyhost": stringAttr("Host name the server's certificate must be for (`verifyhost`), when it is not the " +
 					"`sni` sent. Needs verification (`verify` not `none`)."),
+				"agent_check": boolAttr("Also ask an agent on the server for its state and weight (`agent-check`): a line " +
+					"such as `up`, `drain`, `maint` or `75%`. Needs `agent_port`."),
+				"agent_port":  portAttr("Port of the agent (`agent-port`). Needs `agent_check`.", 0),
+				"agent_inter": intAttr("Milliseconds between two agent checks (`agent-inter`); unset uses `inter`. Needs `agent_check`.").positive(),
 				"options": stringAttr("Options after the address on the `server` line, such as `alpn h2` or `proto h2`; a " +
 					"keyword an attribute of the server sets (`check`, `ssl`, `weight`, ...) is refused here when that attribute " +
 					"is set. Their " + haproxyPathRule),
@@ -450,6 +454,9 @@ type haproxyServerModel struct {
 	CAFile      types.String      `tfsdk:"ca_file"`
 	SNI         types.String      `tfsdk:"sni"`
 	VerifyHost  types.String      `tfsdk:"verifyhost"`
+	AgentCheck  types.Bool        `tfsdk:"agent_check"`
+	AgentPort   types.Int64       `tfsdk:"agent_port"`
+	AgentInter  types.Int64       `tfsdk:"agent_inter"`
 	Options     types.String      `tfsdk:"options"`
 }
 
@@ -594,6 +601,9 @@ func (m *haproxyBackendModel) toModel() model.HAProxyBackend {
 			CAFile:        s.CAFile.ValueString(),
 			SNI:           s.SNI.ValueString(),
 			VerifyHost:    s.VerifyHost.ValueString(),
+			AgentCheck:    s.AgentCheck.ValueBool(),
+			AgentPort:     intOf(s.AgentPort),
+			AgentInter:    intOf(s.AgentInter),
 			Options:       s.Options.ValueString(),
 		})
 	}

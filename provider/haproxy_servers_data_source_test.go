@@ -85,6 +85,15 @@ data "lvs_haproxy_config" "test" {
       check_ssl  = true
       verify     = "none"
     }
+    server {
+      name        = "agent"
+      address     = "10.0.0.6"
+      port        = 80
+      check       = true
+      agent_check = true
+      agent_port  = 9999
+      agent_inter = 5000
+    }
   }
 }`,
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -97,6 +106,7 @@ data "lvs_haproxy_config" "test" {
 					"    server app3 [2001:db8::3]:8080\n",
 					"    server tls 10.0.0.4:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(api.example.com) verifyhost api.example.com alpn http/1.1\n",
 					"    server tlscheck 10.0.0.5:80 check port 8443 check-ssl verify none\n",
+					"    server agent 10.0.0.6:80 check agent-check agent-port 9999 agent-inter 5000ms\n",
 				)),
 			},
 		}},
@@ -197,6 +207,19 @@ data "lvs_haproxy_config" "test" {
       ssl     = true
       verify  = "optional"`),
 				ExpectError: phrase(`backend[0].server[0].verify value must be one of`),
+			},
+			{
+				// haproxy -c refuses an agent check without a port.
+				Config: server(`
+      address     = "10.0.0.1"
+      agent_check = true`),
+				ExpectError: phrase(`backend[0].server[0].agent_port: must be set with agent_check = true`),
+			},
+			{
+				Config: server(`
+      address     = "10.0.0.1"
+      agent_inter = 1000`),
+				ExpectError: phrase(`backend[0].server[0].agent_check: agent_port and agent_inter tune the agent check; set agent_check = true`),
 			},
 			{
 				Config: server(`

@@ -344,6 +344,12 @@ func serverLine(s *model.HAProxyServer) string {
 			line += " " + kv[0] + " " + kv[1]
 		}
 	}
+	if s.AgentCheck {
+		line += " agent-check" + numArg("agent-port", s.AgentPort)
+		if s.AgentInter != 0 {
+			line += " agent-inter " + strconv.Itoa(s.AgentInter) + "ms"
+		}
+	}
 	if s.Resolvers != "" {
 		line += " resolvers " + s.Resolvers
 	}

@@ -207,10 +207,10 @@ var haproxyCases = []struct {
 			}},
 		}
 	}},
-	// (h) TLS to the servers: verified against the system's CA bundle
+	// (h) TLS to the servers, and agent checks: verified against the system's CA bundle
 	// with the name to expect and the SNI to send, unverified on a LAN,
 	// and health checks over TLS beside plain traffic.
-	{"server_tls", func() *model.HAProxyConfig {
+	{"server_tls_agent", func() *model.HAProxyConfig {
 		return &model.HAProxyConfig{
 			Global:   debianGlobal(),
 			Defaults: httpDefaults(),
@@ -224,6 +224,8 @@ var haproxyCases = []struct {
 						CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(api.example.com)", VerifyHost: "api.example.com"},
 					{Name: "lan", Address: addr("10.0.0.12"), Port: 8443, Check: true, SSL: true, Verify: "none", Options: "alpn http/1.1"},
 					{Name: "plain", Address: addr("10.0.0.13"), Port: 80, Check: true, CheckPort: 8443, CheckSSL: true, Verify: "none"},
+					// An agent beside the check says the server's state and weight.
+					{Name: "agent", Address: addr("10.0.0.14"), Port: 80, Check: true, AgentCheck: true, AgentPort: 9999, AgentInter: 5000},
 				},
 			}},
 		}
@@ -477,6 +479,8 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
 		{"check-ssl without a CA file", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].CheckSSL = true },
 			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
+		{"agent check without port", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].AgentCheck = true },
+			"backend[0].server[0].agent_port", "does not have agent port"},
 		{"server names undeclared resolvers", func(c *model.HAProxyConfig) {
 			c.Backends[0].Servers[0].Address = netip.Addr{}
 			c.Backends[0].Servers[0].Hostname = "localhost"

@@ -931,6 +931,13 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 		case "check-ssl":
 			s.CheckSSL = true
 			continue
+		case "agent-check":
+			s.AgentCheck = true
+			continue
+		case "agent-port":
+			err = num(i, &s.AgentPort, false)
+		case "agent-inter":
+			err = num(i, &s.AgentInter, true)
 		case "resolvers", "resolve-prefer", "init-addr", "verify", "ca-file", "sni", "verifyhost":
 			if i+1 >= len(args) {
 				return s, p.errf(l, "server %s: %s needs a value", s.Name, args[i])

@@ -202,6 +202,7 @@ backend b
     server s1 10.0.0.1:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(a.example) verifyhost a.example alpn h2
     server s2 10.0.0.2:443 ssl
     server s3 10.0.0.3:80 check port 443 check-ssl
+    server s4 10.0.0.4:80 check agent-check agent-port 9999 agent-inter 5s
 `
 	cfg, warns, err := Parse(strings.NewReader(src), "h.cfg")
 	if err != nil || len(warns) != 0 {
@@ -212,6 +213,7 @@ backend b
 			CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(a.example)", VerifyHost: "a.example", Options: "alpn h2"},
 		{Name: "s2", Address: addr("10.0.0.2"), Port: 443, SSL: true, Verify: "none"},
 		{Name: "s3", Address: addr("10.0.0.3"), Port: 80, Check: true, CheckPort: 443, CheckSSL: true, Verify: "none"},
+		{Name: "s4", Address: addr("10.0.0.4"), Port: 80, Check: true, AgentCheck: true, AgentPort: 9999, AgentInter: 5000},
 	}
 	if got := cfg.Backends[0].Servers; !reflect.DeepEqual(got, want) {
 		t.Errorf("servers %+v\nwant %+v", got, want)

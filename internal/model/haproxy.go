@@ -180,6 +180,11 @@ type HAProxyServer struct {
 	SNI        string `json:"sni,omitzero"`
 	VerifyHost string `json:"verifyhost,omitzero"`
 	CheckSSL   bool   `json:"check_ssl,omitzero"`
+	// AgentCheck asks an agent on the server, at AgentPort, every
+	// AgentInter milliseconds (unset: inter), for its state and weight.
+	AgentCheck bool `json:"agent_check,omitzero"`
+	AgentPort  int  `json:"agent_port,omitzero"`
+	AgentInter int  `json:"agent_inter,omitzero"`
 	// Options follow the server line (send-proxy, ssl verify none).
 	Options string `json:"options,omitzero"`
 }
@@ -481,6 +486,15 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 		checkHAProxyQuoted(errs, sp.At("options"), s.Options)
 		checkHAProxyParams(errs, sp.At("options"), s.Options)
 		checkServerTLS(errs, sp, &s)
+		checkRange(errs, sp.At("agent_port"), s.AgentPort, 0, 65535)
+		checkRange(errs, sp.At("agent_inter"), s.AgentInter, 0, 86400000)
+		if s.AgentCheck && s.AgentPort == 0 {
+			// haproxy -c: "server s does not have agent port. Agent check has been disabled."
+			errs.add(sp.At("agent_port"), "must be set with agent_check = true: haproxy has no port to reach the agent on")
+		}
+		if !s.AgentCheck && (s.AgentPort != 0 || s.AgentInter != 0) {
+			errs.add(sp.At("agent_check"), "agent_port and agent_inter tune the agent check; set agent_check = true")
+		}
 		checkServerOptionKeywords(errs, sp, &s)
 	}
 }

@@ -198,6 +198,9 @@ func serverKeywords(s *HAProxyServer) []struct {
 		{"sni", "sni", s.SNI != ""},
 		{"verifyhost", "verifyhost", s.VerifyHost != ""},
 		{"check-ssl", "check_ssl", s.CheckSSL},
+		{"agent-check", "agent_check", s.AgentCheck},
+		{"agent-port", "agent_port", s.AgentPort != 0},
+		{"agent-inter", "agent_inter", s.AgentInter != 0},
 	}
 }
 

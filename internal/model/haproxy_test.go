@@ -167,6 +167,18 @@ func TestHAProxyRules(t *testing.T) {
 			s := &c.Backends[0].Servers[0]
 			s.SSL, s.Verify, s.Options = true, "none", "ssl alpn h2"
 		}, "backend[0].server[0].options", `"ssl", which the attribute ssl sets`},
+		{"agent check without port", func(c *HAProxyConfig) { c.Backends[0].Servers[0].AgentCheck = true },
+			"backend[0].server[0].agent_port", "must be set with agent_check = true"},
+		{"agent port without agent check", func(c *HAProxyConfig) { c.Backends[0].Servers[0].AgentInter = 5000 },
+			"backend[0].server[0].agent_check", "set agent_check = true"},
+		{"agent port range", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.AgentCheck, s.AgentPort = true, 70000
+		}, "backend[0].server[0].agent_port", "0 to 65535"},
+		{"agent-port in options too", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.AgentCheck, s.AgentPort, s.Options = true, 9999, "agent-port 9998"
+		}, "backend[0].server[0].options", "the attribute agent_port sets"},
 		{"typed keyword in options", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Options = "inter 5s" },
 			"backend[0].server[0].options", `"inter", which the attribute inter sets`},
 		{"resolvers in options too", func(c *HAProxyConfig) {
@@ -250,6 +262,7 @@ func TestHAProxyAcceptedShapes(t *testing.T) {
 	s.Port, s.CheckPort, s.CheckAddr, s.SendProxyV2, s.Slowstart, s.Maxqueue = 0, 8080, netip.MustParseAddr("10.0.0.12"), true, 10000, 50
 	w := 256
 	s.Weight = &w
+	s.AgentCheck, s.AgentPort, s.AgentInter = true, 9999, 3000
 	c.Backends[1].Balance, c.Backends[1].BalanceArg = "hash", "req.hdr(host)"
 	if err := c.Validate(nil); err != nil {
 		t.Fatalf("refused:\n%v", err)
