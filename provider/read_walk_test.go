@@ -242,3 +242,44 @@ func TestReadBackEveryRealServerField(t *testing.T) {
 	}, func(rs model.RealServer) any { return m.withObserved(&rs, "dr") })
 	t.Logf("%d real server fields checked", len(paths))
 }
+
+// checkModelRoundTrip perturbs each leaf of a filled T alone and asserts
+// that write(read(x)) gives x back: a field Read maps but the
+// configuration's toModel forgets (or the other way round) fails here
+// instead of reaching a host as its zero value.
+func checkModelRoundTrip[T any](t *testing.T, roundTrip func(T) T) {
+	t.Helper()
+	var paths []string
+	base := filled[T]()
+	walkLeaves(reflect.ValueOf(&base).Elem(), "", func(p string, _ reflect.Value) { paths = append(paths, p) })
+	for i, p := range paths {
+		x := filled[T]()
+		k := 0
+		walkLeaves(reflect.ValueOf(&x).Elem(), "", func(_ string, leaf reflect.Value) {
+			if k == i {
+				setLeaf(leaf)
+			}
+			k++
+		})
+		if got := roundTrip(x); !reflect.DeepEqual(got, x) {
+			t.Errorf("%s: read then written back is %+v, want %+v: map it in both directions", p, got, x)
+		}
+	}
+}
+
+// The haproxy shapes make the trip model -> Terraform -> model unchanged.
+func TestHAProxyMappingsRoundTrip(t *testing.T) {
+	t.Run("backend", func(t *testing.T) {
+		checkModelRoundTrip(t, func(b model.HAProxyBackend) model.HAProxyBackend {
+			m := backendFromModel(b)
+			return m.toModel()
+		})
+	})
+	t.Run("settings", func(t *testing.T) {
+		checkModelRoundTrip(t, func(s wire.HAProxySettings) wire.HAProxySettings {
+			var m haproxyResourceModel
+			m.setFromWire(&s)
+			return m.toWire()
+		})
+	})
+}
