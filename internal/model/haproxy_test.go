@@ -440,3 +440,16 @@ func TestHAProxyPathsAccepted(t *testing.T) {
 		}
 	}
 }
+
+func TestIsRFC1123Hostname(t *testing.T) {
+	long := strings.Repeat(strings.Repeat("a", 63)+".", 4) // 256 characters
+	for v, want := range map[string]bool{
+		"localhost": true, "app1.example.com": true, "1a.example.com": true, "a-b.c": true, "x": true,
+		"": false, "-a.example": false, "a-.example": false, "a..b": false, "a.": false, ".a": false,
+		"a b": false, "a_b": false, "10.0.0.1": false, "a.123": false, "a/b": false, long[:253]: true, long[:254]: false,
+	} {
+		if got := IsRFC1123Hostname(v); got != want {
+			t.Errorf("IsRFC1123Hostname(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
