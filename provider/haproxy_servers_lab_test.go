@@ -3,8 +3,12 @@
 package provider
 
 import (
+	"crypto/tls"
+	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"regexp"
@@ -117,7 +121,67 @@ func (d *labDNS) reply(query []byte) ([]byte, error) {
 	return b.Finish()
 }
 
-func serversByNameConfig(a *accLab, dns netip.AddrPort, resolvers string) string {
+// tlsLabServer is an HTTPS server of the test on the lab bridge, with a
+// certificate for tlsHost from the test's CA, and an haproxy agent beside
+// it that answers each agent check with the line the test sets.
+type tlsLabServer struct {
+	https, agent netip.AddrPort
+	mu           sync.Mutex
+	line         string
+}
+
+func startTLSLabServer(t *testing.T, at netip.Addr, ca *testCA) *tlsLabServer {
+	t.Helper()
+	certPEM, keyPEM := ca.leaf(t, 2)
+	cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", netip.AddrPortFrom(at, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "tls-server\n") }),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() {
+		_ = srv.Serve(tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	}()
+	t.Cleanup(func() { _ = srv.Close() })
+	al, err := net.Listen("tcp4", netip.AddrPortFrom(at, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = al.Close() })
+	s := &tlsLabServer{
+		https: l.Addr().(*net.TCPAddr).AddrPort(),
+		agent: al.Addr().(*net.TCPAddr).AddrPort(),
+		line:  "up ready",
+	}
+	go func() {
+		for {
+			c, err := al.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			line := s.line
+			s.mu.Unlock()
+			_, _ = io.WriteString(c, line+"\n")
+			_ = c.Close()
+		}
+	}()
+	return s
+}
+
+func (s *tlsLabServer) say(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.line = line
+}
+
+func serversByNameConfig(a *accLab, dns netip.AddrPort, resolvers string, ts *tlsLabServer) string {
 	return a.providerConfig() + fmt.Sprintf(`
 locals {
   lb = %[1]q
@@ -174,14 +238,52 @@ resource "lvs_haproxy_frontend" "web" {
   }
   default_backend = lvs_haproxy_backend.web.name
 }
-`, a.addr("lb1"), dns.String(), serversAppName, resolvers)
+
+# TLS to a server of the test, verified against the test's CA and the
+# name its certificate carries; its agent can take it out.
+resource "lvs_haproxy_frontend" "tls" {
+  ssh {
+    host = local.lb
+  }
+  name = "tls"
+  mode = "http"
+  bind {
+    address = local.lb
+    port    = 8081
+  }
+  backend {
+    server {
+      name        = "tls1"
+      address     = %[5]q
+      port        = %[6]d
+      check       = true
+      inter       = 500
+      rise        = 1
+      ssl         = true
+      verify      = "required"
+      ca_file     = "/etc/haproxy/lab-ca.pem"
+      sni         = "str(%[7]s)"
+      verifyhost  = %[7]q
+      agent_check = true
+      agent_port  = %[8]d
+      agent_inter = 500
+    }
+  }
+  depends_on = [lvs_haproxy.lb]
+}
+`, a.addr("lb1"), dns.String(), serversAppName, resolvers,
+		ts.https.Addr().String(), ts.https.Port(), tlsHost, ts.agent.Port())
 }
 
 // TestAccHAProxyServersByName_netns: a server given by host name, resolved
 // at run time through a resolvers section of lvs_haproxy whose nameserver
 // is a DNS server of the test. Traffic reaches the address the name
 // resolves to, follows the name when its address changes (no apply), the
-// plan stays empty and the backend imports with its new attributes; a
+// plan stays empty and the backend imports with its new attributes. A
+// second frontend's server speaks TLS to an HTTPS server of the test,
+// verified against the test's CA (ca_file) and name (sni, verifyhost), and
+// its agent (agent_check) takes it out with "maint" and back; it imports
+// with its TLS and agent attributes. Then a
 // server naming a resolvers section the host does not have passes plan
 // and is refused at apply, naming the section.
 func TestAccHAProxyServersByName_netns(t *testing.T) {
@@ -197,10 +299,17 @@ func TestAccHAProxyServersByName_netns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ca := newTestCA(t)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+	if err := os.WriteFile(a.Hosts["lb1"].Path("/etc/haproxy/lab-ca.pem"), caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startTLSLabServer(t, a.Gateway, ca)
 	dns := startLabDNS(t, a.Gateway)
 	dns.set(netip.MustParseAddr(a.addr("app1")))
 	url := fmt.Sprintf("http://%s:8080/", a.addr("lb1"))
-	answeredBy := func(want string, within time.Duration) error {
+	tlsURL := fmt.Sprintf("http://%s:8081/", a.addr("lb1"))
+	answeredAt := func(url, want string, within time.Duration) error {
 		err := waitFor(within, func() error {
 			body, err := httpGet(url)
 			if err != nil {
@@ -217,12 +326,26 @@ func TestAccHAProxyServersByName_netns(t *testing.T) {
 		}
 		return nil
 	}
+	answeredBy := func(want string, within time.Duration) error { return answeredAt(url, want, within) }
+	// refused waits for the TLS frontend to answer 503 (no server).
+	refused := func(within time.Duration) error {
+		return waitFor(within, func() error {
+			body, err := httpGet(tlsURL)
+			switch {
+			case err == nil:
+				return fmt.Errorf("GET %s answered %q, want 503 with the agent's server out", tlsURL, body)
+			case !strings.Contains(err.Error(), "503"):
+				return fmt.Errorf("want 503 with the agent's server out: %w", err)
+			}
+			return nil
+		})
+	}
 	start := time.Now()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: serversByNameConfig(a, dns.addrPort(), "lab"),
+				Config: serversByNameConfig(a, dns.addrPort(), "lab", ts),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -250,6 +373,19 @@ func TestAccHAProxyServersByName_netns(t *testing.T) {
 						return fmt.Errorf("after the name moved to app2: %w", err)
 					}
 					t.Logf("traffic followed the name to app2 in %s", time.Since(moved).Round(time.Millisecond))
+					// TLS verified against the test's CA and name.
+					if err := answeredAt(tlsURL, "tls-server", 20*time.Second); err != nil {
+						return fmt.Errorf("over TLS: %w", err)
+					}
+					// The agent takes its server out, then back in.
+					ts.say("maint")
+					if err := refused(15 * time.Second); err != nil {
+						return err
+					}
+					ts.say("ready up")
+					if err := answeredAt(tlsURL, "tls-server", 15*time.Second); err != nil {
+						return fmt.Errorf("after the agent said ready: %w", err)
+					}
 					return nil
 				},
 			},
@@ -260,14 +396,20 @@ func TestAccHAProxyServersByName_netns(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{
+				ResourceName:      "lvs_haproxy_frontend.tls",
+				ImportState:       true,
+				ImportStateId:     "tls@" + a.addr("lb1"),
+				ImportStateVerify: true,
+			},
+			{
 				ResourceName:      "lvs_haproxy.lb",
 				ImportState:       true,
 				ImportStateId:     a.addr("lb1"),
 				ImportStateVerify: true,
 			},
 			{
-				Config:      serversByNameConfig(a, dns.addrPort(), "nowhere"),
-				ExpectError: regexp.MustCompile(`validate: backend\[0\]\.server\[0\]\.resolvers: "nowhere"\s+is\s+not\s+the\s+name\s+of\s+a\s+resolvers\s+section`),
+				Config:      serversByNameConfig(a, dns.addrPort(), "nowhere", ts),
+				ExpectError: regexp.MustCompile(`haproxy_backend\s+web:\s+validate:\s+backend\[\d+\]\.server\[0\]\.resolvers:\s+"nowhere"\s+is\s+not\s+the\s+name\s+of\s+a\s+resolvers\s+section`),
 			},
 		},
 	})
