@@ -36,3 +36,42 @@ func TestComposeResolversFromTheSettings(t *testing.T) {
 		}
 	}
 }
+
+// A hand-built haproxy.cfg with a resolvers section and servers by host
+// name, over TLS and agent-checked, imports into the host's settings (the
+// resolvers section) and its backend, and renders back the same lines.
+func TestImportServersByNameTLSAndAgent(t *testing.T) {
+	src := `global
+    log /dev/log local0
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+resolvers dc1
+    nameserver a 10.0.0.53:53
+    hold valid 10s
+frontend www
+    bind :80
+    default_backend app
+backend app
+    server api1 api1.example.com:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(api1.example.com) resolvers dc1 init-addr last,none
+    server api2 api2.example.com check port 8443 check-ssl verify none agent-check agent-port 9999 agent-inter 2s init-addr none
+`
+	out, warnings, err := importCorpusFile(t, src)
+	if err != nil {
+		t.Fatalf("import: %v (warnings %q)", err, warnings)
+	}
+	for _, want := range []string{
+		"\nresolvers dc1\n    nameserver ns1 10.0.0.53:53\n    hold valid 10000\n",
+		"    server api1 api1.example.com:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(api1.example.com) resolvers dc1 init-addr last,none\n",
+		"    server api2 api2.example.com check port 8443 check-ssl verify none agent-check agent-port 9999 agent-inter 2000ms init-addr none\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the import renders without %q:\n%s", want, out)
+		}
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q, want none", warnings)
+	}
+}
