@@ -409,7 +409,7 @@ func TestAccHAProxyServersByName_netns(t *testing.T) {
 			},
 			{
 				Config:      serversByNameConfig(a, dns.addrPort(), "nowhere", ts),
-				ExpectError: regexp.MustCompile(`haproxy_backend\s+web:\s+validate:\s+backend\[\d+\]\.server\[0\]\.resolvers:\s+"nowhere"\s+is\s+not\s+the\s+name\s+of\s+a\s+resolvers\s+section`),
+				ExpectError: regexp.MustCompile(`(?s)no\s+single\s+resource\s+can\s+check\s+at\s+plan.*haproxy_backend\s+web:\s+validate:\s+backend\[\d+\]\.server\[0\]\.resolvers:\s+"nowhere"\s+is\s+not\s+the\s+name\s+of\s+a\s+resolvers\s+section`),
 			},
 		},
 	})
