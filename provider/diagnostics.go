@@ -271,6 +271,13 @@ func hostErrorAdvice(err error) string {
 		case wire.ExitUnsupported:
 			return "The host lacks what this needs (see the error). Install it, or choose another engine."
 		case wire.ExitBadRequest:
+			if ce.Agent.Step == "validate" {
+				return "The host's objects, taken together, break a rule that no single resource can check at plan: " +
+					"a name one of them refers to that the host does not have (a backend, a certificate, a resolvers " +
+					"section of lvs_haproxy), or an address and port two of them bind. Fix the object named below, or the " +
+					"one it refers to, and apply again. If the resource refers to nothing outside itself, this is a bug; " +
+					"please report it."
+			}
 			return "The agent refused the request. If the configuration passed `terraform validate`, this is a bug; " +
 				"please report it."
 		}

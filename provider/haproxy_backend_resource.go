@@ -84,9 +84,13 @@ func backendFromModel(b model.HAProxyBackend) haproxyBackendModel {
 // (backend[0].server[1].port) become the resource's (server[1].port).
 func (m *haproxyBackendResourceModel) validate() error {
 	cfg := model.HAProxyConfig{Backends: []model.HAProxyBackend{m.toModel()}}
+	cfg.Resolvers = standInResolvers(cfg.Backends)
 	var out model.Errors
 	for _, e := range model.AsErrors(cfg.Validate(nil)) {
 		p := e.Path
+		if len(p) > 0 && p[0] == "resolvers" {
+			continue // a stand-in
+		}
 		if len(p) >= 2 && p[0] == "backend" {
 			p = p[2:]
 		}

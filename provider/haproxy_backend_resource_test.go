@@ -21,14 +21,14 @@ func fullBackend() haproxyBackendResourceModel {
 		Options: []types.String{str("option prefer-last-server")},
 		Servers: []haproxyServerModel{
 			{
-				Name: str("s1"), Address: ip("192.168.1.8"), Port: num(80), Weight: num(256), Check: flag(true),
+				Name: str("s1"), Address: str("192.168.1.8"), Port: num(80), Weight: num(256), Check: flag(true),
 				CheckPort: num(8080), CheckAddr: ip("192.168.1.9"), SendProxy: types.BoolNull(), SendProxyV2: flag(true),
 				Slowstart: num(10000), Maxqueue: num(50), Inter: num(1000), Fall: num(3), Rise: num(2),
 				Backup: types.BoolNull(), Maxconn: num(100), Options: str("minconn 10"),
 			},
 			{
 				// Port-less: the client's destination port.
-				Name: str("s2"), Address: ip("192.168.1.10"), Port: types.Int64Null(), Weight: types.Int64Null(),
+				Name: str("s2"), Address: str("192.168.1.10"), Port: types.Int64Null(), Weight: types.Int64Null(),
 				Check: flag(true), CheckPort: num(80), CheckAddr: iptypes.NewIPAddressNull(), SendProxy: flag(true),
 				SendProxyV2: types.BoolNull(), Slowstart: types.Int64Null(), Maxqueue: types.Int64Null(),
 				Inter: types.Int64Null(), Fall: types.Int64Null(), Rise: types.Int64Null(), Backup: types.BoolNull(),

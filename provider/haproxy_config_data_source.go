@@ -24,11 +24,12 @@ type haproxyConfigDataSource struct{}
 
 // haproxyConfigModel is the data source's Terraform value.
 type haproxyConfigModel struct {
-	Global    *haproxyGlobalModel    `tfsdk:"global"`
-	Defaults  *haproxyDefaultsModel  `tfsdk:"defaults"`
-	Frontends []haproxyFrontendModel `tfsdk:"frontend"`
-	Backends  []haproxyBackendModel  `tfsdk:"backend"`
-	Listens   []haproxyListenModel   `tfsdk:"listen"`
+	Global    *haproxyGlobalModel     `tfsdk:"global"`
+	Defaults  *haproxyDefaultsModel   `tfsdk:"defaults"`
+	Resolvers []haproxyResolversModel `tfsdk:"resolvers"`
+	Frontends []haproxyFrontendModel  `tfsdk:"frontend"`
+	Backends  []haproxyBackendModel   `tfsdk:"backend"`
+	Listens   []haproxyListenModel    `tfsdk:"listen"`
 
 	Content types.String `tfsdk:"content"`
 }
@@ -41,7 +42,7 @@ func (d *haproxyConfigDataSource) Metadata(_ context.Context, req datasource.Met
 // Schema is the haproxy sections plus the rendered file.
 func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Renders a host's `haproxy.cfg` from its `global`, `defaults`, `frontend`, `backend` and " +
+		MarkdownDescription: "Renders a host's `haproxy.cfg` from its `global`, `defaults`, `resolvers`, `frontend`, `backend` and " +
 			"`listen` sections. It touches no host: use it for cloud-init, machine images or review.\n\n" +
 			"A bind naming a `certificate` reads `" + model.HAProxyCertPath("NAME") + "` (`ssl crt`): this data source " +
 			"holds no keys, so whoever installs the rendered file (cloud-init's `write_files`, the image build) puts the " +
@@ -58,11 +59,12 @@ func (d *haproxyConfigDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			},
 		},
 		Blocks: dataSourceBlocks(map[string]blockSpec{
-			"global":   haproxyGlobalBlock(),
-			"defaults": haproxyDefaultsBlock(),
-			"frontend": haproxyFrontendBlock(),
-			"backend":  haproxyBackendBlock(),
-			"listen":   haproxyListenBlock(),
+			"global":    haproxyGlobalBlock(),
+			"defaults":  haproxyDefaultsBlock(),
+			"resolvers": haproxyResolversBlock(),
+			"frontend":  haproxyFrontendBlock(),
+			"backend":   haproxyBackendBlock(),
+			"listen":    haproxyListenBlock(),
 		}),
 	}
 }
@@ -97,7 +99,7 @@ func (d *haproxyConfigDataSource) Read(ctx context.Context, req datasource.ReadR
 
 // toModel maps the data source's value into the model.
 func (m *haproxyConfigModel) toModel() model.HAProxyConfig {
-	cfg := model.HAProxyConfig{Global: m.Global.toModel(), Defaults: m.Defaults.toModel()}
+	cfg := model.HAProxyConfig{Global: m.Global.toModel(), Defaults: m.Defaults.toModel(), Resolvers: resolversOf(m.Resolvers)}
 	for i := range m.Frontends {
 		cfg.Frontends = append(cfg.Frontends, m.Frontends[i].toModel())
 	}

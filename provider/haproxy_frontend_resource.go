@@ -213,6 +213,7 @@ func (m *haproxyFrontendResourceModel) validate() error {
 			cfg.Backends = append(cfg.Backends, model.HAProxyBackend{Name: name, Mode: "http"})
 		}
 	}
+	cfg.Resolvers = standInResolvers(cfg.Backends)
 	errs := model.AsErrors(cfg.Validate(nil))
 	if errs == nil {
 		return nil
@@ -220,6 +221,9 @@ func (m *haproxyFrontendResourceModel) validate() error {
 	var out model.Errors
 	for _, e := range errs {
 		p := e.Path
+		if len(p) > 0 && p[0] == "resolvers" {
+			continue // a stand-in
+		}
 		if len(p) >= 2 && p[0] == "backend" {
 			if i, ok := p[1].(int); ok && i >= own {
 				continue // a stand-in: its name is checked as the rule's

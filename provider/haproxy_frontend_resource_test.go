@@ -50,7 +50,7 @@ func fullFrontend() haproxyFrontendResourceModel {
 			BalanceArg: str("Host"),
 			Options:    []types.String{str("http-reuse safe")},
 			Servers: []haproxyServerModel{{
-				Name: str("a"), Address: ip("192.168.1.10"), Port: num(8080), Weight: num(0), Check: flag(true),
+				Name: str("a"), Address: str("192.168.1.10"), Port: num(8080), Weight: num(0), Check: flag(true),
 				Inter: num(2000), Fall: num(3), Rise: num(2), Backup: flag(true), Maxconn: num(100), Options: str("send-proxy"),
 			}},
 			HTTPCheck: &haproxyHTTPCheckModel{Method: str("GET"), Path: str("/healthz"), Host: str("web"), ExpectStatus: str("200")},

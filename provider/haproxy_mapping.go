@@ -86,26 +86,70 @@ func serversFromModel(ss []model.HAProxyServer) []haproxyServerModel {
 	var out []haproxyServerModel
 	for _, s := range ss {
 		m := haproxyServerModel{
-			Name:        types.StringValue(s.Name),
-			Address:     nullAddr(s.Address),
-			Port:        optInt64(s.Port),
-			Weight:      types.Int64Null(),
-			Check:       optTrue(s.Check),
-			CheckPort:   optInt64(s.CheckPort),
-			CheckAddr:   nullAddr(s.CheckAddr),
-			SendProxy:   optTrue(s.SendProxy),
-			SendProxyV2: optTrue(s.SendProxyV2),
-			Slowstart:   optInt64(s.Slowstart),
-			Maxqueue:    optInt64(s.Maxqueue),
-			Inter:       optInt64(s.Inter),
-			Fall:        optInt64(s.Fall),
-			Rise:        optInt64(s.Rise),
-			Backup:      optTrue(s.Backup),
-			Maxconn:     optInt64(s.Maxconn),
-			Options:     optString(s.Options),
+			Name:          types.StringValue(s.Name),
+			Address:       serverAddressFromModel(s),
+			Resolvers:     optString(s.Resolvers),
+			ResolvePrefer: optString(s.ResolvePrefer),
+			InitAddr:      stringValues(s.InitAddr),
+			Port:          optInt64(s.Port),
+			Weight:        types.Int64Null(),
+			Check:         optTrue(s.Check),
+			CheckPort:     optInt64(s.CheckPort),
+			CheckAddr:     nullAddr(s.CheckAddr),
+			SendProxy:     optTrue(s.SendProxy),
+			SendProxyV2:   optTrue(s.SendProxyV2),
+			Slowstart:     optInt64(s.Slowstart),
+			Maxqueue:      optInt64(s.Maxqueue),
+			Inter:         optInt64(s.Inter),
+			Fall:          optInt64(s.Fall),
+			Rise:          optInt64(s.Rise),
+			Backup:        optTrue(s.Backup),
+			Maxconn:       optInt64(s.Maxconn),
+			SSL:           optTrue(s.SSL),
+			CheckSSL:      optTrue(s.CheckSSL),
+			Verify:        optString(s.Verify),
+			CAFile:        optString(s.CAFile),
+			SNI:           optString(s.SNI),
+			VerifyHost:    optString(s.VerifyHost),
+			AgentCheck:    optTrue(s.AgentCheck),
+			AgentPort:     optInt64(s.AgentPort),
+			AgentInter:    optInt64(s.AgentInter),
+			Options:       optString(s.Options),
 		}
 		if s.Weight != nil {
 			m.Weight = types.Int64Value(int64(*s.Weight))
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// serverAddressFromModel is the address attribute of a stored server: its
+// host name, or its IP address.
+func serverAddressFromModel(s model.HAProxyServer) types.String {
+	switch {
+	case s.Hostname != "":
+		return types.StringValue(s.Hostname)
+	case s.Address.IsValid():
+		return types.StringValue(s.Address.String())
+	}
+	return types.StringNull()
+}
+
+func resolversFromModel(rs []model.HAProxyResolvers) []haproxyResolversModel {
+	var out []haproxyResolversModel
+	for _, r := range rs {
+		m := haproxyResolversModel{
+			Name:                types.StringValue(r.Name),
+			ParseResolvConf:     optTrue(r.ParseResolvConf),
+			ResolveRetries:      optInt64(r.ResolveRetries),
+			TimeoutResolve:      optInt64(r.TimeoutResolve),
+			TimeoutRetry:        optInt64(r.TimeoutRetry),
+			HoldValid:           optInt64(r.HoldValid),
+			AcceptedPayloadSize: optInt64(r.AcceptedPayloadSize),
+		}
+		for _, ns := range r.Nameservers {
+			m.Nameservers = append(m.Nameservers, types.StringValue(ns.String()))
 		}
 		out = append(out, m)
 	}

@@ -45,18 +45,19 @@ var haproxySettingsKey = wire.HAProxySettingsKey
 
 // haproxyResourceModel is the lvs_haproxy resource's value.
 type haproxyResourceModel struct {
-	ID            types.String          `tfsdk:"id"`
-	Connection    *connectionModel      `tfsdk:"ssh"`
-	Global        *haproxyGlobalModel   `tfsdk:"global"`
-	Defaults      *haproxyDefaultsModel `tfsdk:"defaults"`
-	HAProxyInSync types.Bool            `tfsdk:"haproxy_in_sync"`
+	ID            types.String            `tfsdk:"id"`
+	Connection    *connectionModel        `tfsdk:"ssh"`
+	Global        *haproxyGlobalModel     `tfsdk:"global"`
+	Defaults      *haproxyDefaultsModel   `tfsdk:"defaults"`
+	Resolvers     []haproxyResolversModel `tfsdk:"resolvers"`
+	HAProxyInSync types.Bool              `tfsdk:"haproxy_in_sync"`
 	// Timeouts bound each operation (timeouts.go); null after an import.
 	Timeouts timeoutsValue `tfsdk:"timeouts"`
 }
 
 // toWire maps the resource into the object stored on the host.
 func (m *haproxyResourceModel) toWire() wire.HAProxySettings {
-	return wire.HAProxySettings{Global: m.Global.toModel(), Defaults: m.Defaults.toModel()}
+	return wire.HAProxySettings{Global: m.Global.toModel(), Defaults: m.Defaults.toModel(), Resolvers: resolversOf(m.Resolvers)}
 }
 
 func (m *haproxyResourceModel) object() wire.Object {
@@ -72,12 +73,14 @@ func (m *haproxyResourceModel) setFromWire(stored *wire.HAProxySettings) {
 	}
 	m.Global = globalFromModel(stored.Global)
 	m.Defaults = defaultsFromModel(stored.Defaults)
+	m.Resolvers = resolversFromModel(stored.Resolvers)
 }
 
 // validate checks the sections against the model's rules; their paths
 // (global.maxconn, defaults.timeout_client) are the resource's.
 func (m *haproxyResourceModel) validate() error {
-	cfg := model.HAProxyConfig{Global: m.Global.toModel(), Defaults: m.Defaults.toModel()}
+	s := m.toWire()
+	cfg := model.HAProxyConfig{Global: s.Global, Defaults: s.Defaults, Resolvers: s.Resolvers}
 	return cfg.Validate(nil)
 }
 
@@ -90,7 +93,8 @@ func (r *haproxyResource) Metadata(_ context.Context, req resource.MetadataReque
 // connection.
 func (r *haproxyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "The host-level settings of an haproxy host: its `global` and `defaults` sections. " +
+		MarkdownDescription: "The host-level settings of an haproxy host: its `global` and `defaults` sections, and its `resolvers` " +
+			"sections (which servers given by host name may name). " +
 			"At most one per host; the host's `lvs_haproxy_frontend` resources inherit the defaults. " +
 			"Without it (or after it is destroyed), haproxy runs with the provider's built-in global section " +
 			"(an admin socket at `" + model.DefaultStatsSocket + "`, which the agent reads server states from) " +
@@ -115,6 +119,7 @@ func (r *haproxyResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			connectionBlockName: connectionBlock(),
 			"global":            haproxyGlobalBlock().resourceBlock(),
 			"defaults":          haproxyDefaultsBlock().resourceBlock(),
+			"resolvers":         haproxyResolversBlock().resourceBlock(),
 		},
 	}
 	resp.Schema = withTimeouts(resp.Schema)

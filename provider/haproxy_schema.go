@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"net/netip"
+
 	"github.com/hashicorp/terraform-plugin-framework-nettypes/iptypes"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -112,6 +114,27 @@ func haproxyDefaultsBlock() blockSpec {
 	}
 }
 
+// haproxyResolversBlock is a resolvers section.
+func haproxyResolversBlock() blockSpec {
+	return blockSpec{
+		description: "A `resolvers` section: DNS servers haproxy asks, at run time, for the addresses of servers given " +
+			"by host name that name it (`server.resolvers`).",
+		attrs: map[string]attrSpec{
+			"name": stringAttr("Name of the section, which servers name in `resolvers`. " + model.NamePattern + ".").mandatory(),
+			"nameservers": stringListAttr("DNS servers as `IP:PORT`, such as `10.0.0.53:53` or `[2001:db8::53]:53` " +
+				"(rendered as `nameserver ns1 ...`, `ns2`, ... in order). At least one, unless `parse_resolv_conf` is set."),
+			"parse_resolv_conf": boolAttr("Also ask the nameservers of the host's `/etc/resolv.conf` (`parse-resolv-conf`)."),
+			"resolve_retries":   intAttr("Queries sent before giving up on a resolution (`resolve_retries`). Defaults to haproxy's `3`.").positive(),
+			"timeout_resolve":   intAttr("Milliseconds between two resolutions of a name (`timeout resolve`). Defaults to haproxy's `1000`.").positive(),
+			"timeout_retry":     intAttr("Milliseconds between two queries while no answer came (`timeout retry`). Defaults to haproxy's `1000`.").positive(),
+			"hold_valid": intAttr("Milliseconds the last valid answer is kept while no new one comes (`hold valid`). " +
+				"Defaults to haproxy's `10000`.").positive(),
+			"accepted_payload_size": rangeAttr("Largest DNS answer accepted, in bytes (EDNS0, `accepted_payload_size`). "+
+				"Unset leaves haproxy's `512`.", 512, 65535),
+		},
+	}
+}
+
 func haproxyBindBlock() blockSpec {
 	return blockSpec{
 		description: "A listening address (`bind`); at least one.",
@@ -187,8 +210,20 @@ func haproxyBackendBlocks() map[string]blockSpec {
 		"server": {
 			description: "A `server` line: one destination of the backend.",
 			attrs: map[string]attrSpec{
-				"name":    stringAttr("Name of the server, unique in the backend. " + model.NamePattern + ".").mandatory(),
-				"address": ipAttr("Address of the server.").mandatory(),
+				"name": stringAttr("Name of the server, unique in the backend. " + model.NamePattern + ".").mandatory(),
+				"address": stringAttr("Address of the server: " + model.HostnameRule + ". haproxy resolves a host name " +
+					"at startup as `init_addr` says (unset: the address of the last run, then the system's resolver, " +
+					"`/etc/hosts` included; a name that does not resolve then fails the apply), and again at run time " +
+					"through the `resolvers` section the server names, if any.").mandatory(),
+				"resolvers": stringAttr("Name of a `resolvers` section of the host (of `lvs_haproxy`, or of this data source) " +
+					"that resolves the server's host name at run time (`resolvers`). Needs a host name in `address`. " +
+					"Checked at plan in `data.lvs_haproxy_config`, and at apply on a host."),
+				"resolve_prefer": enumAttr("Address family preferred among the addresses of the host name (`resolve-prefer`). "+
+					"Needs a host name in `address`.", model.HAProxyResolvePrefers, ""),
+				"init_addr": stringListAttr("How haproxy finds the host name's address at startup, tried in order " +
+					"(`init-addr`): `last` (the address of the last run, from the server state file), `libc` (the system's " +
+					"resolver), `none` (start the server in maintenance until `resolvers` finds it), or an IP address. " +
+					"Needs a host name in `address`."),
 				"port": portAttr("Port of the server. Unset (or `0`) is a port-less server: haproxy connects to the port "+
 					"the client connected to, the usual choice behind an LVS DR VIP. A port-less server with `check` needs `check_port`.", 0),
 				"check_port": portAttr("Port the health check connects to (`port` on the server line), when it is not the server's.", 0),
@@ -206,8 +241,26 @@ func haproxyBackendBlocks() map[string]blockSpec {
 				"rise":      intAttr("Passed checks in a row that mark the server up. Needs `check`.").positive(),
 				"backup":    boolAttr("Send traffic to the server only while every non-backup server is down."),
 				"maxconn":   maxconnAttr("the server"),
-				"options": stringAttr("Options after the address on the `server` line, such as `send-proxy`. " +
-					"Their " + haproxyPathRule),
+				"ssl": boolAttr("Speak TLS to the server (`ssl`). haproxy then verifies the server's certificate " +
+					"unless `verify = \"none\"`: give `ca_file`."),
+				"check_ssl": boolAttr("Run the health check over TLS (`check-ssl`), such as on a `check_port` of its own while " +
+					"traffic stays plain. Needs `check`; verifies the certificate as `ssl` does."),
+				"verify": enumAttr("Whether the server's certificate is verified against `ca_file` (`verify`). "+
+					"Unset is haproxy's `required`. Needs `ssl` or `check_ssl`.", model.HAProxyServerVerify, ""),
+				"ca_file": stringAttr("CA certificates the server's certificate is verified against (`ca-file`): an absolute, " +
+					"clean path (no `..`, `.`, `//` or trailing `/`) below " + model.DirList(model.HAProxyCertDirs) +
+					", such as `/etc/ssl/certs/ca-certificates.crt`. Required with `ssl` or `check_ssl` unless `verify = \"none\"`."),
+				"sni": stringAttr("Sample expression whose value is sent as the TLS server name (`sni`), such as " +
+					"`str(app.example.com)` or `req.hdr(host)`. Needs `ssl` or `check_ssl`."),
+				"verifyhost": stringAttr("Host name the server's certificate must be for (`verifyhost`), when it is not the " +
+					"`sni` sent. Needs verification (`verify` not `none`)."),
+				"agent_check": boolAttr("Also ask an agent on the server for its state and weight (`agent-check`): a line " +
+					"such as `up`, `drain`, `maint` or `75%`. Needs `agent_port`."),
+				"agent_port":  portAttr("Port of the agent (`agent-port`). Needs `agent_check`.", 0),
+				"agent_inter": intAttr("Milliseconds between two agent checks (`agent-inter`); unset uses `inter`. Needs `agent_check`.").positive(),
+				"options": stringAttr("Options after the address on the `server` line, such as `alpn h2` or `proto h2`; a " +
+					"keyword an attribute of the server sets (`check`, `ssl`, `weight`, ...) is refused here when that attribute " +
+					"is set. Their " + haproxyPathRule),
 			},
 		},
 		"http_check": {
@@ -285,6 +338,51 @@ type haproxyDefaultsModel struct {
 	haproxyTimeoutsModel
 }
 
+type haproxyResolversModel struct {
+	Name                types.String   `tfsdk:"name"`
+	Nameservers         []types.String `tfsdk:"nameservers"`
+	ParseResolvConf     types.Bool     `tfsdk:"parse_resolv_conf"`
+	ResolveRetries      types.Int64    `tfsdk:"resolve_retries"`
+	TimeoutResolve      types.Int64    `tfsdk:"timeout_resolve"`
+	TimeoutRetry        types.Int64    `tfsdk:"timeout_retry"`
+	HoldValid           types.Int64    `tfsdk:"hold_valid"`
+	AcceptedPayloadSize types.Int64    `tfsdk:"accepted_payload_size"`
+}
+
+// resolversOf maps resolvers blocks into the model; a nameserver that is
+// not IP:PORT becomes the zero value, which the model refuses at its path.
+func resolversOf(rs []haproxyResolversModel) []model.HAProxyResolvers {
+	var out []model.HAProxyResolvers
+	for _, r := range rs {
+		m := model.HAProxyResolvers{
+			Name:                r.Name.ValueString(),
+			ParseResolvConf:     r.ParseResolvConf.ValueBool(),
+			ResolveRetries:      intOf(r.ResolveRetries),
+			TimeoutResolve:      intOf(r.TimeoutResolve),
+			TimeoutRetry:        intOf(r.TimeoutRetry),
+			HoldValid:           intOf(r.HoldValid),
+			AcceptedPayloadSize: intOf(r.AcceptedPayloadSize),
+		}
+		for _, ns := range r.Nameservers {
+			ap, _ := netip.ParseAddrPort(ns.ValueString())
+			m.Nameservers = append(m.Nameservers, ap)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// serverAddressOf splits a server's address attribute into the model's IP
+// address or host name: what parses as an IP address is one, anything
+// else is a host name (which the model checks as such).
+func serverAddressOf(v types.String) (netip.Addr, string) {
+	s := v.ValueString()
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, ""
+	}
+	return netip.Addr{}, s
+}
+
 type haproxyBindModel struct {
 	Address     iptypes.IPAddress `tfsdk:"address"`
 	Port        types.Int64       `tfsdk:"port"`
@@ -329,11 +427,15 @@ type haproxyBackendModel struct {
 }
 
 type haproxyServerModel struct {
-	Name    types.String      `tfsdk:"name"`
-	Address iptypes.IPAddress `tfsdk:"address"`
-	Port    types.Int64       `tfsdk:"port"`
-	Weight  types.Int64       `tfsdk:"weight"`
-	Check   types.Bool        `tfsdk:"check"`
+	Name types.String `tfsdk:"name"`
+	// Address is an IP address or a host name (serverAddressOf).
+	Address       types.String   `tfsdk:"address"`
+	Resolvers     types.String   `tfsdk:"resolvers"`
+	ResolvePrefer types.String   `tfsdk:"resolve_prefer"`
+	InitAddr      []types.String `tfsdk:"init_addr"`
+	Port          types.Int64    `tfsdk:"port"`
+	Weight        types.Int64    `tfsdk:"weight"`
+	Check         types.Bool     `tfsdk:"check"`
 	// CheckPort ... Maxqueue are the server keywords of their names.
 	CheckPort   types.Int64       `tfsdk:"check_port"`
 	CheckAddr   iptypes.IPAddress `tfsdk:"check_addr"`
@@ -346,6 +448,15 @@ type haproxyServerModel struct {
 	Rise        types.Int64       `tfsdk:"rise"`
 	Backup      types.Bool        `tfsdk:"backup"`
 	Maxconn     types.Int64       `tfsdk:"maxconn"`
+	SSL         types.Bool        `tfsdk:"ssl"`
+	CheckSSL    types.Bool        `tfsdk:"check_ssl"`
+	Verify      types.String      `tfsdk:"verify"`
+	CAFile      types.String      `tfsdk:"ca_file"`
+	SNI         types.String      `tfsdk:"sni"`
+	VerifyHost  types.String      `tfsdk:"verifyhost"`
+	AgentCheck  types.Bool        `tfsdk:"agent_check"`
+	AgentPort   types.Int64       `tfsdk:"agent_port"`
+	AgentInter  types.Int64       `tfsdk:"agent_inter"`
 	Options     types.String      `tfsdk:"options"`
 }
 
@@ -462,24 +573,38 @@ func (m *haproxyBackendModel) toModel() model.HAProxyBackend {
 		Options:    stringsOf(m.Options),
 	}
 	for _, s := range m.Servers {
+		addr, host := serverAddressOf(s.Address)
 		b.Servers = append(b.Servers, model.HAProxyServer{
-			Name:        s.Name.ValueString(),
-			Address:     addrOf(s.Address),
-			Port:        intOf(s.Port),
-			Weight:      optInt(s.Weight),
-			Check:       s.Check.ValueBool(),
-			CheckPort:   intOf(s.CheckPort),
-			CheckAddr:   addrOf(s.CheckAddr),
-			SendProxy:   s.SendProxy.ValueBool(),
-			SendProxyV2: s.SendProxyV2.ValueBool(),
-			Slowstart:   intOf(s.Slowstart),
-			Maxqueue:    intOf(s.Maxqueue),
-			Inter:       intOf(s.Inter),
-			Fall:        intOf(s.Fall),
-			Rise:        intOf(s.Rise),
-			Backup:      s.Backup.ValueBool(),
-			Maxconn:     intOf(s.Maxconn),
-			Options:     s.Options.ValueString(),
+			Name:          s.Name.ValueString(),
+			Address:       addr,
+			Hostname:      host,
+			Resolvers:     s.Resolvers.ValueString(),
+			ResolvePrefer: s.ResolvePrefer.ValueString(),
+			InitAddr:      stringsOf(s.InitAddr),
+			Port:          intOf(s.Port),
+			Weight:        optInt(s.Weight),
+			Check:         s.Check.ValueBool(),
+			CheckPort:     intOf(s.CheckPort),
+			CheckAddr:     addrOf(s.CheckAddr),
+			SendProxy:     s.SendProxy.ValueBool(),
+			SendProxyV2:   s.SendProxyV2.ValueBool(),
+			Slowstart:     intOf(s.Slowstart),
+			Maxqueue:      intOf(s.Maxqueue),
+			Inter:         intOf(s.Inter),
+			Fall:          intOf(s.Fall),
+			Rise:          intOf(s.Rise),
+			Backup:        s.Backup.ValueBool(),
+			Maxconn:       intOf(s.Maxconn),
+			SSL:           s.SSL.ValueBool(),
+			CheckSSL:      s.CheckSSL.ValueBool(),
+			Verify:        s.Verify.ValueString(),
+			CAFile:        s.CAFile.ValueString(),
+			SNI:           s.SNI.ValueString(),
+			VerifyHost:    s.VerifyHost.ValueString(),
+			AgentCheck:    s.AgentCheck.ValueBool(),
+			AgentPort:     intOf(s.AgentPort),
+			AgentInter:    intOf(s.AgentInter),
+			Options:       s.Options.ValueString(),
 		})
 	}
 	if h := m.HTTPCheck; h != nil {

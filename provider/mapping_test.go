@@ -193,7 +193,7 @@ func fullHAProxy() haproxyConfigModel {
 		Name: str("app"), Mode: str("http"), Balance: str("hdr"), BalanceArg: str("Host"),
 		Options: []types.String{str("option forwardfor")},
 		Servers: []haproxyServerModel{{
-			Name: str("app1"), Address: ip("10.0.1.11"), Port: num(8080), Weight: num(10), Check: flag(true),
+			Name: str("app1"), Address: str("10.0.1.11"), Port: num(8080), Weight: num(10), Check: flag(true),
 			Inter: num(2000), Fall: num(3), Rise: num(2), Backup: flag(true), Maxconn: num(100), Options: str("send-proxy"),
 		}},
 		HTTPCheck:            &haproxyHTTPCheckModel{Method: str("GET"), Path: str("/healthz"), Host: str("app.example.com"), ExpectStatus: str("200-399")},

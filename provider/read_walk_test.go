@@ -48,8 +48,9 @@ func walkLeaves(v reflect.Value, path string, visit func(path string, leaf refle
 }
 
 var (
-	addrType   = reflect.TypeFor[netip.Addr]()
-	prefixType = reflect.TypeFor[netip.Prefix]()
+	addrType     = reflect.TypeFor[netip.Addr]()
+	prefixType   = reflect.TypeFor[netip.Prefix]()
+	addrPortType = reflect.TypeFor[netip.AddrPort]()
 )
 
 // isLeafType: scalars, addresses, prefixes, and pointers to and lists of
@@ -62,7 +63,7 @@ func isLeafType(t reflect.Type) bool {
 	case reflect.Pointer, reflect.Slice:
 		return isLeafType(t.Elem())
 	}
-	return t == addrType || t == prefixType
+	return t == addrType || t == prefixType || t == addrPortType
 }
 
 // filled is a zero T whose pointers to structs are allocated and whose
@@ -99,6 +100,8 @@ func setLeaf(leaf reflect.Value) {
 		leaf.Set(reflect.ValueOf(netip.MustParseAddr("192.0.2.77")))
 	case t == prefixType:
 		leaf.Set(reflect.ValueOf(netip.MustParsePrefix("192.0.2.0/24")))
+	case t == addrPortType:
+		leaf.Set(reflect.ValueOf(netip.MustParseAddrPort("192.0.2.53:53")))
 	case t.Kind() == reflect.Pointer:
 		p := reflect.New(t.Elem())
 		setLeaf(p.Elem())
@@ -176,6 +179,15 @@ func TestReadBackEveryHAProxyField(t *testing.T) {
 	t.Run("backend", func(t *testing.T) {
 		checkModelReadBack[model.HAProxyBackend](t, map[string]string{}, func(b model.HAProxyBackend) any { return backendFromModel(b) })
 	})
+	// lvs_haproxy reads the host's settings object whole: global,
+	// defaults and resolvers.
+	t.Run("settings", func(t *testing.T) {
+		checkModelReadBack[wire.HAProxySettings](t, map[string]string{}, func(s wire.HAProxySettings) any {
+			var m haproxyResourceModel
+			m.setFromWire(&s)
+			return m
+		})
+	})
 }
 
 // A frontend with a backend of its own reads both sections back.
@@ -231,4 +243,45 @@ func TestReadBackEveryRealServerField(t *testing.T) {
 		"ping_check.CheckCommon.connect_port": "PING_CHECK has no port: the schema has none",
 	}, func(rs model.RealServer) any { return m.withObserved(&rs, "dr") })
 	t.Logf("%d real server fields checked", len(paths))
+}
+
+// checkModelRoundTrip perturbs each leaf of a filled T alone and asserts
+// that write(read(x)) gives x back: a field Read maps but the
+// configuration's toModel forgets (or the other way round) fails here
+// instead of reaching a host as its zero value.
+func checkModelRoundTrip[T any](t *testing.T, roundTrip func(T) T) {
+	t.Helper()
+	var paths []string
+	base := filled[T]()
+	walkLeaves(reflect.ValueOf(&base).Elem(), "", func(p string, _ reflect.Value) { paths = append(paths, p) })
+	for i, p := range paths {
+		x := filled[T]()
+		k := 0
+		walkLeaves(reflect.ValueOf(&x).Elem(), "", func(_ string, leaf reflect.Value) {
+			if k == i {
+				setLeaf(leaf)
+			}
+			k++
+		})
+		if got := roundTrip(x); !reflect.DeepEqual(got, x) {
+			t.Errorf("%s: read then written back is %+v, want %+v: map it in both directions", p, got, x)
+		}
+	}
+}
+
+// The haproxy shapes make the trip model -> Terraform -> model unchanged.
+func TestHAProxyMappingsRoundTrip(t *testing.T) {
+	t.Run("backend", func(t *testing.T) {
+		checkModelRoundTrip(t, func(b model.HAProxyBackend) model.HAProxyBackend {
+			m := backendFromModel(b)
+			return m.toModel()
+		})
+	})
+	t.Run("settings", func(t *testing.T) {
+		checkModelRoundTrip(t, func(s wire.HAProxySettings) wire.HAProxySettings {
+			var m haproxyResourceModel
+			m.setFromWire(&s)
+			return m.toWire()
+		})
+	})
 }

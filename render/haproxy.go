@@ -82,6 +82,8 @@ type haproxyView struct {
 	Marker   string
 	Global   globalView
 	Defaults defaultsView
+	// Resolvers are the resolvers sections, each as its lines.
+	Resolvers []resolversView
 	// Proxies are the frontends, backends and listens, in that order.
 	Proxies []proxyView
 }
@@ -95,6 +97,36 @@ type globalView struct {
 	Nbthread    int
 	StatsSocket string
 	Options     []string
+}
+
+type resolversView struct {
+	Name  string
+	Lines []string
+}
+
+// resolversViewOf spells a resolvers section's lines: the nameservers
+// (ns1, ns2, ...), then the settings that are set, times in milliseconds.
+func resolversViewOf(r *model.HAProxyResolvers) resolversView {
+	v := resolversView{Name: r.Name}
+	for i, ns := range r.Nameservers {
+		v.Lines = append(v.Lines, "nameserver "+model.NameserverName(i)+" "+ns.String())
+	}
+	if r.ParseResolvConf {
+		v.Lines = append(v.Lines, "parse-resolv-conf")
+	}
+	for _, l := range []struct {
+		keyword string
+		n       int
+	}{
+		{"resolve_retries", r.ResolveRetries}, {"timeout resolve", r.TimeoutResolve},
+		{"timeout retry", r.TimeoutRetry}, {"hold valid", r.HoldValid},
+		{"accepted_payload_size", r.AcceptedPayloadSize},
+	} {
+		if l.n != 0 {
+			v.Lines = append(v.Lines, l.keyword+" "+strconv.Itoa(l.n))
+		}
+	}
+	return v
 }
 
 type defaultsView struct {
@@ -130,6 +162,9 @@ func haproxyViewOf(cfg *model.HAProxyConfig) haproxyView {
 		Marker:   ManagedMarker,
 		Global:   globalViewOf(&cfg.Global),
 		Defaults: defaultsViewOf(&cfg.Defaults),
+	}
+	for i := range cfg.Resolvers {
+		v.Resolvers = append(v.Resolvers, resolversViewOf(&cfg.Resolvers[i]))
 	}
 	for _, f := range cfg.Frontends {
 		fv := frontendView(&f)
@@ -260,7 +295,12 @@ func httpCheckLines(h *model.HAProxyHTTPCheck) []string {
 // check and tuning keywords, then the free options.
 func serverLine(s *model.HAProxyServer) string {
 	addr := netip.AddrPortFrom(s.Address, uint16(s.Port)).String()
-	if s.Port == 0 {
+	switch {
+	case s.Hostname != "" && s.Port == 0:
+		addr = s.Hostname
+	case s.Hostname != "":
+		addr = s.Hostname + ":" + strconv.Itoa(s.Port)
+	case s.Port == 0:
 		// Port-less: the client's destination port. An IPv6 address
 		// goes in brackets, or haproxy reads its last group as a port.
 		addr = s.Address.String()
@@ -292,6 +332,32 @@ func serverLine(s *model.HAProxyServer) string {
 	}
 	if s.SendProxyV2 {
 		line += " send-proxy-v2"
+	}
+	if s.SSL {
+		line += " ssl"
+	}
+	if s.CheckSSL {
+		line += " check-ssl"
+	}
+	for _, kv := range [][2]string{{"verify", s.Verify}, {"ca-file", s.CAFile}, {"sni", s.SNI}, {"verifyhost", s.VerifyHost}} {
+		if kv[1] != "" {
+			line += " " + kv[0] + " " + kv[1]
+		}
+	}
+	if s.AgentCheck {
+		line += " agent-check" + numArg("agent-port", s.AgentPort)
+		if s.AgentInter != 0 {
+			line += " agent-inter " + strconv.Itoa(s.AgentInter) + "ms"
+		}
+	}
+	if s.Resolvers != "" {
+		line += " resolvers " + s.Resolvers
+	}
+	if s.ResolvePrefer != "" {
+		line += " resolve-prefer " + s.ResolvePrefer
+	}
+	if len(s.InitAddr) > 0 {
+		line += " init-addr " + strings.Join(s.InitAddr, ",")
 	}
 	if s.Options != "" {
 		line += " " + s.Options

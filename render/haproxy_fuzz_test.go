@@ -40,6 +40,12 @@ func FuzzHAProxy(f *testing.F) {
 	f.Add("a:b.c-d", "http-request deny if !is_api", "src 10.0.0.0/8", "!is_api || TRUE",
 		"ssl crt /etc/x.pem", "ssl verify none", "127.0.0.1:514", "/var/lib/haproxy",
 		"h_1.example", "hdr", 65535)
+	f.Add("dc1", "x", "x", "x", "x", "alpn h2", "/dev/log", "/etc/ssl/certs/ca.pem",
+		"app1.example.com", "none", 512)
+	f.Add("dc1", "x", "x", "x", "x", "x", "/dev/log", "/etc/ssl/certs/ca.pem",
+		"app1.example.com", "required", 8080)
+	f.Add("dc1", "x", "x", "x", "x", "x", "/dev/log", "/etc/haproxy/ca.pem",
+		"app1.example.com\nbackend evil", "ipv4", 1)
 
 	f.Fuzz(func(t *testing.T, name, option, criterion, condition, bindOpt, serverOpt, logAddr, path, host, word string, n int) {
 		in := fuzzInput{name, option, criterion, condition, bindOpt, serverOpt, logAddr, path, host, word, n}
@@ -135,12 +141,33 @@ var fuzzGroups = []fuzzGroup{
 		c.Backends[0].HTTPCheck.Method = in.word
 		c.Listens[0].HTTPCheck = &model.HAProxyHTTPCheck{Path: "/", ExpectStatus: in.word}
 	}},
+	{"server host name", func(c *model.HAProxyConfig, in *fuzzInput) {
+		s := &c.Backends[0].Servers[0]
+		s.Address, s.Hostname = netip.Addr{}, in.host
+		c.Listens[0].Servers[0].Address, c.Listens[0].Servers[0].Hostname = netip.Addr{}, in.name
+	}},
+	{"resolvers name", func(c *model.HAProxyConfig, in *fuzzInput) {
+		c.Resolvers[0].Name = in.name
+		s := &c.Backends[0].Servers[0]
+		s.Address, s.Hostname, s.Resolvers = netip.Addr{}, "app.example.com", in.name
+	}},
+	{"resolve prefer and init addr", func(c *model.HAProxyConfig, in *fuzzInput) {
+		s := &c.Backends[0].Servers[0]
+		s.Address, s.Hostname, s.ResolvePrefer, s.InitAddr = netip.Addr{}, "app.example.com", in.word, []string{in.word, in.host}
+	}},
+	{"server tls", func(c *model.HAProxyConfig, in *fuzzInput) {
+		s := &c.Backends[0].Servers[0]
+		s.SSL, s.CheckSSL, s.Verify, s.CAFile, s.SNI, s.VerifyHost = true, true, in.word, in.path, in.word, in.host
+	}},
 	{"numbers", func(c *model.HAProxyConfig, in *fuzzInput) {
 		c.Global.Maxconn, c.Global.Nbthread, c.Defaults.Retries = in.n, in.n, in.n
 		c.Defaults.Timeouts.Tunnel, c.Frontends[0].Timeouts.Client = in.n, in.n
 		s := &c.Backends[0].Servers[0]
 		s.Weight, s.Inter, s.Fall, s.Rise, s.Maxconn, s.Port = &in.n, in.n, in.n, in.n, in.n, in.n
+		s.AgentCheck, s.AgentPort, s.AgentInter = true, in.n, in.n
 		c.Frontends[0].Binds[1].Port = in.n
+		r := &c.Resolvers[0]
+		r.ResolveRetries, r.TimeoutResolve, r.HoldValid, r.AcceptedPayloadSize = in.n, in.n, in.n, in.n
 	}},
 }
 
@@ -166,6 +193,9 @@ func fuzzBase() *model.HAProxyConfig {
 			},
 			Options: []string{"hard-stop-after 30s"},
 		},
+		Resolvers: []model.HAProxyResolvers{{
+			Name: "dns", Nameservers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.53:53")}, ParseResolvConf: true,
+		}},
 		Defaults: model.HAProxyDefaults{
 			Mode: "http", LogGlobal: true, Redispatch: true, Retries: 3, Maxconn: 50,
 			Timeouts: model.HAProxyTimeouts{Connect: 5000, Client: 5000, Server: 5000},
@@ -334,6 +364,9 @@ func sectionHeaders(secs []cfgSection) []string {
 // expectedHeaders are the section headers cfg asks for, in order.
 func expectedHeaders(cfg *model.HAProxyConfig) []string {
 	out := []string{"global", "defaults"}
+	for _, r := range cfg.Resolvers {
+		out = append(out, "resolvers "+r.Name)
+	}
 	for _, f := range cfg.Frontends {
 		out = append(out, "frontend "+f.Name)
 	}
@@ -350,11 +383,12 @@ func expectedHeaders(cfg *model.HAProxyConfig) []string {
 // section, besides the users' option lines; "option" lines it emits itself
 // are listed in full.
 var sectionKeywords = map[string][]string{
-	"global":   {"log", "chroot", "user", "group", "maxconn", "nbthread", "stats"},
-	"defaults": {"mode", "log", "retries", "maxconn", "timeout", "option redispatch"},
-	"frontend": {"bind", "mode", "maxconn", "timeout", "acl", "use_backend", "default_backend"},
-	"backend":  {"mode", "balance", "option httpchk", "http-check", "timeout", "server"},
-	"listen":   {"bind", "mode", "maxconn", "balance", "option httpchk", "http-check", "timeout", "server"},
+	"global":    {"log", "chroot", "user", "group", "maxconn", "nbthread", "stats"},
+	"defaults":  {"mode", "log", "retries", "maxconn", "timeout", "option redispatch"},
+	"resolvers": {"nameserver", "parse-resolv-conf", "resolve_retries", "timeout", "hold", "accepted_payload_size"},
+	"frontend":  {"bind", "mode", "maxconn", "timeout", "acl", "use_backend", "default_backend"},
+	"backend":   {"mode", "balance", "option httpchk", "http-check", "timeout", "server"},
+	"listen":    {"bind", "mode", "maxconn", "balance", "option httpchk", "http-check", "timeout", "server"},
 }
 
 // sectionModel is what the model asks of one section: its users' option
@@ -372,6 +406,9 @@ func sectionModels(cfg *model.HAProxyConfig) []sectionModel {
 	out := []sectionModel{
 		{cfg.Global.Options, map[string]int{"log": len(cfg.Global.Logs), "stats": 1}},
 		{defaults, map[string]int{}},
+	}
+	for _, r := range cfg.Resolvers {
+		out = append(out, sectionModel{nil, map[string]int{"nameserver": len(r.Nameservers)}})
 	}
 	for _, f := range cfg.Frontends {
 		out = append(out, sectionModel{f.Options, map[string]int{"bind": len(f.Binds), "acl": len(f.ACLs), "use_backend": len(f.UseBackends)}})

@@ -179,6 +179,57 @@ var haproxyCases = []struct {
 			}},
 		}
 	}},
+	// (g) Servers by host name: resolved at startup through the system's
+	// resolver (localhost), or at run time through a resolvers section,
+	// starting in maintenance until the name resolves (init-addr none).
+	{"servers_by_name", func() *model.HAProxyConfig {
+		return &model.HAProxyConfig{
+			Global:   debianGlobal(),
+			Defaults: httpDefaults(),
+			Resolvers: []model.HAProxyResolvers{
+				{
+					Name:           "dc1",
+					Nameservers:    []netip.AddrPort{netip.MustParseAddrPort("10.0.0.53:53"), netip.MustParseAddrPort("[2001:db8::53]:5353")},
+					ResolveRetries: 3, TimeoutResolve: 1000, TimeoutRetry: 500, HoldValid: 10000, AcceptedPayloadSize: 8192,
+				},
+				{Name: "system", ParseResolvConf: true},
+			},
+			Frontends: []model.HAProxyFrontend{{
+				Name: "www", Binds: []model.HAProxyBind{{Port: 80}}, DefaultBackend: "web",
+			}},
+			Backends: []model.HAProxyBackend{{
+				Name: "web",
+				Servers: []model.HAProxyServer{
+					{Name: "local", Hostname: "localhost", Port: 8080, Check: true, InitAddr: []string{"libc"}},
+					{Name: "app1", Hostname: "app1.example.com", Port: 8080, Check: true, Resolvers: "dc1", ResolvePrefer: "ipv4", InitAddr: []string{"last", "none"}},
+					{Name: "app2", Hostname: "app2.example.com", Check: true, CheckPort: 8081, Resolvers: "system", ResolvePrefer: "ipv6", InitAddr: []string{"none", "192.0.2.2"}},
+				},
+			}},
+		}
+	}},
+	// (h) TLS to the servers, and agent checks: verified against the system's CA bundle
+	// with the name to expect and the SNI to send, unverified on a LAN,
+	// and health checks over TLS beside plain traffic.
+	{"server_tls_agent", func() *model.HAProxyConfig {
+		return &model.HAProxyConfig{
+			Global:   debianGlobal(),
+			Defaults: httpDefaults(),
+			Frontends: []model.HAProxyFrontend{{
+				Name: "www", Binds: []model.HAProxyBind{{Port: 80}}, DefaultBackend: "web",
+			}},
+			Backends: []model.HAProxyBackend{{
+				Name: "web",
+				Servers: []model.HAProxyServer{
+					{Name: "api", Address: addr("10.0.0.11"), Port: 443, Check: true, SSL: true, Verify: "required",
+						CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(api.example.com)", VerifyHost: "api.example.com"},
+					{Name: "lan", Address: addr("10.0.0.12"), Port: 8443, Check: true, SSL: true, Verify: "none", Options: "alpn http/1.1"},
+					{Name: "plain", Address: addr("10.0.0.13"), Port: 80, Check: true, CheckPort: 8443, CheckSSL: true, Verify: "none"},
+					// An agent beside the check says the server's state and weight.
+					{Name: "agent", Address: addr("10.0.0.14"), Port: 80, Check: true, AgentCheck: true, AgentPort: 9999, AgentInter: 5000},
+				},
+			}},
+		}
+	}},
 	// (f) Every field of the model, once.
 	{"kitchen_sink", func() *model.HAProxyConfig {
 		return &model.HAProxyConfig{
@@ -424,6 +475,21 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 			"global.options[0]", "frontend 'evil'"},
 		{"option opening a block", func(c *model.HAProxyConfig) { c.Backends[0].Options = []string{".if 0"} },
 			"backend[0].options[0]", "non-terminated '.if' block"},
+		{"ssl without a CA file", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].SSL = true },
+			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
+		{"check-ssl without a CA file", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].CheckSSL = true },
+			"backend[0].server[0].ca_file", "verify is enabled by default but no CA file specified"},
+		{"agent check without port", func(c *model.HAProxyConfig) { c.Backends[0].Servers[0].AgentCheck = true },
+			"backend[0].server[0].agent_port", "does not have agent port"},
+		{"server names undeclared resolvers", func(c *model.HAProxyConfig) {
+			c.Backends[0].Servers[0].Address = netip.Addr{}
+			c.Backends[0].Servers[0].Hostname = "localhost"
+			c.Backends[0].Servers[0].Resolvers = "dc1"
+		}, "backend[0].server[0].resolvers", "unable to find required resolvers 'dc1'"},
+		{"host name that does not resolve", func(c *model.HAProxyConfig) {
+			c.Backends[0].Servers[0].Address = netip.Addr{}
+			c.Backends[0].Servers[0].Hostname = "bad_name.example"
+		}, "backend[0].server[0].address", "could not resolve address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -225,6 +225,7 @@ func composeHAProxy(hc *hostConfig, list []wire.Object) *wire.Error {
 			settings = o
 			cfg.Global = o.HAProxySettings.Global
 			cfg.Defaults = o.HAProxySettings.Defaults
+			cfg.Resolvers = o.HAProxySettings.Resolvers
 		case wire.KindHAProxyFrontend:
 			if o.HAProxyFrontend.Frontend.Name != o.ID {
 				return badRequest(o.Key.String(), fmt.Errorf("the id of an haproxy frontend is its name %q", o.HAProxyFrontend.Frontend.Name))

@@ -382,9 +382,9 @@ func (a *Agent) importHAProxy(im *importer) *wire.Error {
 			backs = append(backs, backends[name])
 		}
 	}
-	settings := &wire.HAProxySettings{Global: cfg.Global, Defaults: cfg.Defaults}
+	settings := &wire.HAProxySettings{Global: cfg.Global, Defaults: cfg.Defaults, Resolvers: cfg.Resolvers}
 	// Check what the agent will compose from these objects.
-	composed := &model.HAProxyConfig{Global: settings.Global, Defaults: settings.Defaults, Backends: backs}
+	composed := &model.HAProxyConfig{Global: settings.Global, Defaults: settings.Defaults, Resolvers: settings.Resolvers, Backends: backs}
 	for _, f := range out {
 		composed.Frontends = append(composed.Frontends, f.Frontend)
 		if f.OwnsBackend() {

@@ -348,7 +348,7 @@ func TestImportRefusesWhatWouldChangeTraffic(t *testing.T) {
 		t.Errorf("error %+v, want step import keepalived.conf and %q", resp.Error, want)
 	}
 	writeFile(t, f.root, KeepalivedConf, render.ManagedMarker+"\n")
-	writeFile(t, f.root, HAProxyConf, "backend b\n  server s1 app.example.com:80\n")
+	writeFile(t, f.root, HAProxyConf, "backend b\n  server s1 app_1.example.com:80\n")
 	resp, code = a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbImport})
 	if code != wire.ExitFailed || !strings.Contains(resp.Error.Message, HAProxyConf+":2: server") {
 		t.Errorf("exit %d, error %+v", code, resp.Error)

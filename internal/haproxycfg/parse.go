@@ -86,6 +86,8 @@ func (p *parser) sectionPath() model.Path {
 		return model.Path{"backend", len(p.cfg.Backends)}
 	case secListen:
 		return model.Path{"listen", len(p.cfg.Listens)}
+	case secResolvers:
+		return model.Path{"resolvers", len(p.cfg.Resolvers)}
 	}
 	return nil
 }
@@ -107,6 +109,7 @@ const (
 	secFrontend
 	secBackend
 	secListen
+	secResolvers
 	secOther
 )
 
@@ -119,6 +122,7 @@ type parser struct {
 	front    *model.HAProxyFrontend
 	back     *model.HAProxyBackend
 	listen   *model.HAProxyListen
+	res      *model.HAProxyResolvers
 	defaults int // defaults sections seen
 	lines    Lines
 }
@@ -151,6 +155,8 @@ func (p *parser) line(l *line) error {
 		return p.backendLine(l, p.back)
 	case secListen:
 		return p.listenLine(l)
+	case secResolvers:
+		return p.resolversLine(l)
 	}
 	return nil // the lines of a section left out
 }
@@ -176,6 +182,12 @@ func (p *parser) section(l *line) error {
 		if p.defaults > 1 {
 			p.warn(l, "a second defaults section: the model has one; its settings are merged into the first (a later value wins), which is how haproxy applies them to the sections after it only")
 		}
+	case "resolvers":
+		if name == "" {
+			return p.errf(l, "needs a name")
+		}
+		p.sec = secResolvers
+		p.res = &model.HAProxyResolvers{Name: name}
 	case "frontend", "backend", "listen":
 		if name == "" {
 			return p.errf(l, "needs a name")
@@ -212,8 +224,10 @@ func (p *parser) finishSection() {
 	case secListen:
 		finishCheck(&p.listen.HAProxyBackend)
 		p.cfg.Listens = append(p.cfg.Listens, *p.listen)
+	case secResolvers:
+		p.cfg.Resolvers = append(p.cfg.Resolvers, *p.res)
 	}
-	p.front, p.back, p.listen = nil, nil, nil
+	p.front, p.back, p.listen, p.res = nil, nil, nil, nil
 	p.sec = secNone
 }
 
@@ -224,7 +238,29 @@ func finishCheck(b *model.HAProxyBackend) {
 	}
 }
 
-func (p *parser) finish() { p.finishSection() }
+// finish stores the last section. A global "ssl-server-verify none" makes
+// "verify none" every TLS server's default; the model has no such global
+// default, so such servers get verify none of their own, which haproxy
+// reads alike.
+func (p *parser) finish() {
+	p.finishSection()
+	if !slices.ContainsFunc(p.cfg.Global.Options, func(o string) bool { return strings.Join(strings.Fields(o), " ") == "ssl-server-verify none" }) {
+		return
+	}
+	servers := func(b *model.HAProxyBackend) {
+		for i := range b.Servers {
+			if s := &b.Servers[i]; (s.SSL || s.CheckSSL) && s.Verify == "" {
+				s.Verify = "none"
+			}
+		}
+	}
+	for i := range p.cfg.Backends {
+		servers(&p.cfg.Backends[i])
+	}
+	for i := range p.cfg.Listens {
+		servers(&p.cfg.Listens[i].HAProxyBackend)
+	}
+}
 
 // option keeps l as one free directive line of the section.
 // The line is kept as spelled, with its quotes and escapes: haproxy reads
@@ -421,6 +457,63 @@ func (p *parser) frontendLine(l *line) error {
 		return p.option(l, &f.Options)
 	default:
 		return p.option(l, &f.Options)
+	}
+	return err
+}
+
+// resolversLine reads a line of a resolvers section. A nameserver the
+// model cannot hold is refused (servers would resolve through fewer
+// servers); settings that only tune failure cases are left out with a
+// warning.
+func (p *parser) resolversLine(l *line) error {
+	r := p.res
+	args := l.words[1:]
+	if l.quoted {
+		return p.errf(l, "resolvers %s: quotes or backslashes are not carried by the model; write the line plainly before importing", r.Name)
+	}
+	var err error
+	switch l.key() {
+	case "nameserver":
+		if len(args) != 2 {
+			return p.errf(l, "resolvers %s: nameserver takes a name and an address", r.Name)
+		}
+		a := strings.TrimPrefix(args[1], "udp@")
+		ap, perr := netip.ParseAddrPort(a)
+		if perr != nil {
+			addr, aerr := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(a, "["), "]"))
+			if aerr != nil {
+				return p.errf(l, "resolvers %s: nameserver %s: %q is not an IP address and port (the model holds UDP nameservers by address only)", r.Name, args[0], args[1])
+			}
+			ap = netip.AddrPortFrom(addr, 53)
+		}
+		p.mark(l, "nameservers", len(r.Nameservers))
+		r.Nameservers = append(r.Nameservers, ap)
+	case "parse-resolv-conf":
+		r.ParseResolvConf = true
+	case "resolve_retries":
+		r.ResolveRetries, err = p.intArg(l)
+	case "accepted_payload_size":
+		r.AcceptedPayloadSize, err = p.intArg(l)
+	case "timeout", "hold":
+		var dst *int
+		switch {
+		case len(args) == 2 && l.key() == "timeout" && args[0] == "resolve":
+			dst = &r.TimeoutResolve
+		case len(args) == 2 && l.key() == "timeout" && args[0] == "retry":
+			dst = &r.TimeoutRetry
+		case len(args) == 2 && l.key() == "hold" && args[0] == "valid":
+			dst = &r.HoldValid
+		default:
+			p.warn(l, "resolvers %s: %q is not carried by the model (it holds timeout resolve, timeout retry and hold valid); left out, haproxy's default applies", r.Name, strings.Join(l.words, " "))
+			return nil
+		}
+		ms, merr := millis(args[1])
+		if merr != nil {
+			return p.errf(l, "%v", merr)
+		}
+		*dst = ms
+	default:
+		p.warn(l, "resolvers %s: %q is not carried by the model; left out", r.Name, l.key())
 	}
 	return err
 }
@@ -704,26 +797,43 @@ func parseAddrPort(s string, anyAddr bool) (netip.Addr, int, error) {
 }
 
 // parseServerAddr reads a server's ADDR:PORT, or a port-less address
-// (10.0.0.1, [2001:db8::1]), which keeps the client's destination port.
-// An IPv6 address without brackets is read as haproxy reads it, its last
-// group a port, so only the bracketed form is port-less.
-func parseServerAddr(s string) (netip.Addr, int, error) {
+// (10.0.0.1, [2001:db8::1]), which keeps the client's destination port,
+// or a host name with or without a port (app.example.com:8080). An IPv6
+// address without brackets is read as haproxy reads it, its last group a
+// port, so only the bracketed form is port-less.
+func parseServerAddr(s string) (netip.Addr, string, int, error) {
 	bare := strings.TrimPrefix(strings.TrimPrefix(s, "ipv4@"), "ipv6@")
 	if strings.HasPrefix(bare, "[") && strings.HasSuffix(bare, "]") {
 		a, err := netip.ParseAddr(bare[1 : len(bare)-1])
 		if err != nil {
-			return netip.Addr{}, 0, fmt.Errorf("%q is not an IP address (the model holds addresses, not host names)", s)
+			return netip.Addr{}, "", 0, fmt.Errorf("%q is not an IP address", s)
 		}
-		return a, 0, nil
+		return a, "", 0, nil
 	}
-	if !strings.Contains(bare, ":") {
-		a, err := netip.ParseAddr(bare)
-		if err != nil || !a.Is4() {
-			return netip.Addr{}, 0, fmt.Errorf("%q is not an IP address (the model holds addresses, not host names)", s)
+	host, port := bare, 0
+	if i := strings.LastIndex(bare, ":"); i >= 0 && strings.Count(bare, ":") == 1 {
+		var err error
+		host = bare[:i]
+		if port, err = strconv.Atoi(bare[i+1:]); err != nil || port < 1 || port > 65535 {
+			return netip.Addr{}, "", 0, fmt.Errorf("%q: port %q is not a single port from 1 to 65535 (ranges and offsets are not carried by the model)", s, bare[i+1:])
 		}
-		return a, 0, nil
+	} else if strings.Contains(bare, ":") {
+		a, p, err := parseAddrPort(s, false)
+		return a, "", p, err
 	}
-	return parseAddrPort(s, false)
+	if a, err := netip.ParseAddr(host); err == nil {
+		if !a.Is4() {
+			return netip.Addr{}, "", 0, fmt.Errorf("%q is not an IP address", s)
+		}
+		return a, "", port, nil
+	}
+	if !model.IsRFC1123Hostname(host) {
+		return netip.Addr{}, "", 0, fmt.Errorf("%q is not %s", host, model.HostnameRule)
+	}
+	if bare != s {
+		return netip.Addr{}, "", 0, fmt.Errorf("%q: an address family prefix on a host name is not carried by the model (resolve_prefer chooses the family)", s)
+	}
+	return netip.Addr{}, host, port, nil
 }
 
 // serverArgs are the server keywords that take one argument, so that the
@@ -754,11 +864,11 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 	// into the free options is kept as spelled.
 	spelled := l.spelled[1:]
 	s.Name = args[0]
-	a, port, err := parseServerAddr(args[1])
+	a, host, port, err := parseServerAddr(args[1])
 	if err != nil {
 		return s, p.errf(l, "server %s: %v", s.Name, err)
 	}
-	s.Address, s.Port = a, port
+	s.Address, s.Hostname, s.Port = a, host, port
 	var opts []string
 	num := func(i int, dst *int, ms bool) error {
 		if i+1 >= len(args) {
@@ -815,6 +925,30 @@ func (p *parser) server(l *line) (model.HAProxyServer, error) {
 		case "send-proxy-v2":
 			s.SendProxyV2 = true
 			continue
+		case "ssl":
+			s.SSL = true
+			continue
+		case "check-ssl":
+			s.CheckSSL = true
+			continue
+		case "agent-check":
+			s.AgentCheck = true
+			continue
+		case "agent-port":
+			err = num(i, &s.AgentPort, false)
+		case "agent-inter":
+			err = num(i, &s.AgentInter, true)
+		case "resolvers", "resolve-prefer", "init-addr", "verify", "ca-file", "sni", "verifyhost":
+			if i+1 >= len(args) {
+				return s, p.errf(l, "server %s: %s needs a value", s.Name, args[i])
+			}
+			dst := map[string]*string{"resolvers": &s.Resolvers, "resolve-prefer": &s.ResolvePrefer,
+				"verify": &s.Verify, "ca-file": &s.CAFile, "sni": &s.SNI, "verifyhost": &s.VerifyHost}[args[i]]
+			if dst != nil {
+				*dst = args[i+1]
+			} else {
+				s.InitAddr = strings.Split(args[i+1], ",")
+			}
 		case "weight":
 			var w int
 			err = num(i, &w, false)

@@ -116,8 +116,9 @@ func TestErrorsNameFileLine(t *testing.T) {
 		{"outside", "maxconn 10\n", "h.cfg:1: maxconn: directive outside any section"},
 		{"conditional", "global\n.if defined(X)\n", "h.cfg:2: .if: conditional blocks"},
 		{"env", "global\n  chroot \"${ROOT}\"\n", "h.cfg:2: environment variables"},
-		{"hostname", "backend b\n  server s1 app.example.com:80 check\n", "h.cfg:2: server: server s1: \"app.example.com:80\": \"app.example.com\" is not an IP address"},
-		{"port-less host name", "backend b\n  server s1 app.example.com\n", "h.cfg:2: server: server s1: \"app.example.com\" is not an IP address"},
+		{"bad host name", "backend b\n  server s1 app_1.example.com:80 check\n", "h.cfg:2: server: server s1: \"app_1.example.com\" is not an IP address or an RFC 1123 host name"},
+		{"host name with family", "backend b\n  server s1 ipv6@app.example.com\n", "h.cfg:2: server: server s1: \"ipv6@app.example.com\": an address family prefix"},
+		{"nameserver over tcp", "resolvers dns\n  nameserver a tcp@10.0.0.53:53\n", "h.cfg:2: nameserver: resolvers dns: nameserver a: \"tcp@10.0.0.53:53\" is not an IP address and port"},
 		{"bind without port", "frontend f\n  bind 10.0.0.1\n", "h.cfg:2: bind: \"10.0.0.1\" has no port"},
 		{"port range", "frontend f\n  bind :8000-8010\n", "h.cfg:2: bind: \":8000-8010\": port \"8000-8010\""},
 		{"unix bind", "frontend f\n  bind unix@/run/x.sock\n", "h.cfg:2: bind: \"unix@/run/x.sock\" is not an IP address"},
@@ -134,6 +135,95 @@ func TestErrorsNameFileLine(t *testing.T) {
 				t.Errorf("error %#v is not an *Error with a line", err)
 			}
 		})
+	}
+}
+
+// TestServersByName reads servers given by host name, with and without a
+// port, and the resolvers sections they name.
+func TestServersByName(t *testing.T) {
+	src := `resolvers dns
+    nameserver a 10.0.0.53:53
+    nameserver b udp@10.0.0.54
+    parse-resolv-conf
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 500ms
+    hold valid 10s
+    hold nx 30s
+    accepted_payload_size 8192
+backend b
+    server s1 app1.example.com:8080 check resolvers dns resolve-prefer ipv4 init-addr last,libc,none
+    server s2 app2.example.com check port 80 init-addr none,192.0.2.9
+    server s3 10.0.0.3
+`
+	cfg, warns, lines, err := ParseWithLines(strings.NewReader(src), "h.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || warns[0].Line != 9 || !strings.Contains(warns[0].Message, "hold nx 30s") {
+		t.Errorf("warnings %v, want one at line 9 for hold nx", warns)
+	}
+	wantRes := []model.HAProxyResolvers{{
+		Name:                "dns",
+		Nameservers:         []netip.AddrPort{netip.MustParseAddrPort("10.0.0.53:53"), netip.MustParseAddrPort("10.0.0.54:53")},
+		ParseResolvConf:     true,
+		ResolveRetries:      3,
+		TimeoutResolve:      1000,
+		TimeoutRetry:        500,
+		HoldValid:           10000,
+		AcceptedPayloadSize: 8192,
+	}}
+	if !reflect.DeepEqual(cfg.Resolvers, wantRes) {
+		t.Errorf("resolvers %+v, want %+v", cfg.Resolvers, wantRes)
+	}
+	wantServers := []model.HAProxyServer{
+		{Name: "s1", Hostname: "app1.example.com", Port: 8080, Check: true, Resolvers: "dns", ResolvePrefer: "ipv4", InitAddr: []string{"last", "libc", "none"}},
+		{Name: "s2", Hostname: "app2.example.com", Check: true, CheckPort: 80, InitAddr: []string{"none", "192.0.2.9"}},
+		{Name: "s3", Address: addr("10.0.0.3")},
+	}
+	if !reflect.DeepEqual(cfg.Backends[0].Servers, wantServers) {
+		t.Errorf("servers %+v, want %+v", cfg.Backends[0].Servers, wantServers)
+	}
+	if n := lines.Of(model.Path{"resolvers", 0, "nameservers", 1}); n != 3 {
+		t.Errorf("nameserver b read at line %d, want 3", n)
+	}
+	if err := cfg.Validate(nil); err != nil {
+		t.Errorf("the imported configuration is refused: %v", err)
+	}
+}
+
+// TestServerTLS reads the TLS keywords of server lines into the model's
+// fields; under a global ssl-server-verify none, a TLS server without
+// verify gets verify none of its own (what haproxy does with it).
+func TestServerTLS(t *testing.T) {
+	src := `global
+    ssl-server-verify none
+backend b
+    server s1 10.0.0.1:443 check ssl verify required ca-file /etc/ssl/certs/ca-certificates.crt sni str(a.example) verifyhost a.example alpn h2
+    server s2 10.0.0.2:443 ssl
+    server s3 10.0.0.3:80 check port 443 check-ssl
+    server s4 10.0.0.4:80 check agent-check agent-port 9999 agent-inter 5s
+`
+	cfg, warns, err := Parse(strings.NewReader(src), "h.cfg")
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	want := []model.HAProxyServer{
+		{Name: "s1", Address: addr("10.0.0.1"), Port: 443, Check: true, SSL: true, Verify: "required",
+			CAFile: "/etc/ssl/certs/ca-certificates.crt", SNI: "str(a.example)", VerifyHost: "a.example", Options: "alpn h2"},
+		{Name: "s2", Address: addr("10.0.0.2"), Port: 443, SSL: true, Verify: "none"},
+		{Name: "s3", Address: addr("10.0.0.3"), Port: 80, Check: true, CheckPort: 443, CheckSSL: true, Verify: "none"},
+		{Name: "s4", Address: addr("10.0.0.4"), Port: 80, Check: true, AgentCheck: true, AgentPort: 9999, AgentInter: 5000},
+	}
+	if got := cfg.Backends[0].Servers; !reflect.DeepEqual(got, want) {
+		t.Errorf("servers %+v\nwant %+v", got, want)
+	}
+	if err := cfg.Validate(nil); err != nil {
+		t.Errorf("the imported configuration is refused: %v", err)
+	}
+	cfg, _, err = Parse(strings.NewReader("backend b\n    server s2 10.0.0.2:443 ssl\n"), "h.cfg")
+	if err != nil || cfg.Backends[0].Servers[0].Verify != "" {
+		t.Errorf("without the global default: %v, verify %q, want it unset", err, cfg.Backends[0].Servers[0].Verify)
 	}
 }
 

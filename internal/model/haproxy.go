@@ -9,11 +9,14 @@ import (
 
 // HAProxyConfig is one host's haproxy.cfg.
 type HAProxyConfig struct {
-	Global    HAProxyGlobal     `json:"global,omitzero"`
-	Defaults  HAProxyDefaults   `json:"defaults,omitzero"`
-	Frontends []HAProxyFrontend `json:"frontends,omitzero"`
-	Backends  []HAProxyBackend  `json:"backends,omitzero"`
-	Listens   []HAProxyListen   `json:"listens,omitzero"`
+	Global   HAProxyGlobal   `json:"global,omitzero"`
+	Defaults HAProxyDefaults `json:"defaults,omitzero"`
+	// Resolvers are the resolvers sections servers given by host name
+	// may name.
+	Resolvers []HAProxyResolvers `json:"resolvers,omitzero"`
+	Frontends []HAProxyFrontend  `json:"frontends,omitzero"`
+	Backends  []HAProxyBackend   `json:"backends,omitzero"`
+	Listens   []HAProxyListen    `json:"listens,omitzero"`
 	// Certificates are the TLS certificates binds name (Certificate), as
 	// the agent composes a host's configuration; a rendered-only
 	// configuration has none and points binds at HAProxyCertPath. Never
@@ -133,8 +136,16 @@ type HAProxyFrontend struct {
 
 // HAProxyServer is one server line of a backend.
 type HAProxyServer struct {
-	Name    string     `json:"name,omitzero"`
-	Address netip.Addr `json:"address,omitzero"`
+	Name string `json:"name,omitzero"`
+	// Address is the server's IP address, or Hostname its DNS name
+	// (exactly one of them). haproxy resolves a host name at startup as
+	// InitAddr says (unset: last, then libc), and at run time through
+	// the resolvers section Resolvers names, if any.
+	Address       netip.Addr `json:"address,omitzero"`
+	Hostname      string     `json:"hostname,omitzero"`
+	Resolvers     string     `json:"resolvers,omitzero"`
+	ResolvePrefer string     `json:"resolve_prefer,omitzero"`
+	InitAddr      []string   `json:"init_addr,omitzero"`
 	// Port zero is a port-less server: haproxy connects to the port the
 	// client connected to (the usual choice behind an LVS DR VIP).
 	Port   int  `json:"port,omitzero"`
@@ -158,6 +169,22 @@ type HAProxyServer struct {
 	Rise    int  `json:"rise,omitzero"`
 	Backup  bool `json:"backup,omitzero"`
 	Maxconn int  `json:"maxconn,omitzero"`
+	// SSL speaks TLS to the server ("ssl"), CheckSSL runs the health
+	// check over TLS ("check-ssl"). Verify (none or required; unset is
+	// haproxy's required) checks the server's certificate against
+	// CAFile, and VerifyHost is the name it must carry; SNI is the
+	// sample expression whose value is sent as the server name.
+	SSL        bool   `json:"ssl,omitzero"`
+	Verify     string `json:"verify,omitzero"`
+	CAFile     string `json:"ca_file,omitzero"`
+	SNI        string `json:"sni,omitzero"`
+	VerifyHost string `json:"verifyhost,omitzero"`
+	CheckSSL   bool   `json:"check_ssl,omitzero"`
+	// AgentCheck asks an agent on the server, at AgentPort, every
+	// AgentInter milliseconds (unset: inter), for its state and weight.
+	AgentCheck bool `json:"agent_check,omitzero"`
+	AgentPort  int  `json:"agent_port,omitzero"`
+	AgentInter int  `json:"agent_inter,omitzero"`
 	// Options follow the server line (send-proxy, ssl verify none).
 	Options string `json:"options,omitzero"`
 }
@@ -263,12 +290,21 @@ func (c *HAProxyConfig) Validate(at Path) error {
 	checkOptions(&errs, dp.At("options"), d.Options)
 
 	checkCertificates(&errs, p, c.Certificates)
+	resolvers := checkResolvers(&errs, p, c.Resolvers)
+	checkServerResolvers := func(bp loc, b *HAProxyBackend) {
+		for k, s := range b.Servers {
+			if s.Resolvers != "" && !resolvers[s.Resolvers] {
+				errs.add(bp.At("server", k, "resolvers"), "%q is not the name of a resolvers section of this configuration", s.Resolvers)
+			}
+		}
+	}
 
 	backends := map[string]bool{}
 	for i := range c.Backends {
 		b := &c.Backends[i]
 		bp := p.At("backend", i)
 		b.validate(&errs, bp)
+		checkServerResolvers(bp, b)
 		if backends[b.Name] {
 			errs.add(bp.At("name"), "%q is already the name of another backend or listen section", b.Name)
 		}
@@ -293,6 +329,7 @@ func (c *HAProxyConfig) Validate(at Path) error {
 		l := &c.Listens[i]
 		lp := p.At("listen", i)
 		l.validate(&errs, lp)
+		checkServerResolvers(lp, &l.HAProxyBackend)
 		if backends[l.Name] || listens[l.Name] {
 			errs.add(lp.At("name"), "%q is already the name of another backend or listen section", l.Name)
 		}
@@ -419,13 +456,7 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 			errs.add(sp.At("name"), "%q is already the name of another server of this backend", s.Name)
 		}
 		names[s.Name] = true
-		if !s.Address.IsValid() {
-			errs.add(sp.At("address"), "must be an IP address")
-		}
-		// haproxy cannot resolve a scoped address ("could not resolve address").
-		if s.Address.Zone() != "" {
-			errs.add(sp.At("address"), "%s has a zone; give a plain address", s.Address)
-		}
+		checkServerAddress(errs, sp, &s)
 		checkRange(errs, sp.At("port"), s.Port, 0, 65535)
 		checkRange(errs, sp.At("check_port"), s.CheckPort, 0, 65535)
 		if s.CheckAddr.IsValid() && s.CheckAddr.Zone() != "" {
@@ -454,6 +485,17 @@ func (b *HAProxyBackend) validate(errs *Errors, p loc) {
 		checkRange(errs, sp.At("maxconn"), s.Maxconn, 0, 10000000)
 		checkHAProxyQuoted(errs, sp.At("options"), s.Options)
 		checkHAProxyParams(errs, sp.At("options"), s.Options)
+		checkServerTLS(errs, sp, &s)
+		checkRange(errs, sp.At("agent_port"), s.AgentPort, 0, 65535)
+		checkRange(errs, sp.At("agent_inter"), s.AgentInter, 0, 86400000)
+		if s.AgentCheck && s.AgentPort == 0 {
+			// haproxy -c: "server s does not have agent port. Agent check has been disabled."
+			errs.add(sp.At("agent_port"), "must be set with agent_check = true: haproxy has no port to reach the agent on")
+		}
+		if !s.AgentCheck && (s.AgentPort != 0 || s.AgentInter != 0) {
+			errs.add(sp.At("agent_check"), "agent_port and agent_inter tune the agent check; set agent_check = true")
+		}
+		checkServerOptionKeywords(errs, sp, &s)
 	}
 }
 

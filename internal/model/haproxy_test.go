@@ -93,6 +93,99 @@ func TestHAProxyRules(t *testing.T) {
 			"backend[0].balance_arg", "sample expression"},
 		{"defaults balance", func(c *HAProxyConfig) { c.Defaults.Balance = "rand" },
 			"defaults.balance", `"random"`},
+		{"bad host name", func(c *HAProxyConfig) { byName(c, "app_1.example.com") },
+			"backend[0].server[0].address", "RFC 1123 host name"},
+		{"host name label too long", func(c *HAProxyConfig) { byName(c, strings.Repeat("a", 64)+".example") },
+			"backend[0].server[0].address", "RFC 1123"},
+		{"mistyped address", func(c *HAProxyConfig) { byName(c, "10.0.0.256") },
+			"backend[0].server[0].address", "the last one not all digits"},
+		{"no address", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Address = netip.Addr{} },
+			"backend[0].server[0].address", "an IP address or an RFC 1123 host name"},
+		{"address and host name", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Hostname = "app.example.com" },
+			"backend[0].server[0].address", "give one"},
+		{"undeclared resolvers", func(c *HAProxyConfig) { byName(c, "app.example.com").Resolvers = "dns" },
+			"backend[0].server[0].resolvers", `"dns" is not the name of a resolvers section`},
+		{"resolvers for an IP address", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{dnsResolvers()}
+			c.Backends[0].Servers[0].Resolvers = "dns"
+		}, "backend[0].server[0].resolvers", "resolves a host name"},
+		{"resolve_prefer enum", func(c *HAProxyConfig) { byName(c, "app.example.com").ResolvePrefer = "ipv5" },
+			"backend[0].server[0].resolve_prefer", `"ipv4" or "ipv6"`},
+		{"init_addr method", func(c *HAProxyConfig) { byName(c, "app.example.com").InitAddr = []string{"last", "dns"} },
+			"backend[0].server[0].init_addr[1]", `"last", "libc" or "none" or an IP address`},
+		{"init_addr twice", func(c *HAProxyConfig) { byName(c, "app.example.com").InitAddr = []string{"libc", "libc"} },
+			"backend[0].server[0].init_addr[1]", "listed twice"},
+		{"init_addr for an IP address", func(c *HAProxyConfig) { c.Backends[0].Servers[0].InitAddr = []string{"none"} },
+			"backend[0].server[0].init_addr", "says how haproxy finds a host name's address"},
+		{"resolvers without nameservers", func(c *HAProxyConfig) { c.Resolvers = []HAProxyResolvers{{Name: "dns"}} },
+			"resolvers[0].nameservers", "would resolve nothing"},
+		{"nameserver without port", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{{Name: "dns", Nameservers: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("10.0.0.53"), 0)}}}
+		}, "resolvers[0].nameservers[0]", "port 0"},
+		{"duplicate resolvers", func(c *HAProxyConfig) { c.Resolvers = []HAProxyResolvers{dnsResolvers(), dnsResolvers()} },
+			"resolvers[1].name", "already the name of another resolvers section"},
+		{"payload size", func(c *HAProxyConfig) {
+			r := dnsResolvers()
+			r.AcceptedPayloadSize = 100
+			c.Resolvers = []HAProxyResolvers{r}
+		}, "resolvers[0].accepted_payload_size", "512 to 65535"},
+		{"ssl without a CA file", func(c *HAProxyConfig) { c.Backends[0].Servers[0].SSL = true },
+			"backend[0].server[0].ca_file", `must be set: with ssl or check_ssl haproxy verifies the server's certificate (verify = "required")`},
+		{"verify required without a CA file", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.CheckSSL, s.Verify = true, "required"
+		}, "backend[0].server[0].ca_file", "must be set"},
+		{"verify enum", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify = true, "optional"
+		}, "backend[0].server[0].verify", `"none" or "required"`},
+		{"verify without ssl", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Verify = "none" },
+			"backend[0].server[0].verify", "set ssl = true"},
+		{"sni without ssl", func(c *HAProxyConfig) { c.Backends[0].Servers[0].SNI = "str(app.example.com)" },
+			"backend[0].server[0].sni", "set ssl = true"},
+		{"CA file outside the certificate directories", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile = true, "/tmp/ca.pem"
+		}, "backend[0].server[0].ca_file", "outside the directories CA files may be in; give a path below `/etc/haproxy/` or `/etc/ssl/`"},
+		{"CA file leading out", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile = true, "/etc/ssl/../shadow"
+		}, "backend[0].server[0].ca_file", `".." segment`},
+		{"verifyhost without verification", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify, s.VerifyHost = true, "none", "app.example.com"
+		}, "backend[0].server[0].verifyhost", `verify = "none" checks no certificate`},
+		{"verifyhost not a name", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.CAFile, s.VerifyHost = true, "/etc/ssl/certs/ca-certificates.crt", "app example"
+		}, "backend[0].server[0].verifyhost", "not an RFC 1123 host name"},
+		{"check_ssl without check", func(c *HAProxyConfig) {
+			s := &c.Backends[1].Servers[0]
+			s.CheckSSL, s.Verify = true, "none"
+		}, "backend[1].server[0].check_ssl", "set check = true"},
+		{"ssl in options too", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.SSL, s.Verify, s.Options = true, "none", "ssl alpn h2"
+		}, "backend[0].server[0].options", `"ssl", which the attribute ssl sets`},
+		{"agent check without port", func(c *HAProxyConfig) { c.Backends[0].Servers[0].AgentCheck = true },
+			"backend[0].server[0].agent_port", "must be set with agent_check = true"},
+		{"agent port without agent check", func(c *HAProxyConfig) { c.Backends[0].Servers[0].AgentInter = 5000 },
+			"backend[0].server[0].agent_check", "set agent_check = true"},
+		{"agent port range", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.AgentCheck, s.AgentPort = true, 70000
+		}, "backend[0].server[0].agent_port", "0 to 65535"},
+		{"agent-port in options too", func(c *HAProxyConfig) {
+			s := &c.Backends[0].Servers[0]
+			s.AgentCheck, s.AgentPort, s.Options = true, 9999, "agent-port 9998"
+		}, "backend[0].server[0].options", "the attribute agent_port sets"},
+		{"typed keyword in options", func(c *HAProxyConfig) { c.Backends[0].Servers[0].Options = "inter 5s" },
+			"backend[0].server[0].options", `"inter", which the attribute inter sets`},
+		{"resolvers in options too", func(c *HAProxyConfig) {
+			c.Resolvers = []HAProxyResolvers{dnsResolvers()}
+			s := byName(c, "app.example.com")
+			s.Resolvers, s.Options = "dns", "resolvers dns"
+		}, "backend[0].server[0].options", "the attribute resolvers sets"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +199,46 @@ func TestHAProxyRules(t *testing.T) {
 			}
 			t.Fatalf("want an error at %s containing %q, got:\n%v", tc.path, tc.msg, errs)
 		})
+	}
+}
+
+// byName gives the first server a host name instead of its address.
+func byName(c *HAProxyConfig, name string) *HAProxyServer {
+	s := &c.Backends[0].Servers[0]
+	s.Address, s.Hostname = netip.Addr{}, name
+	return s
+}
+
+func dnsResolvers() HAProxyResolvers {
+	return HAProxyResolvers{Name: "dns", Nameservers: []netip.AddrPort{netip.MustParseAddrPort("10.0.0.53:53")}}
+}
+
+func TestHAProxyServersByName(t *testing.T) {
+	for _, name := range []string{"localhost", "app1.example.com", "a-b.c-d.example", "x1", "1a.example.com"} {
+		c := webHAProxy()
+		c.Resolvers = []HAProxyResolvers{dnsResolvers(), {Name: "sys", ParseResolvConf: true}}
+		s := byName(c, name)
+		s.Resolvers, s.ResolvePrefer, s.InitAddr = "dns", "ipv6", []string{"last", "libc", "none", "192.0.2.1"}
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("%s refused:\n%v", name, err)
+		}
+	}
+}
+
+func TestHAProxyServerTLS(t *testing.T) {
+	for _, tls := range []HAProxyServer{
+		{SSL: true, Verify: "none"},
+		{SSL: true, CAFile: "/etc/ssl/certs/ca-certificates.crt", VerifyHost: "app.example.com", SNI: "str(app.example.com)"},
+		{SSL: true, Verify: "required", CAFile: "/etc/haproxy/ca/internal.pem", CheckSSL: true},
+		{CheckSSL: true, Verify: "none", SNI: "req.hdr(host)"},
+		{SSL: true, Verify: "none", Options: "alpn h2,http/1.1"},
+	} {
+		c := webHAProxy()
+		s := &c.Backends[0].Servers[0]
+		s.SSL, s.Verify, s.CAFile, s.VerifyHost, s.SNI, s.CheckSSL, s.Options = tls.SSL, tls.Verify, tls.CAFile, tls.VerifyHost, tls.SNI, tls.CheckSSL, tls.Options
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("%+v refused:\n%v", tls, err)
+		}
 	}
 }
 
@@ -129,6 +262,7 @@ func TestHAProxyAcceptedShapes(t *testing.T) {
 	s.Port, s.CheckPort, s.CheckAddr, s.SendProxyV2, s.Slowstart, s.Maxqueue = 0, 8080, netip.MustParseAddr("10.0.0.12"), true, 10000, 50
 	w := 256
 	s.Weight = &w
+	s.AgentCheck, s.AgentPort, s.AgentInter = true, 9999, 3000
 	c.Backends[1].Balance, c.Backends[1].BalanceArg = "hash", "req.hdr(host)"
 	if err := c.Validate(nil); err != nil {
 		t.Fatalf("refused:\n%v", err)
@@ -303,6 +437,19 @@ func TestHAProxyPathsAccepted(t *testing.T) {
 		mutate(c)
 		if err := c.Validate(nil); err != nil {
 			t.Errorf("refused:\n%v", err)
+		}
+	}
+}
+
+func TestIsRFC1123Hostname(t *testing.T) {
+	long := strings.Repeat(strings.Repeat("a", 63)+".", 4) // 256 characters
+	for v, want := range map[string]bool{
+		"localhost": true, "app1.example.com": true, "1a.example.com": true, "a-b.c": true, "x": true,
+		"": false, "-a.example": false, "a-.example": false, "a..b": false, "a.": false, ".a": false,
+		"a b": false, "a_b": false, "10.0.0.1": false, "a.123": false, "a/b": false, long[:253]: true, long[:254]: false,
+	} {
+		if got := IsRFC1123Hostname(v); got != want {
+			t.Errorf("IsRFC1123Hostname(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -24,8 +24,9 @@ func pathNumber(path string) int {
 }
 
 var (
-	addrType   = reflect.TypeFor[netip.Addr]()
-	prefixType = reflect.TypeFor[netip.Prefix]()
+	addrType     = reflect.TypeFor[netip.Addr]()
+	prefixType   = reflect.TypeFor[netip.Prefix]()
+	addrPortType = reflect.TypeFor[netip.AddrPort]()
 )
 
 func fillValue(v reflect.Value, path string) {
@@ -36,6 +37,9 @@ func fillValue(v reflect.Value, path string) {
 		return
 	case prefixType:
 		v.Set(reflect.ValueOf(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(n >> 8), byte(n), 1}), 24)))
+		return
+	case addrPortType:
+		v.Set(reflect.ValueOf(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n >> 8), byte(n), 1}), uint16(n))))
 		return
 	}
 	switch v.Kind() {

@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var cmpAddrs = []cmp.Option{
 	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
 }
 
 // Documents that format 1 stored on hosts (written by the provider before

@@ -112,10 +112,12 @@ type Object struct {
 	HAProxyCertificate *model.HAProxyCertificate `json:"haproxy_certificate,omitempty"`
 }
 
-// HAProxySettings are an haproxy host's global and defaults sections.
+// HAProxySettings are an haproxy host's global and defaults sections, and
+// its resolvers sections (which servers given by host name may name).
 type HAProxySettings struct {
-	Global   model.HAProxyGlobal   `json:"global"`
-	Defaults model.HAProxyDefaults `json:"defaults"`
+	Global    model.HAProxyGlobal      `json:"global"`
+	Defaults  model.HAProxyDefaults    `json:"defaults"`
+	Resolvers []model.HAProxyResolvers `json:"resolvers,omitzero"`
 }
 
 // HAProxyFrontend is one frontend with the backend it owns, if any: a

@@ -48,6 +48,32 @@ resource "lvs_haproxy_backend" "app" {
   }
 }
 
+# Servers given by host name, re-resolved through lvs_haproxy's resolvers
+# section "dc1" (starting in maintenance until the name resolves), spoken to
+# over TLS verified against the system's CA bundle, and an agent on each
+# server saying its state and weight.
+resource "lvs_haproxy_backend" "api" {
+  ssh {
+    host = "10.0.0.21"
+  }
+  name = "api"
+  mode = "http"
+
+  server {
+    name        = "api1"
+    address     = "api1.internal.example.com"
+    port        = 443
+    resolvers   = "dc1"
+    init_addr   = ["last", "none"]
+    check       = true
+    ssl         = true
+    ca_file     = "/etc/ssl/certs/ca-certificates.crt"
+    sni         = "str(api1.internal.example.com)"
+    agent_check = true
+    agent_port  = 9999
+  }
+}
+
 resource "lvs_haproxy_frontend" "public" {
   ssh {
     host = "10.0.0.21"
