@@ -36,7 +36,15 @@ type pacedLoad struct {
 	done             chan struct{}
 	began, ended     time.Time
 	lastErrAt        time.Time
-	vipLog           []string // which directors held the VIP, at each change
+	vipLog           []string    // which directors held the VIP, at each change
+	moves            []time.Time // when the VIP was seen on another director
+	failures         []loadFailure
+}
+
+// loadFailure is one failed request: when it failed, and why.
+type loadFailure struct {
+	at  time.Time
+	err string
 }
 
 // holders is the VIP's holders at each change during the load.
@@ -106,6 +114,9 @@ func (l *pacedLoad) one() {
 	if err != nil {
 		l.failed.Add(1)
 		l.lastErrAt = time.Now()
+		if len(l.failures) < 1000 {
+			l.failures = append(l.failures, loadFailure{at: l.lastErrAt, err: err.Error()})
+		}
 		if len(l.errs) < 5 {
 			l.errs = append(l.errs, fmt.Sprintf("%s (+%v): %v", start.Format("15:04:05.000"), took.Round(time.Millisecond), err))
 		}

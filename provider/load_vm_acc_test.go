@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -75,6 +76,10 @@ type loadCluster struct {
 	vipWeb string
 	vipHap string
 	broken bool // a terraform command failed: the state is not what the cases expect
+	// restarts marks a case whose apply restarts keepalived on both
+	// directors (an engine switch changes its mode): the VIP may move, and
+	// is checked as a failover (checkFailover).
+	restarts bool
 }
 
 // terraform runs a terraform command as test t, failing it on error (and
@@ -307,6 +312,9 @@ func (c *loadCluster) watchVIP(l *pacedLoad, vip string) {
 		if now := strings.Join(on, "+"); now != last {
 			l.mu.Lock()
 			l.vipLog = append(l.vipLog, time.Now().Format("15:04:05.0")+" "+cmpOr(now, "none"))
+			if len(l.vipLog) > 1 {
+				l.moves = append(l.moves, time.Now())
+			}
 			l.mu.Unlock()
 			last = now
 		}
@@ -338,6 +346,51 @@ func (c *loadCluster) check(t *testing.T, l *pacedLoad) {
 	}
 }
 
+// checkFailover is check for a load across VRRP failovers. A VIP that
+// moves may reset the few connections that opened through the old holder
+// in the last moments before the move and send their request to the new
+// one: the new holder lacks their IPVS entries, because the kernel's
+// connection sync (lvs_sync_daemon) sends an entry only at its third
+// packet and holds a partial batch up to two seconds (IPVS_SYNC_FLUSH_TIME),
+// and the old holder's pending batch is dropped when its sync daemon stops.
+// No configuration closes that window. So each move (any change of the
+// VIP's holders, to none and back included) may cost at most
+// perMove resets, each within two seconds of it; any other failure (a
+// refusal, a timeout, a reset away from a move) fails t.
+func (c *loadCluster) checkFailover(t *testing.T, l *pacedLoad, perMove int, mustMove bool) {
+	t.Helper()
+	l.mu.Lock()
+	failures, moves := slices.Clone(l.failures), slices.Clone(l.moves)
+	l.mu.Unlock()
+	if len(moves) == 0 && mustMove {
+		t.Errorf("the VIP was never seen moving: %s", l.holders())
+	}
+	byMove := make([]int, len(moves))
+	var bad []string
+	for _, f := range failures {
+		i := slices.IndexFunc(moves, func(m time.Time) bool { return f.at.Sub(m).Abs() <= 2*time.Second })
+		if i < 0 || !strings.Contains(f.err, "connection reset by peer") {
+			bad = append(bad, f.at.Format("15:04:05.000")+": "+f.err)
+			continue
+		}
+		byMove[i]++
+	}
+	for i, n := range byMove {
+		if n > perMove {
+			t.Errorf("the VIP move at %s reset %d connections, want at most %d", moves[i].Format("15:04:05.0"), n, perMove)
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d requests failed other than by a reset at a VIP move:\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	if n := l.failed.Load(); n > 0 {
+		t.Logf("%d resets at VIP moves (allowed, see checkFailover): %v; VIP holders: %s", n, byMove, l.holders())
+	}
+	if l.ok.Load() < 2*loadRate {
+		t.Errorf("only %d requests answered: the load did not run", l.ok.Load())
+	}
+}
+
 // apply writes spec and applies it under load on vip, then checks that
 // the plan is empty and that no request failed.
 func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pacedLoad) error) {
@@ -348,7 +401,11 @@ func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pa
 	c.broken = true
 	c.tf.planEmpty()
 	c.broken = false
-	c.check(t, l)
+	if c.restarts {
+		c.checkFailover(t, l, 2, false)
+	} else {
+		c.check(t, l)
+	}
 }
 
 // startLoadCluster boots the lab and the two director VMs.
@@ -458,11 +515,15 @@ func TestAccLoad_vm(t *testing.T) {
 
 	step("engine_keepalived_to_netlink", func(t *testing.T) {
 		s.engine = "netlink"
+		c.restarts = true
+		defer func() { c.restarts = false }()
 		c.apply(t, s, c.vipWeb, nil)
 		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
 	})
 	step("engine_netlink_to_keepalived", func(t *testing.T) {
 		s.engine = "keepalived"
+		c.restarts = true
+		defer func() { c.restarts = false }()
 		c.apply(t, s, c.vipWeb, nil)
 		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
 	})
@@ -563,8 +624,8 @@ func TestAccLoad_vm(t *testing.T) {
 		c.broken = true
 		c.tf.planEmpty()
 		c.broken = false
-		c.check(t, down)
-		c.check(t, back)
+		c.checkFailover(t, down, 2, true)
+		c.checkFailover(t, back, 2, true)
 		s.fast = false
 		c.write(s)
 		c.terraform(t, "apply", "-auto-approve")
