@@ -304,16 +304,17 @@ func (a *Agent) apply(ctx context.Context, req *wire.Request) (*wire.ApplyReport
 		{StepAddresses, func() *wire.Error { return a.applyAddresses(ctx, hc, &tx, rep) }},
 		{StepFwmarks, func() *wire.Error { return a.applyFwmarks(hc, &tx, rep) }},
 		{StepIPVS, func() *wire.Error { return a.applyIPVS(hc, prev, req.Adopt, &tx, rep) }},
-		{StepKeepalived, func() *wire.Error {
-			werr := a.commitDaemon(ctx, ka, &tx, rep)
+		{StepKeepalived, func() *wire.Error { return a.commitDaemon(ctx, ka, &tx, rep) }},
+		// keepalived -> netlink: the reload just deleted the services its
+		// old config declared; program them again at once.
+		{StepIPVSHandover, func() *wire.Error {
+			werr := a.reprogramHandedOver(hc, prev, rep)
 			// keepalived is done (awaitDaemon saw the new schedulers in
-			// the kernel), and the netlink engine edited before it.
+			// the kernel), the netlink engine edited before it, and a
+			// handover has programmed what keepalived deleted.
 			unguard()
 			return werr
 		}},
-		// keepalived -> netlink: the reload just deleted the services its
-		// old config declared; program them again at once.
-		{StepIPVSHandover, func() *wire.Error { return a.reprogramHandedOver(hc, prev, rep) }},
 		{StepKeepalivedWeights, func() *wire.Error { return a.resyncKeepalivedWeights(hc, rep) }},
 		{StepGroupLeftovers, func() *wire.Error { return a.removeGroupLeftovers(prev, hc, rep) }},
 		{StepVRRPVIPs, func() *wire.Error {

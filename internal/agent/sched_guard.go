@@ -25,7 +25,8 @@ type Guard interface {
 }
 
 // schedulerChanges are the services of both configurations whose
-// scheduler the apply changes, as guard matches (address services with a
+// scheduler the apply changes (all of them in an engine switch), as guard
+// matches (address services with a
 // port, TCP or UDP; an fwmark service is matched by no address). The
 // kernel edits such a service in place, but between unbinding the old
 // scheduler and binding the new one it schedules nothing: a connection
@@ -35,10 +36,15 @@ func schedulerChanges(prev, hc *hostConfig) []model.FwmarkRule {
 		return nil
 	}
 	before := allServices(prev.keepalived)
+	// An engine switch restarts keepalived in another mode: stopping, it
+	// deletes the services it programmed, which the netlink engine then
+	// programs again (or keepalived, starting, does): every service is
+	// briefly absent while its VIP may still be held.
+	engineSwitch := prev.keepalived.OwnsIPVS() != hc.keepalived.OwnsIPVS()
 	var out []model.FwmarkRule
 	for k, vs := range allServices(hc.keepalived) {
 		old := before[k]
-		if old == nil || old.EffectiveScheduler() == vs.EffectiveScheduler() {
+		if old == nil || (!engineSwitch && old.EffectiveScheduler() == vs.EffectiveScheduler()) {
 			continue
 		}
 		proto := vs.Protocol

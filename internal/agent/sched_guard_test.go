@@ -98,6 +98,12 @@ func TestSchedulerChangesMatchesOnlyChangedAddressServices(t *testing.T) {
 	if got := schedulerChanges(cfg("wrr"), cfg("wrr")); len(got) != 0 {
 		t.Errorf("no change: %v", got)
 	}
+	// An engine switch guards every address service, changed or not.
+	netlink := cfg("wrr")
+	netlink.keepalived.Director.Engine = "netlink"
+	if got := schedulerChanges(cfg("wrr"), netlink); len(got) != 4 {
+		t.Errorf("engine switch: %v, want the 4 address services", got)
+	}
 	if got := schedulerChanges(nil, cfg("wrr")); len(got) != 0 {
 		t.Errorf("first apply: %v", got)
 	}
