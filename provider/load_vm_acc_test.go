@@ -372,7 +372,8 @@ func (c *loadCluster) checkFailover(t *testing.T, l *pacedLoad, perMove int, mus
 	var bad []string
 	for _, f := range failures {
 		i := slices.IndexFunc(moves, func(m time.Time) bool { return f.at.Sub(m).Abs() <= 2*time.Second })
-		if i < 0 || !(strings.Contains(f.err, "connection reset by peer") || strings.Contains(f.err, "connection refused")) {
+		windowed := strings.Contains(f.err, "connection reset by peer") || strings.Contains(f.err, "connection refused")
+		if i < 0 || !windowed {
 			bad = append(bad, f.at.Format("15:04:05.000")+": "+f.err)
 			continue
 		}
