@@ -393,7 +393,7 @@ func (c *loadCluster) checkFailover(t *testing.T, l *pacedLoad, perMove int, mus
 
 // apply writes spec and applies it under load on vip, then checks that
 // the plan is empty and that no request failed.
-func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pacedLoad) error) {
+func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pacedLoad) error) *pacedLoad {
 	t.Helper()
 	c.tf.t = t
 	c.write(s)
@@ -402,6 +402,17 @@ func (c *loadCluster) apply(t *testing.T, s loadSpec, vip string, until func(*pa
 	c.tf.planEmpty()
 	c.broken = false
 	c.check(t, l)
+	return l
+}
+
+// keepalivedPids are the pids keepalived's pid file names on each
+// director, in order.
+func (c *loadCluster) keepalivedPids() []string {
+	var out []string
+	for i := range c.d {
+		out = append(out, strings.TrimSpace(c.run(i, "cat /run/keepalived.pid")))
+	}
+	return out
 }
 
 // startLoadCluster boots the lab and the two director VMs.
@@ -458,8 +469,7 @@ func fileExists(path string) bool {
 }
 
 // TestAccLoad_vm: every change below, applied by terraform to the running
-// cluster, loses no request of a bounded load through the VIP (the engine
-// switches, applied first, converge without load: see there; the VRRP
+// cluster, loses no request of a bounded load through the VIP (the VRRP
 // failover is checked by checkFailover), and leaves an empty plan. One cluster (two VMs, booted once) serves all the cases,
 // in order; each case starts from the state the previous one left.
 func TestAccLoad_vm(t *testing.T) {
@@ -510,28 +520,28 @@ func TestAccLoad_vm(t *testing.T) {
 	}
 	rs := func(h string) string { return c.hosts[h] + ":80" }
 
-	// The engine switches are applied without load: a switch restarts
-	// keepalived on both directors at once (the mode changes to or from
-	// VRRP-only), and for a few seconds no director holds the VIP. On an
-	// idle machine the clients' SYN retries bridged it (0 failed, the
-	// slowest 5-7 s); in a CI run beside the other VM tests the gap grew
-	// to about 10 s and 86 of 478 requests timed out. A hitless switch
-	// needs the restarts serialized across the VRRP group (left open).
-	// What is asserted: the switch converges, the plan after it is empty,
-	// the kernel holds the service as the new engine programs it, and the
-	// VIP answers again.
+	// An engine switch is a keepalived reload on each director (never a
+	// restart: the agent starts keepalived without -P, see
+	// agent.keepalived), so the VRRP instances and the VIP stay where
+	// they are: the keepalived pids are the same after it, the VIP never
+	// moves, and no request fails. Switching to netlink, keepalived's
+	// checker deletes the services it programmed and the agent programs
+	// them again at once; the guard (agent.schedulerChanges) drops the
+	// SYNs of that moment, so the clients retry instead of being refused.
 	engineSwitch := func(t *testing.T, engine string) {
+		pids := c.keepalivedPids()
 		s.engine = engine
-		c.tf.t = t
-		c.write(s)
-		c.terraform(t, "apply", "-auto-approve")
-		c.broken = true
-		c.tf.planEmpty()
-		c.broken = false
-		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
-		if err := waitFor(30*time.Second, func() error { _, err := httpGet("http://" + c.vipWeb + "/"); return err }); err != nil {
-			t.Errorf("no answer through %s after the switch to %s: %v", c.vipWeb, engine, err)
+		l := c.apply(t, s, c.vipWeb, nil)
+		l.mu.Lock()
+		moves := len(l.moves)
+		l.mu.Unlock()
+		if moves != 0 {
+			t.Errorf("the VIP moved %d times during the switch to %s: %s", moves, engine, l.holders())
 		}
+		if now := c.keepalivedPids(); !slices.Equal(now, pids) {
+			t.Errorf("keepalived pids %v before the switch to %s, %v after: it was restarted, not reloaded", pids, engine, now)
+		}
+		rules(t, c.vipWeb, "-A -t "+c.vipWeb+":80 -s wrr", "-a -t "+c.vipWeb+":80 -r "+rs("rs2")+" -g -w 1")
 	}
 	step("engine_keepalived_to_netlink", func(t *testing.T) { engineSwitch(t, "netlink") })
 	step("engine_netlink_to_keepalived", func(t *testing.T) { engineSwitch(t, "keepalived") })

@@ -14,14 +14,17 @@ import (
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
 
-func TestApplyDirectorStartsKeepalivedVRRPOnly(t *testing.T) {
+// A director without virtual servers starts keepalived without -P:
+// keepalived 2.x runs VRRP only for such a config by itself, and a later
+// virtual_server is a reload, not a restart (see keepalived()).
+func TestApplyDirectorStartsKeepalivedWithoutModeFlags(t *testing.T) {
 	f, a := newFakeHost(t)
 	resp := mustApply(t, a, []wire.Object{directorObj(100)})
 
 	calls, _ := f.take()
 	want := []string{
 		"keepalived -t -f " + calls[0][len("keepalived -t -f "):], // the temporary file
-		"keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -P",
+		"keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid",
 		"keepalived --signum=JSON",
 	}
 	if !slices.Equal(calls, want) {
@@ -124,7 +127,7 @@ func TestFailedReloadRestoresPreviousConfig(t *testing.T) {
 		t.Error("the previous keepalived.conf was not restored after the failed reload")
 	}
 	calls, _ := f.take()
-	if !slices.Contains(calls, "keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -P") {
+	if !slices.Contains(calls, "keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid") {
 		t.Errorf("keepalived was not started again on the restored config: %q", calls)
 	}
 	obs, code := a.Handle(context.Background(), &wire.Request{Version: wire.Version, Verb: wire.VerbObserve})
@@ -183,16 +186,48 @@ func TestObjectsFromTwoRunsShareTheHostFile(t *testing.T) {
 		}
 	}
 	calls, signals := f.take()
-	// Virtual servers need the checker process: a VRRP-only keepalived
-	// is restarted without -P, not reloaded.
-	if !slices.Contains(signals, "keepalived terminated") || !slices.Contains(calls, "keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid") {
-		t.Errorf("commands %q, signals %q: want a restart without -P", calls, signals)
+	// The first virtual_server is a reload (keepalived starts its checker
+	// process on it), never a restart, which would drop the VIPs.
+	if !slices.Contains(signals, "keepalived hangup") || slices.Contains(signals, "keepalived terminated") ||
+		slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "keepalived -D") }) {
+		t.Errorf("commands %q, signals %q: want a reload, not a restart", calls, signals)
 	}
 	if got := f.sysctl("net.ipv4.conf.all.send_redirects"); got != "0" {
 		t.Errorf("DR director: send_redirects = %s, want 0", got)
 	}
 	if frag := f.read(SysctlFragment); !strings.Contains(frag, "net.ipv4.conf.all.send_redirects = 0") {
 		t.Errorf("sysctl fragment:\n%s", frag)
+	}
+}
+
+// A keepalived an earlier agent started VRRP only (-P) runs a config
+// without virtual_server blocks as well as one started without it: a
+// change of such a config is a reload. Only the first virtual_server needs
+// the checker a -P keepalived never starts: then, and only then, it is
+// restarted (without -P).
+func TestVRRPOnlyKeepalivedOfAnEarlierAgentIsReloadedUntilItNeedsTheChecker(t *testing.T) {
+	f, a := newFakeHost(t)
+	mustApply(t, a, []wire.Object{directorObj(100)})
+	pid, err := a.pid(a.keepalived())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.procs[pid] = append(f.procs[pid], "-P") // as an earlier agent started it
+	f.mu.Unlock()
+	f.take()
+
+	mustApply(t, a, []wire.Object{directorObj(90)})
+	calls, signals := f.take()
+	if !slices.Contains(signals, "keepalived hangup") || slices.Contains(signals, "keepalived terminated") ||
+		slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "keepalived -D") }) {
+		t.Errorf("a VRRP-only change under a -P keepalived: commands %q, signals %q; want a reload", calls, signals)
+	}
+
+	mustApply(t, a, []wire.Object{vsObj(), rsObj("192.168.0.21")})
+	calls, signals = f.take()
+	if !slices.Contains(signals, "keepalived terminated") || !slices.Contains(calls, "keepalived -D -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid") {
+		t.Errorf("the first virtual_server under a -P keepalived: commands %q, signals %q; want a restart without -P", calls, signals)
 	}
 }
 

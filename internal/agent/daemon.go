@@ -330,19 +330,16 @@ func (a *Agent) running(ctx context.Context, d *daemon, conf []byte) (running, m
 	if err != nil {
 		return true, true
 	}
-	return true, slices.Equal(modeFlags(cmdline), modeFlags(d.startArgs(conf)))
+	return true, !vrrpOnly(cmdline) || vrrpOnly(d.startArgs(conf)) || !hasVirtualServers(conf)
 }
 
-// modeFlags are the arguments that change what a daemon runs and that a
-// reload cannot change: keepalived's -P (VRRP only).
-func modeFlags(args []string) []string {
-	var out []string
-	for _, a := range args {
-		if a == "-P" || a == "--vrrp" {
-			out = append(out, "-P")
-		}
-	}
-	return out
+// vrrpOnly reports whether args run keepalived VRRP only (-P), which a
+// reload cannot change: such a keepalived never starts its checker
+// process. The agent no longer starts it so, but one started so by an
+// earlier agent runs a config without virtual_server blocks as well as
+// one started without -P would, and is reloaded, not restarted, for it.
+func vrrpOnly(args []string) bool {
+	return slices.Contains(args, "-P") || slices.Contains(args, "--vrrp")
 }
 
 // pid reads the daemon's pid file.

@@ -36,15 +36,18 @@ func (a *Agent) keepalived() *daemon {
 		stopSig:    syscall.SIGTERM,
 		testStep:   "test keepalived config",
 		reloadStep: "reload keepalived",
-		startArgs: func(conf []byte) []string {
-			args := []string{"keepalived", "-D", "-f", a.path(KeepalivedConf), "-p", a.path(KeepalivedPid)}
-			// Without virtual_server blocks keepalived runs VRRP only:
-			// its checker process would need IPVS, and on a kernel
-			// without IPVS keepalived exits entirely when that fails.
-			if !hasVirtualServers(conf) {
-				args = append(args, "-P")
-			}
-			return args
+		// Never -P (VRRP only), so that no change of the config needs a
+		// restart: keepalived 2.x starts its checker process only for a
+		// config with virtual_server blocks (main.c running_checker:
+		// have_checker_config), so one without them runs VRRP only, also
+		// on a kernel without IPVS; and a reload that brings the first
+		// virtual_server starts the checker (propagate_signal). An
+		// engine switch, or a director's first real server, is then a
+		// reload, which leaves the VRRP instances and their VIPs where
+		// they are; a restart would take the VIPs down on every
+		// director of the group at once.
+		startArgs: func([]byte) []string {
+			return []string{"keepalived", "-D", "-f", a.path(KeepalivedConf), "-p", a.path(KeepalivedPid)}
 		},
 	}
 }

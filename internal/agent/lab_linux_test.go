@@ -188,10 +188,11 @@ func TestLabKeepalived(t *testing.T) {
 		t.Error("a config keepalived -t refused was installed")
 	}
 
-	// A virtual server with a real server: keepalived restarts with its
-	// checker, which needs IPVS; this kernel has none, so keepalived
-	// exits. The agent puts the previous config back and keepalived
-	// runs VRRP again, with the VIP.
+	// A virtual server with a real server: keepalived reloads and starts
+	// its checker, which needs IPVS; on a kernel without it the checker
+	// exits, and keepalived with it. The agent must not take the reload
+	// for done before that: it puts the previous config back and
+	// keepalived runs VRRP again, with the VIP.
 	vs := &model.VirtualServer{Address: netip.MustParseAddr("10.93.0.100"), Port: 80, ForwardingMethod: "dr"}
 	rs := &model.RealServer{Address: netip.MustParseAddr("10.93.0.21"), TCPCheck: &model.TCPCheck{}}
 	resp, code = la.do(wire.Request{Verb: wire.VerbApply, Put: []wire.Object{
@@ -199,7 +200,10 @@ func TestLabKeepalived(t *testing.T) {
 		{Key: wire.Key{Kind: wire.KindRealServer, ID: vs.Key() + "/10.93.0.21:80"}, RealServer: rs},
 	}})
 	if code == wire.ExitOK {
-		t.Logf("keepalived with virtual servers stayed up on this kernel (ipvs available: %v)", resp.Observed.IPVSAvailable)
+		if !resp.Observed.IPVSAvailable {
+			t.Fatalf("the apply of a virtual server succeeded on a kernel without IPVS; keepalived: %+v", resp.Observed.Keepalived)
+		}
+		t.Logf("keepalived with virtual servers stayed up on this kernel (it has IPVS)")
 	} else {
 		if code != wire.ExitFailed || !strings.Contains(resp.Error.Step, "keepalived") {
 			t.Fatalf("apply with a virtual server: exit %d, error %+v", code, resp.Error)

@@ -36,10 +36,12 @@ func schedulerChanges(prev, hc *hostConfig) []model.FwmarkRule {
 		return nil
 	}
 	before := allServices(prev.keepalived)
-	// An engine switch restarts keepalived in another mode: stopping, it
-	// deletes the services it programmed, which the netlink engine then
-	// programs again (or keepalived, starting, does): every service is
-	// briefly absent while its VIP may still be held.
+	// An engine switch to netlink reloads keepalived into a config
+	// without its virtual_server blocks: its checker deletes every service
+	// it programmed, and the handover step programs them again once they
+	// are gone; every service is briefly absent while its VIP is held.
+	// (Under an earlier agent's VRRP-only keepalived, the switch back to
+	// keepalived restarts it, with the same gap.)
 	engineSwitch := prev.keepalived.OwnsIPVS() != hc.keepalived.OwnsIPVS()
 	var out []model.FwmarkRule
 	for k, vs := range allServices(hc.keepalived) {

@@ -324,12 +324,41 @@ func (e *ipvsExpectation) check(table ipvs.Table, seen map[string]bool) string {
 
 // ipvsReady is the readiness of keepalived going from oldCfg to newCfg:
 // the kernel's IPVS table reaching what keepalived programs. nil when
-// there is nothing to compare (keepalived owns no service in either, or
-// the kernel has no IPVS: keepalived then exits, which awaitDaemon sees).
+// there is nothing to compare (keepalived owns no service in either).
+//
+// On a kernel that shows no IPVS yet (/proc/net/ip_vs), a config with
+// services is not ready until it does: keepalived's checker loads ip_vs
+// as it starts (ipvs_start), and where the kernel has none the checker
+// exits, and keepalived with it (report_child_status: fatal), which
+// awaitDaemon sees. A reload that brings the first virtual_server starts
+// the checker then, so the reload is not done at once.
 func (a *Agent) ipvsReady(newCfg, oldCfg *model.KeepalivedConfig) readiness {
-	if a.IPVS == nil || !a.hasIPVS() {
+	if a.IPVS == nil {
 		return nil
 	}
+	if !a.hasIPVS() {
+		if len(keepalivedServices(newCfg)) == 0 {
+			return nil
+		}
+		var table readiness
+		return func() (bool, string) {
+			if !a.hasIPVS() {
+				return false, "the kernel shows no IPVS (/proc/net/ip_vs) yet: keepalived's checker loads ip_vs as it starts"
+			}
+			if table == nil {
+				if table = a.tableReady(newCfg, oldCfg); table == nil {
+					return true, ""
+				}
+			}
+			return table()
+		}
+	}
+	return a.tableReady(newCfg, oldCfg)
+}
+
+// tableReady is the IPVS table half of ipvsReady; nil when keepalived
+// programs nothing going from oldCfg to newCfg.
+func (a *Agent) tableReady(newCfg, oldCfg *model.KeepalivedConfig) readiness {
 	e := newIPVSExpectation(newCfg, oldCfg)
 	if e.empty() {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,9 +115,18 @@ func TestKeepalivedExitingDuringReloadFailsAtOnce(t *testing.T) {
 func TestKeepalivedExitingRightAfterStartFailsWithinTheGrace(t *testing.T) {
 	f, a := newFakeHost(t)
 	a.ReloadTimeout, a.StartGrace, a.Poll = time.Minute, 300*time.Millisecond, 10*time.Millisecond
-	mustApply(t, a, []wire.Object{directorObj(100)}) // VRRP only: -P
+	mustApply(t, a, []wire.Object{directorObj(100)})
 	before := f.read(KeepalivedConf)
-	f.dieOnStart["keepalived"] = true // the restart without -P dies at once
+	// keepalived was stopped (by hand, or it died): the apply starts it,
+	// and that start dies at once.
+	pid, err := a.pid(a.keepalived())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Signal(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	f.dieOnStart["keepalived"] = true
 	start := time.Now()
 	resp, code := apply(t, a, []wire.Object{vsObj(), rsObj("192.168.0.21")})
 	if code != wire.ExitFailed || resp.Error.Step != "start keepalived" || !strings.Contains(resp.Error.Message, "exited within 300ms") {
