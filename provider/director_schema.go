@@ -27,7 +27,8 @@ func directorAttributes() map[string]attrSpec {
 			"scripts without it; set it to have it on without scripts too."),
 		"engine": enumAttr("Which program owns the director's IPVS table: `keepalived` programs it from its "+
 			"`virtual_server` blocks and runs the health checks; `netlink` has the provider's agent program IPVS "+
-			"directly, for hosts without keepalived's checkers.", model.Engines, model.DefaultEngine),
+			"directly, for hosts without keepalived's checkers. Changing it in place is hitless: keepalived is reloaded, "+
+			"not restarted, the VIPs stay where they are, and the services are handed over in the kernel.", model.Engines, model.DefaultEngine),
 	}
 }
 
