@@ -359,12 +359,12 @@ func (r *directorResource) applyOK(ctx context.Context, data *directorResourceMo
 	data.IPVSAvailable = types.BoolValue(false)
 	data.KeepalivedInSync = types.BoolValue(true)
 	data.SysctlsInSync = types.BoolValue(true)
-	if resp != nil && resp.Observed != nil {
-		if v := resp.Observed.AgentVersion; v != "" {
+	if view := cluster.AppliedView(resp); view != nil {
+		if v := view.AgentVersion(); v != "" {
 			data.AgentVersion = types.StringValue(v)
 		}
-		data.IPVSAvailable = types.BoolValue(resp.Observed.IPVSAvailable)
-		data.KeepalivedInSync = types.BoolValue(cluster.NewView(resp.Observed).KeepalivedInSync())
+		data.IPVSAvailable = types.BoolValue(view.IPVSAvailable())
+		data.KeepalivedInSync = types.BoolValue(view.KeepalivedInSync())
 	}
 	if !data.KeepalivedInSync.ValueBool() {
 		// Apply succeeded but keepalived does not run what it rendered:

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"maps"
 	"net/netip"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -10,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/lvsops/terraform-provider-lvs/internal/cluster"
-	"github.com/lvsops/terraform-provider-lvs/internal/ipvsadm"
 )
 
 var _ datasource.DataSourceWithConfigure = (*directorStatusDataSource)(nil)
@@ -206,33 +204,21 @@ func (d *directorStatusDataSource) Read(ctx context.Context, req datasource.Read
 
 // setStatus fills the computed attributes from a host's view.
 func (m *directorStatusModel) setStatus(view *cluster.View) {
-	obs := view.Observed()
-	m.Hostname = types.StringValue(obs.Hostname)
-	m.Kernel = types.StringValue(obs.Kernel)
-	m.AgentVersion = types.StringValue(obs.AgentVersion)
-	m.IPVSAvailable = types.BoolValue(obs.IPVSAvailable)
-	ka, hp := obs.Keepalived, obs.HAProxy
-	m.KeepalivedRunning = types.BoolValue(ka != nil && ka.Running)
-	m.KeepalivedInSync = types.BoolValue(cluster.DaemonInSync(ka))
-	m.HAProxyRunning = types.BoolValue(hp != nil && hp.Running)
-	m.HAProxyInSync = types.BoolValue(cluster.DaemonInSync(hp))
-	m.VRRP = map[string]string{}
-	m.MissingVIPs = map[string][]string{}
-	if ka != nil {
-		maps.Copy(m.VRRP, ka.VRRP)
-		for k, v := range ka.MissingVIPs {
-			m.MissingVIPs[k] = append([]string{}, v...)
-		}
-	}
-	m.HAProxyServers = map[string]string{}
-	if hp != nil {
-		maps.Copy(m.HAProxyServers, hp.Servers)
-	}
+	st := view.Status()
+	m.Hostname = types.StringValue(st.Hostname)
+	m.Kernel = types.StringValue(st.Kernel)
+	m.AgentVersion = types.StringValue(st.AgentVersion)
+	m.IPVSAvailable = types.BoolValue(st.IPVSAvailable)
+	m.KeepalivedRunning = types.BoolValue(st.KeepalivedRunning)
+	m.KeepalivedInSync = types.BoolValue(st.KeepalivedInSync)
+	m.HAProxyRunning = types.BoolValue(st.HAProxyRunning)
+	m.HAProxyInSync = types.BoolValue(st.HAProxyInSync)
+	m.VRRP, m.MissingVIPs, m.HAProxyServers = st.VRRP, st.MissingVIPs, st.HAProxyServers
 	m.Objects = []types.String{}
-	for _, o := range obs.Objects {
-		m.Objects = append(m.Objects, types.StringValue(o.Key.String()))
+	for _, k := range st.Objects {
+		m.Objects = append(m.Objects, types.StringValue(k))
 	}
-	m.IPVSTable = types.StringValue(ipvsadm.List(obs.IPVS))
+	m.IPVSTable = types.StringValue(st.IPVSTable)
 	m.IPVS = []ipvsServiceStatus{}
 	for _, s := range view.Services() {
 		m.IPVS = append(m.IPVS, serviceStatusFrom(s))

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/ipvsadm"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 )
 
@@ -213,4 +215,56 @@ func preempting(hosts []string, views []*View, name string, states map[string]st
 		}
 	}
 	return out
+}
+
+// HostStatus is what a host reports about itself, flattened for the
+// status data source: daemons, VRRP states, stored objects and the IPVS
+// table as ipvsadm would list it.
+type HostStatus struct {
+	Hostname, Kernel, AgentVersion      string
+	IPVSAvailable                       bool
+	KeepalivedRunning, KeepalivedInSync bool
+	HAProxyRunning, HAProxyInSync       bool
+	VRRP                                map[string]string   // instance -> state
+	MissingVIPs                         map[string][]string // instance -> addresses it should hold
+	HAProxyServers                      map[string]string   // backend/server -> state
+	Objects                             []string            // stored object keys
+	IPVSTable                           string              // `ipvsadm -Ln` of the kernel table
+}
+
+// Status is the host's HostStatus; maps and slices are copies.
+func (v *View) Status() HostStatus {
+	obs := v.obs
+	ka, hp := obs.Keepalived, obs.HAProxy
+	st := HostStatus{
+		Hostname: obs.Hostname, Kernel: obs.Kernel, AgentVersion: obs.AgentVersion,
+		IPVSAvailable:     obs.IPVSAvailable,
+		KeepalivedRunning: ka != nil && ka.Running, KeepalivedInSync: DaemonInSync(ka),
+		HAProxyRunning: hp != nil && hp.Running, HAProxyInSync: DaemonInSync(hp),
+		VRRP: map[string]string{}, MissingVIPs: map[string][]string{}, HAProxyServers: map[string]string{},
+		Objects:   make([]string, 0, len(obs.Objects)),
+		IPVSTable: ipvsadm.List(obs.IPVS),
+	}
+	if ka != nil {
+		maps.Copy(st.VRRP, ka.VRRP)
+		for k, addrs := range ka.MissingVIPs {
+			st.MissingVIPs[k] = slices.Clone(addrs)
+		}
+	}
+	if hp != nil {
+		maps.Copy(st.HAProxyServers, hp.Servers)
+	}
+	for _, o := range obs.Objects {
+		st.Objects = append(st.Objects, o.Key.String())
+	}
+	return st
+}
+
+// AppliedView is the view of the observation an apply's response carries,
+// or nil when it carries none (an agent that answered before observing).
+func AppliedView(resp *wire.Response) *View {
+	if resp == nil || resp.Observed == nil {
+		return nil
+	}
+	return NewView(resp.Observed)
 }
