@@ -16,6 +16,7 @@ import (
 type staticAddressModel struct {
 	Address types.String `tfsdk:"address"`
 	Device  types.String `tfsdk:"device"`
+	Scope   types.String `tfsdk:"scope"`
 }
 
 // staticAddressBlock is the schema of the static_address blocks.
@@ -36,6 +37,12 @@ func staticAddressBlock() blockSpec {
 			"address": stringAttr("The address, optionally with its prefix length, such as `10.0.0.10/24`; " +
 				"a bare address is taken as `/32` or `/128`.").mandatory(),
 			"device": stringAttr("Device the address goes on. Defaults to the director's `interface`."),
+			"scope": enumAttr("Scope of an IPv4 address, as `ip addr add ... scope` and keepalived's "+
+				"`static_ipaddress` take it: `link` for an address valid on its link only (never a source for "+
+				"routed traffic), `host` for one valid on the host only. "+
+				"The kernel cannot change an address's scope in place, so a changed scope (also one changed by "+
+				"hand, which the plan shows) takes the address off and puts it back. Not for IPv6: the kernel "+
+				"derives an IPv6 address's scope from the address.", model.AddressScopes, "global"),
 		},
 	}
 }
@@ -44,7 +51,7 @@ func staticAddressBlock() blockSpec {
 func staticAddressesModel(list []staticAddressModel) []model.StaticAddress {
 	var out []model.StaticAddress
 	for _, s := range list {
-		out = append(out, model.StaticAddress{Prefix: prefixOf(s.Address.ValueString()), Device: s.Device.ValueString()})
+		out = append(out, model.StaticAddress{Prefix: prefixOf(s.Address.ValueString()), Device: s.Device.ValueString(), Scope: s.Scope.ValueString()})
 	}
 	return out
 }
@@ -58,23 +65,30 @@ func staticAddressesFrom(list []model.StaticAddress) []staticAddressModel {
 		if s.Prefix.IsSingleIP() {
 			addr = s.Prefix.Addr().String()
 		}
-		out = append(out, staticAddressModel{Address: types.StringValue(addr), Device: optString(s.Device)})
+		out = append(out, staticAddressModel{Address: types.StringValue(addr), Device: optString(s.Device), Scope: optString(s.Scope)})
 	}
 	return out
 }
 
 // observeStaticAddresses drops from m the static addresses the host does
-// not hold (removed by hand), so the plan puts them back.
+// not hold (removed by hand), so the plan puts them back, and gives one
+// held at another scope than m's (changed by hand) the scope it has.
 func (m *directorModel) observeStaticAddresses(view *cluster.View) {
 	if len(m.StaticAddresses) == 0 {
 		return
 	}
 	d := m.toModel()
-	held := d.StaticHostAddresses()
+	want := d.StaticHostAddresses()
 	var kept []staticAddressModel
 	for i, s := range m.StaticAddresses {
-		if i < len(held) && !view.HoldsAddress(held[i]) {
-			continue
+		if i < len(want) {
+			got, held := view.HeldAddress(want[i])
+			if !held {
+				continue
+			}
+			if got.Scope != "" && want[i].Scope != "" && got.Scope != want[i].Scope {
+				s.Scope = types.StringValue(got.Scope)
+			}
 		}
 		kept = append(kept, s)
 	}

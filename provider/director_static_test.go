@@ -39,3 +39,37 @@ func TestStaticAddressRemovedByHandLeavesTheState(t *testing.T) {
 		t.Errorf("round trip %+v", back)
 	}
 }
+
+// TestStaticAddressScopeChangedByHandShowsInTheState: Read gives a static
+// address the scope the host holds it at when that is not the configured
+// one (unset is global), and leaves the configuration's value when they
+// agree or when the agent reports no scope (an older agent).
+func TestStaticAddressScopeChangedByHandShowsInTheState(t *testing.T) {
+	block := func(addr, scope string) staticAddressModel {
+		s := types.StringNull()
+		if scope != "" {
+			s = types.StringValue(scope)
+		}
+		return staticAddressModel{Address: types.StringValue(addr), Device: types.StringNull(), Scope: s}
+	}
+	m := directorModel{Interface: types.StringValue("eth0"), StaticAddresses: []staticAddressModel{
+		block("10.0.0.10/24", "link"),   // held at global: drift
+		block("10.0.0.11/24", ""),       // held at link: drift
+		block("10.0.0.12/24", "global"), // as configured
+		block("10.0.0.13/24", ""),       // as configured (unset is global)
+		block("10.0.0.14/24", "link"),   // no scope reported
+	}}
+	held := func(addr, scope string) model.HostAddress {
+		return model.HostAddress{Prefix: netip.MustParsePrefix(addr), Device: "eth0", Scope: scope}
+	}
+	m.observeStaticAddresses(cluster.NewView(&wire.Observed{Addresses: []model.HostAddress{
+		held("10.0.0.10/24", "global"), held("10.0.0.11/24", "link"), held("10.0.0.12/24", "global"),
+		held("10.0.0.13/24", "global"), held("10.0.0.14/24", ""),
+	}}))
+	want := []types.String{types.StringValue("global"), types.StringValue("link"), types.StringValue("global"), types.StringNull(), types.StringValue("link")}
+	for i, s := range m.StaticAddresses {
+		if !s.Scope.Equal(want[i]) {
+			t.Errorf("static_address[%d] (%s).scope = %s, want %s", i, s.Address, s.Scope, want[i])
+		}
+	}
+}

@@ -57,6 +57,10 @@ func TestAccStaticVIP_vm(t *testing.T) {
 		t.Fatal(err)
 	}
 	const vip = "10.133.0.100"
+	// linkAddr is a second static address, held at scope link: in a
+	// subnet of its own (the kernel gives a secondary address in the VIP's
+	// subnet the VIP's scope).
+	const linkAddr = "192.168.133.1"
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	exec := func(host string, args ...string) string {
@@ -92,6 +96,22 @@ func TestAccStaticVIP_vm(t *testing.T) {
 			out := d.run("ip -o addr show dev eth1")
 			if got := strings.Contains(out, vip+"/24"); got != want {
 				return fmt.Errorf("static VIP %s/24 on the director's eth1: %v, want %v:\n%s", vip, got, want, out)
+			}
+			return nil
+		}
+	}
+	// linkScoped checks linkAddr on eth1 at scope link, or gone.
+	linkScoped := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			out := d.run("ip -o -4 addr show dev eth1")
+			var line string
+			for l := range strings.SplitSeq(out, "\n") {
+				if strings.Contains(l, linkAddr+"/24") {
+					line = l
+				}
+			}
+			if got := line != "" && strings.Contains(line, "scope link"); got != want || (!want && line != "") {
+				return fmt.Errorf("%s/24 at scope link on the director's eth1: %v, want %v:\n%s", linkAddr, got, want, out)
 			}
 			return nil
 		}
@@ -146,6 +166,10 @@ resource "lvs_director" "d1" {
   static_address {
     address = "%[2]s/24"
   }
+  static_address {
+    address = "%[7]s/24"
+    scope   = "link"
+  }
   ssh {
     host              = %[3]q
     port              = %[4]s
@@ -153,7 +177,7 @@ resource "lvs_director" "d1" {
     known_hosts_files = [%[6]q]
   }
 }
-`, engine, vip, d.host, d.port, v.KeyFile, v.KnownHosts)
+`, engine, vip, d.host, d.port, v.KeyFile, v.KnownHosts, linkAddr)
 	}
 	dirSSH := fmt.Sprintf(`
   ssh {
@@ -216,16 +240,28 @@ data "lvs_real_server_config" "rs3" {
 		}
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: d.factories(),
-			CheckDestroy:             vipOnDirector(false),
+			CheckDestroy:             resource.ComposeTestCheckFunc(vipOnDirector(false), linkScoped(false)),
 			Steps: []resource.TestStep{
 				{
 					Config: base,
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue("lvs_director.d1", tfjsonpath.New("static_address").AtSliceIndex(0).AtMapKey("address"), knownvalue.StringExact(vip+"/24")),
 					},
-					Check: resource.ComposeTestCheckFunc(vipOnDirector(true), reaches("rs1"), runScript),
+					Check: resource.ComposeTestCheckFunc(vipOnDirector(true), linkScoped(true), reaches("rs1"), runScript),
 				},
 				driftStep(base),
+				{
+					// The scoped address put back by hand at the default
+					// scope: the plan shows the scope, the apply restores it.
+					PreConfig: func() {
+						d.run("ip addr del " + linkAddr + "/24 dev eth1 && ip addr add " + linkAddr + "/24 dev eth1")
+					},
+					Config: base,
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("lvs_director.d1", plancheck.ResourceActionUpdate),
+					}},
+					Check: resource.ComposeTestCheckFunc(linkScoped(true), vipOnDirector(true), reaches("rs1")),
+				},
 				{
 					Config: withRS3,
 					Check:  reaches("rs1", "rs3"),

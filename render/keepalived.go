@@ -235,8 +235,12 @@ func keepalivedView(cfg *model.KeepalivedConfig) kaConf {
 			c.ScriptUser = "root"
 		}
 	}
-	for _, a := range d.StaticHostAddresses() {
-		c.StaticIPs = append(c.StaticIPs, a.Prefix.String()+" dev "+a.Device)
+	for i, a := range d.StaticHostAddresses() {
+		line := a.Prefix.String() + " dev " + a.Device
+		if sc := d.StaticAddresses[i].Scope; sc != "" {
+			line += " scope " + sc
+		}
+		c.StaticIPs = append(c.StaticIPs, line)
 	}
 	c.StaticRoutes = routeLines(d.StaticRoutes)
 	c.StaticRules = ruleLines(d.StaticRules)

@@ -122,7 +122,7 @@ var keepalivedCases = []struct {
 				Interface: "eth0", RouterID: "lvs-single",
 				StaticAddresses: []model.StaticAddress{
 					{Prefix: kaPrefix("203.0.113.10/24")},
-					{Prefix: kaPrefix("203.0.113.11/32"), Device: "eth1"},
+					{Prefix: kaPrefix("203.0.113.11/32"), Device: "eth1", Scope: "link"},
 				},
 			},
 			VirtualServers: []model.VirtualServer{{

@@ -21,6 +21,10 @@ import (
 type Addresses interface {
 	List(dev string) ([]netip.Prefix, error)
 	Ensure(dev string, prefix netip.Prefix) (bool, error)
+	// Scopes and EnsureScope see and set the scope of IPv4 addresses
+	// (static addresses carry one).
+	Scopes(dev string) (map[netip.Prefix]string, error)
+	EnsureScope(dev string, prefix netip.Prefix, scope string) (bool, error)
 	Remove(dev string, prefix netip.Prefix) (bool, error)
 	Up(dev string) (bool, error)
 	DefaultGateway(v6 bool) (netip.Addr, error)
@@ -167,17 +171,21 @@ func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep
 		}
 	}
 	for _, ha := range want.Addresses {
-		added, err := m.Ensure(ha.Device, ha.Prefix)
+		added, undoIt, err := ensureAddress(m, ha)
 		if err != nil {
-			return fail(err)
+			werr := fail(err)
+			if slices.ContainsFunc(hc.staticAddrs, ha.SameAddress) {
+				werr.Object = "director" // a static address: the director's
+			}
+			return werr
 		}
 		if added {
 			rep.Netlink++
-			undo = append(undo, func(m Addresses) error { _, err := m.Remove(ha.Device, ha.Prefix); return err })
+			undo = append(undo, undoIt)
 		}
 	}
 	for _, ha := range st.Addresses {
-		if slices.Contains(want.Addresses, ha) {
+		if slices.ContainsFunc(want.Addresses, ha.SameAddress) {
 			continue
 		}
 		removed, err := m.Remove(ha.Device, ha.Prefix)
@@ -199,6 +207,26 @@ func (a *Agent) applyAddresses(ctx context.Context, hc *hostConfig, tx *txn, rep
 	return nil
 }
 
+// ensureAddress puts ha on its device at its scope, and says how to undo
+// that: take it off again, or put back the scope it had.
+func ensureAddress(m Addresses, ha model.HostAddress) (bool, func(Addresses) error, error) {
+	var before map[netip.Prefix]string
+	if ha.Scope != "" && ha.Prefix.Addr().Is4() {
+		var err error
+		if before, err = m.Scopes(ha.Device); err != nil {
+			return false, nil, err
+		}
+	}
+	changed, err := m.EnsureScope(ha.Device, ha.Prefix, ha.Scope)
+	if err != nil || !changed {
+		return false, nil, err
+	}
+	if prev, had := before[ha.Prefix]; had {
+		return true, func(m Addresses) error { _, err := m.EnsureScope(ha.Device, ha.Prefix, prev); return err }, nil
+	}
+	return true, func(m Addresses) error { _, err := m.Remove(ha.Device, ha.Prefix); return err }, nil
+}
+
 // wantedAddresses is the real-server side with the director's static
 // addresses added: the addresses the agent holds on the host.
 func (hc *hostConfig) wantedAddresses() model.HostSetup {
@@ -208,7 +236,7 @@ func (hc *hostConfig) wantedAddresses() model.HostSetup {
 		want.Addresses = slices.Clone(want.Addresses)
 	}
 	for _, a := range hc.staticAddrs {
-		if !slices.Contains(want.Addresses, a) {
+		if !slices.ContainsFunc(want.Addresses, a.SameAddress) {
 			want.Addresses = append(want.Addresses, a)
 		}
 	}
@@ -291,8 +319,12 @@ func (a *Agent) observeAddresses(hc *hostConfig) ([]model.HostAddress, error) {
 		if err != nil {
 			return nil, err
 		}
+		scopes, err := m.Scopes(dev)
+		if err != nil && !errors.Is(err, hostaddr.ErrNoDevice) {
+			return nil, err
+		}
 		for _, p := range list {
-			out = append(out, model.HostAddress{Prefix: p, Device: dev})
+			out = append(out, model.HostAddress{Prefix: p, Device: dev, Scope: scopes[p]})
 		}
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 
 	"errors"
@@ -323,8 +324,10 @@ func haproxyObjs(serverPort int) []wire.Object {
 // fakeAddrs is an in-memory host's devices, addresses and default route.
 type fakeAddrs struct {
 	devs map[string][]netip.Prefix
-	up   []string
-	gw   netip.Addr
+	// scopes are the IPv4 addresses' scopes other than "global".
+	scopes map[netip.Prefix]string
+	up     []string
+	gw     netip.Addr
 }
 
 func (f *fakeAddrs) List(dev string) ([]netip.Prefix, error) {
@@ -344,11 +347,48 @@ func (f *fakeAddrs) Ensure(dev string, p netip.Prefix) (bool, error) {
 	return true, nil
 }
 
+func (f *fakeAddrs) Scopes(dev string) (map[netip.Prefix]string, error) {
+	list, err := f.List(dev)
+	if err != nil {
+		return nil, err
+	}
+	out := map[netip.Prefix]string{}
+	for _, p := range list {
+		if p.Addr().Is4() {
+			out[p] = cmp.Or(f.scopes[p], "global")
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAddrs) EnsureScope(dev string, p netip.Prefix, scope string) (bool, error) {
+	list, err := f.List(dev)
+	if err != nil {
+		return false, err
+	}
+	cur := cmp.Or(f.scopes[p], "global")
+	if slices.Contains(list, p) && (scope == "" || cur == scope || !p.Addr().Is4()) {
+		return false, nil
+	}
+	if !slices.Contains(list, p) {
+		f.devs[dev] = append(list, p)
+	}
+	if f.scopes == nil {
+		f.scopes = map[netip.Prefix]string{}
+	}
+	f.scopes[p] = scope
+	if scope == "global" || scope == "" {
+		delete(f.scopes, p)
+	}
+	return true, nil
+}
+
 func (f *fakeAddrs) Remove(dev string, p netip.Prefix) (bool, error) {
 	list, err := f.List(dev)
 	if err != nil || !slices.Contains(list, p) {
 		return false, err
 	}
+	delete(f.scopes, p)
 	f.devs[dev] = slices.DeleteFunc(list, func(q netip.Prefix) bool { return q == p })
 	return true, nil
 }

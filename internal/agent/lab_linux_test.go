@@ -362,7 +362,7 @@ func TestLabRealServerDR(t *testing.T) {
 	if frag := readHostFile(t, l, "rs1", agent.SysctlFragment); !strings.Contains(string(frag), "net.ipv4.conf.all.arp_ignore = 1") {
 		t.Errorf("sysctl fragment:\n%s", frag)
 	}
-	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: netip.MustParsePrefix("10.93.0.100/32"), Device: "lo"}) {
+	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: netip.MustParsePrefix("10.93.0.100/32"), Device: "lo", Scope: "global"}) {
 		t.Errorf("observed addresses %v", resp.Observed.Addresses)
 	}
 

@@ -21,7 +21,7 @@ func (a *Agent) keepStaticAddresses(hc *hostConfig, rep *wire.ApplyReport) *wire
 	}
 	defer m.Close()
 	for _, ha := range hc.staticAddrs {
-		added, err := m.Ensure(ha.Device, ha.Prefix)
+		added, err := m.EnsureScope(ha.Device, ha.Prefix, ha.Scope)
 		if err != nil {
 			return fail(err)
 		}

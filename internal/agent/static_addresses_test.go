@@ -37,7 +37,7 @@ func TestStaticAddressesAreTheAgentsForBothEngines(t *testing.T) {
 			if !slices.Contains(f.addrs.devs["eth0"], vip) || resp.Applied.Netlink < 1 {
 				t.Fatalf("eth0 = %v, netlink ops %d", f.addrs.devs["eth0"], resp.Applied.Netlink)
 			}
-			if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: vip, Device: "eth0"}) {
+			if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: vip, Device: "eth0", Scope: "global"}) {
 				t.Errorf("observed %v lacks %s on eth0", resp.Observed.Addresses, vip)
 			}
 			if conf, err := os.ReadFile(filepath.Join(f.root, KeepalivedConf)); err == nil && strings.Contains(string(conf), "static_ipaddress") {
@@ -59,5 +59,59 @@ func TestStaticAddressesAreTheAgentsForBothEngines(t *testing.T) {
 				t.Errorf("after deleting the director: eth0 = %v, want only its own address", got)
 			}
 		})
+	}
+}
+
+// TestStaticAddressScope: a static address with a scope is put on its
+// device at that scope and observed with it; one whose scope was changed
+// by hand is put back at its scope by the next apply; an address the
+// agent recorded before scopes existed (an older agent's addresses.json)
+// is the same address, not one to remove.
+func TestStaticAddressScope(t *testing.T) {
+	f, a := bootHost(t)
+	vip := netip.MustParsePrefix("192.168.0.10/24")
+	linkDirector := staticDirector("netlink", "192.168.0.10/24")
+	linkDirector.Director.StaticAddresses[0].Scope = "link"
+	resp := mustApply(t, a, []wire.Object{linkDirector})
+	if f.addrs.scopes[vip] != "link" {
+		t.Fatalf("scope of %s = %q, want link", vip, f.addrs.scopes[vip])
+	}
+	if !slices.Contains(resp.Observed.Addresses, model.HostAddress{Prefix: vip, Device: "eth0", Scope: "link"}) {
+		t.Errorf("observed %v, want %s on eth0 at scope link", resp.Observed.Addresses, vip)
+	}
+
+	delete(f.addrs.scopes, vip) // `ip addr del`, then `ip addr add` without a scope: global
+	got, code := a.Handle(t.Context(), &wire.Request{Version: wire.Version, Verb: wire.VerbObserve, LockTimeoutSeconds: 1})
+	if code != wire.ExitOK || got.Observed == nil {
+		t.Fatalf("observe: exit %d: %v", code, got.Error)
+	}
+	if obs := got.Observed; !slices.Contains(obs.Addresses, model.HostAddress{Prefix: vip, Device: "eth0", Scope: "global"}) {
+		t.Errorf("after a hand change, observed %v, want %s at scope global (drift)", got.Observed.Addresses, vip)
+	}
+	resp = mustApply(t, a, []wire.Object{linkDirector})
+	if f.addrs.scopes[vip] != "link" || resp.Applied.Netlink != 1 {
+		t.Errorf("after the apply: scope %q, %d netlink ops; want link, one", f.addrs.scopes[vip], resp.Applied.Netlink)
+	}
+
+	// Back to the default scope: the address is re-added at global.
+	mustApply(t, a, []wire.Object{staticDirector("netlink", "192.168.0.10/24")})
+	if _, set := f.addrs.scopes[vip]; set || !slices.Contains(f.addrs.devs["eth0"], vip) {
+		t.Errorf("scope unset: eth0 %v, scopes %v; want %s at global", f.addrs.devs["eth0"], f.addrs.scopes, vip)
+	}
+
+	// What an agent before scopes recorded: the same address, no scope.
+	st, _, err := a.loadAddrState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range st.Addresses {
+		st.Addresses[i].Scope = ""
+	}
+	if err := a.saveAddrState(st); err != nil {
+		t.Fatal(err)
+	}
+	resp = mustApply(t, a, []wire.Object{staticDirector("netlink", "192.168.0.10/24")})
+	if !slices.Contains(f.addrs.devs["eth0"], vip) || resp.Applied.Netlink != 0 {
+		t.Errorf("with an older record: eth0 %v, %d netlink ops; want %s kept, none", f.addrs.devs["eth0"], resp.Applied.Netlink, vip)
 	}
 }

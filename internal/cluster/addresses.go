@@ -2,13 +2,14 @@ package cluster
 
 import "github.com/lvsops/terraform-provider-lvs/internal/model"
 
-// HoldsAddress reports whether the host has the address a on its device,
-// as the agent observed it (the devices of the addresses it manages).
-func (v *View) HoldsAddress(a model.HostAddress) bool {
+// HeldAddress is the address a as the host holds it on its device (its
+// observed scope included: empty when the agent reports none), and
+// whether it holds it at all.
+func (v *View) HeldAddress(a model.HostAddress) (model.HostAddress, bool) {
 	for _, got := range v.obs.Addresses {
 		if got.Device == a.Device && got.Prefix.Addr() == a.Prefix.Addr() {
-			return true
+			return got, true
 		}
 	}
-	return false
+	return model.HostAddress{}, false
 }

@@ -101,21 +101,72 @@ func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
+// Scopes maps each IPv4 address on dev, as List gives it, to the name of
+// its scope. IPv6 addresses are left out: their scope is the address's own.
+func (m *Manager) Scopes(dev string) (map[netip.Prefix]string, error) {
+	l, err := m.link(dev)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := m.h.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("hostaddr: listing addresses of %s: %w", dev, err)
+	}
+	out := map[netip.Prefix]string{}
+	for _, a := range addrs {
+		if dev != linkName(dev) && a.Label != dev {
+			continue
+		}
+		if p, ok := prefixOf(a.IPNet); ok {
+			out[p] = scopeName(netlink.Scope(a.Scope))
+		}
+	}
+	return out, nil
+}
+
 // Ensure puts prefix on dev unless it is there already; it reports whether
 // it added it.
 func (m *Manager) Ensure(dev string, prefix netip.Prefix) (bool, error) {
+	return m.EnsureScope(dev, prefix, "")
+}
+
+// EnsureScope is Ensure with the address held at scope, one of
+// model.AddressScopes ("" leaves the scope of an address already there,
+// and adds one at the kernel's default). An IPv4 address on dev at
+// another scope is taken off and put back at scope: the kernel does not
+// change the scope of an address in place.
+func (m *Manager) EnsureScope(dev string, prefix netip.Prefix, scope string) (bool, error) {
+	want, named := scopes[scope]
+	if scope != "" && !named {
+		return false, fmt.Errorf("hostaddr: adding %s to %s: unknown scope %q", prefix, dev, scope)
+	}
 	have, err := m.List(dev)
 	if err != nil {
 		return false, err
 	}
 	if slices.Contains(have, prefix) {
-		return false, nil
+		if scope == "" || !prefix.Addr().Is4() {
+			return false, nil
+		}
+		cur, err := m.Scopes(dev)
+		if err != nil {
+			return false, err
+		}
+		if cur[prefix] == scope {
+			return false, nil
+		}
+		if _, err := m.Remove(dev, prefix); err != nil {
+			return false, err
+		}
 	}
 	l, err := m.link(dev)
 	if err != nil {
 		return false, err
 	}
 	addr := &netlink.Addr{IPNet: ipNet(prefix)}
+	if scope != "" && prefix.Addr().Is4() {
+		addr.Scope = int(want)
+	}
 	if dev != linkName(dev) {
 		addr.Label = dev
 	}
@@ -123,6 +174,11 @@ func (m *Manager) Ensure(dev string, prefix netip.Prefix) (bool, error) {
 	switch {
 	case errors.Is(err, syscall.EEXIST):
 		return false, fmt.Errorf("hostaddr: adding %s to %s: it is on %s under another label: %w", prefix, dev, linkName(dev), err)
+	case errors.Is(err, syscall.EINVAL) && scope != "" && prefix.Addr().Is4():
+		// The kernel's "ipv4: Invalid scope value": a secondary address
+		// (one in the subnet of an address already on the device) must
+		// have the scope of that primary.
+		return false, fmt.Errorf("hostaddr: adding %s to %s at scope %s: the kernel refuses it: an address in the subnet of another address on %s must have that address's scope (use a prefix of its own, or the same scope): %w", prefix, dev, scope, linkName(dev), err)
 	case err != nil:
 		return false, fmt.Errorf("hostaddr: adding %s to %s: %w", prefix, dev, err)
 	}

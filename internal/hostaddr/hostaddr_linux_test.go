@@ -187,3 +187,50 @@ func TestDefaultGatewayReplace(t *testing.T) {
 		t.Error("an unreachable gateway was accepted")
 	}
 }
+
+// TestAddressScope: EnsureScope adds an address at its scope, as ip shows
+// it, leaves it alone at that scope, and re-adds one found at another
+// scope; Scopes reports what the kernel holds, and "" leaves the scope of
+// an address already there.
+func TestAddressScope(t *testing.T) {
+	m, ns := testNetns(t)
+	if err := m.h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "peer0"}); err != nil {
+		t.Fatal(err)
+	}
+	a := pfx("192.168.60.16/24")
+	if added, err := m.EnsureScope("eth0", a, "link"); err != nil || !added {
+		t.Fatalf("EnsureScope(link) = %v, %v", added, err)
+	}
+	if out := ipShow(t, ns, "-o", "addr", "show", "dev", "eth0"); !strings.Contains(out, "inet 192.168.60.16/24") || !strings.Contains(out, "scope link") {
+		t.Errorf("ip addr show after EnsureScope(link):\n%s", out)
+	}
+	if added, err := m.EnsureScope("eth0", a, "link"); err != nil || added {
+		t.Errorf("second EnsureScope(link) = %v, %v; want no change", added, err)
+	}
+	if added, err := m.Ensure("eth0", a); err != nil || added {
+		t.Errorf("Ensure of an address there at scope link = %v, %v; want no change", added, err)
+	}
+	if got, err := m.Scopes("eth0"); err != nil || got[a] != "link" {
+		t.Errorf("Scopes = %v, %v; want %s at link", got, err, a)
+	}
+
+	// Changed by hand to the default scope: put back at link.
+	ipShow(t, ns, "addr", "del", a.String(), "dev", "eth0")
+	ipShow(t, ns, "addr", "add", a.String(), "dev", "eth0")
+	if got, _ := m.Scopes("eth0"); got[a] != "global" {
+		t.Errorf("Scopes after ip addr add without scope = %v, want global", got)
+	}
+	if added, err := m.EnsureScope("eth0", a, "link"); err != nil || !added {
+		t.Fatalf("EnsureScope(link) of a global address = %v, %v; want it changed", added, err)
+	}
+	if out := ipShow(t, ns, "-o", "addr", "show", "dev", "eth0"); strings.Count(out, "192.168.60.16") != 1 || !strings.Contains(out, "scope link") {
+		t.Errorf("after the repair, ip addr show:\n%s", out)
+	}
+	// A secondary address must have its primary's scope.
+	if _, err := m.EnsureScope("eth0", pfx("192.168.60.17/24"), "global"); err == nil || !strings.Contains(err.Error(), "must have that address's scope") {
+		t.Errorf("EnsureScope of a secondary at another scope = %v, want the kernel's refusal explained", err)
+	}
+	if _, err := m.EnsureScope("eth0", a, "galaxy"); err == nil || !strings.Contains(err.Error(), `unknown scope "galaxy"`) {
+		t.Errorf("EnsureScope(galaxy) = %v, want an unknown-scope error", err)
+	}
+}

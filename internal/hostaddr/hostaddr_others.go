@@ -33,6 +33,14 @@ func (m *Manager) List(string) ([]netip.Prefix, error) { return nil, unsupported
 // Ensure fails off Linux.
 func (m *Manager) Ensure(string, netip.Prefix) (bool, error) { return false, unsupported() }
 
+// Scopes fails off Linux.
+func (m *Manager) Scopes(string) (map[netip.Prefix]string, error) { return nil, unsupported() }
+
+// EnsureScope fails off Linux.
+func (m *Manager) EnsureScope(string, netip.Prefix, string) (bool, error) {
+	return false, unsupported()
+}
+
 // Remove fails off Linux.
 func (m *Manager) Remove(string, netip.Prefix) (bool, error) { return false, unsupported() }
 

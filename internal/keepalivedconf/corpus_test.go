@@ -31,7 +31,7 @@ var corpusEquivalent = []string{
 	"HTTP_GET.port", "IPv6", "PING_CHECK", "SMTP_CHECK", "SSL_GET", "UDP_CHECK", "fwmark", "inhibit",
 	"misc_check", "misc_check_arg", "quorum", "sample", "status_code", "virtual_server_group",
 	"virtualhost", "vrrp", "vrrp.localcheck", "vrrp.lvs_syncd", "vrrp.scripts", "vrrp.sync",
-	"track_interface", "vrrp.routes", "vrrp.rules",
+	"track_interface", "vrrp.routes", "vrrp.rules", "vrrp.static_ipaddress",
 }
 
 // harmless are the warnings that leave what keepalived does unchanged:

@@ -18,7 +18,8 @@ func TestErrorsNameFileLineAndKeyword(t *testing.T) {
 		{"route option", "static_routes {\n  10.0.0.0/8 dev eth0 mtu 1400\n}\n", "k.conf:2: 10.0.0.0/8:"},
 		{"route table name", "static_routes {\n  10.0.0.0/8 dev eth0 table web\n}\n", "k.conf:2: 10.0.0.0/8:"},
 		{"rule option", "static_rules {\n  from 10.0.0.0/8 table 1 uidrange 1-2\n}\n", "k.conf:2: from:"},
-		{"static address scope", "static_ipaddress {\n  10.0.0.1/8 dev eth0 scope link\n}\n", "k.conf:2: 10.0.0.1/8:"},
+		{"static address option", "static_ipaddress {\n  10.0.0.1/8 dev eth0 brd 10.255.255.255\n}\n", "k.conf:2: 10.0.0.1/8:"},
+		{"static address scope", "static_ipaddress {\n  10.0.0.1/8 dev eth0 scope 200\n}\n", "k.conf:2: 10.0.0.1/8: static_ipaddress: scope \"200\""},
 		{"net_namespace", "net_namespace blue\n", "k.conf:1: net_namespace:"},
 		{"two checkers", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n  HTTP_GET {\n  }\n }\n}\n", "k.conf:5: HTTP_GET: the model cannot carry it"},
 		{"bfd check", "virtual_server 10.0.0.1 53 {\n real_server 10.0.0.2 53 {\n  BFD_CHECK {\n  }\n }\n}\n", "k.conf:3: BFD_CHECK:"},
@@ -200,6 +201,13 @@ func TestStaticIPAddressImports(t *testing.T) {
 	if len(got) != 2 || got[0].Prefix.String() != "192.168.200.16/24" || got[0].Device != "eth0" ||
 		got[1].Prefix.String() != "192.168.200.17/32" || got[1].Device != "eth1" {
 		t.Fatalf("static addresses: %+v", got)
+	}
+	cfg, warns, err = Parse(strings.NewReader("static_ipaddress {\n  192.168.200.16/24 scope link dev eth0\n}\n"), "k.conf")
+	if err != nil || len(warns) != 0 || len(cfg.Director.StaticAddresses) != 1 {
+		t.Fatalf("Parse with a scope: %v %v %+v", err, warns, cfg)
+	}
+	if got := cfg.Director.StaticAddresses[0]; got.Scope != "link" || got.Device != "eth0" {
+		t.Errorf("a scoped static address: %+v, want scope link on eth0", got)
 	}
 	_, _, err = Parse(strings.NewReader("static_ipaddress {\n  192.168.200.16/24 dev eth0 label eth0:1\n}\n"), "k.conf")
 	if err == nil || !strings.Contains(err.Error(), "k.conf:2") || !strings.Contains(err.Error(), "label") {

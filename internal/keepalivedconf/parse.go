@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -559,6 +560,10 @@ func (p *parser) vip(n *node) (model.VirtualIP, error) {
 // refused (the agent holds these addresses over netlink, without labels).
 func (p *parser) staticAddresses(n *node) error {
 	for _, k := range n.block {
+		scope, k, err := p.staticScope(k)
+		if err != nil {
+			return err
+		}
 		nw := len(p.warns)
 		v, err := p.vip(k)
 		if err != nil {
@@ -574,9 +579,26 @@ func (p *parser) staticAddresses(n *node) error {
 		if v.Label != "" {
 			return p.errf(k, "static_ipaddress %s: label %q cannot be carried (the agent holds static addresses without labels); remove the label or make the address a virtual_ipaddress", v.Prefix, v.Label)
 		}
-		p.cfg.Director.StaticAddresses = append(p.cfg.Director.StaticAddresses, model.StaticAddress{Prefix: v.Prefix, Device: v.Device})
+		p.cfg.Director.StaticAddresses = append(p.cfg.Director.StaticAddresses, model.StaticAddress{Prefix: v.Prefix, Device: v.Device, Scope: scope})
 	}
 	return nil
+}
+
+// staticScope takes a static_ipaddress line's "scope NAME" (the model
+// carries it) and returns the line without it, for vip to read the rest.
+// A scope the model does not name (a number, an rt_scopes name) is refused.
+func (p *parser) staticScope(n *node) (string, *node, error) {
+	i := slices.Index(n.words, "scope")
+	if i < 1 || i+1 >= len(n.words) {
+		return "", n, nil // none, or no value: vip's error
+	}
+	scope := n.words[i+1]
+	if !slices.Contains(model.AddressScopes, scope) {
+		return "", n, p.errf(n, "static_ipaddress: scope %q is not one the model carries; allowed values are %s", scope, strings.Join(model.AddressScopes, ", "))
+	}
+	rest := *n
+	rest.words = slices.Delete(slices.Clone(n.words), i, i+2)
+	return scope, &rest, nil
 }
 
 // weightOf reads "NAME [weight N [reverse]]".

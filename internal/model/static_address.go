@@ -15,6 +15,23 @@ type StaticAddress struct {
 	Prefix netip.Prefix `json:"prefix,omitzero"`
 	// Device defaults to the director's interface.
 	Device string `json:"device,omitzero"`
+	// Scope is the address's scope, one of AddressScopes; empty is
+	// "global", the kernel's default (`ip addr add ... scope link`,
+	// keepalived's `static_ipaddress` `scope`). IPv4 only: the kernel
+	// derives an IPv6 address's scope from the address.
+	Scope string `json:"scope,omitzero"`
+}
+
+// AddressScopes are the scopes a static address may have, as ip(8) and
+// keepalived name them.
+var AddressScopes = []string{"global", "site", "link", "host", "nowhere"}
+
+// EffectiveScope is the address's scope with the default applied.
+func (s StaticAddress) EffectiveScope() string {
+	if s.Scope == "" {
+		return "global"
+	}
+	return s.Scope
 }
 
 // device is the address's device, the director's interface by default.
@@ -26,11 +43,17 @@ func (s StaticAddress) device(dflt string) string {
 }
 
 // StaticHostAddresses are the director's static addresses with their
-// devices resolved, as the agent puts them on the host.
+// devices resolved, as the agent puts them on the host; an IPv4 one
+// carries its scope, "global" when unset, so that the agent holds it at
+// that scope.
 func (d *Director) StaticHostAddresses() []HostAddress {
 	var out []HostAddress
 	for _, s := range d.StaticAddresses {
-		out = append(out, HostAddress{Prefix: s.Prefix, Device: s.device(d.Interface)})
+		ha := HostAddress{Prefix: s.Prefix, Device: s.device(d.Interface)}
+		if s.Prefix.Addr().Is4() {
+			ha.Scope = s.EffectiveScope()
+		}
+		out = append(out, ha)
 	}
 	return out
 }
@@ -46,6 +69,7 @@ func (d *Director) validateStatic(errs *Errors, p loc) {
 			vips[v.Prefix.Addr()] = in.Name
 		}
 	}
+	subnets := map[[2]string]int{} // device and IPv4 subnet -> first static address in it
 	for i, s := range d.StaticAddresses {
 		sp := p.At("static_address", i)
 		if !s.Prefix.IsValid() {
@@ -59,6 +83,22 @@ func (d *Director) validateStatic(errs *Errors, p loc) {
 		seen[a] = i
 		if name, ok := vips[a]; ok {
 			errs.add(sp.At("address"), "%s is a virtual address of vrrp_instance %s, which holds it only while MASTER; a static address is held always: use one or the other", a, quote(name))
+		}
+		checkEnum(errs, sp.At("scope"), s.Scope, AddressScopes)
+		if a.Is4() {
+			// The kernel gives a secondary address (same prefix length,
+			// same subnet, same device) its primary's scope, and refuses
+			// another one.
+			key := [2]string{s.device(d.Interface), s.Prefix.Masked().String()}
+			if j, ok := subnets[key]; ok && d.StaticAddresses[j].EffectiveScope() != s.EffectiveScope() {
+				errs.add(sp.At("scope"), "is %s, but static_address[%d] is in the same subnet %s on %s at scope %s: the kernel gives every address of a subnet on a device the scope of the first; use the same scope or a prefix of its own",
+					s.EffectiveScope(), j, key[1], key[0], d.StaticAddresses[j].EffectiveScope())
+			} else if !ok {
+				subnets[key] = i
+			}
+		}
+		if s.Scope != "" && !a.Is4() {
+			errs.add(sp.At("scope"), "applies to IPv4 addresses only: the kernel gives an IPv6 address the scope of the address itself (fe80::/10 is link)")
 		}
 		switch {
 		case s.Device != "":

@@ -187,6 +187,18 @@ type RealServerHost struct {
 type HostAddress struct {
 	Prefix netip.Prefix `json:"prefix,omitzero"`
 	Device string       `json:"device,omitzero"`
+	// Scope is an IPv4 address's scope (one of AddressScopes): the one
+	// it is to be held at, or the one observed. Empty is "any" in what is
+	// wanted (added at the kernel's default, an existing one kept at its
+	// scope) and "not reported" in what is observed (an agent older than
+	// the field, or an IPv6 address).
+	Scope string `json:"scope,omitzero"`
+}
+
+// SameAddress reports whether a and b are the same address on the same
+// device, whatever their scopes.
+func (a HostAddress) SameAddress(b HostAddress) bool {
+	return a.Device == b.Device && a.Prefix == b.Prefix
 }
 
 // HostSetup is what a real-server host needs: addresses, a tunnel device,

@@ -86,4 +86,12 @@ resource "lvs_director" "single" {
   static_address {
     address = "10.0.0.200/24"
   }
+
+  # An address for the link only (keepalived's `static_ipaddress ... scope
+  # link`): never picked as the source of routed traffic.
+  static_address {
+    address = "192.168.77.1/24"
+    device  = "eth1"
+    scope   = "link"
+  }
 }
