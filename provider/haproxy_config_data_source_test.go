@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -243,4 +244,41 @@ func TestHAProxyConfigContentIsSensitive(t *testing.T) {
 	if !content.Sensitive {
 		t.Error("lvs_haproxy_config.content is not sensitive; a stats auth password in an options line would print in plans")
 	}
+}
+
+// TestAccHAProxyConfigDataSource_statsFrontend: a frontend that serves
+// haproxy's statistics page renders without a backend; without its stats
+// lines the same frontend is refused at default_backend (first: the last
+// step's configuration must be valid for the test's final destroy).
+func TestAccHAProxyConfigDataSource_statsFrontend(t *testing.T) {
+	const config = `
+data "lvs_haproxy_config" "test" {
+  defaults {
+    mode = "http"
+  }
+  frontend {
+    name    = "stats"
+    options = [%s]
+    bind {
+      port = 8181
+    }
+  }
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      fmt.Sprintf(config, `"option forwardfor"`),
+				ExpectError: phrase(`frontend[0].default_backend: must be set (or give use_backend rules); a frontend without a backend drops every request`),
+			},
+			{
+				Config: fmt.Sprintf(config, `"stats uri /", "stats show-modules"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.lvs_haproxy_config.test", tfjsonpath.New("content"), containsAll(
+						"\nfrontend stats\n    bind :8181\n    stats uri /\n    stats show-modules\n",
+					)),
+				},
+			},
+		},
+	})
 }

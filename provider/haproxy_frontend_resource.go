@@ -45,7 +45,9 @@ func frontendSchemaAttributes() map[string]attrSpec {
 	attrs := haproxyFrontendAttributes()
 	attrs["default_backend"] = stringAttr("Backend of this host (an `lvs_haproxy_backend`, or another frontend's own `backend`) " +
 		"that gets the requests no `use_backend` rule matches. Conflicts with the `backend` block. With neither, the " +
-		"frontend has an own backend named like it (the shape of earlier releases, still supported): its `backend` block.")
+		"frontend has an own backend named like it (the shape of earlier releases, still supported): its `backend` block; " +
+		"except a frontend that serves haproxy's statistics page (a `stats` line among its `options`, such as `stats uri /`) " +
+		"and has no `use_backend` rule, which needs no backend and gets none (haproxy answers the page itself, in `http` mode).")
 	attrs["mode"] = enumAttr("Proxy mode of the frontend and its backend (haproxy joins only equal modes). "+
 		"Unset inherits the host's `defaults` (see `lvs_haproxy`), else haproxy's `tcp`.", model.HAProxyModes, "")
 	return attrs
@@ -124,6 +126,11 @@ func (m *haproxyFrontendResourceModel) toWire() wire.HAProxyFrontend {
 		// A backend of the host's: the frontend owns none.
 		return wire.HAProxyFrontend{Frontend: f.toModel()}
 	}
+	if fm := f.toModel(); m.Backend == nil && len(fm.UseBackends) == 0 && fm.ServesStats() {
+		// The statistics page, which haproxy serves itself: an own
+		// backend would have no servers and never be reached.
+		return wire.HAProxyFrontend{Frontend: fm}
+	}
 	backend := m.Name
 	if m.Backend != nil && m.Backend.Name.ValueString() != "" {
 		backend = m.Backend.Name
@@ -201,7 +208,9 @@ func (m *haproxyFrontendResourceModel) setFromWire(stored *wire.HAProxyFrontend)
 // check at apply, where every object of the host is known.
 func (m *haproxyFrontendResourceModel) validate() error {
 	fe := m.toWire()
-	cfg := model.HAProxyConfig{Frontends: []model.HAProxyFrontend{fe.Frontend}}
+	// The host's defaults are lvs_haproxy's, known at apply: here they
+	// stand as http, in which a stats frontend needs no backend.
+	cfg := model.HAProxyConfig{Defaults: model.HAProxyDefaults{Mode: "http"}, Frontends: []model.HAProxyFrontend{fe.Frontend}}
 	if fe.OwnsBackend() {
 		cfg.Backends = append(cfg.Backends, fe.Backend)
 	}

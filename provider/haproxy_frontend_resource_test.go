@@ -157,6 +157,56 @@ func TestFrontendFromWire(t *testing.T) {
 	}
 }
 
+// TestFrontendStatsOnly: a frontend that serves haproxy's statistics page
+// and names no backend gets none (an own backend would have no servers and
+// never be reached), validates at plan with its mode inherited from the
+// host's defaults, and round-trips as imported from a hand-built
+// haproxy.cfg; in tcp mode it is refused, and a frontend without stats
+// lines keeps the own backend of earlier releases.
+func TestFrontendStatsOnly(t *testing.T) {
+	m := haproxyFrontendResourceModel{
+		Name: str("stats"), Binds: []haproxyBindModel{{Address: ip("0.0.0.0"), Port: num(8181)}},
+		Options: []types.String{str("stats uri /"), str("stats show-modules")},
+	}
+	fe := m.toWire()
+	if fe.OwnsBackend() || fe.Frontend.DefaultBackend != "" {
+		t.Fatalf("stats frontend stored with a backend: %+v", fe)
+	}
+	if err := m.validate(); err != nil {
+		t.Fatalf("stats frontend refused at plan: %v", err)
+	}
+	imported := wire.HAProxyFrontend{Frontend: model.HAProxyFrontend{
+		Name: "stats", Binds: []model.HAProxyBind{{Port: 8181}}, Options: []string{"stats uri /", "stats show-modules"},
+	}}
+	var read haproxyFrontendResourceModel
+	read.setFromWire(&imported)
+	if read.Backend != nil || !read.DefaultBackend.IsNull() {
+		t.Fatalf("read back backend %+v default %v", read.Backend, read.DefaultBackend)
+	}
+	if d := cmp.Diff(imported, read.toWire(), equal); d != "" {
+		t.Fatalf("round trip (-imported +read):\n%s", d)
+	}
+
+	tcp := m
+	tcp.Mode = str("tcp")
+	errs := model.AsErrors(tcp.validate())
+	if len(errs) != 1 || errs[0].Path.String() != "default_backend" || !strings.Contains(errs[0].Msg, "haproxy ignores them in tcp mode") {
+		t.Fatalf("tcp stats frontend: %v", errs)
+	}
+	plain := m
+	plain.Options = []types.String{str("option forwardfor")}
+	if w := plain.toWire(); !w.OwnsBackend() || w.Frontend.DefaultBackend != "stats" {
+		t.Fatalf("a frontend without stats lines lost its own backend: %+v", w)
+	}
+	// With a backend block or use_backend rules, the own backend stays.
+	routed := m
+	routed.ACLs = []haproxyACLModel{{Name: str("is_api"), Criterion: str("path_beg /api")}}
+	routed.UseBackends = []haproxyUseBackendModel{{Backend: str("api"), Cond: types.StringNull(), Condition: str("is_api")}}
+	if w := routed.toWire(); !w.OwnsBackend() {
+		t.Fatalf("a stats frontend with use_backend rules lost its own backend: %+v", w)
+	}
+}
+
 // TestFrontendValidatePaths proves that the model's rules land on the
 // resource's own attribute paths.
 func TestFrontendValidatePaths(t *testing.T) {

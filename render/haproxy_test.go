@@ -299,6 +299,15 @@ var haproxyCases = []struct {
 	}},
 }
 
+// statsFrontend is a frontend that serves haproxy's statistics page and
+// nothing else (as basic-config-edge.cfg of haproxy's examples has it).
+func statsFrontend() model.HAProxyFrontend {
+	return model.HAProxyFrontend{
+		Name: "stats", Binds: []model.HAProxyBind{{Port: 8181}},
+		Options: []string{"stats uri /", "stats show-modules"},
+	}
+}
+
 func TestHAProxyGolden(t *testing.T) {
 	want := map[string]bool{}
 	for _, tc := range haproxyCases {
@@ -422,6 +431,30 @@ func TestHAProxyDeterministic(t *testing.T) {
 	}
 }
 
+// TestHAProxyStatsFrontendNeedsNoBackend: a frontend whose stats lines
+// serve the statistics page renders without a default_backend (haproxy
+// answers it itself, and haproxy -c accepts it without a warning); the
+// same frontend without them is refused at default_backend.
+func TestHAProxyStatsFrontendNeedsNoBackend(t *testing.T) {
+	cfg := &model.HAProxyConfig{Global: debianGlobal(), Defaults: httpDefaults(), Frontends: []model.HAProxyFrontend{statsFrontend()}}
+	out, err := HAProxy(cfg)
+	if err != nil {
+		t.Fatalf("stats frontend refused: %v", err)
+	}
+	if !strings.Contains(out, "\nfrontend stats\n    bind :8181\n    stats uri /\n    stats show-modules\n") || strings.Contains(out, "default_backend") || strings.Contains(out, "\nbackend ") {
+		t.Fatalf("stats frontend rendered otherwise:\n%s", out)
+	}
+	haproxyAccepts(t, out, true)
+
+	cfg.Frontends[0].Options = []string{"option forwardfor"}
+	_, err = HAProxy(cfg)
+	errs := model.AsErrors(err)
+	if len(errs) != 1 || errs[0].Path.String() != "frontend[0].default_backend" ||
+		errs[0].Msg != "must be set (or give use_backend rules); a frontend without a backend drops every request" {
+		t.Fatalf("a frontend without backend or stats: want the default_backend refusal, got %v", err)
+	}
+}
+
 func TestHAProxyRefusesInvalidModel(t *testing.T) {
 	cfg := haproxyCases[0].cfg()
 	cfg.Backends[0].Servers[1].Port = 65536
@@ -486,6 +519,10 @@ func TestHAProxyModelRefusesWhatHAProxyRejects(t *testing.T) {
 			c.Backends[0].Servers[0].Hostname = "localhost"
 			c.Backends[0].Servers[0].Resolvers = "dc1"
 		}, "backend[0].server[0].resolvers", "unable to find required resolvers 'dc1'"},
+		{"stats frontend without backend in tcp mode", func(c *model.HAProxyConfig) {
+			f := &c.Frontends[0]
+			f.Mode, f.DefaultBackend, f.UseBackends, f.Options = "tcp", "", nil, []string{"stats uri /"}
+		}, "frontend[0].default_backend", "'stats' statement ignored for frontend 'www' as it requires HTTP mode"},
 		{"host name that does not resolve", func(c *model.HAProxyConfig) {
 			c.Backends[0].Servers[0].Address = netip.Addr{}
 			c.Backends[0].Servers[0].Hostname = "bad_name.example"

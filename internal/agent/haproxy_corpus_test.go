@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvsops/terraform-provider-lvs/internal/model"
 	"github.com/lvsops/terraform-provider-lvs/internal/wire"
 	"github.com/lvsops/terraform-provider-lvs/render"
 )
@@ -342,4 +343,34 @@ func firstLine(s string) string {
 		first += " " + strings.ReplaceAll(rest, "\n", " | ")
 	}
 	return first
+}
+
+// TestImportLeavesPidfileOut: a pidfile line is inert where lvs-agent runs
+// haproxy (its -p, and Debian's haproxy.service's, take precedence), so it
+// is left out with a warning at its line that says where the pid is,
+// rather than refusing the file; options given by hand still may not
+// hold one.
+func TestImportLeavesPidfileOut(t *testing.T) {
+	const text = "global\n  daemon\n  pidfile /var/run/haproxy-svc1.pid\n  hard-stop-after 5m\n" +
+		"listen p\n  bind :8000\n  server s1 10.0.0.1:80\n"
+	out, warnings, err := importCorpusFile(t, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "pidfile") || !strings.Contains(out, "    daemon\n    hard-stop-after 5m\n") {
+		t.Fatalf("rendered:\n%s", out)
+	}
+	found := false
+	for _, w := range warnings {
+		found = found || strings.HasPrefix(w, HAProxyConf+":3: ") && strings.Contains(w, "pidfile /var/run/haproxy-svc1.pid is left out") &&
+			strings.Contains(w, "-p "+HAProxyPid)
+	}
+	if !found {
+		t.Fatalf("no warning at line 3 naming %s: %q", HAProxyPid, warnings)
+	}
+	checkWithTool(t, "haproxy", out, "-c", "-f")
+	cfg := model.HAProxyConfig{Global: model.HAProxyGlobal{Options: []string{"pidfile /var/run/haproxy-svc1.pid"}}}
+	if err := cfg.Validate(nil); err == nil || !strings.Contains(err.Error(), "lvs-agent starts haproxy with a pid file of its own") {
+		t.Fatalf("pidfile in global options: %v", err)
+	}
 }

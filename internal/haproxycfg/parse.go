@@ -299,6 +299,23 @@ func (p *parser) global(l *line) error {
 		g.GID, err = p.intArg(l)
 	case "chroot":
 		g.Chroot, err = p.one(l)
+	case "pidfile":
+		// Not refused: the line is inert where lvs-agent runs haproxy.
+		// haproxy's -p takes precedence over it ("'pidfile' already
+		// specified. Continuing."), and haproxy always runs with -p there:
+		// lvs-agent starts it with -p /run/haproxy.pid, Debian's
+		// haproxy.service and init script with the same path. Honouring
+		// the path instead would take a pid file the agent cannot confine
+		// (haproxy truncates whatever file is there, as root), that
+		// systemd's -p overrides anyway, and that the agent would have to
+		// remember to find the old master when the line changes.
+		if len(args) != 1 {
+			return p.errf(l, "takes one path")
+		}
+		p.warn(l, "pidfile %s is left out: lvs-agent starts haproxy with -p /run/haproxy.pid, as Debian's haproxy.service does, "+
+			"and haproxy's -p takes precedence over a pidfile line (haproxy ignores the line with an alert), so the master's pid is "+
+			"in /run/haproxy.pid; tools that read %s should read that file", args[0], args[0])
+		return nil
 	case "log":
 		if lg, ok := logTarget(args); ok {
 			g.Logs = append(g.Logs, lg)

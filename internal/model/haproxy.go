@@ -361,8 +361,19 @@ func (c *HAProxyConfig) Validate(at Path) error {
 			}
 		}
 		known(fp.At("default_backend"), f.DefaultBackend)
+		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
 		if f.DefaultBackend == "" && len(f.UseBackends) == 0 {
-			errs.add(fp.At("default_backend"), "must be set (or give use_backend rules); a frontend without a backend drops every request")
+			switch {
+			case f.ServesStats() && mode == "http":
+				// haproxy answers the statistics page itself; the
+				// requests it does not match get a 503, as from a
+				// backend without servers.
+			case f.ServesStats():
+				errs.add(fp.At("default_backend"), "must be set (or give use_backend rules); a frontend without a backend drops every request: "+
+					"its stats lines would serve the statistics page, but haproxy ignores them in tcp mode; set mode = \"http\" (here or in defaults)")
+			default:
+				errs.add(fp.At("default_backend"), "must be set (or give use_backend rules); a frontend without a backend drops every request")
+			}
 		}
 		acls := map[string]bool{}
 		for k, a := range f.ACLs {
@@ -389,7 +400,6 @@ func (c *HAProxyConfig) Validate(at Path) error {
 		}
 		// haproxy 2.6 upgrades a tcp stream to HTTP when it reaches an
 		// http backend, but refuses an http frontend feeding a tcp backend.
-		mode := orDefault(f.Mode, orDefault(d.Mode, DefaultHAProxyMode))
 		for _, u := range append([]HAProxyUseBackend{{Backend: f.DefaultBackend}}, f.UseBackends...) {
 			if bm := c.backendMode(u.Backend); mode == "http" && bm == "tcp" {
 				errs.add(fp.At("mode"), "frontend %q is http but backend %q is tcp; haproxy refuses an http frontend feeding a tcp backend (the other way round it upgrades the stream)", f.Name, u.Backend)
@@ -543,6 +553,19 @@ var haproxySectionKeywords = []string{
 	"global", "defaults", "frontend", "backend", "listen", "peers", "resolvers",
 	"userlist", "mailers", "program", "http-errors", "ring", "cache",
 	"log-forward", "fcgi-app", "namespace_list", "crt-store", "traces", "acme",
+}
+
+// ServesStats reports whether the frontend serves haproxy's statistics
+// page: one of its lines is a stats directive (stats enable, stats uri /,
+// stats auth, ...). In haproxy 2.6 each of them enables the page with
+// default settings (cfgparse-listen.c: every "stats" keyword of a proxy
+// allocates its uri_auth), which haproxy answers itself in http mode, so
+// such a frontend needs no backend.
+func (f *HAProxyFrontend) ServesStats() bool {
+	return slices.ContainsFunc(f.Options, func(o string) bool {
+		w := haproxyWords(o)
+		return len(w) >= 2 && w[0] == "stats"
+	})
 }
 
 // Key identifies a frontend on its host in import IDs.

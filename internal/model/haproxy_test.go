@@ -67,6 +67,17 @@ func TestHAProxyRules(t *testing.T) {
 			c.Frontends[0].DefaultBackend = ""
 			c.Frontends[0].UseBackends = nil
 		}, "frontend[0].default_backend", "must be set"},
+		{"frontend without backend whose options are not stats", func(c *HAProxyConfig) {
+			c.Frontends[0].DefaultBackend = ""
+			c.Frontends[0].UseBackends = nil
+			c.Frontends[0].Options = []string{"option forwardfor", "http-request set-header X-Stats 1"}
+		}, "frontend[0].default_backend", "must be set (or give use_backend rules); a frontend without a backend drops every request"},
+		{"stats frontend without backend in tcp mode", func(c *HAProxyConfig) {
+			c.Frontends[0].DefaultBackend = ""
+			c.Frontends[0].UseBackends = nil
+			c.Frontends[0].Options = []string{"stats uri /"}
+			c.Frontends[0].Mode = "tcp"
+		}, "frontend[0].default_backend", "haproxy ignores them in tcp mode"},
 		{"undeclared acl", func(c *HAProxyConfig) { c.Frontends[0].UseBackends[0].Condition = "is_api or !is_static" },
 			"frontend[0].use_backend[0].condition", `uses the ACL "is_static", which this frontend does not declare`},
 		{"unclosed anonymous acl", func(c *HAProxyConfig) { c.Frontends[0].UseBackends[0].Condition = "{ path_beg /img" },
@@ -199,6 +210,37 @@ func TestHAProxyRules(t *testing.T) {
 			}
 			t.Fatalf("want an error at %s containing %q, got:\n%v", tc.path, tc.msg, errs)
 		})
+	}
+}
+
+// TestHAProxyStatsFrontend: a frontend that serves haproxy's statistics
+// page (any stats line, as haproxy enables the page for each) needs no
+// backend in http mode, its own or the defaults'.
+func TestHAProxyStatsFrontend(t *testing.T) {
+	for _, tc := range []struct {
+		opts        []string
+		mode, dmode string
+	}{
+		{[]string{"stats uri /", "stats show-modules"}, "", "http"},
+		{[]string{"stats enable"}, "http", ""},
+		{[]string{"stats auth admin:secret", "stats refresh 10s"}, "http", "tcp"},
+		{[]string{"option httplog", "stats realm Haproxy\\ Statistics"}, "", "http"},
+	} {
+		c := webHAProxy()
+		f := &c.Frontends[0]
+		f.DefaultBackend, f.UseBackends, f.ACLs = "", nil, nil
+		f.Options, f.Mode, c.Defaults.Mode = tc.opts, tc.mode, tc.dmode
+		if !f.ServesStats() {
+			t.Errorf("%q: not seen as serving stats", tc.opts)
+		}
+		if err := c.Validate(nil); err != nil {
+			t.Errorf("stats frontend %q (mode %q, defaults %q) refused:\n%v", tc.opts, tc.mode, tc.dmode, err)
+		}
+	}
+	// "stats" as a value is no stats directive.
+	f := HAProxyFrontend{Options: []string{"http-request set-header X-Path stats", "stats"}}
+	if f.ServesStats() {
+		t.Errorf("%q seen as serving stats", f.Options)
 	}
 }
 
