@@ -170,7 +170,7 @@ func TestNetnsRealServerSysctlsAndVIPsPerHost(t *testing.T) {
 		// Observe reports every address on the devices the objects manage
 		// (lo here, with its loopback addresses), so that a hand-added one
 		// shows as drift.
-		if !slices.Contains(obs.Addresses, model.HostAddress{Prefix: lo(host), Device: "lo"}) {
+		if !slices.Contains(obs.Addresses, model.HostAddress{Prefix: lo(host), Device: "lo", Scope: "global"}) {
 			t.Errorf("%s reports addresses %v, without its VIP %s on lo", host, obs.Addresses, lo(host))
 		}
 		if !mapsEqual(obs.Sysctls, drSysctls) {
